@@ -1,0 +1,3 @@
+from pacte_docs.cli import main
+
+main()

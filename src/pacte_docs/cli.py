@@ -1,0 +1,511 @@
+"""The `pacte` command line: a thin layer that parses options, calls one domain function and prints the result."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pacte_docs import __version__, archives, clickfr, dates, exporter, generation, importer, modeles, registry
+from pacte_docs.errors import DatabaseUnavailableError, PacteError
+from pacte_docs.workspace import Workspace, init_workspace
+
+clickfr.install()
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+STATUS_LABELS = {"cree": "créé", "regenere": "régénéré", "inchange": "inchangé", "modifie": "modifié"}
+
+
+class State:
+    """Global options, shared with every command through ctx.obj."""
+
+    def __init__(self, espace: Path | None, base: str | None, au: dt.date | None) -> None:
+        self.espace = espace or Path.cwd()
+        self.base = base
+        self.au = au or dates.today()
+        self._workspace: Workspace | None = None
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace(self.espace, self.base)
+        return self._workspace
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"« {value} » n'est pas une date AAAA-MM-JJ (exemple : 2026-11-22).") from None
+
+
+def output_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--format table|json|csv, for listing commands."""
+    return click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+                        show_default=True, help="Présentation : tableau lisible, JSON pour les scripts, CSV.")(command)
+
+
+def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: str | None = None) -> None:
+    """Print rows as a rich table, JSON (stable keys) or CSV."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=_json_default))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+        writer.writerow(list(columns))
+        for row in rows:
+            writer.writerow([_plain(row.get(key)) for key in columns])
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for label in columns.values():
+        table.add_column(label, overflow="fold")
+    for row in rows:
+        table.add_row(*(_plain(row.get(key)) for key in columns))
+    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+    if not rows:
+        click.echo("(aucun élément)")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[generation.Progress | None]:
+    """A rich progress bar on a terminal; nothing when piped or in CI."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    labels = {"docx": "Documents DOCX", "pdf": "Conversion PDF"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(phase: str, step: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, description), total=total)
+            bar.advance(tasks[phase], step)
+
+        yield advance
+
+
+# ---------------------------------------------------------------- the group
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--espace", type=click.Path(file_okay=False, path_type=Path), envvar="PACTE_ESPACE",
+              help="Dossier de l'espace de travail (par défaut : le dossier courant ; variable PACTE_ESPACE).")
+@click.option("--base", envvar="PACTE_BASE", metavar="URL",
+              help="Adresse SQLAlchemy du registre, par exemple postgresql+psycopg://pacte@serveur/pacte "
+                   "(variable PACTE_BASE ; par défaut : pacte.db dans l'espace).")
+@click.option("--au", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date du jour à retenir (par défaut : aujourd'hui, heure de Paris).")
+@click.version_option(__version__, "--version", prog_name="pacte")
+@click.pass_context
+def cli(ctx: click.Context, espace: Path | None, base: str | None, au: dt.date | None) -> None:
+    """Conventions d'insertion, PDI/PTI et bilans du Département, générés depuis des modèles DOCX.
+
+    \b
+    Exemple :
+      pacte demo                 # un espace complet de démonstration dans ./pacte-demo
+      pacte --espace ~/insertion conventions lister
+    """
+    state = State(espace, base, au)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@cli.command("init")
+@click.argument("dossier", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def init_command(state: State, dossier: Path | None) -> None:
+    """Crée ou complète un espace de travail (sans jamais écraser un modèle modifié).
+
+    \b
+    Exemple :
+      pacte init ~/insertion
+    """
+    root = dossier or state.espace
+    report = init_workspace(root, state.base)
+    for name in report.created:
+        click.echo(f"  créé    {name}")
+    for name in report.kept:
+        click.echo(f"  conservé {name}")
+    click.echo(f"Espace de travail prêt : {root.resolve()}")
+
+
+@cli.command("demo")
+@click.argument("dossier", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def demo_command(state: State, dossier: Path | None) -> None:
+    """Construit un espace de démonstration complet à partir des données fournies.
+
+    Importe les partenaires et conventions des Hauts-de-Seine et de l'Essonne, puis génère chaque
+    convention en DOCX et en PDF.
+
+    \b
+    Exemple :
+      pacte demo ~/pacte-demo
+    """
+    from pacte_docs import demo
+
+    root = dossier or (state.espace if state.espace != Path.cwd() else Path.cwd() / "pacte-demo")
+    with progress_bar("Démonstration") as progress:
+        report = demo.run(root, state.base, progress)
+    counts = report.imported.counts
+    click.echo(f"Espace de démonstration : {report.root}")
+    click.echo(f"  Registre : {sum(counts.get('departement', {}).values())} départements, "
+               f"{sum(counts.get('partenaires', {}).values())} partenaires, "
+               f"{sum(counts.get('conventions', {}).values())} conventions importés.")
+    click.echo("  Conventions générées :")
+    for output in report.generated.outputs:
+        pdf = f" et {output.pdf}" if output.pdf else ""
+        click.echo(f"    {output.reference:<16} {output.docx}{pdf}")
+    click.echo(f"  Empreintes des archives : {report.root / 'archives' / archives.SUMS_NAME}")
+    click.echo("Pour continuer : cd " + str(report.root) + " && pacte conventions lister")
+
+
+@cli.command("importer")
+@click.argument("fichiers", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--simulation", is_flag=True, help="Valide les fichiers et montre les changements sans rien enregistrer.")
+@click.pass_obj
+def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -> None:
+    """Importe des partenaires et conventions (YAML, CSV ou XLSX), tout ou rien.
+
+    Chaque erreur est signalée avec son fichier, sa ligne et son champ ; au moindre problème, rien
+    n'est enregistré. Réimporter le même fichier ne change rien.
+
+    \b
+    Exemple :
+      pacte importer partenaires.csv conventions.xlsx --simulation
+    """
+    ws = state.workspace()
+    with ws.db.session() as session:
+        report = importer.import_files(session, list(fichiers), simulation=simulation,
+                                       default_departement=ws.config.departement)
+        if simulation:
+            session.rollback()
+    for section, label in importer.SECTION_LABELS.items():
+        counts = report.counts.get(section)
+        if counts:
+            parts = [f"{counts[s]} {STATUS_LABELS[s]}{'s' if counts[s] > 1 else ''}"
+                     for s in ("cree", "modifie", "inchange") if counts[s]]
+            click.echo(f"  {label} : " + ", ".join(parts))
+    if simulation:
+        click.echo("Simulation : rien n'a été enregistré.")
+    elif not report.changed:
+        click.echo("Registre déjà à jour : rien n'a changé.")
+    else:
+        click.echo("Import enregistré.")
+
+
+@cli.command("exporter")
+@click.argument("fichier", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "yaml"]),
+              help="Format (par défaut : d'après l'extension du fichier).")
+@click.pass_obj
+def export_command(state: State, fichier: Path, fmt: str | None) -> None:
+    """Exporte le registre dans un fichier réimportable.
+
+    En CSV, chaque section va dans son propre fichier (registre-partenaires.csv, …).
+
+    \b
+    Exemple :
+      pacte exporter registre.xlsx
+    """
+    if fmt is None and fichier.suffix.lower().lstrip(".") not in ("xlsx", "csv", "yaml", "yml"):
+        raise click.BadParameter("extension inconnue : donnez --format xlsx, csv ou yaml.", param_hint="FICHIER")
+    ws = state.workspace()
+    with ws.db.session() as session:
+        written = exporter.export(session, fichier, fmt)
+    for path in written:
+        click.echo(f"  écrit {path}")
+
+
+# ---------------------------------------------------------------- partenaires, conventions
+
+
+@cli.group("partenaires", context_settings=CONTEXT)
+def partenaires_group() -> None:
+    """Partenaires du registre (communes, CCAS, France Travail, …)."""
+
+
+@partenaires_group.command("lister")
+@output_option
+@click.pass_obj
+def partenaires_list(state: State, fmt: str) -> None:
+    """Liste les partenaires.
+
+    \b
+    Exemple :
+      pacte partenaires lister --format csv > partenaires.csv
+    """
+    ws = state.workspace()
+    with ws.db.session() as session:
+        rows = [{"code": p.code, "type": p.type, "nom": p.nom, "commune": p.commune,
+                 "representant": " ".join(filter(None, [p.representant_civilite, p.representant_nom])) or None,
+                 "email": p.email} for p in registry.partenaires(session)]
+    emit(rows, {"code": "Code", "type": "Type", "nom": "Nom", "commune": "Commune",
+                "representant": "Représentant", "email": "Courriel"}, fmt, "Partenaires")
+
+
+@cli.group("conventions", context_settings=CONTEXT)
+def conventions_group() -> None:
+    """Conventions : liste, détail, génération des documents."""
+
+
+def _convention_row(c: Any, on: dt.date) -> dict[str, Any]:
+    fin = dates.fin_periode(c.date_effet, c.duree_mois)
+    return {
+        "reference": c.reference, "type": c.type, "departement": c.departement.code,
+        "partenaires": [p.code for p in c.partenaires], "statut": registry.statut(c, on),
+        "date_effet": c.date_effet, "fin_periode": fin,
+        "date_limite": dates.date_limite(fin, c.preavis_mois, c.renouvellement),
+        "renouvellement": c.renouvellement, "responsable": c.responsable_email,
+    }
+
+
+@conventions_group.command("lister")
+@click.option("--type", "type_", type=click.Choice(["ccas", "france_travail", "autre"]), help="Seulement ce type.")
+@click.option("--statut", help="Seulement ce statut (brouillon, signee, en_cours, expiree…).")
+@output_option
+@click.pass_obj
+def conventions_list(state: State, type_: str | None, statut: str | None, fmt: str) -> None:
+    """Liste les conventions avec leur statut et leurs échéances.
+
+    \b
+    Exemple :
+      pacte conventions lister --type ccas --format json
+    """
+    ws = state.workspace()
+    with ws.db.session() as session:
+        rows = [_convention_row(c, state.au) for c in registry.conventions(session, type_)]
+    if statut:
+        rows = [r for r in rows if r["statut"] == statut]
+    emit(rows, {"reference": "Référence", "type": "Type", "partenaires": "Partenaires", "statut": "Statut",
+                "date_effet": "Effet", "fin_periode": "Fin de période", "date_limite": "Date limite"},
+         fmt, f"Conventions au {state.au.isoformat()}")
+
+
+@conventions_group.command("afficher")
+@click.argument("reference")
+@output_option
+@click.pass_obj
+def conventions_show(state: State, reference: str, fmt: str) -> None:
+    """Affiche une convention, ses partenaires et ses documents.
+
+    \b
+    Exemple :
+      pacte conventions afficher CCAS-2024-001
+    """
+    ws = state.workspace()
+    with ws.db.session() as session:
+        c = registry.convention(session, reference)
+        row = _convention_row(c, state.au) | exporter.convention_record(c)
+        row["documents"] = [
+            {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,
+             "cree_le": d.cree_le.isoformat()}
+            for d in registry.documents(session, c)
+        ]
+    if fmt == "json":
+        click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=_json_default))
+        return
+    if fmt == "csv":
+        emit([row], {k: k for k in row if k != "documents"}, "csv")
+        return
+    console = Console()
+    console.print(f"[bold]{c.reference}[/bold] — {row['type']} — statut : [bold]{row['statut']}[/bold]")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key in ("objet", "partenaires", "departement", "date_signature", "date_effet", "duree_mois", "fin_periode",
+                "renouvellement", "renouvellements_max", "preavis_mois", "date_limite", "territoire", "montant",
+                "taux_fse"):
+        table.add_row(key, _plain(row.get(key)))
+    table.add_row("responsable", f"{_plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>")
+    console.print(table)
+    if row["documents"]:
+        console.print("[bold]Documents[/bold]")
+        for d in row["documents"]:
+            state_label = "archivé" if d["archive"] else "courant"
+            console.print(f"  {d['chemin']}  (v{d['version']}, {state_label}, sha256 {d['sha256'][:12]}…)")
+
+
+@conventions_group.command("generer")
+@click.argument("references", nargs=-1)
+@click.option("--toutes", is_flag=True, help="Génère toutes les conventions du registre.")
+@click.option("--sans-pdf", is_flag=True, help="Ne produit que les DOCX.")
+@click.option("--pdfa", is_flag=True, help="Produit des PDF/A-2b (archivage légal).")
+@click.pass_obj
+def conventions_generate(state: State, references: tuple[str, ...], toutes: bool, sans_pdf: bool,
+                         pdfa: bool) -> None:
+    """Génère les conventions en DOCX et PDF depuis les modèles de modeles/.
+
+    Un document dont les données et le modèle n'ont pas changé n'est pas refait ; une version
+    remplacée part dans archives/.
+
+    \b
+    Exemple :
+      pacte conventions generer CCAS-2024-001
+      pacte conventions generer --toutes --pdfa
+    """
+    if toutes and references:
+        raise click.UsageError("Donnez des références ou --toutes, pas les deux.")
+    ws = state.workspace()
+    with progress_bar("Génération") as progress:
+        report = generation.generate(ws, list(references), all_=toutes, with_pdf=not sans_pdf, pdfa=pdfa,
+                                     progress=progress)
+    for output in report.outputs:
+        pdf = f", PDF {STATUS_LABELS[output.pdf_status]}" if output.pdf_status else ""
+        click.echo(f"  {output.reference:<16} {output.docx} ({STATUS_LABELS[output.docx_status]}{pdf})")
+    for note in report.notes:
+        click.echo(f"  Remarque : {note}")
+    made = report.count("cree") + report.count("regenere")
+    click.echo(f"{made} document(s) produit(s), {report.count('inchange')} inchangé(s).")
+
+
+# ---------------------------------------------------------------- modeles, archives
+
+
+@cli.group("modeles", context_settings=CONTEXT)
+def modeles_group() -> None:
+    """Modèles DOCX de l'espace (modeles/)."""
+
+
+@modeles_group.command("lister")
+@output_option
+@click.pass_obj
+def modeles_list(state: State, fmt: str) -> None:
+    """Liste les modèles et indique s'ils ont été modifiés.
+
+    \b
+    Exemple :
+      pacte modeles lister
+    """
+    rows = [vars(info) for info in modeles.list_templates(state.workspace())]
+    emit(rows, {"name": "Modèle", "path": "Fichier", "origine": "Origine", "taille": "Octets"}, fmt, "Modèles")
+
+
+@modeles_group.command("verifier")
+@click.argument("noms", nargs=-1)
+@click.option("--variables", is_flag=True, help="Affiche toutes les variables utilisées par chaque modèle.")
+@click.pass_obj
+def modeles_check(state: State, noms: tuple[str, ...], variables: bool) -> None:
+    """Vérifie les modèles : syntaxe, variables connues, balises coupées par la mise en forme.
+
+    \b
+    Exemple :
+      pacte modeles verifier convention_ccas --variables
+    """
+    results = modeles.check_templates(state.workspace(), list(noms))
+    failed = False
+    for result in results:
+        mark = "✓" if result.ok else "✗"
+        click.echo(f"{mark} {result.name} ({result.path}) : {len(result.used)} variables utilisées")
+        if variables:
+            for path in result.used:
+                click.echo(f"      {path}")
+        for path in result.unknown:
+            click.echo(f"    erreur — variable « {path} » inconnue du contexte documenté")
+        for finding in result.findings:
+            click.echo(f"    {finding}")
+        failed = failed or not result.ok
+    if failed:
+        raise PacteError("Des modèles contiennent des erreurs : corrigez-les dans Word ou LibreOffice. "
+                         "« pacte modeles verifier --variables » liste les variables utilisées.")
+
+
+@cli.group("archives", context_settings=CONTEXT)
+def archives_group() -> None:
+    """Intégrité des documents produits et archivés."""
+
+
+@archives_group.command("verifier")
+@click.pass_obj
+def archives_check(state: State) -> None:
+    """Vérifie chaque document enregistré et signale tout fichier modifié, manquant ou inconnu.
+
+    \b
+    Exemple :
+      pacte archives verifier
+    """
+    ws = state.workspace()
+    with ws.db.session() as session:
+        checked, anomalies = archives.verify(session, ws)
+    if anomalies:
+        for anomaly in anomalies:
+            click.echo(f"  ✗ {anomaly}")
+        raise PacteError(f"{len(anomalies)} anomalie(s) sur {checked} fichier(s) vérifié(s). Un document modifié "
+                         "doit être régénéré (pacte conventions generer), jamais corrigé à la main.")
+    click.echo(f"✓ {checked} fichier(s) vérifié(s) : tous intacts, aucun fichier inconnu.")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main() -> None:
+    """Run the CLI, turning known errors into a French message and their exit code, never a traceback."""
+    try:
+        cli.main(standalone_mode=False, prog_name="pacte")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Abandon.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PacteError as exc:
+        click.secho(f"Erreur : {exc}", err=True, fg="red")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrompu.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a database driver's own errors
+        translated = _external_error(exc)
+        if translated is None:
+            raise
+        click.secho(f"Erreur : {translated}", err=True, fg="red")
+        sys.exit(translated.exit_code)
+
+
+def _external_error(exc: Exception) -> PacteError | None:
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        return DatabaseUnavailableError(f"la base de données ne répond pas ({exc.orig}). Vérifiez --base, "
+                                        "PACTE_BASE ou pacte.toml, et que le serveur tourne.")
+    return None
+
+

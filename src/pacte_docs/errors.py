@@ -1,0 +1,73 @@
+"""Domain errors; each carries the exit code the CLI returns (ARCHITECTURE §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PacteError(Exception):
+    """Base class: the user's data or request is wrong (exit 1)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One precise problem in the user's data: where, which field, what, and how to fix it."""
+
+    source: str
+    location: str | None
+    field: str | None
+    message: str
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = ", ".join(p for p in (self.source, self.location) if p)
+        if self.field:
+            where += f", champ « {self.field} »"
+        text = f"{where} : {self.message}"
+        if self.fix:
+            text += f" — {self.fix}"
+        return text
+
+
+class ValidationError(PacteError):
+    """Input data do not satisfy the import format; carries every problem found."""
+
+    def __init__(self, problems: list[Problem], summary: str | None = None) -> None:
+        self.problems = problems
+        count = len(problems)
+        head = summary or (
+            f"{count} problème{'s' if count > 1 else ''} dans les données ; rien n'a été enregistré."
+        )
+        super().__init__(head + "\n" + "\n".join(f"  • {p}" for p in problems))
+
+
+class WorkspaceError(PacteError):
+    """The workspace is missing or incomplete."""
+
+
+class UnknownReferenceError(PacteError):
+    """A convention reference, partner code or template name is not in the registry."""
+
+
+class TemplateError(PacteError):
+    """A template cannot be rendered: missing variables, syntax error, unsafe construct."""
+
+
+class IntegrityError(PacteError):
+    """A recorded file was altered, removed, or an unknown file appeared."""
+
+
+class ExternalError(PacteError):
+    """An external component failed (exit 3)."""
+
+    exit_code = 3
+
+
+class ConverterError(ExternalError):
+    """LibreOffice is missing, timed out or did not produce the expected PDF."""
+
+
+class DatabaseUnavailableError(ExternalError):
+    """The database cannot be reached."""

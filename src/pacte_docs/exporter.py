@@ -1,0 +1,184 @@
+"""`pacte exporter`: the registry in the import format (YAML, CSV, XLSX), so that it can be re-imported."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.orm import Session
+
+from pacte_docs import registry, sources
+from pacte_docs.archives import write_atomic
+from pacte_docs.models import Convention, Departement, Partenaire
+
+
+def _person(civilite: str | None, nom: str | None, qualite: str | None) -> dict[str, Any]:
+    return {"civilite": civilite, "nom": nom, "qualite": qualite}
+
+
+def departement_record(d: Departement) -> dict[str, Any]:
+    return {"code": d.code, "nom": d.nom, "direction": d.direction, "adresse": d.adresse, "ville": d.ville,
+            "president": _person(d.president_civilite, d.president_nom, d.president_qualite)}
+
+
+def partenaire_record(p: Partenaire) -> dict[str, Any]:
+    return {"code": p.code, "type": p.type, "nom": p.nom, "commune": p.commune, "code_insee": p.code_insee,
+            "siret": p.siret, "adresse": p.adresse,
+            "representant": _person(p.representant_civilite, p.representant_nom, p.representant_qualite),
+            "email": p.email}
+
+
+def convention_record(c: Convention) -> dict[str, Any]:
+    return {
+        "reference": c.reference, "type": c.type, "departement": c.departement.code, "modele": c.modele,
+        "partenaires": [p.code for p in c.partenaires], "objet": c.objet,
+        "deliberation": {"instance": c.deliberation_instance, "numero": c.deliberation_numero,
+                         "date": c.deliberation_date},
+        "date_signature": c.date_signature, "date_effet": c.date_effet, "duree_mois": c.duree_mois,
+        "renouvellement": c.renouvellement, "renouvellements_max": c.renouvellements_max,
+        "preavis_mois": c.preavis_mois, "responsable": {"nom": c.responsable_nom, "email": c.responsable_email},
+        "territoire": c.territoire, "montant": c.montant, "taux_fse": c.taux_fse,
+        "engagements_departement": list(c.engagements_departement or []),
+        "engagements_partenaire": list(c.engagements_partenaire or []),
+        "actions": list(c.actions or []), "objectifs": dict(c.objectifs or {}),
+    }
+
+
+def registry_records(session: Session) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "departement": [departement_record(d) for d in registry.departements(session)],
+        "partenaires": [partenaire_record(p) for p in registry.partenaires(session)],
+        "conventions": [convention_record(c) for c in registry.conventions(session)],
+    }
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty values, so that the YAML reads like a hand-written file."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v)))
+_Dumper.add_representer(dt.date, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v.isoformat()))
+
+
+def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
+    """Write the registry to *path* (CSV: one file per section next to it); returns the files written."""
+    fmt = (fmt or path.suffix.lstrip(".") or "yaml").lower()
+    records = registry_records(session)
+    if fmt in ("yaml", "yml"):
+        document: dict[str, Any] = {}
+        departements = records["departement"]
+        if len(departements) == 1:
+            document["departement"] = _prune(departements[0])
+        document["partenaires"] = [_prune(r) for r in records["partenaires"]]
+        document["conventions"] = [_prune(r) for r in records["conventions"]]
+        text = "# Registre pacte_docs, exporté pour être relu ou réimporté avec « pacte importer ».\n" + yaml.dump(
+            document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=110)
+        write_atomic(path, text.encode("utf-8"))
+        if len(departements) > 1:
+            # A YAML file holds one département: each goes to a file of its own, conventions name theirs.
+            written = [path]
+            for d in departements:
+                target = path.with_name(f"{path.stem}-departement-{d['code']}{path.suffix}")
+                write_atomic(target, yaml.dump({"departement": _prune(d)}, Dumper=_Dumper, allow_unicode=True,
+                                               sort_keys=False).encode("utf-8"))
+                written.insert(0, target)
+            return written
+        return [path]
+    if fmt == "csv":
+        written = []
+        for section, rows in records.items():
+            target = path.with_name(f"{path.stem}-{section}.csv")
+            write_atomic(target, _csv(section, rows).encode("utf-8-sig"))
+            written.append(target)
+        return written
+    if fmt == "xlsx":
+        write_atomic(path, _xlsx(records))
+        return [path]
+    raise ValueError(fmt)
+
+
+def flatten(section: str, record: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        if name in sources.NESTED.get(section, {}):
+            for child in sources.NESTED[section][name]:
+                flat[f"{name}_{child}"] = (value or {}).get(child)
+        elif name == "actions":
+            flat[name] = "\n".join(" | ".join(str(a.get(k) or "") for k in sources.ACTION_COLUMNS).rstrip(" |")
+                                   for a in value) or None
+        elif isinstance(value, list):
+            flat[name] = "\n".join(str(v) for v in value) or None
+        else:
+            flat[name] = value
+    return flat
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return str(value).replace(".", ",")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv(section: str, rows: list[dict[str, Any]]) -> str:
+    flat = [flatten(section, r) for r in rows]
+    buffer = io.StringIO(newline="")
+    if flat:
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow(list(flat[0]))
+        for row in flat:
+            writer.writerow([_csv_value(v) for v in row.values()])
+    return buffer.getvalue()
+
+
+def _xlsx(records: dict[str, list[dict[str, Any]]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    book = Workbook()
+    book.remove(book.active)
+    for section, rows in records.items():
+        sheet = book.create_sheet(section)
+        flat = [flatten(section, r) for r in rows]
+        if not flat:
+            continue
+        headers = list(flat[0])
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="1F3A5F")
+        for row in flat:
+            sheet.append([v for v in row.values()])
+        for column in sheet.iter_cols(min_row=2):
+            for cell in column:
+                if isinstance(cell.value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+                elif isinstance(cell.value, Decimal) and headers[cell.column - 1] == "montant":
+                    cell.number_format = '#,##0.00 "€"'
+                elif isinstance(cell.value, str) and "\n" in cell.value:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for index, header in enumerate(headers, start=1):
+            letter = sheet.cell(row=1, column=index).column_letter
+            sheet.column_dimensions[letter].width = min(60, max(12, len(header) + 2))
+        sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

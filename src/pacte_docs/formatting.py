@@ -1,0 +1,81 @@
+"""French formatting of dates, amounts, numbers and percentages (Babel), used as Jinja filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LOCALE = "fr_FR"
+Number = int | float | Decimal
+
+
+def date_longue(day: dt.date | None) -> str:
+    """1er décembre 2026, 17 octobre 2016."""
+    if day is None:
+        return ""
+    text = format_date(day, "d MMMM y", locale=LOCALE)
+    return "1er" + text[1:] if day.day == 1 else text
+
+
+def date_courte(day: dt.date | None) -> str:
+    """01/12/2026."""
+    return "" if day is None else day.strftime("%d/%m/%Y")
+
+
+def montant(value: Number | None) -> str:
+    """4 200 000,00 € (French grouping and non-breaking spaces)."""
+    if value is None:
+        return ""
+    return format_currency(Decimal(str(value)), "EUR", locale=LOCALE)
+
+
+def nombre(value: Number | None) -> str:
+    """2 000 ; 12,5."""
+    if value is None:
+        return ""
+    return format_decimal(Decimal(str(value)), locale=LOCALE)
+
+
+def pourcentage(value: Number | None) -> str:
+    """0.5 → 50 % ; 0.525 → 52,5 %."""
+    if value is None:
+        return ""
+    return format_percent(Decimal(str(value)), "#,##0.##\u00a0%", locale=LOCALE)
+
+
+def duree(mois: int) -> str:
+    """36 → trois ans ; 18 → dix-huit mois."""
+    words = {1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 12: "douze",
+             18: "dix-huit", 24: "vingt-quatre"}
+    if mois % 12 == 0:
+        years = mois // 12
+        return f"{words.get(years, str(years))} an{'s' if years > 1 else ''}"
+    return f"{words.get(mois, str(mois))} mois"
+
+
+def fois(n: int) -> str:
+    """1 → une fois ; 2 → deux fois."""
+    words = {0: "aucune", 1: "une", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq"}
+    return f"{words.get(n, str(n))} fois"
+
+
+def en_lettres(n: int) -> str:
+    """2 → deux (small counts, masculine)."""
+    words = {0: "zéro", 1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept",
+             8: "huit", 9: "neuf", 10: "dix", 12: "douze"}
+    return words.get(n, str(n))
+
+
+FILTERS = {
+    "date_longue": date_longue,
+    "date_courte": date_courte,
+    "montant": montant,
+    "nombre": nombre,
+    "pourcentage": pourcentage,
+    "duree": duree,
+    "fois": fois,
+    "en_lettres": en_lettres,
+}

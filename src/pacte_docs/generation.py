@@ -1,0 +1,205 @@
+"""`pacte conventions generer`: render DOCX from the templates, convert to PDF, archive and record everything."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pacte_docs import archives, context, pdf, registry, schema
+from pacte_docs.errors import TemplateError, UnknownReferenceError
+from pacte_docs.models import Convention
+from pacte_docs.rendering import CompiledTemplate, make_environment
+from pacte_docs.workspace import Workspace, sha256_bytes
+
+Progress = Callable[[str, int, int], None]  # (phase, advanced by, total)
+
+
+@dataclass
+class Output:
+    reference: str
+    docx: str
+    pdf: str | None
+    docx_status: str  # "cree" | "regenere" | "inchange"
+    pdf_status: str | None
+
+
+@dataclass
+class GenerationReport:
+    outputs: list[Output] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outputs if o.docx_status == status)
+
+
+@dataclass
+class _Planned:
+    convention: Convention
+    template: CompiledTemplate
+    context: dict[str, Any]
+    fingerprint: str
+    data: bytes | None = None  # rendered DOCX, None when the current file is up to date
+
+
+class TemplateCache:
+    """Each template file is read, parsed and checked once per run."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.env = make_environment()
+        self._loaded: dict[str, CompiledTemplate] = {}
+
+    def get(self, name: str) -> CompiledTemplate:
+        if name not in self._loaded:
+            path = self.ws.modeles / f"{name}.docx"
+            if not path.is_file():
+                raise TemplateError(
+                    f"Modèle « {name} » introuvable : {path} n'existe pas. « pacte init » remet les modèles "
+                    "par défaut manquants ; « pacte modeles lister » montre ceux de l'espace."
+                )
+            self._loaded[name] = CompiledTemplate(path, self.env)
+        return self._loaded[name]
+
+
+def template_name(c: Convention) -> str:
+    return c.modele or schema.DEFAULT_MODELE[c.type]
+
+
+def select_conventions(session: Any, references: list[str], all_: bool) -> list[Convention]:
+    if all_:
+        return registry.conventions(session)
+    if not references:
+        raise UnknownReferenceError("Indiquez au moins une référence de convention, ou --toutes pour toutes les "
+                                    "générer. Exemple : pacte conventions generer CCAS-2024-001")
+    return [registry.convention(session, ref) for ref in dict.fromkeys(references)]
+
+
+def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_pdf: bool = True,
+             pdfa: bool = False, progress: Progress | None = None) -> GenerationReport:
+    """Render, check and write the DOCX of each convention, then its PDF; unchanged documents are skipped."""
+    report = GenerationReport()
+    cache = TemplateCache(ws)
+    with ws.db.session() as session:
+        conventions = select_conventions(session, references, all_)
+        plans = _plan(session, ws, cache, conventions, progress)
+        _write_docx(session, ws, plans, report)
+        archives.write_sums(session, ws)
+    if with_pdf:
+        with ws.db.session() as session:
+            _convert(session, ws, report, pdfa, progress)
+            archives.write_sums(session, ws)
+    return report
+
+
+def _plan(session: Any, ws: Workspace, cache: TemplateCache, conventions: list[Convention],
+          progress: Progress | None) -> list[_Planned]:
+    """Check every document's variables, then render the changed ones in memory: nothing is written yet."""
+    plans: list[_Planned] = []
+    missing: dict[tuple[str, str], list[str]] = {}
+    for c in conventions:
+        template = cache.get(template_name(c))
+        ctx = context.convention_context(c)
+        for path in template.missing(ctx):
+            missing.setdefault((template.name, path), []).append(c.reference)
+        plans.append(_Planned(c, template, ctx, context.fingerprint(ctx)))
+    if missing:
+        lines = []
+        for (name, path), refs in sorted(missing.items()):
+            shown = ", ".join(refs[:5]) + (f" et {len(refs) - 5} autres" if len(refs) > 5 else "")
+            lines.append(f"  • modèle « {name} » : variable « {path} » absente des données ({shown})")
+        raise TemplateError("Aucun document n'a été écrit : des variables des modèles manquent.\n" + "\n".join(lines)
+                            + "\nCorrigez le modèle (« pacte modeles verifier » liste les variables documentées) "
+                              "ou complétez les données.")
+    errors = []
+    for plan in plans:
+        current = archives.current(session, plan.convention.reference, "convention", "docx")
+        template_sha = sha256_bytes(plan.template.data)
+        if not (current and current.empreinte == plan.fingerprint and current.modele_sha256 == template_sha
+                and archives.is_intact(ws, current)):
+            try:
+                plan.data = plan.template.render(plan.context)
+            except TemplateError as exc:
+                errors.append(f"  • {plan.convention.reference} : {exc}")
+        if progress:
+            progress("docx", 1, len(plans))
+    if errors:
+        raise TemplateError("Aucun document n'a été écrit :\n" + "\n".join(errors))
+    return plans
+
+
+def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: GenerationReport) -> None:
+    for plan in plans:
+        ref = plan.convention.reference
+        folder = ws.conventions / ref
+        target = folder / f"{ref}.docx"
+        if plan.data is None:
+            report.outputs.append(Output(ref, ws.relative(target), None, "inchange", None))
+            continue
+        previous = archives.current(session, ref, "convention", "docx")
+        status = "cree"
+        if previous is not None:
+            status = "regenere"
+            archive_folder = ws.archives / "conventions" / ref
+            for fmt in ("docx", "pdf"):
+                old = archives.current(session, ref, "convention", fmt)
+                if old is not None:
+                    note = archives.archive_record(session, ws, old, archive_folder)
+                    if note:
+                        report.notes.append(note)
+            session.flush()
+        archives.write_atomic(target, plan.data)
+        archives.record_file(
+            session, ws, target, cle=ref, nature="convention",
+            version=archives.next_version(session, ref, "convention", "docx"), convention_id=plan.convention.id,
+            data=plan.data, modele_sha256=sha256_bytes(plan.template.data), empreinte=plan.fingerprint,
+        )
+        session.flush()
+        report.outputs.append(Output(ref, ws.relative(target), None, status, None))
+
+
+def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, progress: Progress | None) -> None:
+    todo: list[tuple[Output, Any]] = []
+    for output in report.outputs:
+        docx_record = archives.current(session, output.reference, "convention", "docx")
+        if docx_record is None:
+            continue
+        output.pdf = ws.relative(ws.root / output.docx).removesuffix(".docx") + ".pdf"
+        existing = archives.current(session, output.reference, "convention", "pdf")
+        if existing and existing.source_sha256 == docx_record.sha256 and existing.pdfa == pdfa \
+                and archives.is_intact(ws, existing):
+            output.pdf_status = "inchange"
+            continue
+        todo.append((output, docx_record))
+    if not todo:
+        return
+    with tempfile.TemporaryDirectory(prefix="pdf-", dir=ws.tmp) as tmp:
+        def done(count: int) -> None:
+            if progress:
+                progress("pdf", count, len(todo))
+
+        converted = pdf.convert([ws.root / o.docx for o, _ in todo], Path(tmp), pdfa=pdfa,
+                                processes=ws.config.pdf_processes, timeout=ws.config.pdf_timeout, on_done=done)
+        for output, docx_record in todo:
+            source = converted[ws.root / output.docx]
+            target = ws.root / str(output.pdf)
+            old = archives.current(session, output.reference, "convention", "pdf")
+            if old is not None:
+                note = archives.archive_record(session, ws, old, ws.archives / "conventions" / output.reference)
+                if note:
+                    report.notes.append(note)
+                session.flush()
+            data = source.read_bytes()
+            archives.move_into(source, target)
+            archives.record_file(
+                session, ws, target, cle=output.reference, nature="convention",
+                version=archives.next_version(session, output.reference, "convention", "pdf"),
+                convention_id=docx_record.convention_id, data=data, modele_sha256=docx_record.modele_sha256,
+                source_sha256=docx_record.sha256, empreinte=docx_record.empreinte, pdfa=pdfa,
+            )
+            session.flush()
+            output.pdf_status = "cree" if old is None else "regenere"
+    if not any(ws.tmp.iterdir()):
+        ws.tmp.rmdir()

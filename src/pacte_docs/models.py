@@ -1,0 +1,121 @@
+"""SQLAlchemy models of the registry: départements, partenaires, conventions, documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Departement(Base):
+    __tablename__ = "departement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(3), unique=True)
+    nom: Mapped[str] = mapped_column(String(200))
+    direction: Mapped[str | None] = mapped_column(String(300))
+    adresse: Mapped[str | None] = mapped_column(Text)
+    ville: Mapped[str | None] = mapped_column(String(100))
+    president_civilite: Mapped[str | None] = mapped_column(String(10))
+    president_nom: Mapped[str | None] = mapped_column(String(200))
+    president_qualite: Mapped[str | None] = mapped_column(String(200))
+
+    conventions: Mapped[list[Convention]] = relationship(back_populates="departement")
+
+
+class Partenaire(Base):
+    __tablename__ = "partenaire"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(20))
+    nom: Mapped[str] = mapped_column(String(300))
+    commune: Mapped[str | None] = mapped_column(String(200))
+    code_insee: Mapped[str | None] = mapped_column(String(5))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    adresse: Mapped[str | None] = mapped_column(Text)
+    representant_civilite: Mapped[str | None] = mapped_column(String(10))
+    representant_nom: Mapped[str | None] = mapped_column(String(200))
+    representant_qualite: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+
+class ConventionPartenaire(Base):
+    __tablename__ = "convention_partenaire"
+
+    convention_id: Mapped[int] = mapped_column(
+        ForeignKey("convention.id", ondelete="CASCADE"), primary_key=True
+    )
+    partenaire_id: Mapped[int] = mapped_column(ForeignKey("partenaire.id"), primary_key=True)
+    rang: Mapped[int] = mapped_column(Integer)
+
+    partenaire: Mapped[Partenaire] = relationship(lazy="joined")
+
+
+class Convention(Base):
+    __tablename__ = "convention"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    departement_id: Mapped[int] = mapped_column(ForeignKey("departement.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20), index=True)
+    modele: Mapped[str | None] = mapped_column(String(100))
+    objet: Mapped[str] = mapped_column(Text)
+    deliberation_instance: Mapped[str | None] = mapped_column(String(200))
+    deliberation_numero: Mapped[str | None] = mapped_column(String(50))
+    deliberation_date: Mapped[dt.date | None] = mapped_column(Date)
+    date_signature: Mapped[dt.date | None] = mapped_column(Date)
+    date_effet: Mapped[dt.date] = mapped_column(Date)
+    duree_mois: Mapped[int] = mapped_column(Integer, default=36)
+    renouvellement: Mapped[str] = mapped_column(String(10))
+    renouvellements_max: Mapped[int] = mapped_column(Integer, default=1)
+    preavis_mois: Mapped[int] = mapped_column(Integer, default=3)
+    responsable_nom: Mapped[str | None] = mapped_column(String(200))
+    responsable_email: Mapped[str] = mapped_column(String(254))
+    territoire: Mapped[str | None] = mapped_column(String(300))
+    montant: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    taux_fse: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    engagements_departement: Mapped[list[str]] = mapped_column(JSON, default=list)
+    engagements_partenaire: Mapped[list[str]] = mapped_column(JSON, default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    objectifs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    departement: Mapped[Departement] = relationship(back_populates="conventions", lazy="joined")
+    liens: Mapped[list[ConventionPartenaire]] = relationship(
+        order_by=ConventionPartenaire.rang, cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def partenaires(self) -> list[Partenaire]:
+        return [lien.partenaire for lien in self.liens]
+
+
+class Document(Base):
+    """A generated or archived file, with the fingerprints that make it verifiable."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("chemin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int | None] = mapped_column(
+        ForeignKey("convention.id", ondelete="SET NULL"), index=True
+    )
+    nature: Mapped[str] = mapped_column(String(20))  # convention | avenant | signe | pdi_pti | bilan
+    format: Mapped[str] = mapped_column(String(5))  # docx | pdf
+    cle: Mapped[str] = mapped_column(String(80), index=True)  # stable name of the output, e.g. CCAS-2024-001
+    version: Mapped[int] = mapped_column(Integer)
+    chemin: Mapped[str] = mapped_column(String(500))  # relative to the workspace, POSIX separators
+    archive: Mapped[bool] = mapped_column(default=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    modele_sha256: Mapped[str | None] = mapped_column(String(64))
+    source_sha256: Mapped[str | None] = mapped_column(String(64))  # the DOCX a PDF was made from
+    empreinte: Mapped[str | None] = mapped_column(String(64))  # fingerprint of the data rendered
+    pdfa: Mapped[bool] = mapped_column(default=False)
+    cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

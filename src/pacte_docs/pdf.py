@@ -1,0 +1,107 @@
+"""DOCX → PDF through LibreOffice headless: batches, one private profile per process, timeouts, checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pacte_docs.errors import ConverterError
+
+# LibreOffice 7.4 was seen converting only 247 of 300 files given in one call, and exiting 0.
+BATCH_SIZE = 150
+PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+INSTALL_HINT = ("Installez-le : « apt-get install -y libreoffice-writer-nogui fonts-liberation2 fonts-dejavu », "
+                "ou indiquez son chemin par la variable PACTE_SOFFICE.")
+
+
+def find_soffice() -> str:
+    """The soffice executable: PACTE_SOFFICE, else soffice or libreoffice on the PATH."""
+    configured = os.environ.get("PACTE_SOFFICE")
+    if configured:
+        if shutil.which(configured):
+            return configured
+        raise ConverterError(f"LibreOffice introuvable à l'emplacement donné par PACTE_SOFFICE ({configured}). "
+                             + INSTALL_HINT)
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ConverterError("LibreOffice (soffice) est introuvable : impossible de produire les PDF. " + INSTALL_HINT)
+
+
+def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdfa: bool, timeout: float) -> str:
+    command = [
+        soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible", "--norestore",
+        "--nolockcheck", "--nodefault", "--convert-to", PDFA_FILTER if pdfa else "pdf", "--outdir", str(outdir),
+        *map(str, files),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise ConverterError(
+            f"LibreOffice n'a pas terminé la conversion de {len(files)} document(s) en {timeout:.0f} s ; "
+            "il a été arrêté. Augmentez delai_pdf_secondes dans pacte.toml ([generation]) ou vérifiez qu'aucun "
+            "document n'est anormalement lourd."
+        ) from None
+    finally:
+        if process.poll() is None:
+            _kill_group(process)
+    text = output.decode("utf-8", "replace")
+    if process.returncode != 0:
+        raise ConverterError(f"LibreOffice a échoué (code {process.returncode}) : {text.strip()[-500:]}")
+    return text
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def convert(files: list[Path], outdir: Path, *, pdfa: bool = False, processes: int = 2, timeout: float = 600,
+            on_done: Callable[[int], None] | None = None) -> dict[Path, Path]:
+    """Convert every DOCX to outdir/<stem>.pdf; stems must be unique. Returns {docx: pdf}."""
+    if not files:
+        return {}
+    stems = [f.stem for f in files]
+    if len(set(stems)) != len(stems):
+        raise ValueError("file stems must be unique within one conversion")
+    soffice = find_soffice()
+    outdir.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(processes, len(files)))
+    shares = [files[i::workers] for i in range(workers)]
+    lock = threading.Lock()
+
+    def work(share: list[Path]) -> None:
+        with tempfile.TemporaryDirectory(prefix="pacte-lo-") as profile:
+            for start in range(0, len(share), BATCH_SIZE):
+                batch = share[start:start + BATCH_SIZE]
+                _run_batch(soffice, batch, outdir, Path(profile), pdfa, timeout)
+                missing = [f for f in batch if not (outdir / f"{f.stem}.pdf").is_file()]
+                if missing:  # LibreOffice sometimes skips files silently: one more try for those
+                    _run_batch(soffice, missing, outdir, Path(profile), pdfa, timeout)
+                if on_done:
+                    with lock:
+                        on_done(len(batch))
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, share) for share in shares if share]:
+            future.result()
+    result = {f: outdir / f"{f.stem}.pdf" for f in files}
+    missing = [f.name for f, pdf in result.items() if not pdf.is_file() or pdf.stat().st_size == 0]
+    if missing:
+        raise ConverterError("LibreOffice n'a pas produit le PDF de : " + ", ".join(missing)
+                             + ". Ouvrez ces documents dans LibreOffice pour vérifier qu'ils ne sont pas corrompus.")
+    return result

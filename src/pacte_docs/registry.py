@@ -1,0 +1,140 @@
+"""Reading and writing the registry's partners, conventions and départements (domain functions on a Session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pacte_docs import dates
+from pacte_docs.errors import UnknownReferenceError
+from pacte_docs.models import Convention, ConventionPartenaire, Departement, Document, Partenaire
+
+
+def departements(session: Session) -> list[Departement]:
+    return list(session.scalars(select(Departement).order_by(Departement.code)))
+
+
+def partenaires(session: Session) -> list[Partenaire]:
+    return list(session.scalars(select(Partenaire).order_by(Partenaire.code)))
+
+
+def conventions(session: Session, type_: str | None = None) -> list[Convention]:
+    query = select(Convention).order_by(Convention.reference)
+    if type_:
+        query = query.where(Convention.type == type_)
+    return list(session.scalars(query))
+
+
+def convention(session: Session, reference: str) -> Convention:
+    found = session.scalar(select(Convention).where(Convention.reference == reference))
+    if found is None:
+        known = session.scalars(select(Convention.reference).order_by(Convention.reference).limit(200)).all()
+        import difflib
+
+        close = difflib.get_close_matches(reference, known, n=3)
+        hint = f" Références proches : {', '.join(close)}." if close else ""
+        raise UnknownReferenceError(
+            f"Convention « {reference} » inconnue du registre.{hint} "
+            "La liste complète : « pacte conventions lister »."
+        )
+    return found
+
+
+def statut(c: Convention, on: dt.date) -> str:
+    """Simplified status until the lifecycle rules land: brouillon, signee, en_cours, expiree."""
+    if c.date_signature is None:
+        return "brouillon"
+    if on < c.date_effet:
+        return "signee"
+    if on > dates.fin_periode(c.date_effet, c.duree_mois):
+        return "expiree"
+    return "en_cours"
+
+
+# ---------------------------------------------------------------- upserts
+
+def _assign(target: Any, values: dict[str, Any]) -> bool:
+    """Set attributes that differ; True when anything changed."""
+    changed = False
+    for name, value in values.items():
+        current = getattr(target, name)
+        if isinstance(current, Decimal) and value is not None:
+            same = current == Decimal(value)
+        else:
+            same = current == value
+        if not same:
+            setattr(target, name, value)
+            changed = True
+    return changed
+
+
+def upsert_departement(session: Session, data: dict[str, Any]) -> tuple[Departement, str]:
+    values = {
+        "nom": data["nom"], "direction": data["direction"], "adresse": data["adresse"], "ville": data["ville"],
+        "president_civilite": data["president"]["civilite"], "president_nom": data["president"]["nom"],
+        "president_qualite": data["president"]["qualite"],
+    }
+    found = session.scalar(select(Departement).where(Departement.code == data["code"]))
+    if found is None:
+        found = Departement(code=data["code"], **values)
+        session.add(found)
+        return found, "cree"
+    return found, "modifie" if _assign(found, values) else "inchange"
+
+
+def upsert_partenaire(session: Session, data: dict[str, Any]) -> tuple[Partenaire, str]:
+    values = {
+        "type": data["type"], "nom": data["nom"], "commune": data["commune"], "code_insee": data["code_insee"],
+        "siret": data["siret"], "adresse": data["adresse"], "email": data["email"],
+        "representant_civilite": data["representant"]["civilite"],
+        "representant_nom": data["representant"]["nom"],
+        "representant_qualite": data["representant"]["qualite"],
+    }
+    found = session.scalar(select(Partenaire).where(Partenaire.code == data["code"]))
+    if found is None:
+        found = Partenaire(code=data["code"], **values)
+        session.add(found)
+        return found, "cree"
+    return found, "modifie" if _assign(found, values) else "inchange"
+
+
+def upsert_convention(session: Session, data: dict[str, Any], departement: Departement,
+                      partners: list[Partenaire]) -> tuple[Convention, str]:
+    values = {
+        "departement_id": departement.id,
+        "type": data["type"], "modele": data["modele"], "objet": data["objet"],
+        "deliberation_instance": data["deliberation"]["instance"],
+        "deliberation_numero": data["deliberation"]["numero"],
+        "deliberation_date": data["deliberation"]["date"],
+        "date_signature": data["date_signature"], "date_effet": data["date_effet"],
+        "duree_mois": data["duree_mois"], "renouvellement": data["renouvellement"],
+        "renouvellements_max": data["renouvellements_max"], "preavis_mois": data["preavis_mois"],
+        "responsable_nom": data["responsable"]["nom"], "responsable_email": data["responsable"]["email"],
+        "territoire": data["territoire"], "montant": data["montant"], "taux_fse": data["taux_fse"],
+        "engagements_departement": data["engagements_departement"],
+        "engagements_partenaire": data["engagements_partenaire"],
+        "actions": data["actions"],
+        "objectifs": {k: v for k, v in data["objectifs"].items() if v is not None},
+    }
+    found = session.scalar(select(Convention).where(Convention.reference == data["reference"]))
+    status = "inchange"
+    if found is None:
+        found = Convention(reference=data["reference"], **values)
+        session.add(found)
+        status = "cree"
+    elif _assign(found, values):
+        status = "modifie"
+    wanted = [p.id for p in partners]
+    if [link.partenaire_id for link in found.liens] != wanted:
+        found.liens = [ConventionPartenaire(partenaire=p, rang=i) for i, p in enumerate(partners)]
+        status = "modifie" if status == "inchange" else status
+    return found, status
+
+
+def documents(session: Session, c: Convention) -> list[Document]:
+    return list(session.scalars(
+        select(Document).where(Document.convention_id == c.id).order_by(Document.cree_le, Document.id)))

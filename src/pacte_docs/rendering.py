@@ -1,0 +1,232 @@
+"""The one Jinja environment every template renders with, and the static analysis of DOCX templates."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
+from docxtpl import DocxTemplate
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import meta as jinja_meta
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from pacte_docs.errors import TemplateError
+from pacte_docs.formatting import FILTERS
+
+W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# 1980-01-01 is the earliest date a ZIP entry can carry; a fixed date makes output reproducible.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def make_environment() -> SandboxedEnvironment:
+    """Sandboxed, StrictUndefined, autoescaped environment with the French filters."""
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+@dataclass(frozen=True)
+class Part:
+    """One XML part of a template that may carry Jinja tags, as docxtpl will see it."""
+
+    name: str  # "corps", "en-tête 1", "pied de page 1"
+    raw_xml: str
+    patched_xml: str
+
+
+def template_parts(path: Path) -> list[Part]:
+    """Body, headers and footers of a DOCX template, patched the way docxtpl patches them."""
+    tpl = DocxTemplate(str(path))
+    tpl.init_docx()
+    docx = tpl.docx
+    raw_body = tpl.xml_to_string(docx._element.body)
+    parts = [Part("corps du document", raw_body, tpl.patch_xml(raw_body))]
+    counters = {"en-tête": 0, "pied de page": 0}
+    for _key, rel in sorted(docx._part.rels.items()):
+        kind = {RT.HEADER: "en-tête", RT.FOOTER: "pied de page"}.get(rel.reltype)
+        if kind is None or not rel.target_part.blob:
+            continue
+        counters[kind] += 1
+        raw = tpl.xml_to_string(parse_xml(rel.target_part.blob))
+        parts.append(Part(f"{kind} {counters[kind]}", raw, tpl.patch_xml(raw)))
+    return parts
+
+
+def _paragraph_text(xml_line: str) -> str:
+    return re.sub(r"<[^>]+>", "", xml_line).strip()
+
+
+def _dotted(node: nodes.Node) -> str | None:
+    """'a.b.c' for Getattr/Getitem chains over a Name, else None."""
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        inner = _dotted(node.node)
+        return f"{inner}.{node.attr}" if inner else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        inner = _dotted(node.node)
+        return f"{inner}.{node.arg.value}" if inner else None
+    return None
+
+
+def referenced_paths(ast: nodes.Template) -> set[str]:
+    """Every context path (e.g. 'convention.deliberation.numero') the template reads."""
+    free = jinja_meta.find_undeclared_variables(ast)
+    found: set[str] = set()
+
+    def visit(node: nodes.Node) -> None:
+        if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Name):
+            path = _dotted(node)
+            if path and path.split(".")[0] in free:
+                found.add(path)
+                return
+        for child in node.iter_child_nodes():
+            visit(child)
+
+    visit(ast)
+    # keep only the longest paths: 'a.b' is implied by 'a.b.c'
+    return {p for p in found if not any(q.startswith(p + ".") for q in found)}
+
+
+def missing_paths(paths: set[str], context: Mapping[str, Any]) -> list[str]:
+    """The paths that cannot be resolved in *context* (only mappings are followed)."""
+    missing = []
+    for path in sorted(paths):
+        value: Any = context
+        for name in path.split("."):
+            if isinstance(value, Mapping):
+                if name not in value:
+                    missing.append(path)
+                    break
+                value = value[name]
+            else:
+                break  # lists, strings, None: the rest is checked when rendering
+    return missing
+
+
+@dataclass
+class Finding:
+    severity: str  # "erreur" | "avertissement"
+    part: str
+    paragraph: int | None
+    excerpt: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.part + (f", paragraphe {self.paragraph}" if self.paragraph else "")
+        extract = f" (« {self.excerpt[:70]} »)" if self.excerpt else ""
+        return f"{self.severity} — {where}{extract} : {self.message}"
+
+
+def _paragraphs(xml: str) -> list[str]:
+    # docxtpl renders with one <w:p> per line: Jinja's line numbers are paragraph numbers.
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml).split("\n")
+
+
+def split_tags(part: Part) -> Iterator[Finding]:
+    """Tags whose characters are spread over several Word runs (formatting changes inside a tag)."""
+    for number, line in enumerate(_paragraphs(part.raw_xml)):
+        pieces = re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", line)
+        text = "".join(pieces)
+        bounds, offset = [], 0
+        for piece in pieces:
+            bounds.append((offset, offset + len(piece)))
+            offset += len(piece)
+        for match in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", text):
+            spans = [b for b in bounds if b[0] < match.end() and b[1] > match.start()]
+            if len(spans) > 1:
+                yield Finding(
+                    "avertissement", part.name, number, match.group(0),
+                    "balise répartie sur plusieurs segments de mise en forme ; elle sera recollée mais perd "
+                    "sa mise en forme propre. Retapez-la d'un seul tenant, sans changer la police au milieu.",
+                )
+
+
+@dataclass
+class TemplateAnalysis:
+    name: str
+    paths: set[str]
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "erreur"]
+
+
+def analyse(path: Path, env: SandboxedEnvironment) -> TemplateAnalysis:
+    """Parse every part; report syntax errors with their paragraph, split tags, and the paths used."""
+    name = path.stem
+    try:
+        parts = template_parts(path)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        return TemplateAnalysis(name, set(), [Finding("erreur", "fichier", None, "", f"DOCX illisible ({exc})")])
+    findings: list[Finding] = []
+    paths: set[str] = set()
+    for part in parts:
+        findings.extend(split_tags(part))
+        lines = _paragraphs(part.patched_xml)
+        try:
+            ast = env.parse("\n".join(lines))
+        except TemplateSyntaxError as exc:
+            number = exc.lineno or 0
+            excerpt = _paragraph_text(lines[number - 1]) if 0 < number <= len(lines) else ""
+            findings.append(Finding("erreur", part.name, number, excerpt, f"syntaxe Jinja : {exc.message}"))
+            continue
+        paths |= referenced_paths(ast)
+    return TemplateAnalysis(name, paths, findings)
+
+
+def normalise_docx(data: bytes) -> bytes:
+    """Rewrite a DOCX with fixed entry dates, so that same data and template give the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, source.read(info.filename))
+    return out.getvalue()
+
+
+class CompiledTemplate:
+    """A DOCX template loaded once, checked once, rendered many times."""
+
+    def __init__(self, path: Path, env: SandboxedEnvironment) -> None:
+        self.path = path
+        self.name = path.stem
+        self.env = env
+        self.data = path.read_bytes()
+        self.analysis = analyse(path, env)
+        if self.analysis.errors:
+            raise TemplateError(
+                f"Le modèle {path} contient des erreurs :\n"
+                + "\n".join(f"  • {f}" for f in self.analysis.errors)
+                + "\nCorrigez-le dans Word ou LibreOffice puis relancez « pacte modeles verifier »."
+            )
+
+    def missing(self, context: Mapping[str, Any]) -> list[str]:
+        return missing_paths(self.analysis.paths, context)
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        """The rendered DOCX, normalised; a rendering failure becomes a TemplateError."""
+        tpl = DocxTemplate(io.BytesIO(self.data))
+        try:
+            tpl.render(dict(context), self.env, autoescape=True)
+        except UndefinedError as exc:
+            raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
+        except SecurityError as exc:
+            raise TemplateError(f"Modèle {self.path} : opération interdite par le bac à sable ({exc}).") from exc
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
+        out = io.BytesIO()
+        tpl.save(out)
+        return normalise_docx(out.getvalue())

@@ -1,0 +1,372 @@
+"""The import format of ARCHITECTURE §4: field types, checks and defaults, turning raw items into clean values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pacte_docs.errors import Problem
+from pacte_docs.sources import Item
+
+KEY_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
+# Windows device names: a reference names files and folders, so these are refused.
+RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+DEPARTEMENT_CODE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
+INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+
+PARTENAIRE_TYPES = ("commune", "ccas", "cias", "france_travail", "caf", "prefecture", "region",
+                    "association", "siae", "autre")
+CONVENTION_TYPES = ("ccas", "france_travail", "autre")
+RENOUVELLEMENTS = ("expresse", "tacite", "aucun")
+DEFAULT_MODELE = {"ccas": "convention_ccas", "france_travail": "convention_france_travail", "autre": "convention_ccas"}
+
+
+class Invalid(ValueError):
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+# ---------------------------------------------------------------- converters
+
+def text(limit: int = 2000, multiline: bool = True) -> Callable[[Any], str | None]:
+    def convert(value: Any) -> str | None:
+        if isinstance(value, bool) or isinstance(value, list | dict):
+            raise Invalid("texte attendu", "écrivez une valeur simple")
+        result = str(value).strip()
+        found = CONTROL.search(result)
+        if found:
+            raise Invalid(f"caractère de contrôle invisible (U+{ord(found.group(0)):04X}), souvent collé depuis "
+                          "Word ou Excel", "retapez ce texte ou collez-le sans mise en forme")
+        if not multiline and "\n" in result:
+            raise Invalid("retour à la ligne interdit dans ce champ", "écrivez la valeur sur une seule ligne")
+        if len(result) > limit:
+            raise Invalid(f"texte trop long ({len(result)} caractères, {limit} au plus)", "raccourcissez-le")
+        return result or None
+    return convert
+
+
+def key(kind: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        result = str(value).strip()
+        if not KEY_PATTERN.match(result):
+            raise Invalid(f"« {result} » n'est pas un{'e' if kind == 'référence' else ''} {kind} valide",
+                          "utilisez de 2 à 40 caractères parmi les majuscules sans accent, les chiffres et le "
+                          "tiret, en commençant par une lettre ou un chiffre (par exemple CCAS-2024-001)")
+        if result in RESERVED:
+            raise Invalid(f"« {result} » est un nom réservé par Windows", "choisissez un autre nom")
+        return result
+    return convert
+
+
+def enum(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        result = str(value).strip().lower()
+        if result not in choices:
+            close = difflib.get_close_matches(result, choices, n=1)
+            hint = f"vouliez-vous dire « {close[0]} » ? " if close else ""
+            raise Invalid(f"« {value} » n'est pas une valeur permise",
+                          f"{hint}valeurs permises : {', '.join(choices)}")
+        return result
+    return convert
+
+
+def date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raw = str(value).strip()
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw) or None
+    parts: tuple[int, int, int] | None = None
+    if match:
+        parts = (int(match[1]), int(match[2]), int(match[3]))
+    else:
+        french = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", raw)
+        if french:
+            parts = (int(french[3]), int(french[2]), int(french[1]))
+    if parts is None:
+        raise Invalid(f"« {raw} » n'est pas une date", "écrivez-la AAAA-MM-JJ (2024-06-01) ou JJ/MM/AAAA (01/06/2024)")
+    try:
+        result = dt.date(*parts)
+    except ValueError:
+        raise Invalid(f"« {raw} » n'existe pas au calendrier", "vérifiez le jour et le mois") from None
+    if not 1980 <= result.year <= 2100:
+        raise Invalid(f"« {raw} » est hors des années plausibles (1980 à 2100)", "vérifiez l'année")
+    return result
+
+
+def integer(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool):
+            raise Invalid("nombre entier attendu")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        raw = str(value).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+        if not re.fullmatch(r"-?\d+", raw):
+            raise Invalid(f"« {value} » n'est pas un nombre entier", f"écrivez un entier entre {low} et {high}")
+        result = int(raw)
+        if not low <= result <= high:
+            raise Invalid(f"{result} est hors des bornes permises", f"écrivez un entier entre {low} et {high}")
+        return result
+    return convert
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise Invalid("nombre attendu")
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    raw = str(value).strip().replace("€", "").replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    if re.fullmatch(r"-?\d+(,\d+)?", raw):
+        raw = raw.replace(",", ".")
+    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", raw):  # 1.234.567,89
+        raw = raw.replace(".", "").replace(",", ".")
+    elif not re.fullmatch(r"-?\d+(\.\d+)?", raw):
+        raise Invalid(f"« {value} » n'est pas un nombre", "écrivez par exemple 4200000.00 ou 4 200 000,00")
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise Invalid(f"« {value} » n'est pas un nombre") from None
+
+
+def amount(value: Any) -> Decimal:
+    result = _decimal(value)
+    if result < 0:
+        raise Invalid(f"montant négatif ({result})", "écrivez un montant positif en euros")
+    if result >= Decimal("1e12"):
+        raise Invalid(f"montant invraisemblable ({result} €)", "vérifiez l'unité : le montant s'écrit en euros")
+    if result != result.quantize(Decimal("0.01")):
+        raise Invalid(f"« {value} » a plus de deux décimales", "arrondissez au centime")
+    return result.quantize(Decimal("0.01"))
+
+
+def rate(value: Any) -> Decimal:
+    raw = str(value).strip()
+    percent = raw.endswith("%")
+    result = _decimal(raw.rstrip("%").strip() if percent else value)
+    if percent:
+        result = result / 100
+    if not 0 <= result <= 1:
+        raise Invalid(f"taux {raw} hors de l'intervalle 0 à 1", "écrivez 0.5 ou 50 % pour la moitié")
+    return result.quantize(Decimal("0.0001"))
+
+
+def siret(value: Any) -> str:
+    raw = re.sub(r"[\s\u202f\xa0]", "", str(value))
+    if not re.fullmatch(r"\d{14}", raw):
+        raise Invalid(f"« {value} » n'a pas 14 chiffres", "recopiez le SIRET depuis l'annuaire des entreprises")
+    total = 0
+    for index, char in enumerate(reversed(raw)):
+        digit = int(char) * (2 if index % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    # La Poste's establishments follow another rule (sum of the digits divisible by 5).
+    la_poste = raw.startswith("356000000") and sum(int(c) for c in raw) % 5 == 0
+    if total % 10 and not la_poste:
+        raise Invalid(f"SIRET {raw} invalide (clé de contrôle fausse)", "vérifiez les chiffres, une faute de frappe "
+                      "est probable")
+    return raw
+
+
+def insee(value: Any) -> str:
+    raw = str(value).strip().upper()
+    if isinstance(value, int) or re.fullmatch(r"\d{4}", raw):
+        raise Invalid(f"« {value} » : un code INSEE a 5 caractères", "écrivez-le entre guillemets, zéro initial "
+                      "compris (par exemple \"01004\")")
+    if not INSEE.match(raw):
+        raise Invalid(f"« {value} » n'est pas un code INSEE", "5 chiffres, ou 2A/2B suivi de 3 chiffres pour la Corse")
+    return raw
+
+
+def email(value: Any) -> str:
+    raw = str(value).strip()
+    if not EMAIL.match(raw) or len(raw) > 254:
+        raise Invalid(f"« {raw} » n'est pas une adresse électronique", "écrivez-la sous la forme prenom.nom@exemple.fr")
+    return raw.lower()
+
+
+def departement_code(value: Any) -> str:
+    raw = str(value).strip().upper()
+    if isinstance(value, int) and value < 10:
+        raw = f"0{value}"
+    if not DEPARTEMENT_CODE.match(raw):
+        raise Invalid(f"« {value} » n'est pas un code de département", "par exemple \"92\", \"2A\" ou \"974\"")
+    return raw
+
+
+def text_list(limit: int = 2000) -> Callable[[Any], list[str]]:
+    item = text(limit)
+
+    def convert(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            value = [value]
+        result = []
+        for element in value:
+            if isinstance(element, dict | list):
+                raise Invalid("liste de textes attendue", "écrivez un texte par tiret")
+            converted = item(element)
+            if converted:
+                result.append(converted)
+        return result
+    return convert
+
+
+def code_list(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        value = re.split(r"[\s,;|]+", str(value))
+    convert = key("code")
+    result = [convert(v) for v in value if str(v).strip()]
+    if len(set(result)) != len(result):
+        raise Invalid("un même partenaire est cité deux fois", "retirez le doublon")
+    return result
+
+
+# ---------------------------------------------------------------- schema
+
+@dataclass(frozen=True)
+class Field:
+    convert: Callable[[Any], Any]
+    required: bool = False
+    default: Any = None
+    children: dict[str, Field] = field(default_factory=dict)
+    items: dict[str, Field] = field(default_factory=dict)  # for lists of objects
+
+
+def obj(**children: Field) -> Field:
+    return Field(lambda v: v, children=children)
+
+
+PERSON = obj(civilite=Field(text(20, False)), nom=Field(text(200, False)), qualite=Field(text(200, False)))
+
+SCHEMAS: dict[str, dict[str, Field]] = {
+    "departement": {
+        "code": Field(departement_code, required=True),
+        "nom": Field(text(200, False), required=True),
+        "direction": Field(text(300, False)),
+        "adresse": Field(text(500)),
+        "ville": Field(text(100, False)),
+        "president": PERSON,
+    },
+    "partenaires": {
+        "code": Field(key("code"), required=True),
+        "type": Field(enum(PARTENAIRE_TYPES), required=True),
+        "nom": Field(text(300, False), required=True),
+        "commune": Field(text(200, False)),
+        "code_insee": Field(insee),
+        "siret": Field(siret),
+        "adresse": Field(text(500)),
+        "representant": PERSON,
+        "email": Field(email),
+    },
+    "conventions": {
+        "reference": Field(key("référence"), required=True),
+        "type": Field(enum(CONVENTION_TYPES), required=True),
+        "departement": Field(departement_code),
+        "modele": Field(text(100, False)),
+        "partenaires": Field(code_list, required=True),
+        "objet": Field(text(4000), required=True),
+        "deliberation": obj(instance=Field(text(200, False)), numero=Field(text(50, False)), date=Field(date)),
+        "date_signature": Field(date),
+        "date_effet": Field(date, required=True),
+        "duree_mois": Field(integer(1, 240), default=36),
+        "renouvellement": Field(enum(RENOUVELLEMENTS), required=True),
+        "renouvellements_max": Field(integer(0, 20), default=1),
+        "preavis_mois": Field(integer(0, 24), default=3),
+        "responsable": obj(nom=Field(text(200, False)), email=Field(email, required=True)),
+        "territoire": Field(text(300, False)),
+        "montant": Field(amount),
+        "taux_fse": Field(rate),
+        "engagements_departement": Field(text_list(), default=[]),
+        "engagements_partenaire": Field(text_list(), default=[]),
+        "actions": Field(lambda v: v, default=[], items={
+            "intitule": Field(text(500, False), required=True),
+            "public": Field(text(300, False)),
+            "indicateur": Field(text(300, False)),
+            "cible": Field(text(100, False)),
+        }),
+        "objectifs": obj(
+            entrees=Field(integer(0, 10_000_000)), dont_brsa=Field(integer(0, 10_000_000)),
+            conseillers=Field(integer(0, 100_000)), travailleurs_sociaux=Field(integer(0, 100_000)),
+            duree_accompagnement_mois=Field(integer(1, 120)),
+        ),
+    },
+}
+
+
+def clean(item: Item, problems: list[Problem]) -> dict[str, Any] | None:
+    """Convert and check an item against its section's schema; None when anything is wrong."""
+    schema = SCHEMAS.get(item.section)
+    if schema is None:
+        problems.append(Problem(item.source, item.where, None,
+                                f"la section « {item.section} » n'est pas encore prise en charge",
+                                "retirez-la de ce fichier pour l'instant"))
+        return None
+    before = len(problems)
+    result = _clean_mapping(item, item.data, schema, "", problems)
+    return result if len(problems) == before else None
+
+
+def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], prefix: str,
+                   problems: list[Problem]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name in data:
+        if name not in schema:
+            close = difflib.get_close_matches(name, list(schema), n=1)
+            fix = f"vouliez-vous dire « {prefix}{close[0]} » ?" if close else \
+                "champs permis : " + ", ".join(schema)
+            problems.append(Problem(item.source, item.place(prefix + name), prefix + name, "champ inconnu", fix))
+    for name, spec in schema.items():
+        path = prefix + name
+        value = data.get(name)
+        if spec.children:
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                problems.append(Problem(item.source, item.place(path), path, "des sous-champs sont attendus",
+                                        "sous-champs : " + ", ".join(spec.children)))
+                continue
+            result[name] = _clean_mapping(item, value, spec.children, path + ".", problems)
+            continue
+        if value is None or value == "" or value == []:
+            if spec.required:
+                problems.append(Problem(item.source, item.place(path) if path in item.places else item.where, path,
+                                        "champ obligatoire absent", "renseignez-le"))
+            result[name] = list(spec.default) if isinstance(spec.default, list) else spec.default
+            continue
+        if spec.items:
+            result[name] = _clean_objects(item, value, spec.items, path, problems)
+            continue
+        try:
+            result[name] = spec.convert(value)
+        except Invalid as exc:
+            problems.append(Problem(item.source, item.place(path), path, exc.message, exc.fix))
+    return result
+
+
+def _clean_objects(item: Item, value: Any, schema: dict[str, Field], path: str,
+                   problems: list[Problem]) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        problems.append(Problem(item.source, item.place(path), path, "liste attendue",
+                                "faites précéder chaque élément d'un tiret « - »"))
+        return []
+    out = []
+    for index, element in enumerate(value):
+        if isinstance(element, str):
+            element = {"intitule": element}
+        if not isinstance(element, dict):
+            problems.append(Problem(item.source, item.place(f"{path}.{index}"), path, "élément mal formé",
+                                    "champs : " + ", ".join(schema)))
+            continue
+        out.append(_clean_mapping(item, element, schema, f"{path}.{index}.", problems))
+    return out

@@ -1,0 +1,379 @@
+"""Reading import files (YAML, CSV, XLSX) into located items, before any validation.
+
+Every value keeps where it came from (line, row, cell), so that a problem can be shown at its place.
+YAML scalars are kept as text: the schema decides what a value is, which avoids the YAML 1.1 traps
+(`NO` read as false, `01000` read as an octal number).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pacte_docs.errors import Problem
+
+SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations")
+SINGLE = {"departement", "pacte"}  # sections holding one object rather than a list
+
+# Nested objects, flattened with "_" in CSV and XLSX columns.
+NESTED = {
+    "departement": {"president": ("civilite", "nom", "qualite")},
+    "partenaires": {"representant": ("civilite", "nom", "qualite")},
+    "conventions": {
+        "deliberation": ("instance", "numero", "date"),
+        "responsable": ("nom", "email"),
+        "objectifs": ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois"),
+    },
+    "pacte": {"periode": ("debut", "fin"), "adoption": ("instance", "date")},
+    "realisations": {},
+}
+# List fields: in a CSV or XLSX cell, one item per line (Alt+Entrée in Excel).
+LISTS = {
+    "partenaires": set(),
+    "conventions": {"partenaires", "engagements_departement", "engagements_partenaire", "actions"},
+    "departement": set(),
+    "pacte": {"cosignataires", "gouvernance"},
+    "realisations": set(),
+}
+ACTION_COLUMNS = ("intitule", "public", "indicateur", "cible")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Item:
+    """One record of a section, with the place of each of its fields."""
+
+    section: str
+    source: str
+    where: str
+    data: dict[str, Any]
+    places: dict[str, str] = field(default_factory=dict)
+
+    def place(self, name: str) -> str:
+        return self.places.get(name, self.where)
+
+
+@dataclass
+class Reading:
+    items: list[Item] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read(path: Path) -> Reading:
+    """Items of one file, by its extension."""
+    reading = Reading()
+    name = path.name
+    if not path.is_file():
+        reading.problems.append(Problem(name, None, None, "fichier introuvable", f"vérifiez le chemin {path}"))
+        return reading
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        reading.problems.append(Problem(name, None, None, "fichier trop volumineux (plus de 50 Mo)",
+                                        "découpez-le en plusieurs fichiers"))
+        return reading
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        _read_yaml(name, data, reading)
+    elif suffix == ".csv":
+        _read_csv(path, data, reading)
+    elif suffix == ".xlsx":
+        _read_xlsx(name, data, reading)
+    else:
+        reading.problems.append(Problem(name, None, None, f"extension « {suffix or '(aucune)'} » non reconnue",
+                                        "donnez un fichier .yaml, .yml, .csv ou .xlsx"))
+    return reading
+
+
+# ---------------------------------------------------------------- YAML
+
+class _Tree:
+    """A YAML node turned into plain values, with a line number for each path."""
+
+    def __init__(self, source: str, reading: Reading) -> None:
+        self.source = source
+        self.reading = reading
+        self.lines: dict[tuple[Any, ...], int] = {}
+
+    def convert(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            if node.style is None and node.value in ("", "~", "null", "Null", "NULL"):
+                return None
+            return node.value
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(child, (*path, i)) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self._problem(key_node, "clé composée non prise en charge", "écrivez une clé simple")
+                    continue
+                key = key_node.value
+                if key == "<<":
+                    self._problem(key_node, "les fusions YAML (« << ») ne sont pas prises en charge",
+                                  "recopiez les champs")
+                    continue
+                if key in result:
+                    self._problem(key_node, f"clé « {key} » répétée dans le même bloc",
+                                  "gardez une seule occurrence")
+                    continue
+                result[key] = self.convert(value_node, (*path, key))
+            return result
+        return None
+
+    def _problem(self, node: yaml.Node, message: str, fix: str) -> None:
+        self.reading.problems.append(Problem(self.source, f"ligne {node.start_mark.line + 1}", None, message, fix))
+
+
+def _decode_text(source: str, data: bytes, reading: Reading) -> str | None:
+    if b"\x00" in data[:4096]:
+        reading.problems.append(Problem(source, None, None, "fichier binaire, pas un fichier texte",
+                                        "exportez les données au format YAML, CSV ou XLSX"))
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        reading.problems.append(Problem(source, None, None,
+                                        f"encodage non reconnu (octet {data[exc.start]:#04x} en position {exc.start})",
+                                        "enregistrez le fichier en UTF-8"))
+        return None
+
+
+def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
+    text = _decode_text(source, data, reading)
+    if text is None:
+        return
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else None
+        reading.problems.append(Problem(source, where, None, f"YAML mal formé ({exc.problem or exc.context})",
+                                        "vérifiez l'indentation, les deux-points et les guillemets"))
+        return
+    except yaml.YAMLError as exc:
+        reading.problems.append(Problem(source, None, None, f"YAML illisible ({exc})", "vérifiez le fichier"))
+        return
+    if root is None:
+        reading.problems.append(Problem(source, None, None, "fichier vide",
+                                        "ajoutez au moins une section : " + ", ".join(SECTIONS)))
+        return
+    tree = _Tree(source, reading)
+    document = tree.convert(root, ())
+    if not isinstance(document, dict):
+        reading.problems.append(Problem(source, "ligne 1", None, "le fichier doit commencer par des sections",
+                                        "par exemple « partenaires: » suivi de la liste des partenaires"))
+        return
+    for section, content in document.items():
+        line = tree.lines.get((section,), 1)
+        if section not in SECTIONS:
+            reading.problems.append(Problem(source, f"ligne {line}", None, f"section « {section} » inconnue",
+                                            "sections reconnues : " + ", ".join(SECTIONS)))
+            continue
+        if content is None:
+            continue
+        entries: list[tuple[tuple[Any, ...], Any]]
+        if section in SINGLE:
+            entries = [((section,), content)]
+        elif isinstance(content, list):
+            entries = [((section, i), entry) for i, entry in enumerate(content)]
+        else:
+            reading.problems.append(Problem(source, f"ligne {line}", None,
+                                            f"la section « {section} » doit être une liste",
+                                            "faites précéder chaque élément d'un tiret « - »"))
+            continue
+        for path, entry in entries:
+            where = f"ligne {tree.lines.get(path, line)}"
+            if not isinstance(entry, dict):
+                reading.problems.append(Problem(source, where, None, "élément mal formé : des champs sont attendus",
+                                                "écrivez « champ: valeur » sur chaque ligne"))
+                continue
+            places = {
+                ".".join(str(k) for k in p[len(path):]): f"ligne {n}"
+                for p, n in tree.lines.items()
+                if p[: len(path)] == path and len(p) > len(path)
+            }
+            reading.items.append(Item(section, source, where, entry, places))
+
+
+# ---------------------------------------------------------------- CSV and XLSX
+
+def _section_from(name: str, headers: list[str]) -> str | None:
+    stem = name.lower()
+    for section in SECTIONS:
+        if re.search(rf"(^|[^a-z]){section}($|[^a-z])", stem):
+            return section
+    columns = set(headers)
+    if "reference" in columns and "partenaires" in columns:
+        return "conventions"
+    if "annee" in columns:
+        return "realisations"
+    if {"code", "type", "nom"} <= columns:
+        return "partenaires"
+    return None
+
+
+def _unflatten(section: str, row: dict[str, Any], places: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """representant_nom → representant.nom; list cells split into items."""
+    data: dict[str, Any] = {}
+    new_places: dict[str, str] = {}
+    nested = NESTED.get(section, {})
+    for column, value in row.items():
+        target = column
+        for parent, children in nested.items():
+            prefix = parent + "_"
+            if column.startswith(prefix) and column[len(prefix):] in children:
+                target = f"{parent}.{column[len(prefix):]}"
+                break
+        if column in LISTS.get(section, set()):
+            value = _split_list(column, value)
+        if "." in target:
+            parent, child = target.split(".", 1)
+            if value is not None:
+                data.setdefault(parent, {})[child] = value
+        else:
+            data[target] = value
+        new_places[target] = places[column]
+    return data, new_places
+
+
+def _split_list(column: str, value: Any) -> list[Any] | None:
+    if value is None:
+        return None
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if column in ("partenaires", "cosignataires"):
+        return [code for code in re.split(r"[\s,;|]+", text) if code]
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if column == "actions":
+        actions = []
+        for line in lines:
+            cells = [c.strip() or None for c in line.split("|")]
+            actions.append(dict(zip(ACTION_COLUMNS, cells + [None] * (4 - len(cells)), strict=False)))
+        return actions
+    return lines
+
+
+def _header(value: Any) -> str:
+    return re.sub(r"\s+", "_", str(value or "").strip().lower())
+
+
+def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
+    source = path.name
+    text = _decode_text(source, data, reading)
+    if text is None:
+        return
+    if not text.strip():
+        reading.problems.append(Problem(source, None, None, "fichier vide",
+                                        "la première ligne doit donner les noms des colonnes"))
+        return
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        table = list(rows)
+    except csv.Error as exc:
+        reading.problems.append(Problem(source, None, None, f"CSV mal formé ({exc})",
+                                        "vérifiez les guillemets autour des cellules"))
+        return
+    headers = [_header(h) for h in table[0]]
+    _table_items(source, "ligne", headers, table[1:], path.stem, reading, lambda r, c: f"ligne {r}")
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        reading.problems.append(Problem(source, None, None, f"classeur XLSX illisible ({type(exc).__name__})",
+                                        "ouvrez-le dans Excel ou LibreOffice et enregistrez-le au format .xlsx"))
+        return
+    try:
+        for sheet in book.worksheets:
+            title = sheet.title.strip()
+            if title.startswith("_"):
+                continue
+            if title.lower() not in SECTIONS:
+                reading.problems.append(Problem(source, f"feuille « {title} »", None, "feuille inconnue",
+                                                "nommez-la d'après sa section (" + ", ".join(SECTIONS)
+                                                + ") ou faites commencer son nom par « _ » pour l'ignorer"))
+                continue
+            table = [list(row) for row in sheet.iter_rows(values_only=True)]
+            if not table:
+                continue
+            headers = [_header(h) for h in table[0]]
+
+            def place(r: int, c: int | None, title: str = title) -> str:
+                if c is None:
+                    return f"feuille « {title} », ligne {r}"
+                return f"feuille « {title} », cellule {_column_letter(c)}{r}"
+
+            _table_items(source, "ligne", headers, table[1:], title.lower(), reading, place, section=title.lower())
+    finally:
+        book.close()
+
+
+def _table_items(source: str, _unit: str, headers: list[str], rows: list[list[Any]], name: str,
+                 reading: Reading, place: Any, section: str | None = None) -> None:
+    section = section or _section_from(name, headers)
+    if section is None:
+        reading.problems.append(Problem(source, "ligne 1", None, "section impossible à reconnaître",
+                                        "nommez le fichier d'après sa section (par exemple partenaires.csv "
+                                        "ou conventions.csv)"))
+        return
+    seen: set[str] = set()
+    for index, header in enumerate(headers):
+        if header and header in seen:
+            reading.problems.append(Problem(source, place(1, index), header, "colonne en double",
+                                            "gardez une seule colonne de ce nom"))
+        seen.add(header)
+    for offset, row in enumerate(rows):
+        number = offset + 2
+        values = [v.strip() if isinstance(v, str) else v for v in row]
+        if all(v in (None, "") for v in values):
+            continue
+        if len(values) > len(headers) and any(v not in (None, "") for v in values[len(headers):]):
+            reading.problems.append(Problem(source, place(number, None), None,
+                                            f"{len(values)} cellules pour {len(headers)} colonnes",
+                                            "vérifiez le séparateur et les guillemets de cette ligne"))
+            continue
+        record: dict[str, Any] = {}
+        places: dict[str, str] = {}
+        for index, header in enumerate(headers):
+            if not header:
+                continue
+            value = values[index] if index < len(values) else None
+            if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+                value = value.date()
+            record[header] = None if value == "" else value
+            places[header] = place(number, index)
+        data, field_places = _unflatten(section, record, places)
+        if section in SINGLE and reading.items and any(i.section == section and i.source == source
+                                                       for i in reading.items):
+            reading.problems.append(Problem(source, place(number, None), None,
+                                            f"la section « {section} » ne tient qu'une ligne",
+                                            "gardez une seule ligne de données"))
+            continue
+        reading.items.append(Item(section, source, place(number, None), data, field_places))

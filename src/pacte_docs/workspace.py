@@ -1,0 +1,242 @@
+"""The workspace folder: configuration, paths, templates copied from the package, the database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pacte_docs.db import Database, sqlite_url
+from pacte_docs.errors import Problem, ValidationError, WorkspaceError
+
+CONFIG_NAME = "pacte.toml"
+DB_NAME = "pacte.db"
+FOLDERS = ("modeles", "conventions", "archives")
+
+DEFAULT_CONFIG = """\
+# Configuration de l'espace de travail pacte_docs.
+# Les lignes commençant par « # » sont des commentaires : retirez le « # » pour activer un réglage.
+
+[base]
+# Par défaut, le registre est le fichier pacte.db de cet espace (SQLite).
+# Pour une base partagée entre plusieurs sites (PostgreSQL) :
+# url = "postgresql+psycopg://pacte@serveur.cd.local/pacte"
+# (le mot de passe se donne par la variable PGPASSWORD, jamais dans ce fichier)
+
+[departement]
+# Département utilisé par défaut quand le registre en contient plusieurs :
+# code = "92"
+
+[generation]
+# Durée maximale d'une conversion PDF par LibreOffice, en secondes (par lot de documents).
+delai_pdf_secondes = 600
+# Nombre de processus LibreOffice lancés en parallèle (un par cœur).
+processus_pdf = 2
+
+[alertes]
+# Nombre de jours avant la date limite de décision auxquels une alerte est envoyée.
+seuils_jours = [180, 90, 30, 0]
+
+[smtp]
+# hote = "localhost"
+# port = 25
+# starttls = false
+# utilisateur = ""
+# expediteur = "insertion@departement.fr"
+# Le mot de passe se donne uniquement par la variable d'environnement PACTE_SMTP_MOT_DE_PASSE.
+"""
+
+
+def package_templates() -> dict[str, bytes]:
+    """The default DOCX templates shipped inside the package, by name."""
+    folder = resources.files("pacte_docs") / "modeles"
+    return {
+        entry.name.removesuffix(".docx"): entry.read_bytes()
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".docx")
+    }
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class InitReport:
+    created: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    base_url: str | None = None
+    departement: str | None = None
+    pdf_timeout: float = 600.0
+    pdf_processes: int = 2
+    seuils_jours: list[int] = field(default_factory=lambda: [180, 90, 30, 0])
+    smtp: dict[str, Any] = field(default_factory=dict)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate pacte.toml, reporting every problem at once."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            [Problem(str(path), None, None, f"fichier illisible ({exc})", "corrigez la syntaxe TOML")]
+        ) from exc
+    problems: list[Problem] = []
+    config = Config()
+
+    def section(name: str) -> dict[str, Any]:
+        value = raw.get(name, {})
+        if not isinstance(value, dict):
+            problems.append(Problem(str(path), f"[{name}]", None, "doit être une section", None))
+            return {}
+        return value
+
+    base = section("base")
+    if "url" in base:
+        if isinstance(base["url"], str) and base["url"].strip():
+            config.base_url = base["url"].strip()
+        else:
+            problems.append(Problem(str(path), "[base]", "url", "doit être une adresse SQLAlchemy", None))
+    dep = section("departement")
+    if "code" in dep:
+        config.departement = str(dep["code"])
+    gen = section("generation")
+    timeout = gen.get("delai_pdf_secondes", 600)
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        config.pdf_timeout = float(timeout)
+    else:
+        problems.append(Problem(str(path), "[generation]", "delai_pdf_secondes", "doit être un nombre positif"))
+    processes = gen.get("processus_pdf", 2)
+    if isinstance(processes, int) and not isinstance(processes, bool) and 1 <= processes <= 64:
+        config.pdf_processes = processes
+    else:
+        problems.append(Problem(str(path), "[generation]", "processus_pdf", "doit être un entier de 1 à 64"))
+    alerts = section("alertes")
+    seuils = alerts.get("seuils_jours", config.seuils_jours)
+    if isinstance(seuils, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seuils):
+        config.seuils_jours = sorted(set(seuils), reverse=True)
+    else:
+        problems.append(
+            Problem(str(path), "[alertes]", "seuils_jours", "doit être une liste d'entiers positifs",
+                    "par exemple seuils_jours = [180, 90, 30, 0]")
+        )
+    config.smtp = section("smtp")
+    if "mot_de_passe" in config.smtp:
+        problems.append(
+            Problem(str(path), "[smtp]", "mot_de_passe", "un mot de passe ne doit jamais être écrit dans un fichier",
+                    "retirez cette ligne et utilisez la variable d'environnement PACTE_SMTP_MOT_DE_PASSE")
+        )
+    if problems:
+        raise ValidationError(problems, f"Configuration {path} invalide :")
+    return config
+
+
+class Workspace:
+    """An opened workspace: its folders, its configuration and its registry."""
+
+    def __init__(self, root: Path, base_url: str | None = None) -> None:
+        self.root = root.resolve()
+        config_path = self.root / CONFIG_NAME
+        if not config_path.is_file():
+            raise WorkspaceError(
+                f"Aucun espace de travail dans {self.root} (fichier {CONFIG_NAME} absent). "
+                f"Créez-le avec « pacte init {root} » ou indiquez-en un avec --espace."
+            )
+        self.config = load_config(config_path)
+        self.base_url = base_url or self.config.base_url or sqlite_url(self.root / DB_NAME)
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.base_url)
+        return self._db
+
+    @property
+    def modeles(self) -> Path:
+        return self.root / "modeles"
+
+    @property
+    def conventions(self) -> Path:
+        return self.root / "conventions"
+
+    @property
+    def archives(self) -> Path:
+        return self.root / "archives"
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch space on the same file system, so that renames into place are atomic."""
+        path = self.root / ".pacte-tmp"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
+    """Create or complete a workspace; never overwrite a file the user may have edited."""
+    report = InitReport()
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / CONFIG_NAME
+    if config_path.exists():
+        report.kept.append(CONFIG_NAME)
+    else:
+        _write_new(config_path, DEFAULT_CONFIG.encode("utf-8"))
+        report.created.append(CONFIG_NAME)
+    for name in FOLDERS:
+        folder = root / name
+        if not folder.is_dir():
+            folder.mkdir()
+            report.created.append(name + "/")
+    for name, data in package_templates().items():
+        target = root / "modeles" / f"{name}.docx"
+        if target.exists():
+            report.kept.append(f"modeles/{name}.docx")
+        else:
+            _write_new(target, data)
+            report.created.append(f"modeles/{name}.docx")
+    workspace = Workspace(root, base_url)
+    try:
+        existed = workspace.base_url.startswith("sqlite") and (root / DB_NAME).exists()
+        workspace.db  # noqa: B018 — opening runs the migrations
+        if workspace.base_url.startswith("sqlite"):
+            (report.kept if existed else report.created).append(DB_NAME)
+    finally:
+        workspace.close()
+    return report
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def copy_file_atomic(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
