@@ -9,6 +9,7 @@ and commit the DOCX files together with it. Every Jinja tag is written in a sing
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +27,22 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "pacte_docs" / "modeles"
 BLUE = RGBColor(0x1F, 0x3A, 0x5F)
 GREY = RGBColor(0x55, 0x5B, 0x66)
 FONT = "Liberation Sans"
+
+
+# ---------------------------------------------------------------- French typography
+
+_JINJA = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})")
+_NBSP_RULES = [(" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"),
+               ("« ", "«\u00a0"), (" »", "\u00a0»"), ("n° ", "n°\u00a0"), ("N° ", "N°\u00a0")]
+
+
+def fr(text: str) -> str:
+    """Non-breaking spaces before « : ; ? ! », inside guillemets and after n°, outside Jinja tags."""
+    pieces = _JINJA.split(text)
+    for i in range(0, len(pieces), 2):
+        for old, new in _NBSP_RULES:
+            pieces[i] = pieces[i].replace(old, new)
+    return "".join(pieces)
 
 
 # ---------------------------------------------------------------- document scaffolding
@@ -86,7 +103,7 @@ def para(doc, text: str = "", *, bold=False, italic=False, size=None, align=None
          space_after=None, space_before=None, style=None, keep_next=False):
     p = doc.add_paragraph(style=style)
     if text:
-        run = p.add_run(text)
+        run = p.add_run(fr(text))
         run.bold = bold
         run.italic = italic
         if size:
@@ -108,7 +125,7 @@ def rich(doc, *chunks, align=None, style=None):
     """A paragraph made of (text, bold) chunks; each chunk one run, so tags never split."""
     p = doc.add_paragraph(style=style)
     for text, bold in chunks:
-        run = p.add_run(text)
+        run = p.add_run(fr(text))
         run.bold = bold
     if align is not None:
         p.alignment = align
@@ -121,12 +138,12 @@ def tag(doc, text: str):
 
 
 def article(doc, number: int | str, title: str):
-    return doc.add_paragraph(f"Article {number} – {title}", style="Heading 2")
+    return doc.add_paragraph(fr(f"Article {number} – {title}"), style="Heading 2")
 
 
 def bullets(doc, loop: str, item: str, fallback: str | None = None, empty_test: str | None = None):
     tag(doc, "{%p for " + loop + " %}")
-    doc.add_paragraph(item, style="List Bullet")
+    doc.add_paragraph(fr(item), style="List Bullet")
     tag(doc, "{%p endfor %}")
     if fallback:
         tag(doc, "{%p if not " + empty_test + " %}")
@@ -146,7 +163,7 @@ def _shade(cell, fill: str) -> None:
 def _cell_text(cell, text: str, *, bold=False, size=9.5, align=None, color=None):
     cell.text = ""
     p = cell.paragraphs[0]
-    run = p.add_run(text)
+    run = p.add_run(fr(text))
     run.bold = bold
     run.font.size = Pt(size)
     if color:
@@ -332,7 +349,7 @@ def visas(doc, extra: list[str]) -> None:
               "{% endif %} approuvant la présente convention et autorisant "
               "{{ departement.president.civilite == 'Mme' and 'la Présidente' or 'le Président' }} "
               "à la signer ;")
-    tag(doc, "{%p for p in partenaires %}")
+    tag(doc, "{%p for p in partenaires if p.type in ('commune', 'ccas', 'cias', 'association', 'siae') %}")
     para(doc, "Vu la décision de l'organe délibérant {{ p.de_appellation }} autorisant son représentant "
               "à signer la présente convention ;")
     tag(doc, "{%p endfor %}")
@@ -414,13 +431,19 @@ def signatures(doc, departement_label: str = "Pour le Département,") -> None:
     _cell_text(end.cells[0], "{%tr endfor %}")
     for row in table.rows:
         row.cells[0].width = row.cells[1].width = Cm(8.2)
+        _cant_split(row)
+
+
+def _cant_split(row) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    trpr.append(OxmlElement("w:cantSplit"))
 
 
 def _sig_cell(cell, who: str, quality: str, name: str) -> None:
     _cell_text(cell, who, bold=True, size=10, align=WD_ALIGN_PARAGRAPH.CENTER)
     p = cell.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.add_run(quality).font.size = Pt(10)
+    p.add_run(fr(quality)).font.size = Pt(10)
     for _ in range(3):
         cell.add_paragraph().paragraph_format.space_after = Pt(6)
     p = cell.add_paragraph()
@@ -558,7 +581,7 @@ def convention_france_travail() -> Document:
     for frein in ("santé et situation de handicap ;", "accès au logement ;",
                   "exercice de la parentalité et solutions de garde d'enfants ;", "mobilité ;",
                   "maîtrise du français et compétences numériques."):
-        doc.add_paragraph(frein, style="List Bullet")
+        doc.add_paragraph(fr(frein), style="List Bullet")
     article(doc, 4, "Moyens humains et objectifs")
     para(doc, "Les parties mobilisent les moyens et poursuivent les objectifs annuels suivants :", keep_next=True)
     kv_table(doc, [
@@ -662,6 +685,7 @@ def avenant() -> Document:
               "{{ departement.president.civilite }} {{ departement.president.nom }}")
     _sig_cell(table.rows[0].cells[1], "Pour {{ partenaire.designation }},", "{{ partenaire.representant.qualite }},",
               "{{ partenaire.representant.civilite }} {{ partenaire.representant.nom }}")
+    _cant_split(table.rows[0])
     return doc
 
 

@@ -122,7 +122,30 @@ def progress_bar(description: str) -> Iterator[generation.Progress | None]:
 # ---------------------------------------------------------------- the group
 
 
-@click.group(context_settings=CONTEXT)
+class PacteClickError(click.ClickException):
+    """A domain error shown as « Erreur : … » with its documented exit code, never a traceback."""
+
+    def __init__(self, error: PacteError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class PacteGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except PacteError as exc:
+            raise PacteClickError(exc) from exc
+        except OperationalError as exc:
+            error = DatabaseUnavailableError(
+                f"la base de données ne répond pas ({exc.orig}). Vérifiez --base, PACTE_BASE ou pacte.toml, "
+                "et que le serveur tourne.")
+            raise PacteClickError(error) from exc
+
+
+@click.group(cls=PacteGroup, context_settings=CONTEXT)
 @click.option("--espace", type=click.Path(file_okay=False, path_type=Path), envvar="PACTE_ESPACE",
               help="Dossier de l'espace de travail (par défaut : le dossier courant ; variable PACTE_ESPACE).")
 @click.option("--base", envvar="PACTE_BASE", metavar="URL",
@@ -475,37 +498,4 @@ def archives_check(state: State) -> None:
 
 
 def main() -> None:
-    """Run the CLI, turning known errors into a French message and their exit code, never a traceback."""
-    try:
-        cli.main(standalone_mode=False, prog_name="pacte")
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Abandon.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except PacteError as exc:
-        click.secho(f"Erreur : {exc}", err=True, fg="red")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrompu.", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a database driver's own errors
-        translated = _external_error(exc)
-        if translated is None:
-            raise
-        click.secho(f"Erreur : {translated}", err=True, fg="red")
-        sys.exit(translated.exit_code)
-
-
-def _external_error(exc: Exception) -> PacteError | None:
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(exc, OperationalError):
-        return DatabaseUnavailableError(f"la base de données ne répond pas ({exc.orig}). Vérifiez --base, "
-                                        "PACTE_BASE ou pacte.toml, et que le serveur tourne.")
-    return None
-
-
+    cli(prog_name="pacte")

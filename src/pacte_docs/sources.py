@@ -280,12 +280,15 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
         return
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count)
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    table: list[list[str]] = []
     try:
-        table = list(rows)
-    except csv.Error as exc:
-        reading.problems.append(Problem(source, None, None, f"CSV mal formé ({exc})",
-                                        "vérifiez les guillemets autour des cellules"))
+        for row in rows:
+            table.append(row)
+    except csv.Error:
+        reading.problems.append(Problem(source, f"ligne {rows.line_num}", None,
+                                        "CSV mal formé : guillemet ouvert jamais refermé ou fichier tronqué",
+                                        "vérifiez les guillemets de cette ligne et que le fichier est complet"))
         return
     headers = [_header(h) for h in table[0]]
     _table_items(source, "ligne", headers, table[1:], path.stem, reading, lambda r, c: f"ligne {r}")

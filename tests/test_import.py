@@ -1,0 +1,221 @@
+"""Import: YAML, CSV from French Excel, XLSX; all or nothing; hostile input refused with a precise message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.conftest import DATA, Pacte
+from tests.helpers import folder_state, registry_state
+
+REGISTRE = (DATA / "registre.yaml").read_text(encoding="utf-8")
+
+
+def test_import_yaml_then_reimport_changes_nothing(pacte: Pacte) -> None:
+    first = pacte("importer", str(DATA / "registre.yaml"))
+    assert "partenaires : 3 créés" in first.output
+    assert "conventions : 3 créés" in first.output
+    state = registry_state(pacte.root, pacte.base)
+    again = pacte("importer", str(DATA / "registre.yaml"))
+    assert "Registre déjà à jour : rien n'a changé." in again.output
+    assert "conventions : 3 inchangés" in again.output
+    assert registry_state(pacte.root, pacte.base) == state
+    asso = next(c for c in state["conventions"] if c["reference"] == "ASSO-2025-001")
+    assert asso["montant"] == Decimal("1234.56")
+    assert asso["taux_fse"] == Decimal("0.5")
+    assert asso["departement"] == "93"
+    assert asso["duree_mois"] == 36 and asso["preavis_mois"] == 3  # documented defaults
+    partner = next(p for p in state["partenaires"] if p["code"] == "ASSO-PIEGE")
+    assert partner["nom"] == "Association « Pain & Partage » <Sud> 'Est' \"Nord\""
+
+
+def test_simulation_validates_and_records_nothing(pacte: Pacte) -> None:
+    before = registry_state(pacte.root, pacte.base)
+    result = pacte("importer", "--simulation", str(DATA / "registre.yaml"))
+    assert "conventions : 3 créés" in result.output
+    assert "Simulation : rien n'a été enregistré." in result.output
+    assert registry_state(pacte.root, pacte.base) == before
+
+
+def test_update_is_applied_and_reported(pacte: Pacte, tmp_path: Path) -> None:
+    pacte("importer", str(DATA / "registre.yaml"))
+    changed = tmp_path / "modifie.yaml"
+    changed.write_text(REGISTRE.replace("objet: La présente convention a pour objet de mieux orienter les usagers.",
+                                        "objet: Nouvel objet."), encoding="utf-8")
+    result = pacte("importer", str(changed))
+    assert "1 modifié" in result.output and "2 inchangés" in result.output
+    state = registry_state(pacte.root, pacte.base)
+    assert next(c for c in state["conventions"] if c["reference"] == "CCAS-2024-010")["objet"] == "Nouvel objet."
+
+
+def test_csv_from_french_excel(pacte: Pacte, tmp_path: Path) -> None:
+    pacte("importer", str(DATA / "registre.yaml"))
+    partners = tmp_path / "partenaires.csv"
+    partners.write_bytes(
+        "code;type;nom;commune;code_insee;representant_civilite;representant_nom;representant_qualite\r\n"
+        "CCAS-BONDY;ccas;CCAS de Bondy;Bondy;93010;Mme;Hélène Épée;Présidente déléguée\r\n".encode("cp1252"))
+    conventions = tmp_path / "conventions.csv"
+    conventions.write_bytes(
+        ("reference;type;partenaires;objet;date_effet;renouvellement;responsable_email;montant;"
+         "engagements_departement;actions\r\n"
+         'CCAS-2025-020;ccas;CCAS-BONDY;Objet « accentué » éàç;01/06/2025;expresse;agent@cd93.example.fr;'
+         '"12\xa0345,67";"premier engagement ;\r\nsecond engagement";"Atelier | BRSA | Participants | 10"\r\n'
+         ).encode("cp1252"))
+    result = pacte("importer", str(partners), str(conventions))
+    assert "partenaires : 1 créé" in result.output
+    state = registry_state(pacte.root, pacte.base)
+    convention = next(c for c in state["conventions"] if c["reference"] == "CCAS-2025-020")
+    assert convention["montant"] == Decimal("12345.67")
+    assert convention["date_effet"] == dt.date(2025, 6, 1)
+    assert convention["objet"] == "Objet « accentué » éàç"
+    assert convention["engagements_departement"] == ["premier engagement ;", "second engagement"]
+    assert convention["actions"] == [{"intitule": "Atelier", "public": "BRSA", "indicateur": "Participants",
+                                      "cible": "10"}]
+    partner = next(p for p in state["partenaires"] if p["code"] == "CCAS-BONDY")
+    assert partner["representant"]["nom"] == "Hélène Épée"
+
+
+def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_one_sheet_per_section(pacte: Pacte, tmp_path: Path) -> None:
+    pacte("importer", str(DATA / "registre.yaml"))
+    path = tmp_path / "registre.xlsx"
+    path.write_bytes(_xlsx({
+        "partenaires": [["code", "type", "nom", "code_insee"], ["CCAS-PANTIN", "ccas", "CCAS de Pantin", "93055"]],
+        "conventions": [
+            ["reference", "type", "partenaires", "objet", "date_effet", "renouvellement", "responsable_email",
+             "montant", "duree_mois"],
+            ["CCAS-2025-030", "ccas", "CCAS-PANTIN", "Objet.", dt.datetime(2025, 9, 1), "tacite",
+             "agent@cd93.example.fr", 1500.5, 24],
+        ],
+        "_notes": [["ignorée"]],
+    }))
+    pacte("importer", str(path))
+    state = registry_state(pacte.root, pacte.base)
+    convention = next(c for c in state["conventions"] if c["reference"] == "CCAS-2025-030")
+    assert convention["date_effet"] == dt.date(2025, 9, 1)
+    assert convention["montant"] == Decimal("1500.50")
+    assert convention["duree_mois"] == 24
+
+
+def _hostile(name: str, text: str) -> tuple[str, bytes]:
+    return name, text.encode("utf-8")
+
+
+def _registre(old: str, new: str) -> bytes:
+    assert old in REGISTRE, old
+    return REGISTRE.replace(old, new, 1).encode("utf-8")
+
+
+# (file name, content, fragments the message must contain)
+HOSTILE: list[tuple[str, bytes, list[str]]] = [
+    ("traversee.yaml", _registre("reference: ASSO-2025-001", "reference: ../../etc/passwd"),
+     ["traversee.yaml", "ligne 29", "« reference »", "n'est pas une référence valide"]),
+    ("reserve.yaml", _registre("reference: ASSO-2025-001", "reference: CON"),
+     ["ligne 29", "nom réservé par Windows"]),
+    ("minuscules.yaml", _registre("code: FT-93", "code: ft-93"), ["ligne 24", "« code »", "n'est pas un code valide"]),
+    ("date.yaml", _registre("date_effet: 2025-03-01", "date_effet: 2025-02-30"),
+     ["ligne 35", "« date_effet »", "n'existe pas au calendrier"]),
+    ("date-texte.yaml", _registre("date_effet: 2025-03-01", "date_effet: mars 2025"),
+     ["« date_effet »", "n'est pas une date", "AAAA-MM-JJ"]),
+    ("enum.yaml", _registre("renouvellement: tacite", "renouvellement: tacit"),
+     ["ligne 36", "« renouvellement »", "vouliez-vous dire « tacite »"]),
+    ("type.yaml", _registre("type: ccas\n    nom: CCAS", "type: mairie\n    nom: CCAS"),
+     ["ligne 18", "« type »", "valeurs permises"]),
+    ("duree.yaml", _registre("renouvellements_max: 2", "renouvellements_max: 2\n    duree_mois: -12"),
+     ["« duree_mois »", "hors des bornes"]),
+    ("montant.yaml", _registre('montant: "1 234,56"', "montant: -5"), ["« montant »", "montant négatif"]),
+    ("montant-absurde.yaml", _registre('montant: "1 234,56"', "montant: 1e15"), ["« montant »"]),
+    ("taux.yaml", _registre("taux_fse: 50 %", "taux_fse: 1.5"), ["« taux_fse »", "hors de l'intervalle"]),
+    ("partenaire.yaml", _registre("partenaires: [FT-93]", "partenaires: [FT-99]"),
+     ["« partenaires »", "partenaire « FT-99 » inconnu"]),
+    ("doublon.yaml", _registre("  - reference: CCAS-2024-010", "  - reference: ASSO-2025-001"),
+     ["« reference »", "« ASSO-2025-001 » figure déjà (ligne 29)"]),
+    ("siret.yaml", _registre('siret: "26930048000010"', 'siret: "26930048000011"'),
+     ["« siret »", "clé de contrôle fausse"]),
+    ("insee.yaml", _registre('code_insee: "93048"', "code_insee: 9304A"),
+     ["« code_insee »", "n'est pas un code INSEE"]),
+    ("insee-court.yaml", _registre('code_insee: "93048"', "code_insee: 1000"), ["« code_insee »", "5 caractères"]),
+    ("insee-entier.yaml", _registre('code_insee: "93048"', 'code_insee: "9304"'), ["« code_insee »", "5 caractères"]),
+    ("email.yaml", _registre("email: contact@pain-partage.example.org", "email: contact(at)pain-partage"),
+     ["« email »", "n'est pas une adresse électronique"]),
+    ("obligatoire.yaml", _registre("    objet: La présente convention a pour objet l'accompagnement global.\n", ""),
+     ["« objet »", "champ obligatoire absent"]),
+    ("inconnu.yaml", _registre("date_effet: 2024-06-01", "date_efet: 2024-06-01"),
+     ["« date_efet »", "champ inconnu", "vouliez-vous dire « date_effet »"]),
+    ("controle.yaml", _registre("nom: CCAS de Montreuil", "nom: \"CCAS de\\vMontreuil\""),
+     ["« nom »", "caractère de contrôle invisible"]),
+    ("yaml-casse.yaml", b"partenaires:\n  - code: A1\n   type: ccas\n", ["YAML mal formé", "ligne"]),
+    ("vide.yaml", b"", ["vide.yaml", "fichier vide"]),
+    ("binaire.yaml", b"\x00\x01\x02PK\x03\x04" * 50, ["binaire.yaml", "fichier binaire"]),
+    ("section.yaml", b"partenaire:\n  - code: A1\n", ["section « partenaire » inconnue"]),
+    ("cle-repetee.yaml", _registre("  - code: FT-93\n", "  - code: FT-93\n    code: FT-94\n"),
+     ["clé « code » répétée"]),
+    ("tronque.csv", "code;type;nom\nCCAS-X;ccas;\"CCAS".encode(), ["tronque.csv"]),
+    ("conventions.csv", "reference;type;partenaires;objet;date_effet;renouvellement;responsable_email\n"
+                        "CCAS-2025-040;ccas;CCAS-MONTREUIL;Objet;2025-13-01;expresse;a@b.fr\n".encode(),
+     ["conventions.csv", "ligne 2", "« date_effet »"]),
+    ("faux.xlsx", b"ceci n'est pas un classeur", ["faux.xlsx", "classeur XLSX illisible"]),
+    ("signature.yaml", _registre("date_signature: 2025-02-01", "date_signature: 2025-01-02"),
+     ["« date_signature »", "la signature précède la délibération"]),
+    ("no.yaml", _registre("renouvellement: expresse\n    responsable: {email: agent", "renouvellement: NO\n"
+                          "    responsable: {email: agent"), ["« renouvellement »", "« NO »"]),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_import_is_refused_and_changes_nothing(pacte: Pacte, tmp_path: Path, name: str, content: bytes,
+                                                       expected: list[str]) -> None:
+    pacte("importer", str(DATA / "registre.yaml"))
+    registry_before = registry_state(pacte.root, pacte.base)
+    folders_before = folder_state(pacte.root)
+    hostile = tmp_path / name
+    hostile.write_bytes(content)
+    result = pacte("importer", str(hostile), ok=False)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Erreur : ")
+    assert "rien n'a été enregistré" in result.output
+    for fragment in expected:
+        assert fragment in result.output, f"{fragment!r} absent de :\n{result.output}"
+    assert registry_state(pacte.root, pacte.base) == registry_before
+    assert folder_state(pacte.root) == folders_before
+
+
+def test_yaml_11_traps_are_read_as_text(pacte: Pacte, tmp_path: Path) -> None:
+    """`01000` stays a code INSEE (not octal 512), `NO` would stay text, `2024-06-01` a date."""
+    path = tmp_path / "pieges.yaml"
+    path.write_bytes(_registre('code_insee: "93048"', "code_insee: 01000"))
+    pacte("importer", str(path))
+    state = registry_state(pacte.root, pacte.base)
+    assert next(p for p in state["partenaires"] if p["code"] == "CCAS-MONTREUIL")["code_insee"] == "01000"
+
+
+def test_every_problem_is_reported_at_once(pacte: Pacte, tmp_path: Path) -> None:
+    bad = tmp_path / "plusieurs.yaml"
+    bad.write_bytes(_registre("date_effet: 2025-03-01", "date_effet: 2025-02-30").decode().replace(
+        "renouvellement: expresse", "renouvellement: jamais").encode())
+    result = pacte("importer", str(bad), ok=False)
+    assert "3 problèmes" in result.output  # one bad date, two bad renouvellement values
+    assert result.output.count("« renouvellement »") == 2
+
+
+def test_missing_file_is_a_usage_error(pacte: Pacte, tmp_path: Path) -> None:
+    result = pacte("importer", str(tmp_path / "absent.yaml"), ok=False)
+    assert result.exit_code == 2
+    assert "n'existe pas" in result.output
