@@ -175,6 +175,15 @@ def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, 
         todo.append((output, docx_record))
     if not todo:
         return
+    try:
+        _convert_batch(session, ws, report, todo, pdfa, progress)
+    finally:
+        if ws.tmp.is_dir() and not any(ws.tmp.iterdir()):
+            ws.tmp.rmdir()
+
+
+def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: list[tuple[Output, Any]],
+                   pdfa: bool, progress: Progress | None) -> None:
     with tempfile.TemporaryDirectory(prefix="pdf-", dir=ws.tmp) as tmp:
         def done(count: int) -> None:
             if progress:
@@ -201,5 +210,3 @@ def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, 
             )
             session.flush()
             output.pdf_status = "cree" if old is None else "regenere"
-    if not any(ws.tmp.iterdir()):
-        ws.tmp.rmdir()

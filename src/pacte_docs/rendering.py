@@ -131,9 +131,39 @@ def _paragraphs(xml: str) -> list[str]:
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml).split("\n")
 
 
+def _original_paragraph(part: Part, excerpt: str) -> int | None:
+    """The paragraph number, as counted in Word, of the first paragraph holding *excerpt*."""
+    texts = [_paragraph_text(line) for line in _paragraphs(part.raw_xml) if line.startswith("<w:p")]
+    for number, text in enumerate(texts, start=1):
+        if excerpt and excerpt in text:
+            return number
+    return None
+
+
+_SYNTAX = [
+    (re.compile(r"Unexpected end of template\. Jinja was looking for the following tags: (.*?)\. "
+                r"The innermost block that needs to be closed is '(\w+)'\."),
+     "le bloc « {1} » n'est jamais fermé (balise attendue : {0})"),
+    (re.compile(r"Encountered unknown tag '(\w+)'\..*"), "balise « {0} » inconnue ou mal placée"),
+    (re.compile(r"unexpected '(.*)'"), "caractère « {0} » inattendu"),
+    (re.compile(r"expected token '(.*)', got '(.*)'"), "« {1} » inattendu (attendu : {0})"),
+    (re.compile(r"unexpected end of template, expected '(.*)'\."), "balise non refermée (attendu : {0})"),
+]
+
+
+def french_syntax_message(message: str) -> str:
+    for pattern, french in _SYNTAX:
+        match = pattern.search(message)
+        if match:
+            groups = [g.replace("'", "").replace(" or ", " ou ") for g in match.groups()]
+            return french.format(*groups)
+    return message
+
+
 def split_tags(part: Part) -> Iterator[Finding]:
     """Tags whose characters are spread over several Word runs (formatting changes inside a tag)."""
-    for number, line in enumerate(_paragraphs(part.raw_xml)):
+    paragraphs = [line for line in _paragraphs(part.raw_xml) if line.startswith("<w:p")]
+    for number, line in enumerate(paragraphs, start=1):
         pieces = re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", line)
         text = "".join(pieces)
         bounds, offset = [], 0
@@ -178,7 +208,8 @@ def analyse(path: Path, env: SandboxedEnvironment) -> TemplateAnalysis:
         except TemplateSyntaxError as exc:
             number = exc.lineno or 0
             excerpt = _paragraph_text(lines[number - 1]) if 0 < number <= len(lines) else ""
-            findings.append(Finding("erreur", part.name, number, excerpt, f"syntaxe Jinja : {exc.message}"))
+            findings.append(Finding("erreur", part.name, _original_paragraph(part, excerpt), excerpt,
+                                    "syntaxe Jinja : " + french_syntax_message(exc.message or "")))
             continue
         paths |= referenced_paths(ast)
     return TemplateAnalysis(name, paths, findings)

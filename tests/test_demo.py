@@ -1,0 +1,40 @@
+"""`pacte demo`: the whole job from the bundled data, as a new user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from tests.helpers import docx_text, pdf_text
+
+
+def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run([sys.executable, "-m", "pacte_docs", "demo", str(root)], capture_output=True,
+                            text=True, env=env, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "2 départements, 9 partenaires, 9 conventions importés" in result.stdout
+    references = sorted(p.name for p in (root / "conventions").iterdir())
+    assert references == ["ASSO-2024-007", "CCAS-2024-001", "CCAS-2024-002", "CCAS-2024-003", "CCAS-2025-004",
+                          "CCAS-2027-005", "FT-2023-001", "FT-2025-002", "PE-2016-001"]
+    for reference in references:
+        assert f"conventions/{reference}/{reference}.pdf" in result.stdout
+        assert len(PdfReader(root / "conventions" / reference / f"{reference}.pdf").pages) >= 3
+    sceaux = pdf_text(root / "conventions/CCAS-2024-001/CCAS-2024-001.pdf")
+    assert "entre le Département des Hauts-de-Seine et le CCAS de Sceaux" in sceaux
+    assert "quartier des Blagis" in sceaux and "Fait à Nanterre, le 15 mai 2024" in sceaux
+    ft = docx_text(root / "conventions/FT-2023-001/FT-2023-001.docx")
+    assert "Pôle emploi Île-de-France" in ft and "4 200 000,00 €" in ft and "2 100 000,00 €" in ft
+    essonne = docx_text(root / "conventions/FT-2025-002/FT-2025-002.docx")
+    assert "entre le Département de l'Essonne et France Travail" in essonne
+    check = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier"],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0 and "18 fichier(s) vérifié(s)" in check.stdout
+    again = subprocess.run([sys.executable, "-m", "pacte_docs", "demo", str(root)], capture_output=True,
+                           text=True, env=env, check=False, timeout=600)
+    assert again.returncode == 0, again.stderr

@@ -1,0 +1,73 @@
+"""PDF through the real LibreOffice: text, pages, footer, PDF/A, and a clear exit 3 when it is missing."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import DATA, Pacte
+from tests.helpers import folder_state, pdf_text
+
+
+def test_pdf_reads_like_the_convention(pacte: Pacte) -> None:
+    pacte("importer", str(DATA / "registre.yaml"))
+    output = pacte("conventions", "generer", "--toutes").output
+    assert "3 document(s) produit(s)" in output
+    pdf = pacte.root / "conventions/ASSO-2025-001/ASSO-2025-001.pdf"
+    reader = PdfReader(pdf)
+    pages = len(reader.pages)
+    assert 3 <= pages <= 6
+    assert reader.pages[0].mediabox.width == pytest.approx(595, abs=2)  # A4
+    text = pdf_text(pdf)
+    assert "Association « Pain & Partage » <Sud> 'Est' \"Nord\"" in " ".join(text.split())
+    assert "1 234,56 €" in text
+    assert f"Convention n° ASSO-2025-001 — Page 1 sur {pages}" in text
+    assert f"Page {pages} sur {pages}" in text
+    assert "Fait à Bobigny, le 1er février 2025" in text
+    shown = pacte("conventions", "afficher", "ASSO-2025-001").output
+    assert "conventions/ASSO-2025-001/ASSO-2025-001.pdf" in shown
+    again = pacte("conventions", "generer", "--toutes").output
+    assert "PDF inchangé" in again and "0 document(s) produit(s)" in again
+
+
+def test_pdfa_export(pacte_sqlite: Pacte) -> None:
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    pacte_sqlite("conventions", "generer", "CCAS-2024-010", "--pdfa")
+    pdf = pacte_sqlite.root / "conventions/CCAS-2024-010/CCAS-2024-010.pdf"
+    metadata = PdfReader(pdf).xmp_metadata
+    assert metadata is not None
+    xml = metadata.stream.get_data().decode("utf-8", "replace")
+    assert "pdfaid:part" in xml and ("pdfaid:part>2<" in xml or 'pdfaid:part="2"' in xml)
+    assert "pdfaid:conformance" in xml and ("B<" in xml or '"B"' in xml)
+
+
+def test_missing_libreoffice_exits_3_and_keeps_the_docx(pacte_sqlite: Pacte, monkeypatch: pytest.MonkeyPatch) -> None:
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    monkeypatch.setenv("PACTE_SOFFICE", "/nulle/part/soffice")
+    result = pacte_sqlite("conventions", "generer", "CCAS-2024-010", ok=False)
+    assert result.exit_code == 3
+    assert "LibreOffice introuvable" in result.output and "apt-get install" in result.output
+    assert "Traceback" not in result.output
+    assert (pacte_sqlite.root / "conventions/CCAS-2024-010/CCAS-2024-010.docx").is_file()
+    assert not (pacte_sqlite.root / "conventions/CCAS-2024-010/CCAS-2024-010.pdf").exists()
+    monkeypatch.delenv("PACTE_SOFFICE")
+    result = pacte_sqlite("conventions", "generer", "CCAS-2024-010")
+    assert "PDF créé" in result.output
+
+
+def test_failing_libreoffice_exits_3_with_its_message(pacte_sqlite: Pacte, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A converter that crashes: injected, since a real LibreOffice cannot be made to fail on demand."""
+    fake = tmp_path / "soffice"
+    fake.write_text("#!/bin/sh\necho 'javaldx: échec simulé' >&2\nexit 81\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    monkeypatch.setenv("PACTE_SOFFICE", str(fake))
+    result = pacte_sqlite("conventions", "generer", "CCAS-2024-010", ok=False)
+    assert result.exit_code == 3
+    assert "LibreOffice a échoué (code 81)" in result.output and "échec simulé" in result.output
+    assert not any(name.endswith(".pdf") for name in folder_state(pacte_sqlite.root))
+    assert not (pacte_sqlite.root / ".pacte-tmp").exists()
