@@ -511,7 +511,8 @@ def convention_ccas() -> Document:
     tag(doc, "{%p endif %}")
     article(doc, 5, "Dispositions financières")
     tag(doc, "{%p if convention.montant %}")
-    para(doc, "Le Département attribue {{ partenaire.a_designation }} une participation financière de {{ convention.montant|montant }} pour la durée de la convention, "
+    para(doc, "Le Département attribue {{ partenaire.a_designation }} une participation financière de "
+              "{{ convention.montant|montant }} pour la durée de la convention, "
               "versée selon l'échéancier arrêté par le comité de suivi, sur présentation du bilan annuel.")
     tag(doc, "{%p if convention.taux_fse %}")
     para(doc, "Cette participation est cofinancée par le Fonds social européen plus (FSE+) à hauteur de "

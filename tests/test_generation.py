@@ -48,7 +48,8 @@ def test_pole_emploi_before_2024_france_travail_after(pacte: Pacte, tmp_path: Pa
     assert "4 200 000,00 €" in text and "2 100 000,00 €" in text
     later = tmp_path / "ft-2024.yaml"
     later.write_text((DATA / "registre.yaml").read_text(encoding="utf-8").replace(
-        "date_signature: 2023-01-10\n    date_effet: 2023-02-01", "date_signature: 2024-01-10\n    date_effet: 2024-02-01"),
+        "date_signature: 2023-01-10\n    date_effet: 2023-02-01",
+        "date_signature: 2024-01-10\n    date_effet: 2024-02-01"),
         encoding="utf-8")
     pacte("importer", str(later))
     pacte("conventions", "generer", "FT-2023-009", "--sans-pdf")

@@ -166,9 +166,9 @@ HOSTILE: list[tuple[str, bytes, list[str]]] = [
     ("section.yaml", b"partenaire:\n  - code: A1\n", ["section « partenaire » inconnue"]),
     ("cle-repetee.yaml", _registre("  - code: FT-93\n", "  - code: FT-93\n    code: FT-94\n"),
      ["clé « code » répétée"]),
-    ("tronque.csv", "code;type;nom\nCCAS-X;ccas;\"CCAS".encode(), ["tronque.csv"]),
-    ("conventions.csv", "reference;type;partenaires;objet;date_effet;renouvellement;responsable_email\n"
-                        "CCAS-2025-040;ccas;CCAS-MONTREUIL;Objet;2025-13-01;expresse;a@b.fr\n".encode(),
+    ("tronque.csv", b"code;type;nom\nCCAS-X;ccas;\"CCAS", ["tronque.csv"]),
+    ("conventions.csv", b"reference;type;partenaires;objet;date_effet;renouvellement;responsable_email\n"
+                        b"CCAS-2025-040;ccas;CCAS-MONTREUIL;Objet;2025-13-01;expresse;a@b.fr\n",
      ["conventions.csv", "ligne 2", "« date_effet »"]),
     ("faux.xlsx", b"ceci n'est pas un classeur", ["faux.xlsx", "classeur XLSX illisible"]),
     ("signature.yaml", _registre("date_signature: 2025-02-01", "date_signature: 2025-01-02"),

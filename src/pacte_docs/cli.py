@@ -127,7 +127,7 @@ class PacteClickError(click.ClickException):
 
     def __init__(self, error: PacteError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+        self.exit_code = error.exit_code  # type: ignore[misc]  # click declares it on the class
 
 
 class PacteGroup(click.Group):

@@ -67,7 +67,7 @@ def _prune(value: Any) -> Any:
     return value
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
     pass
 
 

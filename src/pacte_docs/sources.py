@@ -24,7 +24,7 @@ SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations"
 SINGLE = {"departement", "pacte"}  # sections holding one object rather than a list
 
 # Nested objects, flattened with "_" in CSV and XLSX columns.
-NESTED = {
+NESTED: dict[str, dict[str, tuple[str, ...]]] = {
     "departement": {"president": ("civilite", "nom", "qualite")},
     "partenaires": {"representant": ("civilite", "nom", "qualite")},
     "conventions": {

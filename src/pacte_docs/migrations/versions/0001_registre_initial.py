@@ -1,13 +1,12 @@
 """registre initial
 
 Revision ID: 0001
-Revises: 
+Revises: (aucune)
 Create Date: 2026-11-22 13:46:21.356291
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
