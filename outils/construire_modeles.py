@@ -674,11 +674,10 @@ def avenant() -> Document:
               "leurs effets.")
     article(doc, 4, "Prise d'effet")
     para(doc, "Le présent avenant prend effet à compter du "
-              "{{ (avenant.date or convention.date_effet)|date_longue }}.")
-    para(doc, "", space_after=6)
+              "{{ (avenant.date or convention.date_effet)|date_longue }}.", keep_next=True)
     para(doc, "Fait à {{ departement.ville or '……………………' }}, le "
               "{% if avenant.date %}{{ avenant.date|date_longue }}{% else %}……………………{% endif %}, en "
-              "{{ convention.exemplaires|en_lettres }} exemplaires originaux.", keep_next=True)
+              "{{ convention.exemplaires|en_lettres }} exemplaires originaux.", keep_next=True, space_before=14)
     table = doc.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _sig_cell(table.rows[0].cells[0], "Pour le Département,",

@@ -163,3 +163,32 @@ def test_unknown_reference_is_named(pacte_sqlite: Pacte) -> None:
     result = pacte_sqlite("conventions", "generer", "CCAS-2024-011", ok=False)
     assert result.exit_code == 1
     assert "Convention « CCAS-2024-011 » inconnue du registre. Références proches : CCAS-2024-010" in result.output
+
+
+def test_default_avenant_template_renders(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """The avenant template (used by the lifecycle commands) renders the documented avenant context."""
+    import datetime as dt
+
+    from pacte_docs import context, registry
+    from pacte_docs.rendering import CompiledTemplate, make_environment
+    from pacte_docs.workspace import Workspace
+
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    ws = Workspace(pacte_sqlite.root)
+    try:
+        with ws.db.session() as session:
+            convention = registry.convention(session, "ASSO-2025-001")
+            ctx = context.avenant_context(convention, 2, "Le montant est porté à 2 000 € & plus.",
+                                          dt.date(2026, 3, 1), dt.date(2028, 8, 31))
+            template = CompiledTemplate(ws.modeles / "avenant.docx", make_environment())
+            assert template.missing(ctx) == []
+            out = tmp_path / "avenant.docx"
+            out.write_bytes(template.render(ctx))
+    finally:
+        ws.close()
+    text = docx_text(out)
+    assert "AVENANT N° 2" in text and "à la convention n° ASSO-2025-001" in text
+    assert "Le montant est porté à 2 000 € & plus." in text
+    assert "Le terme de la convention est porté au 31 août 2028 inclus." in text
+    assert "Fait à Bobigny, le 1er mars 2026" in text
+    assert "Avenant n° 2 — convention n° ASSO-2025-001 — Page" in text
