@@ -82,6 +82,11 @@ def new_document(title: str) -> Document:
     chapter.paragraph_format.space_before = Pt(18)
     chapter.paragraph_format.space_after = Pt(8)
     chapter.paragraph_format.keep_with_next = True
+    for style in (article, chapter, styles["Title"]):
+        fonts = style.element.rPr.rFonts if style.element.rPr is not None else None
+        if fonts is not None:
+            for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                fonts.attrib.pop(qn(attribute), None)
     doc.core_properties.title = title
     doc.core_properties.author = "{{ departement.nom }}"
     doc.core_properties.language = "fr-FR"
@@ -151,6 +156,15 @@ def bullets(doc, loop: str, item: str, fallback: str | None = None, empty_test: 
         tag(doc, "{%p endif %}")
 
 
+def set_widths(table, widths_cm: list[float]) -> None:
+    """Column widths in the grid (what LibreOffice reads) and in every cell (what Word reads)."""
+    table.autofit = False
+    for i, width in enumerate(widths_cm):
+        table.columns[i].width = Cm(width)
+        for cell in table.columns[i].cells:
+            cell.width = Cm(width)
+
+
 def _shade(cell, fill: str) -> None:
     tcpr = cell._tc.get_or_add_tcPr()
     shd = OxmlElement("w:shd")
@@ -200,9 +214,7 @@ def data_table(doc, headers: list[str], loop: str, cells: list[str], widths: lis
         for i, text in enumerate(total):
             _cell_text(table.rows[4].cells[i], text, bold=True, align=aligns[i])
             _shade(table.rows[4].cells[i], "E8EDF3")
-    for row in table.rows:
-        for i, width in enumerate(widths):
-            row.cells[i].width = Cm(width)
+    set_widths(table, widths)
     para(doc, "", space_after=4)
     return table
 
@@ -216,8 +228,7 @@ def kv_table(doc, rows: list[tuple[str, str]], widths=(6.0, 10.4)):
         _cell_text(table.rows[r].cells[0], label, bold=True)
         _shade(table.rows[r].cells[0], "E8EDF3")
         _cell_text(table.rows[r].cells[1], value, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        table.rows[r].cells[0].width = Cm(widths[0])
-        table.rows[r].cells[1].width = Cm(widths[1])
+    set_widths(table, list(widths))
     para(doc, "", space_after=4)
     return table
 
@@ -270,7 +281,6 @@ def letterhead(doc, right_lines: list[str]) -> None:
     table = doc.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     left, right = table.rows[0].cells
-    left.width, right.width = Cm(10.4), Cm(6.0)
     _cell_text(left, "{{ departement.nom|upper }}", bold=True, size=12, color=BLUE)
     p = left.add_paragraph()
     r = p.add_run("{{ departement.direction or '' }}")
@@ -291,6 +301,7 @@ def letterhead(doc, right_lines: list[str]) -> None:
             r = p.add_run(line)
             r.font.size = Pt(9)
             r.font.color.rgb = GREY
+    set_widths(table, [10.4, 6.0])
     para(doc, "", space_after=18)
 
 
@@ -429,8 +440,8 @@ def signatures(doc, departement_label: str = "Pour le Département,") -> None:
     _cell_text(table.rows[2].cells[0], "")
     end = table.add_row()
     _cell_text(end.cells[0], "{%tr endfor %}")
+    set_widths(table, [8.2, 8.2])
     for row in table.rows:
-        row.cells[0].width = row.cells[1].width = Cm(8.2)
         _cant_split(row)
 
 
@@ -685,6 +696,7 @@ def avenant() -> Document:
               "{{ departement.president.civilite }} {{ departement.president.nom }}")
     _sig_cell(table.rows[0].cells[1], "Pour {{ partenaire.designation }},", "{{ partenaire.representant.qualite }},",
               "{{ partenaire.representant.civilite }} {{ partenaire.representant.nom }}")
+    set_widths(table, [8.2, 8.2])
     _cant_split(table.rows[0])
     return doc
 

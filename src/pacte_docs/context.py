@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from pacte_docs import dates
+from pacte_docs.formatting import typographie
 from pacte_docs.models import Convention, Departement, Partenaire
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
@@ -117,7 +118,7 @@ def convention_context(c: Convention) -> dict[str, Any]:
     montant_fse = (c.montant * c.taux_fse).quantize(Decimal("0.01")) if c.montant and c.taux_fse else None
     partenaires = [partenaire_context(p, document_date) for p in c.partenaires]
     objectifs = {key: c.objectifs.get(key) for key in OBJECTIFS} | dict(c.objectifs)
-    return {
+    return typographie({
         "departement": departement_context(c.departement),
         "partenaires": partenaires,
         "partenaire": partenaires[0],
@@ -152,7 +153,7 @@ def convention_context(c: Convention) -> dict[str, Any]:
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
         },
-    }
+    })
 
 
 OBJECTIFS = ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -67,6 +69,21 @@ def en_lettres(n: int) -> str:
     words = {0: "zéro", 1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept",
              8: "huit", 9: "neuf", 10: "dix", 12: "douze"}
     return words.get(n, str(n))
+
+
+_BEFORE = re.compile(r"[ \t]+([:;?!»])")
+_AFTER = re.compile(r"«[ \t]+")
+
+
+def typographie(value: Any) -> Any:
+    """Non-breaking spaces before « : ; ? ! » and after « in every text of a context (recursively)."""
+    if isinstance(value, str):
+        return _AFTER.sub("«\u00a0", _BEFORE.sub("\u00a0\\1", value))
+    if isinstance(value, dict):
+        return {key: typographie(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typographie(item) for item in value]
+    return value
 
 
 FILTERS = {
