@@ -118,7 +118,7 @@ def convention_context(c: Convention) -> dict[str, Any]:
     montant_fse = (c.montant * c.taux_fse).quantize(Decimal("0.01")) if c.montant and c.taux_fse else None
     partenaires = [partenaire_context(p, document_date) for p in c.partenaires]
     objectifs = {key: c.objectifs.get(key) for key in OBJECTIFS} | dict(c.objectifs)
-    return typographie({
+    shown: dict[str, Any] = typographie({
         "departement": departement_context(c.departement),
         "partenaires": partenaires,
         "partenaire": partenaires[0],
@@ -154,6 +154,7 @@ def convention_context(c: Convention) -> dict[str, Any]:
             "exemplaires": 1 + len(partenaires),
         },
     })
+    return shown
 
 
 OBJECTIFS = ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois")
