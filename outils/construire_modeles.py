@@ -383,6 +383,11 @@ def common_end_articles(doc, start: int, *, avenant_clause: bool = True) -> int:
               "and 's' or '' }}, sauf dénonciation par l'une des parties au plus tard le "
               "{{ convention.date_limite|date_longue }}, soit {{ convention.preavis_mois|en_lettres }} mois "
               "avant son terme, dans les conditions de l'article relatif à la dénonciation.")
+    tag(doc, "{%p for r in convention.renouvellements %}")
+    para(doc, "Par décision du {{ r.date|date_longue }}{% if r.deliberation %} (délibération n° "
+              "{{ r.deliberation }}){% endif %}, la convention a été renouvelée pour la période du "
+              "{{ r.debut|date_longue }} au {{ r.fin|date_longue }} inclus.")
+    tag(doc, "{%p endfor %}")
     tag(doc, "{%p else %}")
     para(doc, "Elle n'est pas renouvelable. Un nouveau partenariat fera, le cas échéant, l'objet d'une "
               "nouvelle convention.")

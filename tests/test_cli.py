@@ -112,7 +112,7 @@ def test_listings_in_json_and_csv(pacte: Pacte) -> None:
     by_ref = {row["reference"]: row for row in rows}
     assert by_ref["CCAS-2024-010"]["fin_periode"] == "2027-05-31"
     assert by_ref["CCAS-2024-010"]["date_limite"] == "2027-02-28"
-    assert by_ref["CCAS-2024-010"]["statut"] == "en_cours"
+    assert by_ref["CCAS-2024-010"]["statut"] == "a_renouveler"  # 98 days before its deadline, under 180
     assert by_ref["FT-2023-009"]["partenaires"] == ["FT-93"]
     only = json.loads(pacte("conventions", "lister", "--type", "ccas", "--format", "json").output)
     assert [r["reference"] for r in only] == ["CCAS-2024-010"]

@@ -16,7 +16,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pacte_docs import __version__, archives, clickfr, dates, exporter, generation, importer, modeles, registry
+from pacte_docs import (
+    __version__,
+    archives,
+    clickfr,
+    dates,
+    exporter,
+    generation,
+    importer,
+    journal,
+    lifecycle,
+    modeles,
+    notify,
+    registry,
+)
 from pacte_docs.errors import DatabaseUnavailableError, PacteError
 from pacte_docs.workspace import Workspace, init_workspace
 
@@ -308,20 +321,20 @@ def conventions_group() -> None:
     """Conventions : liste, détail, génération des documents."""
 
 
-def _convention_row(c: Any, on: dt.date) -> dict[str, Any]:
-    fin = dates.fin_periode(c.date_effet, c.duree_mois)
+def _convention_row(c: Any, on: dt.date, config: Any) -> dict[str, Any]:
+    situation = lifecycle.situation(c, on, max(config.seuils_par_type.get(c.type, config.seuils_jours)))
     return {
         "reference": c.reference, "type": c.type, "departement": c.departement.code,
-        "partenaires": [p.code for p in c.partenaires], "statut": registry.statut(c, on),
-        "date_effet": c.date_effet, "fin_periode": fin,
-        "date_limite": dates.date_limite(fin, c.preavis_mois, c.renouvellement),
+        "partenaires": [p.code for p in c.partenaires], "statut": situation.statut,
+        "periode": situation.periode.numero, "date_effet": c.date_effet, "debut_periode": situation.periode.debut,
+        "fin_periode": situation.fin_periode, "date_limite": situation.date_limite,
         "renouvellement": c.renouvellement, "responsable": c.responsable_email,
     }
 
 
 @conventions_group.command("lister")
 @click.option("--type", "type_", type=click.Choice(["ccas", "france_travail", "autre"]), help="Seulement ce type.")
-@click.option("--statut", help="Seulement ce statut (brouillon, signee, en_cours, expiree…).")
+@click.option("--statut", type=click.Choice(dates.STATUTS), help="Seulement ce statut.")
 @output_option
 @click.pass_obj
 def conventions_list(state: State, type_: str | None, statut: str | None, fmt: str) -> None:
@@ -333,7 +346,7 @@ def conventions_list(state: State, type_: str | None, statut: str | None, fmt: s
     """
     ws = state.workspace()
     with ws.db.session() as session:
-        rows = [_convention_row(c, state.au) for c in registry.conventions(session, type_)]
+        rows = [_convention_row(c, state.au, ws.config) for c in registry.conventions(session, type_)]
     if statut:
         rows = [r for r in rows if r["statut"] == statut]
     emit(rows, {"reference": "Référence", "type": "Type", "partenaires": "Partenaires", "statut": "Statut",
@@ -355,26 +368,31 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
     ws = state.workspace()
     with ws.db.session() as session:
         c = registry.convention(session, reference)
-        row = _convention_row(c, state.au) | exporter.convention_record(c)
+        row = _convention_row(c, state.au, ws.config) | exporter.convention_record(c)
         row["documents"] = [
             {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,
              "cree_le": d.cree_le.isoformat()}
             for d in registry.documents(session, c)
         ]
+        row["journal"] = [
+            {"quand": e.quand.isoformat(), "nature": e.nature, "date": e.date, "description": e.description,
+             "document": e.document, "sha256": e.document_sha256}
+            for e in journal.entries(session, c)
+        ]
     if fmt == "json":
         click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=_json_default))
         return
     if fmt == "csv":
-        emit([row], {k: k for k in row if k != "documents"}, "csv")
+        emit([row], {k: k for k in row if k not in ("documents", "journal")}, "csv")
         return
     console = Console()
     console.print(f"[bold]{c.reference}[/bold] — {row['type']} — statut : [bold]{row['statut']}[/bold]")
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    for key in ("objet", "partenaires", "departement", "date_signature", "date_effet", "duree_mois", "fin_periode",
-                "renouvellement", "renouvellements_max", "preavis_mois", "date_limite", "territoire", "montant",
-                "taux_fse"):
+    for key in ("objet", "partenaires", "departement", "date_signature", "date_effet", "duree_mois", "periode",
+                "debut_periode", "fin_periode", "renouvellement", "renouvellements_max", "preavis_mois", "date_limite",
+                "territoire", "montant", "taux_fse"):
         table.add_row(key, _plain(row.get(key)))
     table.add_row("responsable", f"{_plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>")
     console.print(table)
@@ -383,6 +401,12 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         for d in row["documents"]:
             state_label = "archivé" if d["archive"] else "courant"
             console.print(f"  {d['chemin']}  (v{d['version']}, {state_label}, sha256 {d['sha256'][:12]}…)")
+    if row["journal"]:
+        console.print("[bold]Journal[/bold]")
+        for e in row["journal"]:
+            sha = f" [sha256 {e['sha256'][:12]}…]" if e["sha256"] else ""
+            console.print(f"  {e['quand'][:19].replace('T', ' ')}  {e['nature']:<15} {e['description']}{sha}",
+                          highlight=False)
 
 
 @conventions_group.command("generer")
@@ -416,6 +440,146 @@ def conventions_generate(state: State, references: tuple[str, ...], toutes: bool
         click.echo(f"  Remarque : {note}")
     made = report.count("cree") + report.count("regenere")
     click.echo(f"{made} document(s) produit(s), {report.count('inchange')} inchangé(s).")
+
+
+def _print_step(step: lifecycle.Step) -> None:
+    for line in step.lines:
+        click.echo(line)
+    for report in step.generated:
+        for output in report.outputs:
+            pdf = f", PDF {STATUS_LABELS[output.pdf_status]}" if output.pdf_status else ""
+            click.echo(f"  {output.docx} ({STATUS_LABELS[output.docx_status]}{pdf})")
+
+
+@conventions_group.command("signer")
+@click.argument("reference")
+@click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de signature.")
+@click.option("--fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PDF signé (scan), archivé en lecture seule.")
+@click.pass_obj
+def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path | None) -> None:
+    """Enregistre la signature d'une convention (et archive le PDF signé).
+
+    \b
+    Exemple :
+      pacte conventions signer CCAS-2024-001 --date 2024-05-15 --fichier signee.pdf
+    """
+    _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier))
+
+
+@conventions_group.command("renouveler")
+@click.argument("reference")
+@click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de la décision de renouvellement (par défaut : --au, aujourd'hui).")
+@click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui renouvelle.")
+@click.pass_obj
+def conventions_renew(state: State, reference: str, date_: dt.date | None, deliberation: str | None) -> None:
+    """Enregistre le renouvellement exprès d'une convention : la période suivante s'ouvre.
+
+    \b
+    Exemple :
+      pacte conventions renouveler CCAS-2024-001 --date 2027-03-20 --deliberation CP-2027-03-041
+    """
+    _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au))
+
+
+@conventions_group.command("avenant")
+@click.argument("reference")
+@click.option("--objet", required=True, help="Ce que l'avenant modifie (texte de son article 1).")
+@click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ", help="Date de l'avenant.")
+@click.option("--nouvelle-fin", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Nouvelle date de fin de la période en cours.")
+@click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'avenant.")
+@click.pass_obj
+def conventions_amend(state: State, reference: str, objet: str, date_: dt.date | None,
+                      nouvelle_fin: dt.date | None, sans_pdf: bool) -> None:
+    """Enregistre un avenant numéroté et le génère depuis modeles/avenant.docx.
+
+    \b
+    Exemple :
+      pacte conventions avenant CCAS-2024-001 --objet "Ajout d'une permanence numérique." --date 2025-09-01
+    """
+    _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
+                                  with_pdf=not sans_pdf))
+
+
+@conventions_group.command("denoncer")
+@click.argument("reference")
+@click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de la dénonciation (envoi de la lettre recommandée).")
+@click.option("--motif", help="Motif de la dénonciation.")
+@click.option("--force", is_flag=True, help="Enregistre une dénonciation tacite hors délai, d'un commun accord.")
+@click.pass_obj
+def conventions_denounce(state: State, reference: str, date_: dt.date, motif: str | None, force: bool) -> None:
+    """Enregistre la dénonciation d'une convention ; elle prend fin au terme de sa période.
+
+    \b
+    Exemple :
+      pacte conventions denoncer CCAS-2024-003 --date 2027-01-10 --motif "Fin du dispositif"
+    """
+    _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force))
+
+
+# ---------------------------------------------------------------- alertes
+
+
+@cli.command("alertes")
+@click.option("--envoyer", is_flag=True, help="Envoie à chaque responsable le récapitulatif de ses alertes.")
+@click.option("--simulation", is_flag=True, help="Montre ce qui serait envoyé, sans rien envoyer.")
+@click.option("--rediriger", metavar="ADRESSE",
+              help="Envoie tout à cette adresse (répétition : rien n'est enregistré comme envoyé).")
+@click.option("--ics", type=click.Path(dir_okay=False, path_type=Path),
+              help="Écrit un fichier iCalendar de toutes les échéances, avec rappels.")
+@output_option
+@click.pass_obj
+def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: str | None, ics: Path | None,
+                    fmt: str) -> None:
+    """Échéances de renouvellement et de préavis à signaler, et leur envoi aux responsables.
+
+    Chaque alerte (convention, période, seuil) n'est envoyée qu'une fois ; un envoi échoué est
+    repris à l'exécution suivante. À lancer chaque jour (cron ou minuterie systemd).
+
+    \b
+    Exemple :
+      pacte alertes --envoyer --ics echeances.ics
+      pacte --au 2027-01-01 alertes --format json
+    """
+    ws = state.workspace()
+    due = notify.due(ws, state.au)
+    if ics is not None:
+        written = notify.write_calendar(ws, state.au, ics)
+        click.echo(f"Calendrier écrit : {ics} ({written} échéances)", err=fmt != "table")
+    rows = [a.as_json() for a in due]
+    if fmt != "table" and not (envoyer or simulation):
+        emit(rows, {k: k for k in ("reference", "type", "partenaires", "responsable", "fin_periode", "date_limite",
+                                   "jours_restants", "seuil", "action")}, fmt)
+        return
+    if not (envoyer and fmt != "table"):
+        emit(rows, {"reference": "Référence", "partenaires": "Partenaires", "responsable": "Responsable",
+                    "date_limite": "Date limite", "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
+             "table", f"Alertes au {state.au.isoformat()}")
+    if simulation:
+        for digest in notify.digests(due):
+            click.echo(f"  serait envoyé à {rediriger or digest.destinataire} : "
+                       f"« {notify.subject(digest, state.au)} » ({len(digest.alertes)} alerte(s))")
+        click.echo("Simulation : rien n'a été envoyé ni enregistré.")
+        return
+    if not envoyer:
+        return
+    report = notify.send(ws, due, state.au, redirect=rediriger)
+    for digest, count in report.envoyes:
+        click.echo(f"  envoyé à {rediriger or digest.destinataire} : {count} alerte(s)")
+    if report.deja:
+        click.echo(f"  {report.deja} alerte(s) déjà envoyée(s) ou en cours d'envoi : non renvoyée(s).")
+    if report.erreur:
+        waiting = sum(len(d.alertes) for d in report.non_envoyes)
+        pending = ", ".join(d.destinataire for d in report.non_envoyes)
+        raise notify.SmtpError(
+            f"{report.erreur}. {len(report.envoyes)} récapitulatif(s) envoyé(s) ; {waiting} alerte(s) non "
+            f"envoyée(s) ({pending}) : elles le seront à la prochaine exécution.")
+    if not report.envoyes:
+        click.echo("Aucune nouvelle alerte à envoyer.")
 
 
 # ---------------------------------------------------------------- modeles, archives

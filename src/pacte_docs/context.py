@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pacte_docs import dates
+from pacte_docs import dates, registry
 from pacte_docs.formatting import typographie
 from pacte_docs.models import Convention, Departement, Partenaire
 
@@ -152,6 +152,7 @@ def convention_context(c: Convention) -> dict[str, Any]:
             "actions": [{key: a.get(key) for key in ACTION_FIELDS} for a in c.actions or []],
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
+            "renouvellements": _renouvellements(c),
         },
     })
     return shown
@@ -165,6 +166,16 @@ def fingerprint(context: dict[str, Any]) -> str:
     """A stable hash of what a document shows, to skip documents whose data did not change."""
     canonical = json.dumps(context, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _renouvellements(c: Convention) -> list[dict[str, Any]]:
+    """Recorded express renewals with the period each opened (recorded data only, never today's date)."""
+    if c.renouvellement != "expresse" or not c.renouvellements:
+        return []
+    chain = dates.periodes(registry.faits(c), c.date_effet)  # express periods depend on recorded decisions only
+    return [{"numero": r.numero, "date": r.date, "deliberation": r.deliberation_numero,
+             "debut": period.debut, "fin": period.fin}
+            for r, period in zip(c.renouvellements, chain[1:], strict=False)]
 
 
 def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pendulum
 
@@ -44,3 +45,98 @@ def date_limite(fin: dt.date, preavis_mois: int, renouvellement: str) -> dt.date
 def operateur_emploi(day: dt.date) -> str:
     """The public employment operator's name on a document dated *day*."""
     return "France Travail" if day >= FRANCE_TRAVAIL_SINCE else "Pôle emploi"
+
+
+# ---------------------------------------------------------------- the life of a convention
+
+STATUTS = ("brouillon", "signee", "en_cours", "a_renouveler", "reconduite", "denoncee", "expiree")
+
+
+@dataclass(frozen=True)
+class Faits:
+    """What the registry knows of a convention, as far as its dates are concerned."""
+
+    date_effet: dt.date
+    duree_mois: int
+    renouvellement: str  # expresse | tacite | aucun
+    renouvellements_max: int
+    preavis_mois: int
+    date_signature: dt.date | None = None
+    renouvellements: tuple[dt.date, ...] = ()  # express renewal decisions, in order
+    fins_avenants: tuple[tuple[int, dt.date], ...] = ()  # (period number, new end) moved by avenants
+    date_denonciation: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Periode:
+    numero: int
+    debut: dt.date
+    fin: dt.date
+    date_limite: dt.date
+
+
+@dataclass(frozen=True)
+class Situation:
+    statut: str
+    periode: Periode  # the current period, or the last one once the convention has ended
+    renouvellements_restants: int
+    terminee: bool  # past the end of its last period
+
+    @property
+    def fin_periode(self) -> dt.date:
+        return self.periode.fin
+
+    @property
+    def date_limite(self) -> dt.date:
+        return self.periode.date_limite
+
+
+def _periode(faits: Faits, numero: int, debut: dt.date) -> Periode:
+    fin = fin_periode(debut, faits.duree_mois)
+    for number, moved in faits.fins_avenants:
+        if number == numero:
+            fin = moved
+    return Periode(numero, debut, fin, date_limite(fin, faits.preavis_mois, faits.renouvellement))
+
+
+def periodes(faits: Faits, on: dt.date) -> list[Periode]:
+    """Every period the convention has had up to *on*: renewals recorded (expresse) or automatic (tacite)."""
+    chain = [_periode(faits, 1, faits.date_effet)]
+    while True:
+        current = chain[-1]
+        renewed = len(chain) - 1
+        if faits.renouvellement == "expresse":
+            if renewed >= len(faits.renouvellements) or renewed >= faits.renouvellements_max:
+                break
+        elif faits.renouvellement == "tacite":
+            if on <= current.fin or renewed >= faits.renouvellements_max:
+                break
+            if faits.date_denonciation is not None and faits.date_denonciation <= current.fin:
+                break
+        else:
+            break
+        chain.append(_periode(faits, current.numero + 1, current.fin + dt.timedelta(days=1)))
+    return chain
+
+
+def situation(faits: Faits, on: dt.date, premier_seuil: int = 180) -> Situation:
+    """Status and current period of a convention on date *on* (ARCHITECTURE §5)."""
+    chain = periodes(faits, on)
+    current = next((p for p in reversed(chain) if p.debut <= on), chain[0])
+    remaining = 0 if faits.renouvellement == "aucun" else max(0, faits.renouvellements_max - (len(chain) - 1))
+    ended = on > current.fin and current is chain[-1]
+    if faits.date_signature is None:
+        statut = "brouillon"
+    elif faits.date_denonciation is not None and faits.date_denonciation <= on:
+        statut = "denoncee"
+    elif on < faits.date_effet:
+        statut = "signee"
+    elif ended:
+        statut = "expiree"
+    elif remaining and on >= current.date_limite - dt.timedelta(days=premier_seuil):
+        statut = "a_renouveler"
+    elif current.numero > 1:
+        statut = "reconduite"
+    else:
+        statut = "en_cours"
+    return Situation(statut, current, remaining, ended)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pacte_docs import archives, context, pdf, registry, schema
+from pacte_docs import archives, context, journal, pdf, registry, schema
 from pacte_docs.errors import TemplateError, UnknownReferenceError
 from pacte_docs.models import Convention
 from pacte_docs.rendering import CompiledTemplate, make_environment
@@ -19,7 +19,8 @@ Progress = Callable[[str, int, int], None]  # (phase, advanced by, total)
 
 @dataclass
 class Output:
-    reference: str
+    reference: str  # the output's stable name: CCAS-2024-001, CCAS-2024-001-avenant-1
+    nature: str  # "convention" | "avenant"
     docx: str
     pdf: str | None
     docx_status: str  # "cree" | "regenere" | "inchange"
@@ -38,6 +39,8 @@ class GenerationReport:
 @dataclass
 class _Planned:
     convention: Convention
+    cle: str
+    nature: str
     template: CompiledTemplate
     context: dict[str, Any]
     fingerprint: str
@@ -80,13 +83,41 @@ def select_conventions(session: Any, references: list[str], all_: bool) -> list[
 def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_pdf: bool = True,
              pdfa: bool = False, progress: Progress | None = None) -> GenerationReport:
     """Render, check and write the DOCX of each convention, then its PDF; unchanged documents are skipped."""
-    report = GenerationReport()
-    cache = TemplateCache(ws)
     with ws.db.session() as session:
         conventions = select_conventions(session, references, all_)
-        plans = _plan(session, ws, cache, conventions, progress)
-        _write_docx(session, ws, plans, report)
-        archives.write_sums(session, ws)
+        jobs = [(c, c.reference, "convention", template_name(c), context.convention_context(c)) for c in conventions]
+        report = _render_and_write(session, ws, jobs, progress)
+    return _finish(ws, report, with_pdf, pdfa, progress)
+
+
+def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bool = True, pdfa: bool = False,
+                     progress: Progress | None = None) -> GenerationReport:
+    """The DOCX (and PDF) of avenant *numero* of a convention: conventions/REF/REF-avenant-N."""
+    with ws.db.session() as session:
+        c = registry.convention(session, reference)
+        recorded = next((a for a in c.avenants if a.numero == numero), None)
+        if recorded is None:
+            raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
+        ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin)
+        jobs = [(c, f"{reference}-avenant-{numero}", "avenant", "avenant", ctx)]
+        report = _render_and_write(session, ws, jobs, progress)
+    return _finish(ws, report, with_pdf, pdfa, progress)
+
+
+def _render_and_write(session: Any, ws: Workspace, jobs: list[tuple[Convention, str, str, str, dict[str, Any]]],
+                      progress: Progress | None) -> GenerationReport:
+    report = GenerationReport()
+    cache = TemplateCache(ws)
+    plans = [_Planned(c, cle, nature, cache.get(name), ctx, context.fingerprint(ctx))
+             for c, cle, nature, name, ctx in jobs]
+    _check_and_render(session, ws, plans, progress)
+    _write_docx(session, ws, plans, report)
+    archives.write_sums(session, ws)
+    return report
+
+
+def _finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
+            progress: Progress | None) -> GenerationReport:
     if with_pdf:
         with ws.db.session() as session:
             _convert(session, ws, report, pdfa, progress)
@@ -94,17 +125,12 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
     return report
 
 
-def _plan(session: Any, ws: Workspace, cache: TemplateCache, conventions: list[Convention],
-          progress: Progress | None) -> list[_Planned]:
+def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progress: Progress | None) -> None:
     """Check every document's variables, then render the changed ones in memory: nothing is written yet."""
-    plans: list[_Planned] = []
     missing: dict[tuple[str, str], list[str]] = {}
-    for c in conventions:
-        template = cache.get(template_name(c))
-        ctx = context.convention_context(c)
-        for path in template.missing(ctx):
-            missing.setdefault((template.name, path), []).append(c.reference)
-        plans.append(_Planned(c, template, ctx, context.fingerprint(ctx)))
+    for plan in plans:
+        for path in plan.template.missing(plan.context):
+            missing.setdefault((plan.template.name, path), []).append(plan.cle)
     if missing:
         lines = []
         for (name, path), refs in sorted(missing.items()):
@@ -115,59 +141,60 @@ def _plan(session: Any, ws: Workspace, cache: TemplateCache, conventions: list[C
                               "ou complétez les données.")
     errors = []
     for plan in plans:
-        current = archives.current(session, plan.convention.reference, "convention", "docx")
+        current = archives.current(session, plan.cle, plan.nature, "docx")
         template_sha = sha256_bytes(plan.template.data)
         if not (current and current.empreinte == plan.fingerprint and current.modele_sha256 == template_sha
                 and archives.is_intact(ws, current)):
             try:
                 plan.data = plan.template.render(plan.context)
             except TemplateError as exc:
-                errors.append(f"  • {plan.convention.reference} : {exc}")
+                errors.append(f"  • {plan.cle} : {exc}")
         if progress:
             progress("docx", 1, len(plans))
     if errors:
         raise TemplateError("Aucun document n'a été écrit :\n" + "\n".join(errors))
-    return plans
 
 
 def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: GenerationReport) -> None:
     for plan in plans:
-        ref = plan.convention.reference
-        folder = ws.conventions / ref
-        target = folder / f"{ref}.docx"
+        ref, cle = plan.convention.reference, plan.cle
+        target = ws.conventions / ref / f"{cle}.docx"
         if plan.data is None:
-            report.outputs.append(Output(ref, ws.relative(target), None, "inchange", None))
+            report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "inchange", None))
             continue
-        previous = archives.current(session, ref, "convention", "docx")
+        previous = archives.current(session, cle, plan.nature, "docx")
         status = "cree"
         if previous is not None:
             status = "regenere"
             archive_folder = ws.archives / "conventions" / ref
             for fmt in ("docx", "pdf"):
-                old = archives.current(session, ref, "convention", fmt)
+                old = archives.current(session, cle, plan.nature, fmt)
                 if old is not None:
                     note = archives.archive_record(session, ws, old, archive_folder)
                     if note:
                         report.notes.append(note)
             session.flush()
         archives.write_atomic(target, plan.data)
-        archives.record_file(
-            session, ws, target, cle=ref, nature="convention",
-            version=archives.next_version(session, ref, "convention", "docx"), convention_id=plan.convention.id,
+        document = archives.record_file(
+            session, ws, target, cle=cle, nature=plan.nature,
+            version=archives.next_version(session, cle, plan.nature, "docx"), convention_id=plan.convention.id,
             data=plan.data, modele_sha256=sha256_bytes(plan.template.data), empreinte=plan.fingerprint,
         )
+        journal.record(session, plan.convention, "generation",
+                         f"Document {'régénéré' if status == 'regenere' else 'produit'} : {document.chemin} "
+                         f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
         session.flush()
-        report.outputs.append(Output(ref, ws.relative(target), None, status, None))
+        report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, status, None))
 
 
 def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, progress: Progress | None) -> None:
     todo: list[tuple[Output, Any]] = []
     for output in report.outputs:
-        docx_record = archives.current(session, output.reference, "convention", "docx")
+        docx_record = archives.current(session, output.reference, output.nature, "docx")
         if docx_record is None:
             continue
         output.pdf = ws.relative(ws.root / output.docx).removesuffix(".docx") + ".pdf"
-        existing = archives.current(session, output.reference, "convention", "pdf")
+        existing = archives.current(session, output.reference, output.nature, "pdf")
         if existing and existing.source_sha256 == docx_record.sha256 and existing.pdfa == pdfa \
                 and archives.is_intact(ws, existing):
             output.pdf_status = "inchange"
@@ -194,19 +221,25 @@ def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: 
         for output, docx_record in todo:
             source = converted[ws.root / output.docx]
             target = ws.root / str(output.pdf)
-            old = archives.current(session, output.reference, "convention", "pdf")
+            old = archives.current(session, output.reference, output.nature, "pdf")
             if old is not None:
-                note = archives.archive_record(session, ws, old, ws.archives / "conventions" / output.reference)
+                folder = ws.archives / "conventions" / Path(output.docx).parent.name
+                note = archives.archive_record(session, ws, old, folder)
                 if note:
                     report.notes.append(note)
                 session.flush()
             data = source.read_bytes()
             archives.move_into(source, target)
-            archives.record_file(
-                session, ws, target, cle=output.reference, nature="convention",
-                version=archives.next_version(session, output.reference, "convention", "pdf"),
+            document = archives.record_file(
+                session, ws, target, cle=output.reference, nature=output.nature,
+                version=archives.next_version(session, output.reference, output.nature, "pdf"),
                 convention_id=docx_record.convention_id, data=data, modele_sha256=docx_record.modele_sha256,
                 source_sha256=docx_record.sha256, empreinte=docx_record.empreinte, pdfa=pdfa,
             )
+            convention = session.get(Convention, docx_record.convention_id)
+            if convention is not None:
+                journal.record(session, convention, "generation",
+                                 f"PDF{'/A' if pdfa else ''} produit : {document.chemin}.",
+                                 document=document.chemin, sha256=document.sha256)
             session.flush()
             output.pdf_status = "cree" if old is None else "regenere"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pacte_docs import registry, schema, sources
+from pacte_docs import journal, registry, schema, sources
 from pacte_docs.errors import Problem, ValidationError
 from pacte_docs.models import Departement, Partenaire
 
@@ -96,9 +96,13 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         code = departement_of[id(entry)]
         if code not in departements:
             departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
-        _, status = registry.upsert_convention(session, entry.values, departements[code],
-                                               [partners[c] for c in codes])
+        convention, status = registry.upsert_convention(session, entry.values, departements[code],
+                                                        [partners[c] for c in codes])
         report.add("conventions", status)
+        if status != "inchange":
+            session.flush()
+            journal.record(session, convention, "import",
+                             f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {entry.item.source}.")
     session.flush()
     return report
 

@@ -82,6 +82,8 @@ class Convention(Base):
     territoire: Mapped[str | None] = mapped_column(String(300))
     montant: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
     taux_fse: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    date_denonciation: Mapped[dt.date | None] = mapped_column(Date)
+    motif_denonciation: Mapped[str | None] = mapped_column(Text)
     engagements_departement: Mapped[list[str]] = mapped_column(JSON, default=list)
     engagements_partenaire: Mapped[list[str]] = mapped_column(JSON, default=list)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -92,9 +94,73 @@ class Convention(Base):
         order_by=ConventionPartenaire.rang, cascade="all, delete-orphan", lazy="selectin"
     )
 
+    renouvellements: Mapped[list[Renouvellement]] = relationship(
+        order_by="Renouvellement.numero", cascade="all, delete-orphan", lazy="selectin")
+    avenants: Mapped[list[Avenant]] = relationship(
+        order_by="Avenant.numero", cascade="all, delete-orphan", lazy="selectin")
+
     @property
     def partenaires(self) -> list[Partenaire]:
         return [lien.partenaire for lien in self.liens]
+
+
+class Renouvellement(Base):
+    """An express renewal: the decision that opens period `periode`."""
+
+    __tablename__ = "renouvellement"
+    __table_args__ = (UniqueConstraint("convention_id", "numero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"))
+    numero: Mapped[int] = mapped_column(Integer)  # 1 for the first renewal, which opens period 2
+    date: Mapped[dt.date] = mapped_column(Date)
+    deliberation_numero: Mapped[str | None] = mapped_column(String(50))
+
+
+class Avenant(Base):
+    __tablename__ = "avenant"
+    __table_args__ = (UniqueConstraint("convention_id", "numero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"))
+    numero: Mapped[int] = mapped_column(Integer)
+    objet: Mapped[str] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    periode: Mapped[int] = mapped_column(Integer)  # the period whose end it may move
+    nouvelle_fin: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Evenement(Base):
+    """The append-only journal of a convention: what happened, when, with which document."""
+
+    __tablename__ = "evenement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"), index=True)
+    quand: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    nature: Mapped[str] = mapped_column(String(30))
+    date: Mapped[dt.date | None] = mapped_column(Date)  # the date the event has in the convention's life
+    description: Mapped[str] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(String(500))
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class AlerteEnvoi(Base):
+    """The ledger of alerts: one row per (convention, period, threshold), claimed before sending."""
+
+    __tablename__ = "alerte_envoi"
+    __table_args__ = (UniqueConstraint("convention_id", "periode", "seuil"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"))
+    periode: Mapped[int] = mapped_column(Integer)
+    seuil: Mapped[str] = mapped_column(String(10))  # "180", "90", "30", "0", "depasse", "expiree"
+    etat: Mapped[str] = mapped_column(String(10))  # "envoi" (claimed, being sent) | "envoye"
+    destinataire: Mapped[str] = mapped_column(String(254))
+    message_id: Mapped[str] = mapped_column(String(200))
+    proprietaire: Mapped[str] = mapped_column(String(200))  # host:pid of the run that claimed it
+    reserve_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    envoye_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Document(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -44,15 +43,15 @@ def convention(session: Session, reference: str) -> Convention:
     return found
 
 
-def statut(c: Convention, on: dt.date) -> str:
-    """Simplified status until the lifecycle rules land: brouillon, signee, en_cours, expiree."""
-    if c.date_signature is None:
-        return "brouillon"
-    if on < c.date_effet:
-        return "signee"
-    if on > dates.fin_periode(c.date_effet, c.duree_mois):
-        return "expiree"
-    return "en_cours"
+def faits(c: Convention) -> dates.Faits:
+    """What the date rules need to know of a convention."""
+    return dates.Faits(
+        date_effet=c.date_effet, duree_mois=c.duree_mois, renouvellement=c.renouvellement,
+        renouvellements_max=c.renouvellements_max, preavis_mois=c.preavis_mois, date_signature=c.date_signature,
+        renouvellements=tuple(r.date for r in c.renouvellements),
+        fins_avenants=tuple((a.periode, a.nouvelle_fin) for a in c.avenants if a.nouvelle_fin),
+        date_denonciation=c.date_denonciation,
+    )
 
 
 # ---------------------------------------------------------------- upserts

@@ -41,6 +41,12 @@ processus_pdf = 2
 [alertes]
 # Nombre de jours avant la date limite de décision auxquels une alerte est envoyée.
 seuils_jours = [180, 90, 30, 0]
+# Un envoi interrompu (processus arrêté) est repris par la course suivante après ce délai.
+reprise_minutes = 30
+
+# Seuils propres à un type de convention (ccas, france_travail, autre) :
+# [alertes.seuils_par_type]
+# france_travail = [270, 180, 90, 30, 0]
 
 [smtp]
 # hote = "localhost"
@@ -87,6 +93,8 @@ class Config:
     pdf_timeout: float = 600.0
     pdf_processes: int = 2
     seuils_jours: list[int] = field(default_factory=lambda: [180, 90, 30, 0])
+    seuils_par_type: dict[str, list[int]] = field(default_factory=dict)
+    reprise_minutes: int = 30
     smtp: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,14 +137,35 @@ def load_config(path: Path) -> Config:
     else:
         problems.append(Problem(str(path), "[generation]", "processus_pdf", "doit être un entier de 1 à 64"))
     alerts = section("alertes")
-    seuils = alerts.get("seuils_jours", config.seuils_jours)
-    if isinstance(seuils, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seuils):
-        config.seuils_jours = sorted(set(seuils), reverse=True)
+
+    def thresholds(value: Any, where: str, name: str) -> list[int] | None:
+        if isinstance(value, list) and value and all(
+                isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 3650 for s in value):
+            return sorted(set(value), reverse=True)
+        problems.append(Problem(str(path), where, name, "doit être une liste non vide de jours (entiers de 0 à 3650)",
+                                "par exemple seuils_jours = [180, 90, 30, 0]"))
+        return None
+
+    config.seuils_jours = thresholds(alerts.get("seuils_jours", config.seuils_jours), "[alertes]",
+                                     "seuils_jours") or config.seuils_jours
+    by_type = alerts.get("seuils_par_type", {})
+    if isinstance(by_type, dict):
+        for type_, value in by_type.items():
+            if type_ not in ("ccas", "france_travail", "autre"):
+                problems.append(Problem(str(path), "[alertes.seuils_par_type]", type_, "type de convention inconnu",
+                                        "types : ccas, france_travail, autre"))
+                continue
+            parsed = thresholds(value, "[alertes.seuils_par_type]", type_)
+            if parsed:
+                config.seuils_par_type[type_] = parsed
     else:
-        problems.append(
-            Problem(str(path), "[alertes]", "seuils_jours", "doit être une liste d'entiers positifs",
-                    "par exemple seuils_jours = [180, 90, 30, 0]")
-        )
+        problems.append(Problem(str(path), "[alertes]", "seuils_par_type", "doit être une section",
+                                "[alertes.seuils_par_type] puis france_travail = [270, 180, 90, 30, 0]"))
+    reprise = alerts.get("reprise_minutes", 30)
+    if isinstance(reprise, int) and not isinstance(reprise, bool) and reprise >= 0:
+        config.reprise_minutes = reprise
+    else:
+        problems.append(Problem(str(path), "[alertes]", "reprise_minutes", "doit être un nombre de minutes"))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

@@ -1,0 +1,119 @@
+"""Which alerts are due (ARCHITECTURE §6): pure functions of a convention's situation and today's date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pacte_docs import dates
+from pacte_docs.formatting import date_longue
+
+# An expired convention stays in the alerts for a year, long enough for everyone to have been told.
+EXPIREE_VISIBLE_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Suivi:
+    """What alert selection needs to know of a convention."""
+
+    convention_id: int
+    reference: str
+    type: str
+    partenaires: tuple[str, ...]
+    partenaires_noms: tuple[str, ...]
+    responsable: str
+    responsable_nom: str | None
+    renouvellement: str
+    preavis_mois: int
+    situation: dates.Situation
+
+
+@dataclass(frozen=True)
+class Alerte:
+    convention_id: int
+    reference: str
+    type: str
+    partenaires: tuple[str, ...]
+    partenaires_noms: tuple[str, ...]
+    responsable: str
+    responsable_nom: str | None
+    periode: int
+    fin_periode: dt.date
+    date_limite: dt.date
+    jours_restants: int
+    seuil: int | str  # days, or "depasse", or "expiree"
+    action: str
+
+    @property
+    def cle_seuil(self) -> str:
+        return str(self.seuil)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "reference": self.reference, "type": self.type, "partenaires": list(self.partenaires),
+            "responsable": self.responsable, "fin_periode": self.fin_periode.isoformat(),
+            "date_limite": self.date_limite.isoformat(), "jours_restants": self.jours_restants,
+            "seuil": self.seuil, "action": self.action, "periode": self.periode,
+        }
+
+
+def due_threshold(situation: dates.Situation, renouvellement: str, on: dt.date,
+                  seuils: Sequence[int]) -> int | str | None:
+    """The most urgent threshold reached on *on*, or None when nothing is due."""
+    if situation.statut in ("brouillon", "denoncee"):
+        return None
+    period = situation.periode
+    if situation.terminee:
+        unrenewed = renouvellement == "expresse" and situation.renouvellements_restants > 0
+        if unrenewed and (on - period.fin).days <= EXPIREE_VISIBLE_DAYS:
+            return "expiree"
+        return None
+    days = (period.date_limite - on).days
+    if days < 0:
+        return "depasse"
+    reached = [s for s in seuils if days <= s]
+    return min(reached) if reached else None
+
+
+def action(suivi: Suivi, seuil: int | str) -> str:
+    """What the director must do, and by when, in plain French."""
+    period = suivi.situation.periode
+    limite, fin = date_longue(period.date_limite), date_longue(period.fin)
+    last = suivi.situation.renouvellements_restants == 0
+    if seuil == "expiree":
+        return (f"Convention expirée le {fin} sans renouvellement : conclure une nouvelle convention si le "
+                "partenariat se poursuit.")
+    if suivi.renouvellement == "aucun" or last:
+        if seuil == "depasse":
+            return f"La convention prend fin le {fin} sans renouvellement possible : préparer la suite."
+        return f"Fin le {fin} sans renouvellement possible : décider avant le {limite} d'une nouvelle convention."
+    if suivi.renouvellement == "tacite":
+        if seuil == "depasse":
+            return (f"Délai de dénonciation dépassé ({limite}) : reconduction tacite le "
+                    f"{date_longue(period.fin + dt.timedelta(days=1))}.")
+        return (f"Décider avant le {limite} : laisser reconduire, ou dénoncer par lettre recommandée "
+                f"(préavis de {suivi.preavis_mois} mois).")
+    if seuil == "depasse":
+        return f"Date limite dépassée ({limite}) : faire délibérer le renouvellement d'urgence, avant le {fin}."
+    return f"Faire délibérer le renouvellement avant le {limite} (fin de période le {fin})."
+
+
+def select(suivis: Iterable[Suivi], on: dt.date, seuils: Sequence[int],
+           seuils_par_type: Mapping[str, Sequence[int]] | None = None) -> list[Alerte]:
+    """Per convention, its most urgent due alert, most urgent conventions first."""
+    found = []
+    for suivi in suivis:
+        thresholds = (seuils_par_type or {}).get(suivi.type, seuils)
+        seuil = due_threshold(suivi.situation, suivi.renouvellement, on, thresholds)
+        if seuil is None:
+            continue
+        period = suivi.situation.periode
+        found.append(Alerte(
+            convention_id=suivi.convention_id, reference=suivi.reference, type=suivi.type,
+            partenaires=suivi.partenaires, partenaires_noms=suivi.partenaires_noms, responsable=suivi.responsable,
+            responsable_nom=suivi.responsable_nom, periode=period.numero, fin_periode=period.fin,
+            date_limite=period.date_limite, jours_restants=(period.date_limite - on).days, seuil=seuil,
+            action=action(suivi, seuil),
+        ))
+    return sorted(found, key=lambda a: (a.jours_restants, a.reference))

@@ -1,0 +1,199 @@
+"""The life of a convention: signature, renewal, avenants, dénonciation, and its append-only journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from pacte_docs import archives, dates, generation, journal, registry
+from pacte_docs.errors import PacteError
+from pacte_docs.formatting import date_longue
+from pacte_docs.models import Avenant, Convention, Renouvellement
+from pacte_docs.workspace import Workspace, sha256_file
+
+
+class LifecycleError(PacteError):
+    """The requested step does not fit where the convention is in its life."""
+
+
+def situation(c: Convention, on: dt.date, premier_seuil: int = 180) -> dates.Situation:
+    return dates.situation(registry.faits(c), on, premier_seuil)
+
+
+def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
+                     fichier: Path | None = None) -> str | None:
+    """Record the signature date; archive the signed PDF read-only. Returns the archived path, if any."""
+    c = registry.convention(session, reference)
+    if c.date_signature is not None and c.date_signature != date:
+        raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}). "
+                             "Une correction passe par un nouvel import de la convention.")
+    if c.deliberation_date and date < c.deliberation_date:
+        raise LifecycleError(f"La signature ({date_longue(date)}) ne peut précéder la délibération qui l'autorise "
+                             f"({date_longue(c.deliberation_date)}).")
+    archived = None
+    if fichier is not None:
+        data = fichier.read_bytes()
+        if not data.startswith(b"%PDF"):
+            raise LifecycleError(f"{fichier} n'est pas un PDF : donnez le scan ou le PDF signé de la convention.")
+        version = archives.next_version(session, reference, "signe", "pdf")
+        suffix = "" if version == 1 else f"-{version}"
+        target = ws.archives / "conventions" / reference / f"{reference}-signee{suffix}.pdf"
+        archives.write_atomic(target, data, read_only=True)
+        os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        document = archives.record_file(session, ws, target, cle=reference, nature="signe", version=version,
+                                        convention_id=c.id, data=data, archive=True)
+        archived = document.chemin
+        archives.write_sums(session, ws)
+    c.date_signature = date
+    journal.record(session, c, "signature", f"Convention signée le {date_longue(date)}.", date=date,
+                   document=archived, sha256=sha256_file(ws.root / archived) if archived else None)
+    return archived
+
+
+def record_renewal(session: Session, reference: str, date: dt.date, deliberation: str | None,
+                   on: dt.date) -> dates.Periode:
+    """Record an express renewal decision, which opens the next period; returns that period."""
+    c = registry.convention(session, reference)
+    if c.renouvellement != "expresse":
+        why = "se reconduit d'elle-même" if c.renouvellement == "tacite" else "n'est pas renouvelable"
+        raise LifecycleError(f"La convention {reference} {why} (renouvellement « {c.renouvellement} »).")
+    if c.date_signature is None:
+        raise LifecycleError(f"La convention {reference} n'est pas signée : enregistrez d'abord sa signature "
+                             f"(pacte conventions signer {reference} --date AAAA-MM-JJ).")
+    if c.date_denonciation is not None:
+        raise LifecycleError(f"La convention {reference} a été dénoncée le {date_longue(c.date_denonciation)}.")
+    if len(c.renouvellements) >= c.renouvellements_max:
+        raise LifecycleError(f"La convention {reference} a déjà été renouvelée {len(c.renouvellements)} fois, le "
+                             f"maximum prévu ({c.renouvellements_max}). Il faut conclure une nouvelle convention.")
+    last = dates.periodes(registry.faits(c), max(on, date))[-1]
+    if date > last.fin:
+        raise LifecycleError(f"La décision du {date_longue(date)} est postérieure à la fin de la période "
+                             f"({date_longue(last.fin)}) : la convention a expiré, il faut en conclure une nouvelle.")
+    c.renouvellements.append(Renouvellement(numero=len(c.renouvellements) + 1, date=date,
+                                            deliberation_numero=deliberation))
+    session.flush()
+    opened = dates.periodes(registry.faits(c), on)[-1]
+    text = f"Renouvellement décidé le {date_longue(date)}"
+    text += f" (délibération n° {deliberation})" if deliberation else ""
+    text += f" : période {opened.numero} du {date_longue(opened.debut)} au {date_longue(opened.fin)}."
+    journal.record(session, c, "renouvellement", text, date=date)
+    return opened
+
+
+def record_avenant(session: Session, reference: str, objet: str, date: dt.date | None,
+                   nouvelle_fin: dt.date | None, on: dt.date) -> Avenant:
+    """Record a numbered avenant; it may move the end of the current period."""
+    c = registry.convention(session, reference)
+    if not objet.strip():
+        raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
+    current = situation(c, date or on)
+    if nouvelle_fin is not None and nouvelle_fin <= current.periode.debut:
+        raise LifecycleError(f"La nouvelle fin ({date_longue(nouvelle_fin)}) doit suivre le début de la période en "
+                             f"cours ({date_longue(current.periode.debut)}).")
+    numero = len(c.avenants) + 1
+    added = Avenant(numero=numero, objet=objet.strip(), date=date, periode=current.periode.numero,
+                    nouvelle_fin=nouvelle_fin)
+    c.avenants.append(added)
+    session.flush()
+    text = f"Avenant n° {numero} : {objet.strip()}"
+    if nouvelle_fin:
+        text += f" Fin de période portée au {date_longue(nouvelle_fin)}."
+    journal.record(session, c, "avenant", text, date=date)
+    return added
+
+
+def record_denonciation(session: Session, reference: str, date: dt.date, motif: str | None,
+                        force: bool) -> dates.Situation:
+    """Record a dénonciation; for a tacit convention past its decision deadline, only with force."""
+    c = registry.convention(session, reference)
+    if c.date_denonciation is not None:
+        raise LifecycleError(f"La convention {reference} est déjà dénoncée (le {date_longue(c.date_denonciation)}).")
+    current = situation(c, date)
+    if current.terminee:
+        raise LifecycleError(f"La convention {reference} a pris fin le {date_longue(current.periode.fin)} : "
+                             "il n'y a plus rien à dénoncer.")
+    if c.renouvellement == "tacite" and date > current.date_limite and not force:
+        raise LifecycleError(
+            f"Trop tard pour dénoncer {reference} : le préavis de {c.preavis_mois} mois imposait de le faire au plus "
+            f"tard le {date_longue(current.date_limite)}. La convention sera reconduite le "
+            f"{date_longue(current.periode.fin + dt.timedelta(days=1))}. Si les parties en sont d'accord, "
+            "relancez avec --force."
+        )
+    c.date_denonciation = date
+    c.motif_denonciation = motif
+    text = f"Dénonciation le {date_longue(date)} ; la convention prend fin le {date_longue(current.periode.fin)}."
+    if motif:
+        text += f" Motif : {motif}"
+    if force and c.renouvellement == "tacite" and date > current.date_limite:
+        text += " (enregistrée hors délai, avec --force)"
+    journal.record(session, c, "denonciation", text, date=date)
+    session.flush()
+    return situation(c, date)
+
+
+# ---------------------------------------------------------------- the commands
+
+
+@dataclass
+class Step:
+    """What a lifecycle command did: a French summary and the documents it (re)generated."""
+
+    lines: list[str] = field(default_factory=list)
+    generated: list[generation.GenerationReport] = field(default_factory=list)
+
+
+def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
+    """Regenerate the convention's documents if they were made before (the PDF too if there was one)."""
+    with ws.db.session() as session:
+        docx = archives.current(session, reference, "convention", "docx")
+        pdf = archives.current(session, reference, "convention", "pdf")
+    if docx is not None:
+        step.generated.append(generation.generate(ws, [reference], with_pdf=pdf is not None,
+                                                  pdfa=bool(pdf and pdf.pdfa)))
+
+
+def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = None) -> Step:
+    step = Step()
+    with ws.db.session() as session:
+        archived = record_signature(session, ws, reference, date, fichier)
+    step.lines.append(f"{reference} : signature enregistrée au {date_longue(date)}.")
+    if archived:
+        step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
+    _regenerate(ws, reference, step)
+    return step
+
+
+def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str | None, on: dt.date) -> Step:
+    step = Step()
+    with ws.db.session() as session:
+        opened = record_renewal(session, reference, date, deliberation, on)
+    step.lines.append(f"{reference} : renouvellement enregistré ; période {opened.numero} du "
+                      f"{date_longue(opened.debut)} au {date_longue(opened.fin)} (date limite de décision : "
+                      f"{date_longue(opened.date_limite)}).")
+    _regenerate(ws, reference, step)
+    return step
+
+
+def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nouvelle_fin: dt.date | None,
+            on: dt.date, *, with_pdf: bool = True) -> Step:
+    step = Step()
+    with ws.db.session() as session:
+        added = record_avenant(session, reference, objet, date, nouvelle_fin, on)
+        numero = added.numero
+    step.lines.append(f"{reference} : avenant n° {numero} enregistré.")
+    if nouvelle_fin:
+        step.lines.append(f"Fin de période portée au {date_longue(nouvelle_fin)}.")
+    step.generated.append(generation.generate_avenant(ws, reference, numero, with_pdf=with_pdf))
+    return step
+
+
+def denoncer(ws: Workspace, reference: str, date: dt.date, motif: str | None, force: bool) -> Step:
+    with ws.db.session() as session:
+        after = record_denonciation(session, reference, date, motif, force)
+    return Step([f"{reference} : dénonciation enregistrée au {date_longue(date)} ; la convention prend fin le "
+                 f"{date_longue(after.periode.fin)}."])

@@ -1,0 +1,359 @@
+"""Alert digests by e-mail, with a ledger so that each alert reaches its director once.
+
+Guarantee. Each alert — a (convention, period, threshold) — is claimed in the database before its digest
+is sent, and marked sent once the SMTP server has accepted the message:
+  * a re-run sends nothing already sent, and two runs at once never both send it (the claim is unique);
+  * a send that fails (server unreachable, connection dropped) releases its claim: it is retried next run;
+  * a run killed after the server accepted a digest but before recording it leaves claims behind; once
+    `[alertes] reprise_minutes` have passed (or at once if the claiming process is gone from this host),
+    the next run sends that digest again with the same Message-ID, so that mail clients fold the two.
+So an alert is never lost; it is sent twice only if the process dies inside that last window, and then
+under one Message-ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pacte_docs import alerts, archives, lifecycle, registry
+from pacte_docs.errors import ExternalError, PacteError
+from pacte_docs.formatting import FILTERS, date_longue
+from pacte_docs.models import AlerteEnvoi
+from pacte_docs.workspace import Config, Workspace
+
+TYPES = {"ccas": "convention commune / CCAS", "france_travail": "accompagnement global France Travail",
+         "autre": "convention de partenariat"}
+
+
+class SmtpError(ExternalError):
+    """The SMTP server cannot be reached or refused a message."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    hote: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    utilisateur: str | None = None
+    mot_de_passe: str | None = field(default=None, repr=False)
+    expediteur: str = "pacte-docs@localhost"
+
+    def __str__(self) -> str:
+        return f"{self.hote}:{self.port}"
+
+
+def smtp_settings(config: Config, environ: dict[str, str] | None = None) -> SmtpSettings:
+    """pacte.toml's [smtp], overridden by PACTE_SMTP_* variables; the password only from the environment."""
+    env = os.environ if environ is None else environ
+    smtp = config.smtp
+
+    def pick(name: str, variable: str, default: Any) -> Any:
+        return env.get(variable) or smtp.get(name) or default
+
+    port_text = str(pick("port", "PACTE_SMTP_PORT", 25))
+    if not port_text.isdigit():
+        raise PacteError(f"Port SMTP « {port_text} » invalide (PACTE_SMTP_PORT ou [smtp] port) : donnez un nombre.")
+    starttls = env.get("PACTE_SMTP_STARTTLS")
+    return SmtpSettings(
+        hote=str(pick("hote", "PACTE_SMTP_HOTE", "localhost")),
+        port=int(port_text),
+        starttls=(starttls == "1") if starttls is not None else bool(smtp.get("starttls", False)),
+        utilisateur=pick("utilisateur", "PACTE_SMTP_UTILISATEUR", None) or None,
+        mot_de_passe=env.get("PACTE_SMTP_MOT_DE_PASSE") or None,
+        expediteur=str(pick("expediteur", "PACTE_SMTP_EXPEDITEUR", "pacte-docs@localhost")),
+    )
+
+
+# ---------------------------------------------------------------- what is due
+
+
+def suivis(session: Session, on: dt.date, config: Config) -> list[alerts.Suivi]:
+    result = []
+    for c in registry.conventions(session):
+        first = max(config.seuils_par_type.get(c.type, config.seuils_jours))
+        result.append(alerts.Suivi(
+            convention_id=c.id, reference=c.reference, type=c.type,
+            partenaires=tuple(p.code for p in c.partenaires), partenaires_noms=tuple(p.nom for p in c.partenaires),
+            responsable=c.responsable_email, responsable_nom=c.responsable_nom, renouvellement=c.renouvellement,
+            preavis_mois=c.preavis_mois, situation=lifecycle.situation(c, on, first),
+        ))
+    return result
+
+
+def due(ws: Workspace, on: dt.date) -> list[alerts.Alerte]:
+    with ws.db.session() as session:
+        return alerts.select(suivis(session, on, ws.config), on, ws.config.seuils_jours, ws.config.seuils_par_type)
+
+
+def write_calendar(ws: Workspace, on: dt.date, path: Path) -> int:
+    """Write the iCalendar file of every running convention's deadlines; returns the number of events."""
+    from pacte_docs import agenda
+
+    with ws.db.session() as session:
+        followed = suivis(session, on, ws.config)
+    data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours)
+    archives.write_atomic(path, data)
+    return data.count(b"BEGIN:VEVENT")
+
+
+# ---------------------------------------------------------------- digests
+
+
+@dataclass
+class Digest:
+    destinataire: str
+    nom: str | None
+    alertes: list[alerts.Alerte]
+
+    @property
+    def keys(self) -> list[tuple[int, int, str]]:
+        return sorted((a.convention_id, a.periode, a.cle_seuil) for a in self.alertes)
+
+    def message_id(self, domain: str) -> str:
+        digest = hashlib.sha256(repr((self.destinataire, self.keys)).encode()).hexdigest()[:32]
+        return f"<pacte.{digest}@{domain}>"
+
+
+def digests(due_alerts: Sequence[alerts.Alerte]) -> list[Digest]:
+    """One digest per responsable, in a stable order."""
+    grouped: dict[str, Digest] = {}
+    for alerte in due_alerts:
+        key = alerte.responsable.lower()
+        grouped.setdefault(key, Digest(alerte.responsable, alerte.responsable_nom, []))
+        grouped[key].alertes.append(alerte)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+def _jours(n: int) -> str:
+    if n == 0:
+        return "aujourd'hui"
+    if n < 0:
+        return f"dépassée de {-n} jour{'s' if n < -1 else ''}"
+    return f"dans {n} jour{'s' if n > 1 else ''}"
+
+
+def _environment(html: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(FILTERS)
+    env.filters["jours"] = _jours
+    return env
+
+
+def subject(digest: Digest, on: dt.date) -> str:
+    count = len(digest.alertes)
+    urgent = sum(1 for a in digest.alertes if a.jours_restants <= 30)
+    head = f"{count} convention{'s' if count > 1 else ''} à décider"
+    if urgent and count > 1:
+        head += f", dont {urgent} urgente{'s' if urgent > 1 else ''}"
+    elif urgent:
+        head += ", urgente"
+    return f"[pacte] {head} — situation au {date_longue(on)}"
+
+
+def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequence[int],
+            redirect: str | None = None, signature: str = "Direction de l'insertion") -> EmailMessage:
+    """A multipart (plain text + HTML) French message; headers encoded per RFC 2047 when needed."""
+    folder = resources.files("pacte_docs") / "courriels"
+    values = {"nom": digest.nom, "alertes": digest.alertes, "au": on, "types": TYPES, "signature": signature,
+              "seuils": ", ".join(str(s) for s in seuils if s), "sujet": subject(digest, on)}
+    text = _environment(False).from_string((folder / "alerte.txt.j2").read_text(encoding="utf-8")).render(values)
+    html = _environment(True).from_string((folder / "alerte.html.j2").read_text(encoding="utf-8")).render(values)
+    message = EmailMessage()
+    title = subject(digest, on)
+    if redirect:
+        title = f"[redirigé, pour {digest.destinataire}] {title}"
+        message["X-Pacte-Destinataire"] = digest.destinataire
+    message["Subject"] = title
+    message["From"] = settings.expediteur
+    to = redirect or digest.destinataire
+    message["To"] = Address(display_name=(digest.nom or "") if not redirect else "", addr_spec=to)
+    message["Date"] = format_datetime(archives.now())
+    message["Message-ID"] = digest.message_id(settings.expediteur.rpartition("@")[2] or "localhost")
+    message["Content-Language"] = "fr"
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    return message
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim_is_stale(row: AlerteEnvoi, now: dt.datetime, reprise_minutes: int) -> bool:
+    host, _, pid = row.proprietaire.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True  # the run that claimed it is gone
+        except PermissionError:
+            pass
+    reserved = row.reserve_le if row.reserve_le.tzinfo else row.reserve_le.replace(tzinfo=dt.UTC)
+    return now - reserved >= dt.timedelta(minutes=reprise_minutes)
+
+
+def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -> tuple[Digest, str]:
+    """Claim the digest's alerts that nobody sent or is sending; returns them and their Message-ID.
+
+    The caller commits at once. The Message-ID depends only on the recipient and the alerts claimed, so
+    a digest sent again after a crash carries the Message-ID it was first sent with.
+    """
+    now = archives.now()
+    claimed: list[alerts.Alerte] = []
+    rows: list[int] = []
+    for alerte in digest.alertes:
+        row = AlerteEnvoi(convention_id=alerte.convention_id, periode=alerte.periode, seuil=alerte.cle_seuil,
+                          etat="envoi", destinataire=digest.destinataire, message_id="", proprietaire=_owner(),
+                          reserve_le=now)
+        try:
+            with session.begin_nested():
+                session.add(row)
+            rows.append(row.id)
+        except IntegrityError:
+            existing = session.scalar(select(AlerteEnvoi).where(
+                AlerteEnvoi.convention_id == alerte.convention_id, AlerteEnvoi.periode == alerte.periode,
+                AlerteEnvoi.seuil == alerte.cle_seuil))
+            if existing is None or existing.etat == "envoye" or not _claim_is_stale(existing, now, reprise_minutes):
+                continue
+            taken = session.execute(
+                update(AlerteEnvoi)
+                .where(AlerteEnvoi.id == existing.id, AlerteEnvoi.etat == "envoi",
+                       AlerteEnvoi.proprietaire == existing.proprietaire,
+                       AlerteEnvoi.reserve_le == existing.reserve_le)
+                .values(proprietaire=_owner(), reserve_le=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            rows.append(existing.id)
+        claimed.append(alerte)
+    result = Digest(digest.destinataire, digest.nom, claimed)
+    message_id = result.message_id(domain)
+    if rows:
+        session.execute(update(AlerteEnvoi).where(AlerteEnvoi.id.in_(rows)).values(message_id=message_id)
+                        .execution_options(synchronize_session=False))
+    return result, message_id
+
+
+def _settle(session: Session, message_id: str, sent: bool) -> None:
+    mine = (AlerteEnvoi.message_id == message_id, AlerteEnvoi.proprietaire == _owner(), AlerteEnvoi.etat == "envoi")
+    if sent:
+        session.execute(update(AlerteEnvoi).where(*mine).values(etat="envoye", envoye_le=archives.now())
+                        .execution_options(synchronize_session=False))
+    else:
+        session.execute(delete(AlerteEnvoi).where(*mine).execution_options(synchronize_session=False))
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass
+class SendReport:
+    envoyes: list[tuple[Digest, int]] = field(default_factory=list)  # digest, alerts in it
+    deja: int = 0  # alerts already sent (or being sent by another run)
+    non_envoyes: list[Digest] = field(default_factory=list)
+    erreur: str | None = None
+
+
+class _Connection:
+    """One SMTP connection, opened on first use."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self.smtp is None:
+            smtp = smtplib.SMTP(self.settings.hote, self.settings.port, timeout=30)
+            if self.settings.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.settings.utilisateur:
+                smtp.login(self.settings.utilisateur, self.settings.mot_de_passe or "")
+            self.smtp = smtp
+        self.smtp.send_message(message)
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+
+
+def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, redirect: str | None = None,
+         environ: dict[str, str] | None = None) -> SendReport:
+    """Send one digest per responsable; see the module's docstring for the guarantee."""
+    settings = smtp_settings(ws.config, environ)
+    report = SendReport()
+    connection = _Connection(settings)
+    pending = digests(due_alerts)
+    signature = _signature(ws)
+    domain = settings.expediteur.rpartition("@")[2] or "localhost"
+    try:
+        for index, digest in enumerate(pending):
+            to_send, message_id = digest, digest.message_id(domain)
+            if not redirect:  # a redirected run is a rehearsal: nothing is claimed nor recorded
+                with ws.db.session() as session:
+                    to_send, message_id = claim(session, digest, domain, ws.config.reprise_minutes)
+                report.deja += len(digest.alertes) - len(to_send.alertes)
+                if not to_send.alertes:
+                    continue
+            message = compose(to_send, on, settings, ws.config.seuils_jours, redirect, signature)
+            try:
+                connection.send(message)
+            except (smtplib.SMTPException, OSError) as exc:
+                if not redirect:
+                    with ws.db.session() as session:
+                        _settle(session, message_id, sent=False)
+                report.non_envoyes.extend(pending[index:])
+                report.erreur = _describe(exc, settings)
+                break
+            if not redirect:
+                with ws.db.session() as session:
+                    _settle(session, message_id, sent=True)
+            report.envoyes.append((to_send, len(to_send.alertes)))
+    finally:
+        connection.close()
+    return report
+
+
+def _describe(exc: Exception, settings: SmtpSettings) -> str:
+    if isinstance(exc, ConnectionRefusedError | socket.gaierror | TimeoutError):
+        return f"serveur SMTP injoignable ({settings}) : {exc.strerror or exc}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"authentification refusée par {settings} (vérifiez PACTE_SMTP_UTILISATEUR et PACTE_SMTP_MOT_DE_PASSE)"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"connexion au serveur SMTP {settings} interrompue"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"le serveur SMTP {settings} a refusé le message ({exc.smtp_code})"
+    return f"échec de l'envoi par {settings} ({type(exc).__name__})"
+
+
+def _signature(ws: Workspace) -> str:
+    with ws.db.session() as session:
+        deps = registry.departements(session)
+    if len(deps) == 1:
+        return " — ".join(filter(None, [deps[0].direction, deps[0].nom]))
+    return "Direction de l'insertion"
