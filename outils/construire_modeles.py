@@ -377,17 +377,17 @@ def common_end_articles(doc, start: int, *, avenant_clause: bool = True) -> int:
               "pour une durée identique, par décision des instances délibérantes des parties prise avant son "
               "terme. La décision de renouvellement doit intervenir au plus tard le "
               "{{ convention.date_limite|date_longue }}. À défaut, la convention prend fin à son terme.")
+    tag(doc, "{%p for r in convention.renouvellements %}")
+    para(doc, "Par décision du {{ r.date|date_longue }}{% if r.deliberation %} (délibération n° "
+              "{{ r.deliberation }}){% endif %}, la convention a été renouvelée pour la période du "
+              "{{ r.debut|date_longue }} au {{ r.fin|date_longue }} inclus.")
+    tag(doc, "{%p endfor %}")
     tag(doc, "{%p elif convention.renouvellement == 'tacite' %}")
     para(doc, "Elle est reconduite tacitement par périodes de même durée, dans la limite de "
               "{{ convention.renouvellements_max|en_lettres }} reconduction{{ convention.renouvellements_max > 1 "
               "and 's' or '' }}, sauf dénonciation par l'une des parties au plus tard le "
               "{{ convention.date_limite|date_longue }}, soit {{ convention.preavis_mois|en_lettres }} mois "
               "avant son terme, dans les conditions de l'article relatif à la dénonciation.")
-    tag(doc, "{%p for r in convention.renouvellements %}")
-    para(doc, "Par décision du {{ r.date|date_longue }}{% if r.deliberation %} (délibération n° "
-              "{{ r.deliberation }}){% endif %}, la convention a été renouvelée pour la période du "
-              "{{ r.debut|date_longue }} au {{ r.fin|date_longue }} inclus.")
-    tag(doc, "{%p endfor %}")
     tag(doc, "{%p else %}")
     para(doc, "Elle n'est pas renouvelable. Un nouveau partenariat fera, le cas échéant, l'objet d'une "
               "nouvelle convention.")

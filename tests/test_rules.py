@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pacte_docs import context, dates, formatting
+from pacte_docs import alerts, context, dates, formatting
 
 D = dt.date
 
@@ -78,3 +78,126 @@ def test_french_filters(function: object, value: object, expected: str) -> None:
 ])
 def test_designation(nom: str, designation: str) -> None:
     assert context.designation(nom) == designation
+
+
+# ---------------------------------------------------------------- the life of a convention
+
+def faits(**changes: object) -> dates.Faits:
+    base: dict[str, object] = {"date_effet": D(2024, 6, 1), "duree_mois": 36, "renouvellement": "expresse",
+                               "renouvellements_max": 1, "preavis_mois": 3, "date_signature": D(2024, 5, 15)}
+    base.update(changes)
+    return dates.Faits(**base)  # type: ignore[arg-type]
+
+
+# (case, facts, on, expected status, expected period number, its start, its end, its decision deadline)
+LIFE = [
+    ("brouillon", faits(date_signature=None), D(2025, 1, 1), "brouillon", 1, D(2024, 6, 1), D(2027, 5, 31),
+     D(2027, 2, 28)),
+    ("signée, pas encore en vigueur", faits(), D(2024, 5, 20), "signee", 1, D(2024, 6, 1), D(2027, 5, 31),
+     D(2027, 2, 28)),
+    ("en cours", faits(), D(2025, 1, 1), "en_cours", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("premier seuil atteint", faits(), D(2026, 9, 1), "a_renouveler", 1, D(2024, 6, 1), D(2027, 5, 31),
+     D(2027, 2, 28)),
+    ("180 jours pile", faits(), D(2026, 9, 1), "a_renouveler", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("181 jours avant", faits(), D(2026, 8, 31), "en_cours", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("dernier jour", faits(), D(2027, 5, 31), "a_renouveler", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("expresse non renouvelée", faits(), D(2027, 6, 1), "expiree", 1, D(2024, 6, 1), D(2027, 5, 31),
+     D(2027, 2, 28)),
+    ("expresse renouvelée", faits(renouvellements=(D(2027, 3, 20),)), D(2027, 6, 1), "reconduite", 2,
+     D(2027, 6, 1), D(2030, 5, 31), D(2030, 2, 28)),
+    ("renouvelée, décidée mais période 1 en cours", faits(renouvellements=(D(2027, 3, 20),)), D(2027, 4, 1),
+     "en_cours", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("renouvellements épuisés : pas d'alerte de renouvellement", faits(renouvellements=(D(2027, 3, 20),)),
+     D(2030, 1, 1), "reconduite", 2, D(2027, 6, 1), D(2030, 5, 31), D(2030, 2, 28)),
+    ("expresse : renouvellement au-delà du maximum ignoré",
+     faits(renouvellements=(D(2027, 3, 20), D(2030, 3, 1))), D(2030, 6, 1), "expiree", 2, D(2027, 6, 1),
+     D(2030, 5, 31), D(2030, 2, 28)),
+    ("tacite reconduite", faits(renouvellement="tacite", renouvellements_max=2), D(2027, 6, 1), "reconduite", 2,
+     D(2027, 6, 1), D(2030, 5, 31), D(2030, 2, 28)),
+    ("tacite, deux reconductions", faits(renouvellement="tacite", renouvellements_max=2), D(2030, 6, 1),
+     "reconduite", 3, D(2030, 6, 1), D(2033, 5, 31), D(2033, 2, 28)),
+    ("tacite, maximum atteint", faits(renouvellement="tacite", renouvellements_max=2), D(2033, 6, 1), "expiree", 3,
+     D(2030, 6, 1), D(2033, 5, 31), D(2033, 2, 28)),
+    ("tacite dénoncée à temps", faits(renouvellement="tacite", date_denonciation=D(2027, 2, 28)), D(2027, 6, 1),
+     "denoncee", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("tacite dénoncée, avant la fin", faits(renouvellement="tacite", date_denonciation=D(2027, 1, 10)),
+     D(2027, 3, 1), "denoncee", 1, D(2024, 6, 1), D(2027, 5, 31), D(2027, 2, 28)),
+    ("aucun renouvellement", faits(renouvellement="aucun"), D(2027, 4, 1), "en_cours", 1, D(2024, 6, 1),
+     D(2027, 5, 31), D(2027, 5, 31)),
+    ("aucun : fin", faits(renouvellement="aucun"), D(2027, 6, 1), "expiree", 1, D(2024, 6, 1), D(2027, 5, 31),
+     D(2027, 5, 31)),
+    ("avenant qui prolonge la période 1", faits(fins_avenants=((1, D(2027, 12, 31)),)), D(2027, 6, 15),
+     "a_renouveler", 1, D(2024, 6, 1), D(2027, 12, 31), D(2027, 9, 30)),
+    ("avenant, puis renouvellement", faits(fins_avenants=((1, D(2027, 12, 31)),), renouvellements=(D(2027, 9, 1),)),
+     D(2028, 1, 1), "reconduite", 2, D(2028, 1, 1), D(2030, 12, 31), D(2030, 9, 30)),
+    ("29 février, 12 mois, préavis 1 mois", faits(date_effet=D(2024, 2, 29), duree_mois=12, preavis_mois=1),
+     D(2024, 6, 1), "en_cours", 1, D(2024, 2, 29), D(2025, 2, 28), D(2025, 1, 28)),
+    ("31 janvier, 48 mois, préavis 6 mois", faits(date_effet=D(2024, 1, 31), duree_mois=48, preavis_mois=6),
+     D(2024, 6, 1), "en_cours", 1, D(2024, 1, 31), D(2028, 1, 30), D(2027, 7, 30)),
+    ("tacite 12 mois, préavis 0", faits(date_effet=D(2024, 3, 31), duree_mois=12, renouvellement="tacite",
+                                        renouvellements_max=3, preavis_mois=0),
+     D(2025, 4, 2), "reconduite", 2, D(2025, 3, 31), D(2026, 3, 30), D(2026, 3, 30)),
+]
+
+
+@pytest.mark.parametrize(("case", "facts", "on", "statut", "numero", "debut", "fin", "limite"), LIFE,
+                         ids=[c[0] for c in LIFE])
+def test_situation(case: str, facts: dates.Faits, on: dt.date, statut: str, numero: int, debut: dt.date,
+                   fin: dt.date, limite: dt.date) -> None:
+    result = dates.situation(facts, on)
+    assert (result.statut, result.periode.numero, result.periode.debut, result.periode.fin,
+            result.periode.date_limite) == (statut, numero, debut, fin, limite), case
+
+
+def _suivi(facts: dates.Faits, on: dt.date, type_: str = "ccas") -> alerts.Suivi:
+    return alerts.Suivi(1, "CCAS-2024-001", type_, ("CCAS-SCEAUX",), ("CCAS de Sceaux",), "a@b.fr", "A B",
+                        facts.renouvellement, facts.preavis_mois, dates.situation(facts, on))
+
+
+SEUILS = [180, 90, 30, 0]
+# (case, facts, on, expected threshold) — deadline 2027-02-28 for the default facts
+DUE = [
+    ("trop tôt", faits(), D(2026, 8, 31), None),
+    ("180 jours", faits(), D(2026, 9, 1), 180),
+    ("entre 180 et 90", faits(), D(2026, 10, 15), 180),
+    ("90 jours", faits(), D(2026, 11, 30), 90),
+    ("le plus urgent des seuils atteints", faits(), D(2027, 1, 29), 30),
+    ("le jour même", faits(), D(2027, 2, 28), 0),
+    ("dépassée", faits(), D(2027, 3, 1), "depasse"),
+    ("dépassée jusqu'à la fin", faits(), D(2027, 5, 31), "depasse"),
+    ("expirée sans renouvellement", faits(), D(2027, 6, 1), "expiree"),
+    ("expirée depuis plus d'un an", faits(), D(2028, 6, 1), None),
+    ("renouvelée : plus d'alerte", faits(renouvellements=(D(2027, 3, 20),)), D(2027, 6, 1), None),
+    ("brouillon", faits(date_signature=None), D(2027, 1, 29), None),
+    ("dénoncée", faits(renouvellement="tacite", date_denonciation=D(2027, 1, 2)), D(2027, 1, 29), None),
+    ("tacite dépassée", faits(renouvellement="tacite", renouvellements_max=2), D(2027, 3, 1), "depasse"),
+    ("tacite terminée : pas d'« expirée »", faits(renouvellement="tacite", renouvellements_max=0),
+     D(2027, 6, 1), None),
+    ("aucun : date limite = fin", faits(renouvellement="aucun"), D(2027, 5, 1), 30),
+]
+
+
+@pytest.mark.parametrize(("case", "facts", "on", "seuil"), DUE, ids=[c[0] for c in DUE])
+def test_due_threshold(case: str, facts: dates.Faits, on: dt.date, seuil: object) -> None:
+    assert alerts.due_threshold(dates.situation(facts, on), facts.renouvellement, on, SEUILS) == seuil, case
+
+
+def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
+    on = D(2026, 8, 1)  # 211 days before the deadline of the default facts
+    suivis = [_suivi(faits(), on, "ccas"), _suivi(faits(), on, "france_travail")]
+    found = alerts.select(suivis, on, SEUILS, {"france_travail": [270, 90]})
+    assert [(a.type, a.seuil, a.jours_restants) for a in found] == [("france_travail", 270, 211)]
+    assert found[0].action == "Faire délibérer le renouvellement avant le 28 février 2027 (fin de période le 31 mai 2027)."
+    assert found[0].as_json()["date_limite"] == "2027-02-28"
+
+
+@pytest.mark.parametrize(("facts", "on", "fragment"), [
+    (faits(renouvellement="tacite", renouvellements_max=2), D(2027, 1, 1), "laisser reconduire, ou dénoncer"),
+    (faits(renouvellement="tacite", renouvellements_max=2), D(2027, 3, 1), "reconduction tacite le 1er juin 2027"),
+    (faits(), D(2027, 3, 1), "faire délibérer le renouvellement d'urgence, avant le 31 mai 2027"),
+    (faits(renouvellement="aucun"), D(2027, 5, 1), "sans renouvellement possible"),
+    (faits(), D(2027, 6, 1), "Convention expirée le 31 mai 2027"),
+])
+def test_action_says_what_to_do_by_when(facts: dates.Faits, on: dt.date, fragment: str) -> None:
+    [found] = alerts.select([_suivi(facts, on)], on, SEUILS)
+    assert fragment in found.action

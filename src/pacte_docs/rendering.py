@@ -28,7 +28,9 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 def make_environment() -> SandboxedEnvironment:
     """Sandboxed, StrictUndefined, autoescaped environment with the French filters."""
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+    # finalize: an absent optional value (None) prints as nothing, never as « None ».
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True,
+                               finalize=lambda value: "" if value is None else value)
     env.filters.update(FILTERS)
     return env
 

@@ -1,0 +1,113 @@
+"""Lifecycle commands through the CLI, on SQLite and PostgreSQL: sign, renew, avenant, denounce, journal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.conftest import DATA, Pacte
+from tests.helpers import docx_text, registry_state
+
+
+def _show(pacte: Pacte, reference: str, *options: str) -> dict[str, object]:
+    return json.loads(pacte(*options, "conventions", "afficher", reference, "--format", "json").output)
+
+
+def test_sign_archives_the_signed_pdf_read_only(pacte: Pacte, tmp_path: Path) -> None:
+    pacte("importer", str(DATA / "alertes.yaml"))
+    signed = tmp_path / "scan.pdf"
+    signed.write_bytes(b"%PDF-1.4\n% scan de la convention signee\n%%EOF\n")
+    result = pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(signed))
+    assert "CCAS-2027-105 : signature enregistrée au 10 février 2027." in result.output
+    archived = pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"
+    assert archived.read_bytes() == signed.read_bytes()
+    assert not archived.stat().st_mode & 0o222
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=pacte.root / "archives", capture_output=True,
+                           text=True, check=False)
+    assert check.returncode == 0 and "CCAS-2027-105-signee.pdf: OK" in check.stdout
+    shown = _show(pacte, "CCAS-2027-105", "--au", "2027-02-11")
+    assert shown["statut"] == "signee" and shown["date_signature"] == "2027-02-10"
+    journal = shown["journal"]
+    assert isinstance(journal, list)
+    assert journal[-1]["nature"] == "signature"
+    assert journal[-1]["document"] == "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"
+    assert len(journal[-1]["sha256"]) == 64
+    again = pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-12", ok=False)
+    assert again.exit_code == 1 and "déjà signée (le 10 février 2027)" in again.output
+    not_pdf = tmp_path / "scan.txt"
+    not_pdf.write_text("pas un pdf")
+    refused = pacte("conventions", "signer", "CCAS-2024-101", "--date", "2024-05-15", "--fichier", str(not_pdf),
+                    ok=False)
+    assert refused.exit_code == 1 and "n'est pas un PDF" in refused.output
+
+
+def test_express_renewal_opens_the_next_period_and_regenerates(pacte: Pacte) -> None:
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
+    result = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
+                   "CP-2027-03-041")
+    assert ("période 2 du 1er juin 2027 au 31 mai 2030 (date limite de décision : 28 février 2030)"
+            in result.output)
+    assert "régénéré" in result.output
+    assert (pacte.root / "archives/conventions/CCAS-2024-101/CCAS-2024-101-v1.docx").is_file()
+    text = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx")
+    assert ("Par décision du 20 mars 2027 (délibération n° CP-2027-03-041), la convention a été renouvelée pour la "
+            "période du 1er juin 2027 au 31 mai 2030 inclus.") in text
+    shown = _show(pacte, "CCAS-2024-101", "--au", "2027-06-02")
+    assert (shown["statut"], shown["periode"], shown["fin_periode"]) == ("reconduite", 2, "2030-05-31")
+    natures = [e["nature"] for e in shown["journal"]]  # type: ignore[union-attr]
+    assert natures == ["import", "generation", "renouvellement", "generation"]
+    refused = pacte("--au", "2027-03-21", "conventions", "renouveler", "CCAS-2024-101", ok=False)
+    assert refused.exit_code == 1 and "le maximum prévu (1)" in refused.output
+    tacit = pacte("conventions", "renouveler", "CCAS-2024-102", ok=False)
+    assert "se reconduit d'elle-même" in tacit.output
+    late = pacte("--au", "2026-03-01", "conventions", "renouveler", "FT-2023-104", ok=False)
+    assert late.exit_code == 1 and "la convention a expiré" in late.output
+
+
+def test_avenant_is_numbered_generated_and_moves_the_end(pacte: Pacte) -> None:
+    pacte("importer", str(DATA / "alertes.yaml"))
+    first = pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet",
+                  "Ajout d'une permanence « numérique » & d'un atelier.", "--date", "2026-01-15", "--sans-pdf")
+    assert "avenant n° 1 enregistré" in first.output
+    docx = pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx"
+    text = docx_text(docx)
+    assert "AVENANT N° 1" in text and "Ajout d'une permanence « numérique » & d'un atelier." in text
+    second = pacte("--au", "2026-02-01", "conventions", "avenant", "CCAS-2024-103", "--objet",
+                   "Prolongation de six mois.", "--nouvelle-fin", "2028-02-29", "--sans-pdf")
+    assert "avenant n° 2 enregistré" in second.output and "Fin de période portée au 29 février 2028." in second.output
+    assert "porté au 29 février 2028 inclus" in docx_text(
+        pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx")
+    shown = _show(pacte, "CCAS-2024-103", "--au", "2027-01-29")
+    assert (shown["fin_periode"], shown["date_limite"]) == ("2028-02-29", "2027-11-29")
+    assert [d["chemin"] for d in shown["documents"]] == [  # type: ignore[union-attr]
+        "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx",
+        "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx"]
+    assert "✓" in pacte("archives", "verifier").output
+
+
+def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None:
+    pacte("importer", str(DATA / "alertes.yaml"))
+    before = registry_state(pacte.root, pacte.base)
+    late = pacte("conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01", ok=False)
+    assert late.exit_code == 1
+    assert ("Trop tard pour dénoncer CCAS-2024-102 : le préavis de 3 mois imposait de le faire au plus tard le "
+            "28 février 2027. La convention sera reconduite le 1er juin 2027.") in late.output
+    assert registry_state(pacte.root, pacte.base) == before
+    forced = pacte("conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01", "--motif", "Fin du dispositif",
+                   "--force")
+    assert "la convention prend fin le 31 mai 2027" in forced.output
+    shown = _show(pacte, "CCAS-2024-102", "--au", "2027-06-15")
+    assert shown["statut"] == "denoncee" and shown["periode"] == 1
+    assert "hors délai, avec --force" in shown["journal"][-1]["description"]  # type: ignore[index]
+    in_time = pacte("conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15")
+    assert "dénonciation enregistrée au 15 janvier 2027" in in_time.output
+    statuses = {r["reference"]: r["statut"] for r in json.loads(
+        pacte("--au", "2027-01-29", "conventions", "lister", "--format", "json").output)}
+    # CCAS-2024-102 is denounced as of 1 March 2027 (a date still to come on 29 January)
+    assert statuses == {"CCAS-2024-101": "denoncee", "CCAS-2024-102": "a_renouveler", "CCAS-2024-103": "a_renouveler",
+                        "CCAS-2027-105": "brouillon", "FT-2023-104": "expiree"}
+    only = json.loads(pacte("--au", "2027-01-29", "conventions", "lister", "--statut", "expiree", "--format",
+                            "json").output)
+    assert [r["reference"] for r in only] == ["FT-2023-104"]
