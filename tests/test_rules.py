@@ -187,7 +187,8 @@ def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
     suivis = [_suivi(faits(), on, "ccas"), _suivi(faits(), on, "france_travail")]
     found = alerts.select(suivis, on, SEUILS, {"france_travail": [270, 90]})
     assert [(a.type, a.seuil, a.jours_restants) for a in found] == [("france_travail", 270, 211)]
-    assert found[0].action == "Faire délibérer le renouvellement avant le 28 février 2027 (fin de période le 31 mai 2027)."
+    assert found[0].action == ("Faire délibérer le renouvellement avant le 28 février 2027 "
+                               "(fin de période le 31 mai 2027).")
     assert found[0].as_json()["date_limite"] == "2027-02-28"
 
 
