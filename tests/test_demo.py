@@ -15,13 +15,21 @@ from tests.helpers import docx_text, pdf_text
 def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    result = subprocess.run([sys.executable, "-m", "pacte_docs", "demo", str(root)], capture_output=True,
-                            text=True, env=env, check=False, timeout=600)
+    result = subprocess.run([sys.executable, "-m", "pacte_docs", "--au", "2026-11-22", "demo", str(root)],
+                            capture_output=True, text=True, env=env, check=False, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "2 départements, 9 partenaires, 9 conventions importés" in result.stdout
+    for statut in ("brouillon", "signee", "en_cours", "a_renouveler", "reconduite", "denoncee", "expiree"):
+        assert f"    {statut} " in result.stdout, statut  # a convention at every stage of its life
+    assert "CCAS-2024-001 : signature" not in result.stdout
+    assert "Faire délibérer le renouvellement avant le 30 novembre 2026" in " ".join(result.stdout.split())
+    assert "avenant n° 1 enregistré" in result.stdout
+    assert (root / "conventions/CCAS-2024-002/CCAS-2024-002-avenant-1.pdf").is_file()
+    assert (root / "echeances.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert "2 départements, 11 partenaires, 12 conventions importés" in result.stdout
     references = sorted(p.name for p in (root / "conventions").iterdir())
-    assert references == ["ASSO-2024-007", "CCAS-2024-001", "CCAS-2024-002", "CCAS-2024-003", "CCAS-2025-004",
-                          "CCAS-2027-005", "FT-2023-001", "FT-2025-002", "PE-2016-001"]
+    assert references == ["ASSO-2023-011", "ASSO-2024-007", "CCAS-2024-001", "CCAS-2024-002", "CCAS-2024-003",
+                          "CCAS-2025-004", "CCAS-2027-005", "CIAS-2022-010", "FT-2023-001", "FT-2025-002",
+                          "FT-2027-006", "PE-2016-001"]
     for reference in references:
         assert f"conventions/{reference}/{reference}.pdf" in result.stdout
         assert len(PdfReader(root / "conventions" / reference / f"{reference}.pdf").pages) >= 3
@@ -34,7 +42,10 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "entre le Département de l'Essonne et France Travail" in essonne
     check = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier"],
                            capture_output=True, text=True, check=False)
-    assert check.returncode == 0 and "18 fichier(s) vérifié(s)" in check.stdout
-    again = subprocess.run([sys.executable, "-m", "pacte_docs", "demo", str(root)], capture_output=True,
-                           text=True, env=env, check=False, timeout=600)
+    # 12 conventions + 1 avenant, in DOCX and PDF; 2 regenerated conventions archived in DOCX and PDF
+    assert check.returncode == 0 and "30 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    again = subprocess.run([sys.executable, "-m", "pacte_docs", "--au", "2026-11-22", "demo", str(root)],
+                           capture_output=True, text=True, env=env, check=False, timeout=600)
     assert again.returncode == 0, again.stderr
+    assert "Vie des conventions rejouée" not in again.stdout  # replayed once only
+    assert "signee        CCAS-2027-005" in again.stdout

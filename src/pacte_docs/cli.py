@@ -31,6 +31,7 @@ from pacte_docs import (
     registry,
 )
 from pacte_docs.errors import DatabaseUnavailableError, PacteError
+from pacte_docs.formatting import date_longue
 from pacte_docs.workspace import Workspace, init_workspace
 
 clickfr.install()
@@ -217,7 +218,7 @@ def demo_command(state: State, dossier: Path | None) -> None:
 
     root = dossier or (state.espace if state.espace != Path.cwd() else Path.cwd() / "pacte-demo")
     with progress_bar("Démonstration") as progress:
-        report = demo.run(root, state.base, progress)
+        report = demo.run(root, state.au, state.base, progress)
     counts = report.imported.counts
     click.echo(f"Espace de démonstration : {report.root}")
     click.echo(f"  Registre : {sum(counts.get('departement', {}).values())} départements, "
@@ -227,6 +228,22 @@ def demo_command(state: State, dossier: Path | None) -> None:
     for output in report.generated.outputs:
         pdf = f" et {output.pdf}" if output.pdf else ""
         click.echo(f"    {output.reference:<16} {output.docx}{pdf}")
+    if report.history:
+        click.echo("  Vie des conventions rejouée :")
+        for line in report.history:
+            click.echo(f"    {line}")
+    by_status: dict[str, list[str]] = {}
+    for reference, statut in report.statuts.items():
+        by_status.setdefault(statut, []).append(reference)
+    click.echo(f"  Statuts au {date_longue(state.au)} :")
+    for statut in dates.STATUTS:
+        if statut in by_status:
+            click.echo(f"    {statut:<13} {', '.join(by_status[statut])}")
+    emit([a.as_json() for a in report.alertes],
+         {"reference": "Référence", "responsable": "Responsable", "date_limite": "Date limite",
+          "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
+         "table", f"Alertes au {state.au.isoformat()} (pacte alertes --envoyer les adresse aux responsables)")
+    click.echo(f"  Calendrier des échéances : {report.calendrier}")
     click.echo(f"  Empreintes des archives : {report.root / 'archives' / archives.SUMS_NAME}")
     click.echo("Pour continuer : cd " + str(report.root) + " && pacte conventions lister")
 

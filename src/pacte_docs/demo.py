@@ -1,16 +1,19 @@
-"""`pacte demo`: a workspace built from the bundled data, every convention generated in DOCX and PDF."""
+"""`pacte demo`: a workspace built from the bundled data, with a convention at every stage of its life."""
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pacte_docs import generation, importer
+from pacte_docs import alerts, generation, importer, lifecycle, notify, registry
 from pacte_docs.generation import GenerationReport, Progress
 from pacte_docs.importer import ImportReport
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
+
+D = dt.date
 
 
 @dataclass
@@ -19,6 +22,10 @@ class DemoReport:
     init: InitReport
     imported: ImportReport
     generated: GenerationReport
+    history: list[str] = field(default_factory=list)
+    statuts: dict[str, str] = field(default_factory=dict)
+    alertes: list[alerts.Alerte] = field(default_factory=list)
+    calendrier: Path | None = None
 
 
 def demo_files() -> list[tuple[str, bytes]]:
@@ -27,7 +34,34 @@ def demo_files() -> list[tuple[str, bytes]]:
             if e.name.startswith("demo-") and e.name.endswith(".yaml")]
 
 
-def run(root: Path, base_url: str | None = None, progress: Progress | None = None) -> DemoReport:
+def _history(ws: Workspace, on: dt.date) -> list[str]:
+    """What happened to the conventions after they were imported, replayed once (a second demo skips it)."""
+    lines: list[str] = []
+    with ws.db.session() as session:
+        pe = registry.convention(session, "PE-2016-001")
+        renew = not pe.renouvellements
+        asso = registry.convention(session, "ASSO-2023-011")
+        denounce = asso.date_denonciation is None
+        gennevilliers = registry.convention(session, "CCAS-2024-002")
+        amend = not gennevilliers.avenants
+        clichy = registry.convention(session, "CCAS-2027-005")
+        sign = clichy.date_signature is None
+    if renew:
+        lines += lifecycle.renouveler(ws, "PE-2016-001", D(2018, 10, 15), "2018-04-0412", on).lines
+    if denounce:
+        lines += lifecycle.denoncer(ws, "ASSO-2023-011", D(2026, 5, 15),
+                                    "Reprise de l'action par la plateforme départementale de mobilité.", False).lines
+    if amend:
+        lines += lifecycle.avenant(
+            ws, "CCAS-2024-002", "L'article 4 est complété par une action « Permanence numérique » tenue chaque "
+            "semaine par le CCAS dans les locaux du service des solidarités territoriales.", D(2025, 6, 2), None,
+            on).lines
+    if sign:
+        lines += lifecycle.signer(ws, "CCAS-2027-005", D(2026, 11, 10)).lines
+    return lines
+
+
+def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress | None = None) -> DemoReport:
     init = init_workspace(root, base_url)
     ws = Workspace(root, base_url)
     try:
@@ -40,6 +74,13 @@ def run(root: Path, base_url: str | None = None, progress: Progress | None = Non
             with ws.db.session() as session:
                 imported = importer.import_files(session, paths, default_departement=ws.config.departement)
         generated = generation.generate(ws, [], all_=True, with_pdf=True, progress=progress)
+        report = DemoReport(ws.root, init, imported, generated, _history(ws, on))
+        with ws.db.session() as session:
+            for suivi in notify.suivis(session, on, ws.config):
+                report.statuts[suivi.reference] = suivi.situation.statut
+        report.alertes = notify.due(ws, on)
+        report.calendrier = ws.root / "echeances.ics"
+        notify.write_calendar(ws, on, report.calendrier)
     finally:
         ws.close()
-    return DemoReport(ws.root, init, imported, generated)
+    return report

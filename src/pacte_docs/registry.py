@@ -120,6 +120,9 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
         "objectifs": {k: v for k, v in data["objectifs"].items() if v is not None},
     }
     found = session.scalar(select(Convention).where(Convention.reference == data["reference"]))
+    if found is not None and values["date_signature"] is None:
+        # A signature recorded by `pacte conventions signer` is not undone by a file that omits it.
+        values["date_signature"] = found.date_signature
     status = "inchange"
     if found is None:
         found = Convention(reference=data["reference"], **values)
