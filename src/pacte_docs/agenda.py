@@ -22,6 +22,19 @@ def _alarm(days: int, text: str) -> Alarm:
     return alarm
 
 
+def _all_day(uid: str, stamp: dt.datetime, summary: str, day: dt.date, description: str) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("summary", summary)
+    event.add("dtstart", day)
+    event.add("dtend", day + dt.timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("categories", ["Conventions"])
+    event.add("description", description)
+    return event
+
+
 def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[int]], default: Sequence[int],
              domain: str = "pacte-docs") -> bytes:
     """One event for each decision deadline and each end of period of the conventions still running."""
@@ -39,28 +52,17 @@ def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[i
         period = situation.periode
         partners = ", ".join(suivi.partenaires_noms)
         seuils = seuils_for.get(suivi.type, default)
-        deadline = Event()
-        deadline.add("uid", f"{suivi.reference}-p{period.numero}-limite@{domain}")
-        deadline.add("dtstamp", stamp)
-        deadline.add("summary", f"Date limite de décision — {suivi.reference} ({partners})")
-        deadline.add("dtstart", period.date_limite)
-        deadline.add("dtend", period.date_limite + dt.timedelta(days=1))
-        deadline.add("transp", "TRANSPARENT")
-        deadline.add("categories", ["Conventions"])
-        deadline.add("description", alerts.action(suivi, min(seuils)) + f"\nResponsable : {suivi.responsable}")
+        deadline = _all_day(f"{suivi.reference}-p{period.numero}-limite@{domain}", stamp,
+                            f"Date limite de décision — {suivi.reference} ({partners})", period.date_limite,
+                            alerts.action(suivi, min(seuils)) + f"\nResponsable : {suivi.responsable}")
         for days in seuils:
             when = "aujourd'hui" if days == 0 else f"dans {days} jours"
             deadline.add_component(_alarm(days, f"{suivi.reference} : date limite de décision {when} "
                                                 f"({date_longue(period.date_limite)})"))
         cal.add_component(deadline)
-        end = Event()
-        end.add("uid", f"{suivi.reference}-p{period.numero}-fin@{domain}")
-        end.add("dtstamp", stamp)
-        end.add("summary", f"Fin de période — {suivi.reference} ({partners})")
-        end.add("dtstart", period.fin)
-        end.add("dtend", period.fin + dt.timedelta(days=1))
-        end.add("transp", "TRANSPARENT")
-        end.add("description", f"Dernier jour de la période {period.numero} de la convention {suivi.reference}.")
+        end = _all_day(f"{suivi.reference}-p{period.numero}-fin@{domain}", stamp,
+                       f"Fin de période — {suivi.reference} ({partners})", period.fin,
+                       f"Dernier jour de la période {period.numero} de la convention {suivi.reference}.")
         end.add_component(_alarm(0, f"{suivi.reference} : dernier jour de la période"))
         cal.add_component(end)
     data: bytes = cal.to_ical()
