@@ -15,7 +15,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -706,10 +706,279 @@ def avenant() -> Document:
     return doc
 
 
+# ---------------------------------------------------------------- PDI/PTI
+
+TEXT_WIDTH = 16.4  # cm, A4 less the margins
+
+
+def _cell_lines(cell, loop: str, item: str, test: str, *, size=9.5) -> None:
+    """A cell with one paragraph per item of a list, or a dash when the list is empty (a cell keeps a paragraph)."""
+    _cell_text(cell, "{%p if " + test + " %}", size=size)
+    for text in ("{%p for " + loop + " %}", item, "{%p endfor %}", "{%p else %}", "—", "{%p endif %}"):
+        p = cell.add_paragraph()
+        run = p.add_run(fr(text))
+        run.font.size = Pt(size)
+        p.paragraph_format.space_after = Pt(2)
+        p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+
+
+def fiche_table(doc) -> None:
+    """Every fiche-action laid out the same way: a two-column table of its fields."""
+    rows = [
+        ("Contexte", "{{ f.contexte or '—' }}", None),
+        ("Objectifs", "{{ o }}", ("o in f.objectifs", "f.objectifs")),
+        ("Public cible", "{{ f.public or '—' }}", None),
+        ("Pilote", "{{ f.pilote or '—' }}", None),
+        ("Partenaires", "{{ f.partenaires|join(', ') if f.partenaires else '—' }}", None),
+        ("Modalités de mise en œuvre", "{{ f.modalites or '—' }}", None),
+        ("Calendrier", "{{ f.calendrier or '—' }}", None),
+        ("Indicateurs d'évaluation", "{{ i }}", ("i in f.indicateurs", "f.indicateurs")),
+        ("Budget prévisionnel", "{{ f.budget|montant if f.budget is not none else 'Non chiffré' }}", None),
+        ("Financeurs", "{{ f.financeurs|join(', ') if f.financeurs else '—' }}", None),
+    ]
+    table = doc.add_table(rows=len(rows), cols=2)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for r, (label, value, loop) in enumerate(rows):
+        _cell_text(table.rows[r].cells[0], label, bold=True)
+        _shade(table.rows[r].cells[0], "E8EDF3")
+        if loop:
+            _cell_lines(table.rows[r].cells[1], loop[0], "– " + value, loop[1])
+        else:
+            _cell_text(table.rows[r].cells[1], value)
+        _cant_split(table.rows[r])
+    for row in table.rows[:-1]:  # the fiche's table stays on one page with its heading (keep with next)
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
+    set_widths(table, [4.4, 12.0])
+    para(doc, "", space_after=6)
+
+
+def toc_entry(doc, text: str, *, level: int) -> None:
+    p = doc.add_paragraph()
+    run = p.add_run(text)
+    run.bold = level == 1
+    run.font.size = Pt(10.5 if level == 1 else 9.5)
+    fmt = p.paragraph_format
+    fmt.tab_stops.add_tab_stop(Cm(TEXT_WIDTH), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+    fmt.left_indent = Cm(0 if level == 1 else 0.8)
+    fmt.right_indent = Cm(0)
+    fmt.space_before = Pt(6 if level == 1 else 0)
+    fmt.space_after = Pt(2)
+    p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+
+
+def heading(doc, text: str, level: int, *, new_page: bool = False):
+    p = doc.add_paragraph(text, style=f"Heading {level}")
+    p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    if new_page:
+        p.paragraph_format.page_break_before = True
+    return p
+
+
+def pdi_pti() -> Document:
+    doc = new_document("{{ pacte.titre }} — PDI/PTI {{ pacte.periode.debut }}-{{ pacte.periode.fin }}")
+    header_footer(doc, "{{ departement.nom }} — PDI/PTI {{ pacte.periode.debut }}-{{ pacte.periode.fin }}",
+                  "{{ pacte.titre }}")
+    doc.sections[0].different_first_page_header_footer = True  # no header nor footer on the cover
+    doc.core_properties.subject = ("Programme départemental d'insertion et pacte territorial pour l'insertion "
+                                   "{{ pacte.periode.debut }}-{{ pacte.periode.fin }}")
+    doc.core_properties.keywords = "PDI, PTI, insertion, RSA, {{ pacte.reference }}"
+
+    # Cover
+    para(doc, "{{ departement.nom|upper }}", bold=True, size=15, color=BLUE, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_before=20, space_after=2)
+    para(doc, "{{ departement.direction or '' }}", size=10, color=GREY, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=90)
+    para(doc, "PROGRAMME DÉPARTEMENTAL D'INSERTION", bold=True, size=13, color=GREY,
+         align=WD_ALIGN_PARAGRAPH.CENTER, space_after=0)
+    para(doc, "ET PACTE TERRITORIAL POUR L'INSERTION", bold=True, size=13, color=GREY,
+         align=WD_ALIGN_PARAGRAPH.CENTER, space_after=30)
+    para(doc, "{{ pacte.titre }}", bold=True, size=24, color=BLUE, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=14)
+    para(doc, "{{ pacte.periode.debut }}-{{ pacte.periode.fin }}", bold=True, size=18, color=BLUE,
+         align=WD_ALIGN_PARAGRAPH.CENTER, space_after=60)
+    tag(doc, "{%p if pacte.adoption.date %}")
+    para(doc, "Adopté par {{ pacte.adoption.par }} le "
+              "{{ pacte.adoption.date|date_longue }}", italic=True, size=11, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=24)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if cosignataires %}")
+    para(doc, "Cosigné par", size=10, color=GREY, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=2)
+    tag(doc, "{%p for c in cosignataires %}")
+    para(doc, "{{ c.nom }}", size=11, bold=True, color=BLUE, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=2)
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endif %}")
+    para(doc, "Référence {{ pacte.reference }}", size=8.5, color=GREY, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_before=40)
+    page_break(doc)
+
+    # Table of contents: page numbers are written by `pacte pdi-pti generer` once the document is laid out.
+    para(doc, "Sommaire", bold=True, size=16, color=BLUE, space_after=12)
+    tag(doc, "{%p for t in sommaire %}")
+    tag(doc, "{%p if t.niveau == 1 %}")
+    toc_entry(doc, "{{ t.titre }}\t{{ t.page }}", level=1)
+    tag(doc, "{%p else %}")
+    toc_entry(doc, "{{ t.titre }}\t{{ t.page }}", level=2)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+
+    # Préambule and legal basis
+    heading(doc, "{{ chapitres.preambule }}", 1, new_page=True)
+    para(doc, "Chef de file de l'action sociale et de l'insertion, {{ departement.designation }} définit sa "
+              "politique d'insertion dans un programme départemental d'insertion (PDI) et en organise la mise en "
+              "œuvre avec ses partenaires dans un pacte territorial pour l'insertion (PTI). Le présent document "
+              "réunit ces deux documents en un seul : il fixe les orientations de la période "
+              "{{ pacte.periode.debut }}-{{ pacte.periode.fin }} et engage chacun de ses signataires.")
+    tag(doc, "{%p if pacte.adoption.date %}")
+    para(doc, "Il a été adopté par {{ pacte.adoption.par }} le "
+              "{{ pacte.adoption.date|date_longue }}"
+              "{% if cosignataires %} et cosigné par {% for c in cosignataires %}{{ c.designation }}"
+              "{% if not loop.last %}{{ loop.revindex == 2 and ' et ' or ', ' }}{% endif %}{% endfor %}"
+              "{% endif %}.")
+    tag(doc, "{%p endif %}")
+    para(doc, "Cadre juridique", bold=True, color=BLUE, space_before=8, keep_next=True)
+    for line in (
+        "la loi n° 2008-1249 du 1er décembre 2008 généralisant le revenu de solidarité active et réformant les "
+        "politiques d'insertion, qui fait du Département le pilote de la politique d'insertion ;",
+        "le code de l'action sociale et des familles, notamment son article L263-1, selon lequel le Conseil "
+        "départemental délibère avant le 31 mars de chaque année sur l'adoption ou l'adaptation du programme "
+        "départemental d'insertion, qui définit la politique départementale d'accompagnement social et "
+        "professionnel, recense les besoins d'insertion et l'offre locale et planifie les actions ;",
+        "le même code, en son article L263-2, selon lequel le Département conclut avec les parties intéressées "
+        "un pacte territorial pour l'insertion, qui définit les modalités de coordination des actions entreprises "
+        "pour favoriser l'insertion sociale et professionnelle des bénéficiaires du revenu de solidarité active ;",
+        "la loi n° 2015-991 du 7 août 2015 portant nouvelle organisation territoriale de la République "
+        "(loi NOTRe), qui confirme le Département comme chef de file de l'action sociale et de l'insertion.",
+    ):
+        doc.add_paragraph(fr(line[0].upper() + line[1:]), style="List Bullet")
+
+    # Context and diagnosis
+    heading(doc, "{{ chapitres.contexte }}", 1)
+    tag(doc, "{%p for t in pacte.contexte %}")
+    para(doc, "{{ t }}")
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if pacte.diagnostic %}")
+    para(doc, "Chiffres clés du diagnostic", bold=True, color=BLUE, space_before=8, keep_next=True)
+    bullets(doc, "d in pacte.diagnostic", "{{ d }}")
+    tag(doc, "{%p endif %}")
+
+    # Method
+    heading(doc, "{{ chapitres.methode }}", 1)
+    tag(doc, "{%p for t in pacte.methode %}")
+    para(doc, "{{ t }}")
+    tag(doc, "{%p endfor %}")
+    para(doc, "Le pacte s'organise en {{ axes|length|en_lettres }} axes, déclinés en "
+              "{{ budget.nombre_fiches }} fiches-actions :", keep_next=True)
+    tag(doc, "{%p for a in axes %}")
+    doc.add_paragraph("{{ a.titre }} ({{ a.nombre_fiches }} fiche{{ a.nombre_fiches > 1 and 's' or '' }}, "
+                      "{{ a.nature_libelle|lower }}) ;", style="List Bullet")
+    tag(doc, "{%p endfor %}")
+
+    # One chapter per axis, each fiche-action laid out the same way
+    tag(doc, "{%p for a in axes %}")
+    heading(doc, "{{ a.titre }}", 1, new_page=True)
+    para(doc, "{{ a.nature_libelle }} — {{ a.nombre_fiches }} fiche{{ a.nombre_fiches > 1 and 's' or '' }}-"
+              "action{{ a.nombre_fiches > 1 and 's' or '' }} — budget prévisionnel {{ a.budget|montant }}",
+         italic=True, color=GREY, size=9.5)
+    tag(doc, "{%p if a.objectifs %}")
+    para(doc, "Objectifs de l'axe", bold=True, color=BLUE, keep_next=True)
+    bullets(doc, "o in a.objectifs", "{{ o }}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p for f in a.fiches %}")
+    heading(doc, "{{ f.titre }}", 2)
+    fiche_table(doc)
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p endfor %}")
+
+    # Governance
+    heading(doc, "{{ chapitres.gouvernance }}", 1, new_page=True)
+    para(doc, "La mise en œuvre du pacte fait l'objet d'un suivi annuel :", keep_next=True)
+    bullets(doc, "g in pacte.gouvernance", "{{ g }}",
+            "un comité de pilotage réunissant les signataires examine chaque année le bilan des actions.",
+            "pacte.gouvernance")
+    para(doc, "Le bilan annuel rend compte, pour chaque axe et chaque fiche-action, des actions financées, des "
+              "crédits engagés et consommés, des personnes accompagnées et des sorties positives. Il ne comporte "
+              "que des données agrégées.")
+
+    # Commitments of the co-signatories
+    heading(doc, "{{ chapitres.engagements }}", 1)
+    para(doc, "Chef de file, le Département s'engage à piloter le pacte, à financer les actions qui relèvent de sa "
+              "compétence et à réunir ses partenaires. Chaque cosignataire s'engage, dans le champ de ses "
+              "compétences, à contribuer aux fiches-actions dont il est partenaire.")
+    tag(doc, "{%p for c in cosignataires %}")
+    para(doc, "{{ c.designation[0]|upper }}{{ c.designation[1:] }} s'engage à :", bold=True, color=BLUE,
+         keep_next=True, space_before=6)
+    bullets(doc, "e in c.engagements", "{{ e }}",
+            "contribuer, dans le champ de ses compétences, aux fiches-actions dont il est partenaire.",
+            "c.engagements")
+    tag(doc, "{%p endfor %}")
+
+    # Budget
+    heading(doc, "{{ chapitres.budget }}", 1, new_page=True)
+    para(doc, "Le budget prévisionnel du pacte s'élève à {{ budget.total|montant }} pour la période "
+              "{{ pacte.periode.debut }}-{{ pacte.periode.fin }}. L'insertion professionnelle en représente "
+              "{{ budget.professionnelle|montant }} ({{ budget.part_professionnelle|pourcentage }}) et "
+              "l'insertion sociale {{ budget.sociale|montant }} ({{ budget.part_sociale|pourcentage }}).")
+    para(doc, "Répartition par axe", bold=True, color=BLUE, keep_next=True)
+    right = WD_ALIGN_PARAGRAPH.RIGHT
+    data_table(doc, ["Axe", "Nature", "Fiches", "Budget", "Part"], "a in axes",
+               ["{{ a.titre }}", "{{ a.nature_libelle }}", "{{ a.nombre_fiches }}", "{{ a.budget|montant }}",
+                "{{ a.part|pourcentage }}"], [6.3, 3.1, 1.6, 3.3, 2.1], [None, None, right, right, right],
+               total=["Total", "", "{{ budget.nombre_fiches }}", "{{ budget.total|montant }}", "100 %"])
+    para(doc, "Insertion professionnelle et insertion sociale", bold=True, color=BLUE, keep_next=True)
+    table = doc.add_table(rows=3, cols=3)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for r, (label, amount, share) in enumerate([
+        ("Insertion professionnelle", "{{ budget.professionnelle|montant }}",
+         "{{ budget.part_professionnelle|pourcentage }}"),
+        ("Insertion sociale", "{{ budget.sociale|montant }}", "{{ budget.part_sociale|pourcentage }}"),
+        ("Total", "{{ budget.total|montant }}", "100 %"),
+    ]):
+        last = r == 2
+        _cell_text(table.rows[r].cells[0], label, bold=True)
+        _cell_text(table.rows[r].cells[1], amount, bold=last, align=right)
+        _cell_text(table.rows[r].cells[2], share, bold=last, align=right)
+        _shade(table.rows[r].cells[0], "E8EDF3")
+        if last:
+            _shade(table.rows[r].cells[1], "E8EDF3")
+            _shade(table.rows[r].cells[2], "E8EDF3")
+    set_widths(table, [8.2, 4.6, 3.6])
+    para(doc, "", space_after=4)
+    tag(doc, "{%p for a in axes %}")
+    para(doc, "{{ a.titre }}", bold=True, color=BLUE, keep_next=True, space_before=6,
+         align=WD_ALIGN_PARAGRAPH.LEFT)
+    data_table(doc, ["Fiche", "Intitulé", "Pilote", "Budget"], "f in a.fiches",
+               ["{{ f.numero }}", "{{ f.intitule }}", "{{ f.pilote or '—' }}",
+                "{{ f.budget|montant if f.budget is not none else 'Non chiffré' }}"],
+               [1.4, 7.6, 4.2, 3.2], [None, None, None, right],
+               total=["", "Total de l'axe {{ a.numero }}", "", "{{ a.budget|montant }}"])
+    tag(doc, "{%p endfor %}")
+
+    # Signatures
+    heading(doc, "{{ chapitres.signatures }}", 1, new_page=True)
+    para(doc, "Fait à {{ departement.ville or '……………………' }}, le "
+              "{% if pacte.adoption.date %}{{ pacte.adoption.date|date_longue }}{% else %}……………………{% endif %}, "
+              "en {{ pacte.exemplaires|en_lettres }} exemplaires originaux.", space_after=12)
+    table = doc.add_table(rows=3, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _cell_text(table.rows[0].cells[0], "{%tr for s in signataires %}")
+    _sig_cell(table.rows[1].cells[0], "{{ s.gauche.pour }}", "{{ s.gauche.qualite }},", "{{ s.gauche.nom }}")
+    _sig_cell(table.rows[1].cells[1], "{% if s.droite %}{{ s.droite.pour }}{% endif %}",
+              "{% if s.droite %}{{ s.droite.qualite }},{% endif %}", "{% if s.droite %}{{ s.droite.nom }}{% endif %}")
+    _cell_text(table.rows[2].cells[0], "{%tr endfor %}")
+    set_widths(table, [8.2, 8.2])
+    for row in table.rows:
+        _cant_split(row)
+    return doc
+
+
 TEMPLATES = {
     "convention_ccas": convention_ccas,
     "convention_france_travail": convention_france_travail,
     "avenant": avenant,
+    "pdi_pti": pdi_pti,
 }
 
 

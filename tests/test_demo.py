@@ -25,7 +25,7 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "avenant n° 1 enregistré" in result.stdout
     assert (root / "conventions/CCAS-2024-002/CCAS-2024-002-avenant-1.pdf").is_file()
     assert (root / "echeances.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
-    assert "2 départements, 11 partenaires, 12 conventions importés" in result.stdout
+    assert "2 départements, 14 partenaires, 12 conventions et 1 PDI/PTI importés" in result.stdout
     references = sorted(p.name for p in (root / "conventions").iterdir())
     assert references == ["ASSO-2023-011", "ASSO-2024-007", "CCAS-2024-001", "CCAS-2024-002", "CCAS-2024-003",
                           "CCAS-2025-004", "CCAS-2027-005", "CIAS-2022-010", "FT-2023-001", "FT-2025-002",
@@ -42,8 +42,16 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "entre le Département de l'Essonne et France Travail" in essonne
     check = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier"],
                            capture_output=True, text=True, check=False)
-    # 12 conventions + 1 avenant, in DOCX and PDF; 2 regenerated conventions archived in DOCX and PDF
-    assert check.returncode == 0 and "30 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # 12 conventions + 1 avenant + the PDI/PTI, in DOCX and PDF; 2 regenerated conventions archived in DOCX and PDF
+    assert check.returncode == 0 and "32 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    pacte = root / "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf"
+    assert "PDI/PTI PACTE-2016-2020 : archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx et " \
+           "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf" in result.stdout
+    text = " ".join(pdf_text(pacte).split())
+    assert "Pacte solidarité Essonne : du social vers l'emploi" in text
+    assert "Adopté par l'Assemblée départementale le 17 octobre 2016" in text
+    fiches = [line for line in text.split("Fiche action n° ")[1:]]
+    assert len({f.split(" ")[0] for f in fiches}) >= 12  # at least 12 fiches-actions
     again = subprocess.run([sys.executable, "-m", "pacte_docs", "--au", "2026-11-22", "demo", str(root)],
                            capture_output=True, text=True, env=env, check=False, timeout=600)
     assert again.returncode == 0, again.stderr

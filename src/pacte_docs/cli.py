@@ -8,7 +8,8 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,11 @@ from pacte_docs import (
     lifecycle,
     modeles,
     notify,
+    pdi_pti,
     registry,
 )
 from pacte_docs.errors import DatabaseUnavailableError, PacteError
-from pacte_docs.formatting import date_longue
+from pacte_docs.formatting import date_longue, montant
 from pacte_docs.workspace import Workspace, init_workspace
 
 clickfr.install()
@@ -207,8 +209,9 @@ def init_command(state: State, dossier: Path | None) -> None:
 def demo_command(state: State, dossier: Path | None) -> None:
     """Construit un espace de démonstration complet à partir des données fournies.
 
-    Importe les partenaires et conventions des Hauts-de-Seine et de l'Essonne, puis génère chaque
-    convention en DOCX et en PDF.
+    Importe les partenaires et conventions des Hauts-de-Seine et de l'Essonne et le pacte solidarité
+    Essonne (PDI/PTI), génère chaque convention et le PDI/PTI en DOCX et en PDF, rejoue la vie des
+    conventions et affiche les alertes.
 
     \b
     Exemple :
@@ -223,11 +226,15 @@ def demo_command(state: State, dossier: Path | None) -> None:
     click.echo(f"Espace de démonstration : {report.root}")
     click.echo(f"  Registre : {sum(counts.get('departement', {}).values())} départements, "
                f"{sum(counts.get('partenaires', {}).values())} partenaires, "
-               f"{sum(counts.get('conventions', {}).values())} conventions importés.")
+               f"{sum(counts.get('conventions', {}).values())} conventions et "
+               f"{sum(counts.get('pacte', {}).values())} PDI/PTI importés.")
     click.echo("  Conventions générées :")
     for output in report.generated.outputs:
         pdf = f" et {output.pdf}" if output.pdf else ""
         click.echo(f"    {output.reference:<16} {output.docx}{pdf}")
+    for pacte in report.pactes:
+        pages = f", {pacte.pages} pages" if pacte.pages else ""
+        click.echo(f"  PDI/PTI {pacte.reference} : {pacte.docx} et {pacte.pdf}{pages}")
     if report.history:
         click.echo("  Vie des conventions rejouée :")
         for line in report.history:
@@ -597,6 +604,68 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
             f"envoyée(s) ({pending}) : elles le seront à la prochaine exécution.")
     if not report.envoyes:
         click.echo("Aucune nouvelle alerte à envoyer.")
+
+
+# ---------------------------------------------------------------- PDI/PTI
+
+
+@cli.group("pdi-pti", context_settings=CONTEXT)
+def pdi_pti_group() -> None:
+    """Le document unique PDI/PTI : programme départemental et pacte territorial pour l'insertion."""
+
+
+@pdi_pti_group.command("lister")
+@output_option
+@click.pass_obj
+def pdi_pti_list(state: State, fmt: str) -> None:
+    """Liste les PDI/PTI du registre, avec leurs axes, fiches-actions et budget.
+
+    \b
+    Exemple :
+      pacte pdi-pti lister
+    """
+    rows = []
+    with state.workspace().db.session() as session:
+        for p in registry.pactes(session):
+            fiches = [f for a in p.axes for f in a.fiches]
+            rows.append({
+                "reference": p.reference, "titre": p.titre, "periode": f"{p.periode_debut}-{p.periode_fin}",
+                "adoption": p.adoption_date, "axes": len(p.axes), "fiches": len(fiches),
+                "budget": montant(sum((f.budget or Decimal(0) for f in fiches), Decimal(0))),
+                "cosignataires": [c.code for c in p.cosignataires],
+            })
+    emit(rows, {"reference": "Référence", "titre": "Titre", "periode": "Période", "adoption": "Adopté le",
+                "axes": "Axes", "fiches": "Fiches", "budget": "Budget", "cosignataires": "Cosignataires"},
+         fmt, "PDI/PTI")
+
+
+@pdi_pti_group.command("generer")
+@click.argument("reference", required=False)
+@click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX (sommaire sans numéros de page).")
+@click.option("--pdfa", is_flag=True, help="Produit un PDF/A-2b (archivage légal).")
+@click.pass_obj
+def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: bool) -> None:
+    """Génère le document PDI/PTI en DOCX et PDF dans archives/pdi-pti/REFERENCE/.
+
+    Le sommaire porte les vrais numéros de page et le PDF a des signets (chapitres, axes,
+    fiches-actions). Sans référence, le seul PDI/PTI du registre est généré. Une version
+    remplacée est gardée sous le nom REFERENCE-vN.
+
+    \b
+    Exemple :
+      pacte pdi-pti generer PACTE-2016-2020
+    """
+    ws = state.workspace()
+    with Console(stderr=True).status("Mise en page du PDI/PTI par LibreOffice…") if sys.stderr.isatty() \
+            and not sans_pdf else nullcontext():
+        report = pdi_pti.generate_pacte(ws, reference, with_pdf=not sans_pdf, pdfa=pdfa)
+    label = STATUS_LABELS[report.status]
+    click.echo(f"  {report.reference} : {report.docx} ({label})")
+    if report.pdf:
+        pages = f", {report.pages} pages, sommaire paginé en {report.mises_en_page} passes" if report.pages else ""
+        click.echo(f"  {report.reference} : {report.pdf} ({label}{pages})")
+    for note in report.notes:
+        click.echo(f"  Remarque : {note}")
 
 
 # ---------------------------------------------------------------- modeles, archives

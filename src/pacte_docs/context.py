@@ -10,12 +10,14 @@ from typing import Any
 
 from pacte_docs import dates, registry
 from pacte_docs.formatting import typographie
-from pacte_docs.models import Convention, Departement, Partenaire
+from pacte_docs.models import Axe, Convention, Departement, FicheAction, Pacte, PacteCosignataire, Partenaire
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
-             "maison", "direction", "communauté", "communaute", "métropole", "metropole", "chambre"}
-_ELIDED = {"association", "agence", "état", "etat", "établissement", "etablissement", "union", "office"}
+             "maison", "direction", "communauté", "communaute", "métropole", "metropole", "chambre",
+             "commission"}
+_ELIDED = {"association", "agence", "état", "etat", "établissement", "etablissement", "union", "office",
+           "assemblée", "assemblee"}
 _NO_ARTICLE = {"france", "pôle", "pole"}
 
 APPELLATION = {
@@ -215,6 +217,8 @@ def sample_convention() -> Convention:
 
 def documented_context(kind: str) -> dict[str, Any]:
     """The context every template of *kind* may use, filled with sample values."""
+    if kind == "pdi_pti":
+        return pacte_context(*sample_pacte(), pages={})
     sample = sample_convention()
     if kind == "avenant":
         return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31))
@@ -229,3 +233,135 @@ def leaf_paths(value: Any, prefix: str = "") -> list[str]:
             paths.extend(leaf_paths(child, f"{prefix}{name}."))
         return paths
     return [prefix.rstrip(".")]
+
+
+# ---------------------------------------------------------------- PDI/PTI
+
+NATURE_LIBELLE = {"professionnelle": "Insertion professionnelle", "sociale": "Insertion sociale"}
+CHAPITRES = {
+    "preambule": "Préambule",
+    "contexte": "Contexte et diagnostic",
+    "methode": "Méthode d'élaboration",
+    "gouvernance": "Gouvernance et suivi",
+    "engagements": "Engagements des cosignataires",
+    "budget": "Budget prévisionnel",
+    "signatures": "Signatures",
+}
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """A text split at its blank lines, each paragraph on one line."""
+    if not text:
+        return []
+    return [" ".join(block.split()) for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+
+
+def _share(part: Decimal, total: Decimal) -> Decimal | None:
+    return (part / total).quantize(Decimal("0.001")) if total else None  # 44,6 %
+
+
+def axe_titre(numero: int, intitule: str) -> str:
+    return f"Axe {numero} – {intitule}"
+
+
+def fiche_titre(numero: str, intitule: str) -> str:
+    return f"Fiche action n° {numero} – {intitule}"
+
+
+def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, int] | None = None) -> dict[str, Any]:
+    """The documented context of the PDI/PTI document. *partners* resolves the codes of the fiches' partners;
+    *pages* gives the page of each table-of-contents entry once the document has been laid out."""
+    on = p.adoption_date or dt.date(p.periode_debut, 1, 1)
+    engagements = p.engagements or {}
+    cosignataires = [partenaire_context(c, on) | {"engagements": list(engagements.get(c.code, []))}
+                     for c in p.cosignataires]
+    zero = Decimal("0.00")
+    fiches_by_axe = [[_fiche(f, partners, on) for f in a.fiches] for a in p.axes]
+    totals = [sum((f.budget or zero for f in a.fiches), zero) for a in p.axes]
+    total = sum(totals, zero)
+    split = {nature: sum((t for a, t in zip(p.axes, totals, strict=True) if a.nature == nature), zero)
+             for nature in NATURE_LIBELLE}
+    axes = [{
+        "numero": a.numero, "intitule": a.intitule, "titre": axe_titre(a.numero, a.intitule),
+        "nature": a.nature, "nature_libelle": NATURE_LIBELLE[a.nature], "objectifs": list(a.objectifs or []),
+        "fiches": fiches, "nombre_fiches": len(fiches), "budget": axe_total, "part": _share(axe_total, total),
+    } for a, fiches, axe_total in zip(p.axes, fiches_by_axe, totals, strict=True)]
+    budget = {
+        "total": total,
+        "professionnelle": split["professionnelle"], "part_professionnelle": _share(split["professionnelle"], total),
+        "sociale": split["sociale"], "part_sociale": _share(split["sociale"], total),
+        "nombre_fiches": sum(len(fiches) for fiches in fiches_by_axe),
+    }
+    dep = departement_context(p.departement)
+    president = {"designation": "le Département", "pour": f"Pour {dep['designation']},",
+                 "qualite": dep["president"]["qualite"] or "Le Président du Conseil départemental",
+                 "nom": " ".join(x for x in (dep["president"]["civilite"], dep["president"]["nom"]) if x)}
+    signers = [president] + [{"designation": c["designation"], "pour": f"Pour {c['designation']},",
+                              "qualite": c["representant"]["qualite"] or "",
+                              "nom": " ".join(x for x in (c["representant"]["civilite"], c["representant"]["nom"])
+                                              if x)} for c in cosignataires]
+    sommaire = table_of_contents(p)
+    for entry in sommaire:
+        entry["page"] = (pages or {}).get(entry["titre"], "")
+    result: dict[str, Any] = typographie({
+        "departement": dep,
+        "operateur": dates.operateur_emploi(on),
+        "pacte": {
+            "reference": p.reference, "titre": p.titre,
+            "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
+            "duree_ans": p.periode_fin - p.periode_debut + 1,
+            "adoption": {"instance": p.adoption_instance, "date": p.adoption_date,
+                         "par": designation(p.adoption_instance or "Assemblée départementale")},
+            "contexte": paragraphs(p.contexte), "diagnostic": list(p.diagnostic or []),
+            "methode": paragraphs(p.methode), "gouvernance": list(p.gouvernance or []),
+            "exemplaires": len(signers),
+        },
+        "chapitres": dict(CHAPITRES),
+        "cosignataires": cosignataires,
+        "axes": axes,
+        "budget": budget,
+        "sommaire": sommaire,
+        "signataires": [{"gauche": signers[i], "droite": signers[i + 1] if i + 1 < len(signers) else None}
+                        for i in range(0, len(signers), 2)],
+    })
+    return result
+
+
+def _fiche(f: FicheAction, partners: dict[str, Partenaire], on: dt.date) -> dict[str, Any]:
+    return {
+        "numero": f.numero, "intitule": f.intitule, "titre": fiche_titre(f.numero, f.intitule),
+        "contexte": f.contexte, "objectifs": list(f.objectifs or []), "public": f.public, "pilote": f.pilote,
+        "partenaires": [partenaire_context(partners[c], on)["nom"] if c in partners else c
+                        for c in f.partenaires or []],
+        "modalites": f.modalites, "calendrier": f.calendrier, "indicateurs": list(f.indicateurs or []),
+        "budget": f.budget, "financeurs": list(f.financeurs or []),
+    }
+
+
+def table_of_contents(p: Pacte) -> list[dict[str, Any]]:
+    """The entries of the table of contents, in document order: chapters and axes (1), fiches (2).
+    The titles are those of the document's headings (typography applied), so that their pages can be found."""
+    entries: list[dict[str, Any]] = [{"niveau": 1, "titre": CHAPITRES[k]} for k in ("preambule", "contexte", "methode")]
+    for a in p.axes:
+        entries.append({"niveau": 1, "titre": axe_titre(a.numero, a.intitule), "axe": a.numero})
+        entries.extend({"niveau": 2, "titre": fiche_titre(f.numero, f.intitule), "axe": a.numero, "fiche": f.numero}
+                       for f in a.fiches)
+    entries.extend({"niveau": 1, "titre": CHAPITRES[k]} for k in ("gouvernance", "engagements", "budget", "signatures"))
+    return typographie(entries)  # type: ignore[no-any-return]
+
+
+def sample_pacte() -> tuple[Pacte, dict[str, Partenaire]]:
+    """A pacte with every field filled, used to document and check the PDI/PTI template's variables."""
+    convention = sample_convention()
+    partner = convention.partenaires[0]
+    pacte = Pacte(reference="PACTE-2024-2027", titre="Titre du pacte", periode_debut=2024, periode_fin=2027,
+                  adoption_instance="Assemblée départementale", adoption_date=dt.date(2023, 12, 11),
+                  contexte="Contexte.", diagnostic=["Chiffre clé."], methode="Méthode.", gouvernance=["Comité."],
+                  engagements={partner.code: ["Engagement."]})
+    pacte.departement = convention.departement
+    pacte.liens = [PacteCosignataire(partenaire=partner, rang=0)]
+    fiche = FicheAction(numero="1.1", rang=0, intitule="Fiche", contexte="…", objectifs=["…"], public="…",
+                        pilote="…", partenaires=[partner.code], modalites="…", calendrier="…", indicateurs=["…"],
+                        budget=Decimal("1000.00"), financeurs=["Département"])
+    pacte.axes = [Axe(numero=1, intitule="Axe", nature="professionnelle", objectifs=["…"], fiches=[fiche])]
+    return pacte, {partner.code: partner}

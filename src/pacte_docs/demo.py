@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pacte_docs import alerts, generation, importer, lifecycle, notify, registry
+from pacte_docs import alerts, generation, importer, lifecycle, notify, pdi_pti, registry
 from pacte_docs.generation import GenerationReport, Progress
 from pacte_docs.importer import ImportReport
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
@@ -26,6 +26,7 @@ class DemoReport:
     statuts: dict[str, str] = field(default_factory=dict)
     alertes: list[alerts.Alerte] = field(default_factory=list)
     calendrier: Path | None = None
+    pactes: list[pdi_pti.PacteReport] = field(default_factory=list)
 
 
 def demo_files() -> list[tuple[str, bytes]]:
@@ -75,6 +76,9 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
                 imported = importer.import_files(session, paths, default_departement=ws.config.departement)
         generated = generation.generate(ws, [], all_=True, with_pdf=True, progress=progress)
         report = DemoReport(ws.root, init, imported, generated, _history(ws, on))
+        with ws.db.session() as session:
+            references = [p.reference for p in registry.pactes(session)]
+        report.pactes = [pdi_pti.generate_pacte(ws, reference) for reference in references]
         with ws.db.session() as session:
             for suivi in notify.suivis(session, on, ws.config):
                 report.statuts[suivi.reference] = suivi.situation.statut

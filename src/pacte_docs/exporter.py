@@ -79,6 +79,27 @@ def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
     """Write the registry to *path* (CSV: one file per section next to it); returns the files written."""
     fmt = (fmt or path.suffix.lstrip(".") or "yaml").lower()
     records = registry_records(session)
+    pactes = [_prune(registry.pacte_record(p)) for p in registry.pactes(session)]
+    if fmt not in ("yaml", "yml", "csv", "xlsx"):
+        raise ValueError(fmt)
+    # A PDI/PTI, with its axes and fiches, only exists in YAML: each goes to a file of its own unless the
+    # export is a single YAML file and there is only one.
+    inline_pacte = fmt in ("yaml", "yml") and len(pactes) == 1
+    pacte_files: list[Path] = []
+    if not inline_pacte:
+        for record in pactes:
+            target = path.with_name(f"{path.stem}-pacte-{record['reference']}.yaml")
+            write_atomic(target, _yaml({"pacte": record}).encode("utf-8"))
+            pacte_files.append(target)
+    return _export_registry(path, fmt, records, pactes[0] if inline_pacte else None) + pacte_files
+
+
+def _yaml(document: dict[str, Any]) -> str:
+    return str(yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=110))
+
+
+def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any]]],
+                     pacte: dict[str, Any] | None) -> list[Path]:
     if fmt in ("yaml", "yml"):
         document: dict[str, Any] = {}
         departements = records["departement"]
@@ -86,16 +107,16 @@ def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
             document["departement"] = _prune(departements[0])
         document["partenaires"] = [_prune(r) for r in records["partenaires"]]
         document["conventions"] = [_prune(r) for r in records["conventions"]]
-        text = "# Registre pacte_docs, exporté pour être relu ou réimporté avec « pacte importer ».\n" + yaml.dump(
-            document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=110)
+        if pacte is not None:
+            document["pacte"] = pacte
+        text = "# Registre pacte_docs, exporté pour être relu ou réimporté avec « pacte importer ».\n" + _yaml(document)
         write_atomic(path, text.encode("utf-8"))
         if len(departements) > 1:
             # A YAML file holds one département: each goes to a file of its own, conventions name theirs.
             written = [path]
             for d in departements:
                 target = path.with_name(f"{path.stem}-departement-{d['code']}{path.suffix}")
-                write_atomic(target, yaml.dump({"departement": _prune(d)}, Dumper=_Dumper, allow_unicode=True,
-                                               sort_keys=False).encode("utf-8"))
+                write_atomic(target, _yaml({"departement": _prune(d)}).encode("utf-8"))
                 written.insert(0, target)
             return written
         return [path]
@@ -106,10 +127,8 @@ def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
             write_atomic(target, _csv(section, rows).encode("utf-8-sig"))
             written.append(target)
         return written
-    if fmt == "xlsx":
-        write_atomic(path, _xlsx(records))
-        return [path]
-    raise ValueError(fmt)
+    write_atomic(path, _xlsx(records))
+    return [path]
 
 
 def flatten(section: str, record: dict[str, Any]) -> dict[str, Any]:

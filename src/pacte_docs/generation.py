@@ -125,6 +125,17 @@ def _finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
     return report
 
 
+def missing_variables(missing: dict[tuple[str, str], list[str]]) -> TemplateError:
+    """The refusal naming every (template, variable) absent from the data, with the documents concerned."""
+    lines = []
+    for (name, path), refs in sorted(missing.items()):
+        shown = ", ".join(refs[:5]) + (f" et {len(refs) - 5} autres" if len(refs) > 5 else "")
+        lines.append(f"  • modèle « {name} » : variable « {path} » absente des données ({shown})")
+    return TemplateError("Aucun document n'a été écrit : des variables des modèles manquent.\n" + "\n".join(lines)
+                         + "\nCorrigez le modèle (« pacte modeles verifier » liste les variables documentées) "
+                           "ou complétez les données.")
+
+
 def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progress: Progress | None) -> None:
     """Check every document's variables, then render the changed ones in memory: nothing is written yet."""
     missing: dict[tuple[str, str], list[str]] = {}
@@ -132,13 +143,7 @@ def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progre
         for path in plan.template.missing(plan.context):
             missing.setdefault((plan.template.name, path), []).append(plan.cle)
     if missing:
-        lines = []
-        for (name, path), refs in sorted(missing.items()):
-            shown = ", ".join(refs[:5]) + (f" et {len(refs) - 5} autres" if len(refs) > 5 else "")
-            lines.append(f"  • modèle « {name} » : variable « {path} » absente des données ({shown})")
-        raise TemplateError("Aucun document n'a été écrit : des variables des modèles manquent.\n" + "\n".join(lines)
-                            + "\nCorrigez le modèle (« pacte modeles verifier » liste les variables documentées) "
-                              "ou complétez les données.")
+        raise missing_variables(missing)
     errors = []
     for plan in plans:
         current = archives.current(session, plan.cle, plan.nature, "docx")

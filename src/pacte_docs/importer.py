@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,10 @@ from pacte_docs import journal, registry, schema, sources
 from pacte_docs.errors import Problem, ValidationError
 from pacte_docs.models import Departement, Partenaire
 
-SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions"}
+SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
+                  "pacte": "PDI/PTI"}
+KEYS = {"departement": "code", "partenaires": "code", "conventions": "reference", "pacte": "reference"}
+FICHE_NUMBER = re.compile(r"^(\d{1,2})\.(\d{1,2})$")
 
 
 @dataclass
@@ -40,7 +44,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                  default_departement: str | None = None) -> ImportReport:
     """Validate every file, then apply them in the caller's transaction; raise ValidationError on any problem."""
     problems: list[Problem] = []
-    cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": []}
+    cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": [], "pacte": []}
     # Codes of partners present in the files, even invalid ones: their own problem is reported once.
     partner_codes: set[str] = set()
     for path in paths:
@@ -49,19 +53,19 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         for item in reading.items:
             if item.section == "partenaires" and item.data.get("code"):
                 partner_codes.add(str(item.data["code"]).strip())
+            if item.section == "pacte" and path.suffix.lower() not in (".yaml", ".yml"):
+                problems.append(Problem(item.source, item.where, None,
+                                        "un PDI/PTI, avec ses axes et ses fiches-actions, se décrit en YAML",
+                                        "mettez la section « pacte » dans un fichier .yaml (voir le README)"))
+                continue
             values = schema.clean(item, problems)
             if values is not None:
                 cleaned[item.section].append(_Clean(item, values))
     _check_duplicates(cleaned, problems)
     departement_of = _resolve_departements(session, cleaned, problems, default_departement)
-    known_partners = set(session.scalars(select(Partenaire.code)))
+    known_partners = set(session.scalars(select(Partenaire.code))) | partner_codes
     for entry in cleaned["conventions"]:
-        for code in entry.values["partenaires"]:
-            if code not in partner_codes and code not in known_partners:
-                problems.append(Problem(entry.item.source, entry.item.place("partenaires"), "partenaires",
-                                        f"partenaire « {code} » inconnu",
-                                        "ajoutez-le à la section partenaires ou corrigez le code "
-                                        "(liste : « pacte partenaires lister »)"))
+        _check_partners(entry, "partenaires", entry.values["partenaires"], known_partners, problems)
         values = entry.values
         if values["date_signature"] and values["deliberation"]["date"] and \
                 values["date_signature"] < values["deliberation"]["date"]:
@@ -72,6 +76,8 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                 values["objectifs"]["dont_brsa"] > values["objectifs"]["entrees"]:
             problems.append(Problem(entry.item.source, entry.item.place("objectifs.dont_brsa"), "objectifs.dont_brsa",
                                     "plus de bénéficiaires du RSA que d'entrées", "vérifiez les deux objectifs"))
+    for entry in cleaned["pacte"]:
+        _check_pacte(entry, known_partners, problems)
     if problems:
         raise ValidationError(problems)
 
@@ -103,12 +109,78 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             session.flush()
             journal.record(session, convention, "import",
                              f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {entry.item.source}.")
+    for entry in cleaned["pacte"]:
+        code = departement_of[id(entry)]
+        if code not in departements:
+            departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
+        wanted = entry.values["cosignataires"]
+        cosignataires = {p.code: p for p in session.scalars(select(Partenaire).where(Partenaire.code.in_(wanted)))}
+        _, status = registry.upsert_pacte(session, entry.values, departements[code],
+                                          [cosignataires[c] for c in entry.values["cosignataires"]])
+        report.add("pacte", status)
     session.flush()
     return report
 
 
+def _check_partners(entry: _Clean, field_name: str, codes: list[str], known: set[str],
+                    problems: list[Problem]) -> None:
+    for code in codes:
+        if code not in known:
+            problems.append(Problem(entry.item.source, entry.item.place(field_name), field_name,
+                                    f"partenaire « {code} » inconnu",
+                                    "ajoutez-le à la section partenaires ou corrigez le code "
+                                    "(liste : « pacte partenaires lister »)"))
+
+
+def _check_pacte(entry: _Clean, known_partners: set[str], problems: list[Problem]) -> None:
+    """Coherent period and adoption date, unique axis and fiche numbers, fiches under their axis, known partners."""
+    values, item = entry.values, entry.item
+
+    def problem(path: str, message: str, fix: str) -> None:
+        problems.append(Problem(item.source, item.place(path), path, message, fix))
+
+    debut, fin = values["periode"]["debut"], values["periode"]["fin"]
+    if debut is not None and fin is not None:
+        if fin < debut:
+            problem("periode.fin", f"la période finit ({fin}) avant de commencer ({debut})",
+                    "vérifiez les deux années")
+        elif fin - debut > 10:
+            problem("periode.fin", f"une période de {fin - debut + 1} ans est inhabituelle pour un PDI/PTI",
+                    "un PDI/PTI couvre en général de 3 à 6 ans : vérifiez les années")
+        adoption = values["adoption"]["date"]
+        if adoption is not None and not debut - 1 <= adoption.year <= fin:
+            problem("adoption.date", f"l'adoption ({adoption.isoformat()}) tombe hors de la période {debut}-{fin}",
+                    "le document est adopté l'année qui précède sa période ou pendant celle-ci")
+    _check_partners(entry, "cosignataires", values["cosignataires"], known_partners, problems)
+    if len(set(values["cosignataires"])) != len(values["cosignataires"]):
+        problem("cosignataires", "un cosignataire figure deux fois", "gardez chaque code une seule fois")
+    for code in values["engagements"]:
+        if code not in values["cosignataires"]:
+            problem(f"engagements.{code}", f"« {code} » a des engagements mais n'est pas cosignataire",
+                    "ajoutez-le aux cosignataires ou corrigez le code")
+    axes_seen: dict[int, int] = {}
+    fiches_seen: dict[str, str] = {}
+    for a, axe in enumerate(values["axes"]):
+        number = axe["numero"]
+        if number in axes_seen:
+            problem(f"axes.{a}.numero", f"l'axe n° {number} figure deux fois (aussi à l'élément "
+                    f"{axes_seen[number] + 1})", "numérotez les axes 1, 2, 3…")
+        axes_seen.setdefault(number, a)
+        for f, fiche in enumerate(axe["fiches"]):
+            path = f"axes.{a}.fiches.{f}"
+            match = FICHE_NUMBER.match(fiche["numero"])
+            if match is None or int(match.group(1)) != number:
+                problem(f"{path}.numero", f"fiche « {fiche['numero']} » mal numérotée sous l'axe {number}",
+                        f"numérotez les fiches de l'axe {number} « {number}.1 », « {number}.2 »…")
+            elif fiche["numero"] in fiches_seen:
+                problem(f"{path}.numero", f"la fiche {fiche['numero']} figure deux fois",
+                        "donnez à chaque fiche un numéro unique")
+            fiches_seen.setdefault(fiche["numero"], path)
+            _check_partners(entry, f"{path}.partenaires", fiche["partenaires"], known_partners, problems)
+
+
 def _check_duplicates(cleaned: dict[str, list[_Clean]], problems: list[Problem]) -> None:
-    keys = {"departement": "code", "partenaires": "code", "conventions": "reference"}
+    keys = KEYS
     for section, entries in cleaned.items():
         first: dict[str, sources.Item] = {}
         for entry in entries:
@@ -124,7 +196,7 @@ def _check_duplicates(cleaned: dict[str, list[_Clean]], problems: list[Problem])
 
 def _resolve_departements(session: Session, cleaned: dict[str, list[_Clean]], problems: list[Problem],
                           default: str | None) -> dict[int, str]:
-    """The département of each convention: its own field, else its file's, else the registry's default."""
+    """The département of each convention or pacte: its own field, else its file's, else the registry's default."""
     known = set(session.scalars(select(Departement.code)))
     in_files = {e.values["code"] for e in cleaned["departement"]}
     by_file = {e.item.source: e.values["code"] for e in cleaned["departement"]}
@@ -132,13 +204,14 @@ def _resolve_departements(session: Session, cleaned: dict[str, list[_Clean]], pr
     if fallback is None and len(known | in_files) == 1:
         fallback = next(iter(known | in_files))
     result: dict[int, str] = {}
-    for entry in cleaned["conventions"]:
+    for entry in cleaned["conventions"] + cleaned["pacte"]:
         code = entry.values.get("departement") or by_file.get(entry.item.source) or fallback
         if code is None:
             problems.append(Problem(entry.item.source, entry.item.where, "departement",
-                                    "impossible de savoir à quel département rattacher la convention",
-                                    "ajoutez une section « departement » au fichier, un champ « departement » à la "
-                                    "convention, ou [departement] code dans pacte.toml"))
+                                    "impossible de savoir à quel département rattacher "
+                                    + ("le PDI/PTI" if entry.item.section == "pacte" else "la convention"),
+                                    "ajoutez une section « departement » au fichier, un champ « departement », "
+                                    "ou [departement] code dans pacte.toml"))
         elif code not in known and code not in in_files:
             problems.append(Problem(entry.item.source, entry.item.place("departement"), "departement",
                                     f"département « {code} » inconnu du registre",

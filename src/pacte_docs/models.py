@@ -185,3 +185,78 @@ class Document(Base):
     empreinte: Mapped[str | None] = mapped_column(String(64))  # fingerprint of the data rendered
     pdfa: Mapped[bool] = mapped_column(default=False)
     cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Pacte(Base):
+    """The unified PDI/PTI document: programme départemental and pacte territorial d'insertion."""
+
+    __tablename__ = "pacte"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    departement_id: Mapped[int] = mapped_column(ForeignKey("departement.id"), index=True)
+    titre: Mapped[str] = mapped_column(String(300))
+    periode_debut: Mapped[int] = mapped_column(Integer)
+    periode_fin: Mapped[int] = mapped_column(Integer)
+    adoption_instance: Mapped[str | None] = mapped_column(String(200))
+    adoption_date: Mapped[dt.date | None] = mapped_column(Date)
+    contexte: Mapped[str | None] = mapped_column(Text)
+    diagnostic: Mapped[list[str]] = mapped_column(JSON, default=list)  # key figures, one per line
+    methode: Mapped[str | None] = mapped_column(Text)
+    gouvernance: Mapped[list[str]] = mapped_column(JSON, default=list)
+    engagements: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)  # partner code → commitments
+
+    departement: Mapped[Departement] = relationship(lazy="joined")
+    liens: Mapped[list[PacteCosignataire]] = relationship(
+        order_by="PacteCosignataire.rang", cascade="all, delete-orphan", lazy="selectin")
+    axes: Mapped[list[Axe]] = relationship(order_by="Axe.numero", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def cosignataires(self) -> list[Partenaire]:
+        return [lien.partenaire for lien in self.liens]
+
+
+class PacteCosignataire(Base):
+    __tablename__ = "pacte_cosignataire"
+
+    pacte_id: Mapped[int] = mapped_column(ForeignKey("pacte.id", ondelete="CASCADE"), primary_key=True)
+    partenaire_id: Mapped[int] = mapped_column(ForeignKey("partenaire.id"), primary_key=True)
+    rang: Mapped[int] = mapped_column(Integer)
+
+    partenaire: Mapped[Partenaire] = relationship(lazy="joined")
+
+
+class Axe(Base):
+    __tablename__ = "axe"
+    __table_args__ = (UniqueConstraint("pacte_id", "numero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pacte_id: Mapped[int] = mapped_column(ForeignKey("pacte.id", ondelete="CASCADE"))
+    numero: Mapped[int] = mapped_column(Integer)
+    intitule: Mapped[str] = mapped_column(String(300))
+    nature: Mapped[str] = mapped_column(String(20))  # professionnelle | sociale
+    objectifs: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    fiches: Mapped[list[FicheAction]] = relationship(
+        order_by="FicheAction.rang", cascade="all, delete-orphan", lazy="selectin")
+
+
+class FicheAction(Base):
+    __tablename__ = "fiche_action"
+    __table_args__ = (UniqueConstraint("axe_id", "numero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    axe_id: Mapped[int] = mapped_column(ForeignKey("axe.id", ondelete="CASCADE"))
+    numero: Mapped[str] = mapped_column(String(10))  # "1.1"
+    rang: Mapped[int] = mapped_column(Integer)
+    intitule: Mapped[str] = mapped_column(String(300))
+    contexte: Mapped[str | None] = mapped_column(Text)
+    objectifs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    public: Mapped[str | None] = mapped_column(Text)
+    pilote: Mapped[str | None] = mapped_column(String(300))
+    partenaires: Mapped[list[str]] = mapped_column(JSON, default=list)  # partner codes
+    modalites: Mapped[str | None] = mapped_column(Text)
+    calendrier: Mapped[str | None] = mapped_column(Text)
+    indicateurs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    financeurs: Mapped[list[str]] = mapped_column(JSON, default=list)

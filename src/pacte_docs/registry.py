@@ -10,7 +10,17 @@ from sqlalchemy.orm import Session
 
 from pacte_docs import dates
 from pacte_docs.errors import UnknownReferenceError
-from pacte_docs.models import Convention, ConventionPartenaire, Departement, Document, Partenaire
+from pacte_docs.models import (
+    Axe,
+    Convention,
+    ConventionPartenaire,
+    Departement,
+    Document,
+    FicheAction,
+    Pacte,
+    PacteCosignataire,
+    Partenaire,
+)
 
 
 def departements(session: Session) -> list[Departement]:
@@ -140,3 +150,86 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
 def documents(session: Session, c: Convention) -> list[Document]:
     return list(session.scalars(
         select(Document).where(Document.convention_id == c.id).order_by(Document.cree_le, Document.id)))
+
+
+# ---------------------------------------------------------------- PDI/PTI
+
+AXE_FIELDS = ("numero", "intitule", "nature", "objectifs")
+FICHE_FIELDS = ("numero", "intitule", "contexte", "objectifs", "public", "pilote", "partenaires", "modalites",
+                "calendrier", "indicateurs", "budget", "financeurs")
+PACTE_FIELDS = ("titre", "contexte", "diagnostic", "methode", "gouvernance", "engagements")
+
+
+def pactes(session: Session) -> list[Pacte]:
+    return list(session.scalars(select(Pacte).order_by(Pacte.periode_debut, Pacte.reference)))
+
+
+def pacte(session: Session, reference: str | None) -> Pacte:
+    """The pacte with this reference; without one, the only pacte of the registry."""
+    if reference is None:
+        found = pactes(session)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise UnknownReferenceError("Aucun PDI/PTI dans le registre : importez d'abord un fichier YAML qui "
+                                        "contient une section « pacte » (« pacte importer FICHIER »).")
+        raise UnknownReferenceError("Le registre contient plusieurs PDI/PTI : indiquez sa référence ("
+                                    + ", ".join(p.reference for p in found) + ").")
+    result = session.scalar(select(Pacte).where(Pacte.reference == reference))
+    if result is None:
+        known = [p.reference for p in pactes(session)]
+        raise UnknownReferenceError(f"PDI/PTI « {reference} » inconnu du registre. "
+                                    + (f"Références connues : {', '.join(known)}." if known else
+                                       "Aucun PDI/PTI n'a encore été importé."))
+    return result
+
+
+def pacte_record(p: Pacte) -> dict[str, Any]:
+    """A pacte in the import format (also how an import decides whether anything changed)."""
+    return {
+        "reference": p.reference, "departement": p.departement.code, "titre": p.titre,
+        "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
+        "adoption": {"instance": p.adoption_instance, "date": p.adoption_date},
+        "cosignataires": [c.code for c in p.cosignataires],
+        "contexte": p.contexte, "diagnostic": list(p.diagnostic or []), "methode": p.methode,
+        "gouvernance": list(p.gouvernance or []), "engagements": {k: list(v) for k, v in (p.engagements or {}).items()},
+        "axes": [
+            {**{name: getattr(a, name) for name in AXE_FIELDS},
+             "fiches": [{name: getattr(f, name) for name in FICHE_FIELDS} for f in a.fiches]}
+            for a in p.axes
+        ],
+    }
+
+
+def upsert_pacte(session: Session, data: dict[str, Any], departement: Departement,
+                 cosignataires: list[Partenaire]) -> tuple[Pacte, str]:
+    """Create or replace a pacte with its axes and fiches; unchanged when the file says what the registry holds."""
+    found = session.scalar(select(Pacte).where(Pacte.reference == data["reference"]))
+    wanted = {name: data[name] for name in ("reference", "titre", "periode", "adoption", "cosignataires", "contexte",
+                                             "diagnostic", "methode", "gouvernance", "engagements", "axes")}
+    wanted["departement"] = departement.code
+    if found is not None and pacte_record(found) == wanted:
+        return found, "inchange"
+    status = "modifie"
+    if found is None:
+        found = Pacte(reference=data["reference"])
+        session.add(found)
+        status = "cree"
+    else:
+        found.axes.clear()  # deleted before the new ones are inserted: (pacte, numero) stays unique
+        found.liens.clear()
+        session.flush()
+    found.departement_id = departement.id
+    found.departement = departement
+    for name in PACTE_FIELDS:
+        setattr(found, name, data[name])
+    found.periode_debut, found.periode_fin = data["periode"]["debut"], data["periode"]["fin"]
+    found.adoption_instance, found.adoption_date = data["adoption"]["instance"], data["adoption"]["date"]
+    found.liens = [PacteCosignataire(partenaire=p, rang=i) for i, p in enumerate(cosignataires)]
+    found.axes = [
+        Axe(**{name: axe[name] for name in AXE_FIELDS},
+            fiches=[FicheAction(rang=i, **{name: fiche[name] for name in FICHE_FIELDS})
+                    for i, fiche in enumerate(axe["fiches"])])
+        for axe in data["axes"]
+    ]
+    return found, status

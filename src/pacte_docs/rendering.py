@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -260,6 +261,13 @@ class CompiledTemplate:
             raise TemplateError(f"Modèle {self.path} : opération interdite par le bac à sable ({exc}).") from exc
         except TemplateSyntaxError as exc:
             raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
+        # docxtpl renders the core properties (title, author…) with the autoescaping environment, and python-docx
+        # escapes them again when it writes them: « l'Essonne » would read « l&#39;Essonne » in the PDF.
+        properties = tpl.docx.core_properties
+        for name in ("title", "author", "subject", "keywords", "comments", "category"):
+            value = getattr(properties, name)
+            if value and "&" in value:
+                setattr(properties, name, html.unescape(value))
         out = io.BytesIO()
         tpl.save(out)
         return normalise_docx(out.getvalue())

@@ -26,6 +26,7 @@ PARTENAIRE_TYPES = ("commune", "ccas", "cias", "france_travail", "caf", "prefect
                     "association", "siae", "autre")
 CONVENTION_TYPES = ("ccas", "france_travail", "autre")
 RENOUVELLEMENTS = ("expresse", "tacite", "aucun")
+NATURES = ("professionnelle", "sociale")
 DEFAULT_MODELE = {"ccas": "convention_ccas", "france_travail": "convention_france_travail", "autre": "convention_ccas"}
 
 
@@ -232,6 +233,15 @@ def code_list(value: Any) -> list[str]:
     return result
 
 
+def commitments(value: Any) -> dict[str, list[str]]:
+    """{partner code: [commitments]} for the co-signatories of a pacte."""
+    if not isinstance(value, dict):
+        raise Invalid("une liste d'engagements par code de partenaire est attendue",
+                      "écrivez « CODE-PARTENAIRE: » puis ses engagements, un par tiret")
+    convert_key, convert_list = key("code"), text_list()
+    return {convert_key(code): convert_list(items) for code, items in value.items()}
+
+
 # ---------------------------------------------------------------- schema
 
 @dataclass(frozen=True)
@@ -304,6 +314,43 @@ SCHEMAS: dict[str, dict[str, Field]] = {
 }
 
 
+FICHE: dict[str, Field] = {
+    "numero": Field(text(10, False), required=True),
+    "intitule": Field(text(300, False), required=True),
+    "contexte": Field(text(10000)),
+    "objectifs": Field(text_list(), default=[]),
+    "public": Field(text(2000)),
+    "pilote": Field(text(300, False)),
+    "partenaires": Field(code_list, default=[]),
+    "modalites": Field(text(10000)),
+    "calendrier": Field(text(2000)),
+    "indicateurs": Field(text_list(), default=[]),
+    "budget": Field(amount),
+    "financeurs": Field(text_list(), default=[]),
+}
+
+SCHEMAS["pacte"] = {
+    "reference": Field(key("référence"), required=True),
+    "titre": Field(text(300, False), required=True),
+    "departement": Field(departement_code),
+    "periode": obj(debut=Field(integer(1990, 2100), required=True), fin=Field(integer(1990, 2100), required=True)),
+    "adoption": obj(instance=Field(text(200, False)), date=Field(date)),
+    "cosignataires": Field(code_list, default=[]),
+    "contexte": Field(text(20000)),
+    "diagnostic": Field(text_list(), default=[]),
+    "methode": Field(text(20000)),
+    "gouvernance": Field(text_list(), default=[]),
+    "engagements": Field(commitments, default={}),
+    "axes": Field(lambda v: v, required=True, items={
+        "numero": Field(integer(1, 99), required=True),
+        "intitule": Field(text(300, False), required=True),
+        "nature": Field(enum(NATURES), required=True),
+        "objectifs": Field(text_list(), default=[]),
+        "fiches": Field(lambda v: v, default=[], items=FICHE),
+    }),
+}
+
+
 def clean(item: Item, problems: list[Problem]) -> dict[str, Any] | None:
     """Convert and check an item against its section's schema; None when anything is wrong."""
     schema = SCHEMAS.get(item.section)
@@ -342,7 +389,7 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
             if spec.required:
                 problems.append(Problem(item.source, item.place(path) if path in item.places else item.where, path,
                                         "champ obligatoire absent", "renseignez-le"))
-            result[name] = list(spec.default) if isinstance(spec.default, list) else spec.default
+            result[name] = type(spec.default)(spec.default) if isinstance(spec.default, list | dict) else spec.default
             continue
         if spec.items:
             result[name] = _clean_objects(item, value, spec.items, path, problems)
