@@ -910,7 +910,7 @@ def pdi_pti() -> Document:
     para(doc, "{{ c.designation[0]|upper }}{{ c.designation[1:] }} s'engage à :", bold=True, color=BLUE,
          keep_next=True, space_before=6)
     bullets(doc, "e in c.engagements", "{{ e }}",
-            "contribuer, dans le champ de ses compétences, aux fiches-actions dont il est partenaire.",
+            "contribuer, dans le champ de ses compétences, à la mise en œuvre des fiches-actions du pacte.",
             "c.engagements")
     tag(doc, "{%p endfor %}")
 

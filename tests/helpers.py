@@ -11,6 +11,7 @@ from docx import Document as DocxDocument
 
 from pacte_docs.exporter import registry_records
 from pacte_docs.models import Document
+from pacte_docs.registry import pacte_record, pactes
 from pacte_docs.workspace import Workspace
 
 
@@ -19,6 +20,7 @@ def registry_state(root: Path, base: str | None) -> dict[str, Any]:
     try:
         with ws.db.session() as session:
             state = registry_records(session)
+            state["pactes"] = [pacte_record(p) for p in pactes(session)]
             state["documents"] = sorted(
                 (d.chemin, d.sha256, d.archive, d.version) for d in session.query(Document).all())
             return state

@@ -19,11 +19,11 @@ REGISTRE = (DATA / "registre.yaml").read_text(encoding="utf-8")
 def test_import_yaml_then_reimport_changes_nothing(pacte: Pacte) -> None:
     first = pacte("importer", str(DATA / "registre.yaml"))
     assert "partenaires : 3 créés" in first.output
-    assert "conventions : 3 créés" in first.output
+    assert "conventions : 3 créées" in first.output
     state = registry_state(pacte.root, pacte.base)
     again = pacte("importer", str(DATA / "registre.yaml"))
     assert "Registre déjà à jour : rien n'a changé." in again.output
-    assert "conventions : 3 inchangés" in again.output
+    assert "conventions : 3 inchangées" in again.output
     assert registry_state(pacte.root, pacte.base) == state
     asso = next(c for c in state["conventions"] if c["reference"] == "ASSO-2025-001")
     assert asso["montant"] == Decimal("1234.56")
@@ -37,7 +37,7 @@ def test_import_yaml_then_reimport_changes_nothing(pacte: Pacte) -> None:
 def test_simulation_validates_and_records_nothing(pacte: Pacte) -> None:
     before = registry_state(pacte.root, pacte.base)
     result = pacte("importer", "--simulation", str(DATA / "registre.yaml"))
-    assert "conventions : 3 créés" in result.output
+    assert "conventions : 3 créées" in result.output
     assert "Simulation : rien n'a été enregistré." in result.output
     assert registry_state(pacte.root, pacte.base) == before
 
@@ -48,7 +48,7 @@ def test_update_is_applied_and_reported(pacte: Pacte, tmp_path: Path) -> None:
     changed.write_text(REGISTRE.replace("objet: La présente convention a pour objet de mieux orienter les usagers.",
                                         "objet: Nouvel objet."), encoding="utf-8")
     result = pacte("importer", str(changed))
-    assert "1 modifié" in result.output and "2 inchangés" in result.output
+    assert "conventions : 1 modifiée, 2 inchangées" in result.output
     state = registry_state(pacte.root, pacte.base)
     assert next(c for c in state["conventions"] if c["reference"] == "CCAS-2024-010")["objet"] == "Nouvel objet."
 

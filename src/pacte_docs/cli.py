@@ -279,7 +279,8 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     for section, label in importer.SECTION_LABELS.items():
         counts = report.counts.get(section)
         if counts:
-            parts = [f"{counts[s]} {STATUS_LABELS[s]}{'s' if counts[s] > 1 else ''}"
+            feminine = "e" if section == "conventions" else ""
+            parts = [f"{counts[s]} {STATUS_LABELS[s]}{feminine}{'s' if counts[s] > 1 else ''}"
                      for s in ("cree", "modifie", "inchange") if counts[s]]
             click.echo(f"  {label} : " + ", ".join(parts))
     if simulation:

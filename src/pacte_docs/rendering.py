@@ -255,19 +255,26 @@ class CompiledTemplate:
         tpl = DocxTemplate(io.BytesIO(self.data))
         try:
             tpl.render(dict(context), self.env, autoescape=True)
+            self._render_properties(tpl, context)
         except UndefinedError as exc:
             raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
         except SecurityError as exc:
             raise TemplateError(f"Modèle {self.path} : opération interdite par le bac à sable ({exc}).") from exc
         except TemplateSyntaxError as exc:
             raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
-        # docxtpl renders the core properties (title, author…) with the autoescaping environment, and python-docx
-        # escapes them again when it writes them: « l'Essonne » would read « l&#39;Essonne » in the PDF.
-        properties = tpl.docx.core_properties
-        for name in ("title", "author", "subject", "keywords", "comments", "category"):
-            value = getattr(properties, name)
-            if value and "&" in value:
-                setattr(properties, name, html.unescape(value))
         out = io.BytesIO()
         tpl.save(out)
         return normalise_docx(out.getvalue())
+
+    def _render_properties(self, tpl: DocxTemplate, context: Mapping[str, Any]) -> None:
+        """docxtpl renders the title, author… with the autoescaping environment, and python-docx escapes them again
+        when it writes them (« l'Essonne » would read « l&#39;Essonne » in the PDF); it leaves the keywords and
+        the category unrendered."""
+        properties = tpl.docx.core_properties
+        for name in ("title", "author", "subject", "keywords", "comments", "category"):
+            value = getattr(properties, name)
+            if value and name in ("keywords", "category") and "{" in value:
+                value = self.env.from_string(value).render(dict(context))
+            if value and "&" in value:
+                value = html.unescape(value)
+            setattr(properties, name, value)
