@@ -343,3 +343,18 @@ def test_unknown_or_ambiguous_pacte_is_named(pacte_sqlite: Pacte, tmp_path: Path
     assert "plusieurs PDI/PTI" in both.output and "PTI-2024-2027, PTI-2028-2031" in both.output
     unknown = pacte_sqlite("pdi-pti", "generer", "PTI-1999", ok=False)
     assert unknown.exit_code == 1 and "PDI/PTI « PTI-1999 » inconnu" in unknown.output
+
+
+def test_pdfa_replaces_the_pdf_and_keeps_the_identical_docx(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 2)))))
+    pacte_sqlite("pdi-pti", "generer")
+    docx_before = folder_state(pacte_sqlite.root)[f"{FOLDER}/PTI-2024-2027.docx"]
+    pacte_sqlite("pdi-pti", "generer", "--pdfa")
+    folder = pacte_sqlite.root / FOLDER
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "PTI-2024-2027-v1.pdf", "PTI-2024-2027.docx", "PTI-2024-2027.pdf"]
+    assert folder_state(pacte_sqlite.root)[f"{FOLDER}/PTI-2024-2027.docx"] == docx_before
+    xmp = PdfReader(folder / "PTI-2024-2027.pdf").xmp_metadata
+    assert xmp is not None and b"pdfaid" in xmp.stream.get_data()
+    assert len(read_bookmarks(folder / "PTI-2024-2027.pdf")) >= 9  # the PDF/A keeps its bookmarks
+    assert "3 fichier(s) vérifié(s)" in pacte_sqlite("archives", "verifier").output

@@ -119,19 +119,28 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
             report.notes.append("Sans PDF, le sommaire du DOCX n'a pas de numéros de page : ils sont calculés "
                                 "lors de la mise en page par LibreOffice (relancez sans --sans-pdf).")
 
-        if current_docx is not None or current_pdf is not None:
+        # A DOCX identical to the current one (a PDF/A asked for the same data, say) is kept as it is.
+        # Otherwise the previous DOCX and its PDF, which no longer matches, are archived.
+        kept = current_docx if current_docx is not None and current_docx.sha256 == sha256_bytes(docx_data) \
+            and archives.is_intact(ws, current_docx) else None
+        superseded = [] if kept is not None else [current_docx]
+        if kept is None or with_pdf:
+            superseded.append(current_pdf)
+        if current_docx is not None:
             report.status = "regenere"
-            for old in (current_docx, current_pdf):
-                if old is not None:
-                    note = archives.archive_record(session, ws, old, folder)
-                    if note:
-                        report.notes.append(note)
-            session.flush()
-        archives.write_atomic(docx_target, docx_data)
-        docx_record = archives.record_file(
-            session, ws, docx_target, cle=ref, nature=NATURE,
-            version=archives.next_version(session, ref, NATURE, "docx"), data=docx_data, modele_sha256=template_sha,
-            empreinte=fingerprint)
+        for old in filter(None, superseded):
+            note = archives.archive_record(session, ws, old, folder)
+            if note:
+                report.notes.append(note)
+        session.flush()
+        if kept is not None:
+            docx_record = kept
+        else:
+            archives.write_atomic(docx_target, docx_data)
+            docx_record = archives.record_file(
+                session, ws, docx_target, cle=ref, nature=NATURE,
+                version=archives.next_version(session, ref, NATURE, "docx"), data=docx_data,
+                modele_sha256=template_sha, empreinte=fingerprint)
         if pdf_data is not None:
             archives.write_atomic(pdf_target, pdf_data)
             archives.record_file(
