@@ -763,7 +763,7 @@ def toc_entry(doc, text: str, *, level: int) -> None:
     fmt = p.paragraph_format
     fmt.tab_stops.add_tab_stop(Cm(TEXT_WIDTH), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
     fmt.left_indent = Cm(0 if level == 1 else 0.8)
-    fmt.right_indent = Cm(0)
+    fmt.right_indent = Cm(1.0)  # a long title wraps before the page numbers' column
     fmt.space_before = Pt(6 if level == 1 else 0)
     fmt.space_after = Pt(2)
     p.alignment = WD_ALIGN_PARAGRAPH.LEFT
@@ -872,7 +872,8 @@ def pdi_pti() -> Document:
               "{{ budget.nombre_fiches }} fiches-actions :", keep_next=True)
     tag(doc, "{%p for a in axes %}")
     doc.add_paragraph("{{ a.titre }} ({{ a.nombre_fiches }} fiche{{ a.nombre_fiches > 1 and 's' or '' }}, "
-                      "{{ a.nature_libelle|lower }}) ;", style="List Bullet")
+                      "{{ a.nature_libelle|lower }}){% if loop.last %}.{% else %}\u00a0;{% endif %}",
+                      style="List Bullet")
     tag(doc, "{%p endfor %}")
 
     # One chapter per axis, each fiche-action laid out the same way
