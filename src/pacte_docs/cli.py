@@ -279,7 +279,7 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     for section, label in importer.SECTION_LABELS.items():
         counts = report.counts.get(section)
         if counts:
-            feminine = "e" if section == "conventions" else ""
+            feminine = "e" if section in ("conventions", "realisations") else ""
             parts = [f"{counts[s]} {STATUS_LABELS[s]}{feminine}{'s' if counts[s] > 1 else ''}"
                      for s in ("cree", "modifie", "inchange") if counts[s]]
             click.echo(f"  {label} : " + ", ".join(parts))

@@ -32,7 +32,7 @@ class DemoReport:
 def demo_files() -> list[tuple[str, bytes]]:
     folder = resources.files("pacte_docs") / "donnees"
     return [(e.name, e.read_bytes()) for e in sorted(folder.iterdir(), key=lambda e: e.name)
-            if e.name.startswith("demo-") and e.name.endswith(".yaml")]
+            if e.name.startswith("demo-") and e.name.endswith((".yaml", ".csv"))]
 
 
 def _history(ws: Workspace, on: dt.date) -> list[str]:

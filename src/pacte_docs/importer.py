@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from pacte_docs import journal, registry, schema, sources
 from pacte_docs.errors import Problem, ValidationError
-from pacte_docs.models import Departement, Partenaire
+from pacte_docs.models import Convention, Departement, Partenaire
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
-                  "pacte": "PDI/PTI"}
+                  "pacte": "PDI/PTI", "realisations": "réalisations annuelles"}
 KEYS = {"departement": "code", "partenaires": "code", "conventions": "reference", "pacte": "reference"}
 FICHE_NUMBER = re.compile(r"^(\d{1,2})\.(\d{1,2})$")
 
@@ -44,7 +44,8 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                  default_departement: str | None = None) -> ImportReport:
     """Validate every file, then apply them in the caller's transaction; raise ValidationError on any problem."""
     problems: list[Problem] = []
-    cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": [], "pacte": []}
+    cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": [], "pacte": [],
+                                        "realisations": []}
     # Codes of partners present in the files, even invalid ones: their own problem is reported once.
     partner_codes: set[str] = set()
     for path in paths:
@@ -78,6 +79,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                                     "plus de bénéficiaires du RSA que d'entrées", "vérifiez les deux objectifs"))
     for entry in cleaned["pacte"]:
         _check_pacte(entry, known_partners, problems)
+    _check_realisations(session, cleaned, departement_of, problems)
     if problems:
         raise ValidationError(problems)
 
@@ -119,7 +121,80 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                                           [cosignataires[c] for c in entry.values["cosignataires"]])
         report.add("pacte", status)
     session.flush()
+    for entry in cleaned["realisations"]:
+        code = departement_of[id(entry)]
+        if code not in departements:
+            departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
+        _, status = registry.upsert_realisation(session, entry.values, departements[code])
+        report.add("realisations", status)
+    session.flush()
     return report
+
+
+def target(values: dict[str, Any]) -> str | None:
+    """The key of what a figures record is about: "axe:1", "fiche:1.1" or "convention:REF"."""
+    given = [(name, values[name]) for name in ("axe", "fiche", "convention") if values.get(name) is not None]
+    return f"{given[0][0]}:{given[0][1]}" if len(given) == 1 else None
+
+
+def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], departement_of: dict[int, str],
+                        problems: list[Problem]) -> None:
+    """One target per record, known axes, fiches and conventions, no duplicate, coherent counts."""
+    structure: dict[tuple[str, int], tuple[set[int], set[str]]] = {}  # (département, year) → axes, fiches
+    for pacte in registry.pactes(session):
+        for year in range(pacte.periode_debut, pacte.periode_fin + 1):
+            structure[(pacte.departement.code, year)] = (
+                {a.numero for a in pacte.axes}, {f.numero for a in pacte.axes for f in a.fiches})
+    for entry in cleaned["pacte"]:  # a pacte in the same import replaces the registry's
+        values = entry.values
+        code = departement_of.get(id(entry))
+        for year in range(values["periode"]["debut"], values["periode"]["fin"] + 1):
+            structure[(str(code), year)] = ({a["numero"] for a in values["axes"]},
+                                            {f["numero"] for a in values["axes"] for f in a["fiches"]})
+    conventions = set(session.scalars(select(Convention.reference))) | {
+        e.values["reference"] for e in cleaned["conventions"]}
+    seen: dict[tuple[str, int, str], sources.Item] = {}
+    for entry in cleaned["realisations"]:
+        values, item = entry.values, entry.item
+
+        def problem(path: str, message: str, fix: str, item: sources.Item = item) -> None:
+            problems.append(Problem(item.source, item.place(path), path, message, fix))
+
+        key = target(values)
+        if key is None:
+            problem("axe", "chaque ligne de réalisations porte sur un axe, une fiche-action ou une convention, "
+                           "et un seul", "remplissez une seule des colonnes axe, fiche et convention")
+            continue
+        code = departement_of.get(id(entry))
+        if code is None:
+            continue
+        year = values["annee"]
+        axes, fiches = structure.get((code, year), (None, None))
+        if values["convention"] is not None and values["convention"] not in conventions:
+            problem("convention", f"convention « {values['convention']} » inconnue",
+                    "importez-la d'abord ou corrigez la référence (« pacte conventions lister »)")
+        elif values["convention"] is None and axes is None:
+            problem("annee", f"aucun PDI/PTI du département {code} ne couvre l'année {year}",
+                    "importez le PDI/PTI de la période ou corrigez l'année")
+        elif values["axe"] is not None and axes is not None and values["axe"] not in axes:
+            problem("axe", f"l'axe {values['axe']} n'existe pas dans le PDI/PTI de {year}",
+                    "axes existants : " + ", ".join(map(str, sorted(axes))))
+        elif values["fiche"] is not None and fiches is not None and values["fiche"] not in fiches:
+            problem("fiche", f"la fiche-action {values['fiche']} n'existe pas dans le PDI/PTI de {year}",
+                    "vérifiez son numéro, par exemple « 1.2 »")
+        if (code, year, key) in seen:
+            other = seen[(code, year, key)]
+            where = other.where if other.source == item.source else f"{other.source}, {other.where}"
+            problem(key.split(":")[0], f"réalisations {year} déjà données pour {key.replace(':', ' ')} ({where})",
+                    "gardez une seule ligne par année et par axe, fiche ou convention")
+        seen.setdefault((code, year, key), item)
+        if None not in (values["dont_brsa"], values["entrees"]) and values["dont_brsa"] > values["entrees"]:
+            problem("dont_brsa", "plus de bénéficiaires du RSA que d'entrées", "vérifiez les deux nombres")
+        people = values["personnes_accompagnees"]
+        for name in ("entrees", "sorties_emploi", "sorties_formation", "creations_entreprise"):
+            if people is not None and values[name] is not None and values[name] > people:
+                problem(name, f"{name.replace('_', ' ')} ({values[name]}) dépasse le nombre de personnes "
+                              f"accompagnées ({people})", "vérifiez les deux nombres")
 
 
 def _check_partners(entry: _Clean, field_name: str, codes: list[str], known: set[str],
@@ -182,6 +257,8 @@ def _check_pacte(entry: _Clean, known_partners: set[str], problems: list[Problem
 def _check_duplicates(cleaned: dict[str, list[_Clean]], problems: list[Problem]) -> None:
     keys = KEYS
     for section, entries in cleaned.items():
+        if section not in keys:
+            continue  # figures have a composite key, checked with their targets
         first: dict[str, sources.Item] = {}
         for entry in entries:
             value = entry.values[keys[section]]
@@ -204,12 +281,13 @@ def _resolve_departements(session: Session, cleaned: dict[str, list[_Clean]], pr
     if fallback is None and len(known | in_files) == 1:
         fallback = next(iter(known | in_files))
     result: dict[int, str] = {}
-    for entry in cleaned["conventions"] + cleaned["pacte"]:
+    for entry in cleaned["conventions"] + cleaned["pacte"] + cleaned["realisations"]:
         code = entry.values.get("departement") or by_file.get(entry.item.source) or fallback
         if code is None:
             problems.append(Problem(entry.item.source, entry.item.where, "departement",
                                     "impossible de savoir à quel département rattacher "
-                                    + ("le PDI/PTI" if entry.item.section == "pacte" else "la convention"),
+                                    + {"pacte": "le PDI/PTI", "realisations": "ces réalisations"}.get(
+                                        entry.item.section, "la convention"),
                                     "ajoutez une section « departement » au fichier, un champ « departement », "
                                     "ou [departement] code dans pacte.toml"))
         elif code not in known and code not in in_files:

@@ -260,3 +260,30 @@ class FicheAction(Base):
     indicateurs: Mapped[list[str]] = mapped_column(JSON, default=list)
     budget: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
     financeurs: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Realisation(Base):
+    """Yearly aggregated figures of an axis, a fiche-action or a convention — never a person."""
+
+    __tablename__ = "realisation"
+    __table_args__ = (UniqueConstraint("departement_id", "annee", "cible"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    departement_id: Mapped[int] = mapped_column(ForeignKey("departement.id"))
+    annee: Mapped[int] = mapped_column(Integer, index=True)
+    cible: Mapped[str] = mapped_column(String(60))  # "axe:1", "fiche:1.1" or "convention:REF"
+    axe: Mapped[int | None] = mapped_column(Integer)
+    fiche: Mapped[str | None] = mapped_column(String(10))
+    convention_id: Mapped[int | None] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"))
+    actions_financees: Mapped[int | None] = mapped_column(Integer)
+    credits_engages: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    credits_consommes: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    personnes_accompagnees: Mapped[int | None] = mapped_column(Integer)
+    entrees: Mapped[int | None] = mapped_column(Integer)
+    dont_brsa: Mapped[int | None] = mapped_column(Integer)
+    sorties_emploi: Mapped[int | None] = mapped_column(Integer)
+    sorties_formation: Mapped[int | None] = mapped_column(Integer)
+    creations_entreprise: Mapped[int | None] = mapped_column(Integer)
+
+    departement: Mapped[Departement] = relationship(lazy="joined")
+    convention: Mapped[Convention | None] = relationship(lazy="joined")

@@ -20,7 +20,9 @@ from pacte_docs.models import (
     Pacte,
     PacteCosignataire,
     Partenaire,
+    Realisation,
 )
+from pacte_docs.schema import FIGURES
 
 
 def departements(session: Session) -> list[Departement]:
@@ -233,3 +235,38 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
         for axe in data["axes"]
     ]
     return found, status
+
+
+# ---------------------------------------------------------------- yearly figures
+
+def realisations(session: Session, departement: Departement | None = None,
+                 annees: tuple[int, ...] | None = None) -> list[Realisation]:
+    query = select(Realisation).order_by(Realisation.annee, Realisation.cible)
+    if departement is not None:
+        query = query.where(Realisation.departement_id == departement.id)
+    if annees is not None:
+        query = query.where(Realisation.annee.in_(annees))
+    return list(session.scalars(query))
+
+
+def realisation_record(r: Realisation) -> dict[str, Any]:
+    return {"annee": r.annee, "departement": r.departement.code, "axe": r.axe, "fiche": r.fiche,
+            "convention": r.convention.reference if r.convention else None,
+            **{name: getattr(r, name) for name in FIGURES}}
+
+
+def upsert_realisation(session: Session, data: dict[str, Any], departement: Departement) -> tuple[Realisation, str]:
+    given = [(name, data[name]) for name in ("axe", "fiche", "convention") if data.get(name) is not None]
+    cible = f"{given[0][0]}:{given[0][1]}"
+    convention_id = None
+    if data.get("convention") is not None:
+        convention_id = session.scalars(select(Convention.id).where(Convention.reference == data["convention"])).one()
+    values = {"axe": data.get("axe"), "fiche": data.get("fiche"), "convention_id": convention_id,
+              **{name: data[name] for name in FIGURES}}
+    found = session.scalar(select(Realisation).where(
+        Realisation.departement_id == departement.id, Realisation.annee == data["annee"], Realisation.cible == cible))
+    if found is None:
+        found = Realisation(departement_id=departement.id, annee=data["annee"], cible=cible, **values)
+        session.add(found)
+        return found, "cree"
+    return found, "modifie" if _assign(found, values) else "inchange"

@@ -351,8 +351,49 @@ SCHEMAS["pacte"] = {
 }
 
 
+COUNT = Field(integer(0, 10_000_000))
+FIGURES = ("actions_financees", "credits_engages", "credits_consommes", "personnes_accompagnees", "entrees",
+           "dont_brsa", "sorties_emploi", "sorties_formation", "creations_entreprise")
+SCHEMAS["realisations"] = {
+    "annee": Field(integer(1990, 2100), required=True),
+    "departement": Field(departement_code),
+    "axe": Field(integer(1, 99)),
+    "fiche": Field(text(10, False)),
+    "convention": Field(key("référence")),
+    **{name: Field(amount) if name.startswith("credits") else COUNT for name in FIGURES},
+}
+
+# Fields that would describe a person: the bilan receives aggregated figures only.
+PERSONAL_FIELDS = {"nom", "prenom", "prénom", "nom_naissance", "date_naissance", "date_de_naissance", "naissance",
+                   "nir", "numero_securite_sociale", "securite_sociale", "secu", "adresse", "email", "courriel",
+                   "telephone", "téléphone", "beneficiaire", "bénéficiaire", "allocataire", "numero_allocataire",
+                   "matricule", "identifiant", "sexe", "age", "âge"}
+NIR = re.compile(r"\b[12]\s?\d{2}\s?(0[1-9]|1[0-2]|[2-9]\d)\s?(\d{2}|2[AB])\s?\d{3}\s?\d{3}(\s?\d{2})?\b")
+BIRTH_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/(19|20)\d{2}\b")
+
+
+def personal_data(item: Item) -> list[Problem]:
+    """Problems for every field or value of a figures record that looks like a person's data."""
+    problems = []
+    for name, value in item.data.items():
+        if str(name).strip().lower() in PERSONAL_FIELDS:
+            problems.append(Problem(item.source, item.place(name), name,
+                                    "donnée personnelle refusée : le bilan ne reçoit que des chiffres agrégés",
+                                    f"retirez la colonne « {name} » et toute donnée sur une personne"))
+        elif isinstance(value, str) and (NIR.search(value) or BIRTH_DATE.search(value)):
+            problems.append(Problem(item.source, item.place(name), name,
+                                    "valeur qui ressemble à un numéro de sécurité sociale ou à une date de naissance",
+                                    "le bilan ne reçoit que des chiffres agrégés : retirez cette donnée"))
+    return problems
+
+
 def clean(item: Item, problems: list[Problem]) -> dict[str, Any] | None:
     """Convert and check an item against its section's schema; None when anything is wrong."""
+    if item.section == "realisations":
+        personal = personal_data(item)
+        if personal:
+            problems.extend(personal)
+            return None
     schema = SCHEMAS.get(item.section)
     if schema is None:
         problems.append(Problem(item.source, item.where, None,
