@@ -26,6 +26,7 @@ from pacte_docs.rendering import normalise_docx  # noqa: E402
 OUT = Path(__file__).resolve().parents[1] / "src" / "pacte_docs" / "modeles"
 BLUE = RGBColor(0x1F, 0x3A, 0x5F)
 GREY = RGBColor(0x55, 0x5B, 0x66)
+ORANGE_TEXT = RGBColor(0xA8, 0x5A, 0x12)
 FONT = "Liberation Sans"
 
 
@@ -195,7 +196,7 @@ def _repeat_header(row) -> None:
 
 
 def data_table(doc, headers: list[str], loop: str, cells: list[str], widths: list[float],
-               aligns: list | None = None, total: list[str] | None = None):
+               aligns: list | None = None, total: list[str] | None = None, size: float = 9.5):
     """A table: shaded header row, one row per item of *loop*, an optional total row."""
     table = doc.add_table(rows=4 + (1 if total else 0), cols=len(headers))
     table.style = "Table Grid"
@@ -203,16 +204,16 @@ def data_table(doc, headers: list[str], loop: str, cells: list[str], widths: lis
     aligns = aligns or [None] * len(headers)
     header, loop_start, item, loop_end = table.rows[:4]
     for i, text in enumerate(headers):
-        _cell_text(header.cells[i], text, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF))
+        _cell_text(header.cells[i], text, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF), size=size, align=aligns[i])
         _shade(header.cells[i], "1F3A5F")
     _repeat_header(header)
     _cell_text(loop_start.cells[0], "{%tr for " + loop + " %}")
     for i, text in enumerate(cells):
-        _cell_text(item.cells[i], text, align=aligns[i])
+        _cell_text(item.cells[i], text, align=aligns[i], size=size)
     _cell_text(loop_end.cells[0], "{%tr endfor %}")
     if total:
         for i, text in enumerate(total):
-            _cell_text(table.rows[4].cells[i], text, bold=True, align=aligns[i])
+            _cell_text(table.rows[4].cells[i], text, bold=True, align=aligns[i], size=size)
             _shade(table.rows[4].cells[i], "E8EDF3")
     set_widths(table, widths)
     para(doc, "", space_after=4)
@@ -975,11 +976,223 @@ def pdi_pti() -> Document:
     return doc
 
 
+# ---------------------------------------------------------------- annual bilan
+
+FIGURE_ROWS = [
+    ("Actions financées", "actions_financees", "nombre"),
+    ("Crédits engagés", "credits_engages", "montant"),
+    ("Crédits consommés", "credits_consommes", "montant"),
+    ("Personnes accompagnées", "personnes_accompagnees", "effectif"),
+    ("Entrées", "entrees", "effectif"),
+    ("dont bénéficiaires du RSA", "dont_brsa", "effectif"),
+    ("Sorties positives (emploi, formation, création)", "sorties_positives", "effectif"),
+    ("Taux de sorties positives", "taux_sorties_positives", "pourcentage"),
+    ("Part des bénéficiaires du RSA dans les entrées", "part_brsa", "pourcentage"),
+    ("Taux de consommation des crédits", "taux_consommation", "pourcentage"),
+]
+
+
+def key_figures_table(doc) -> None:
+    """Indicator | last year | this year | evolution: a fixed list of rows."""
+    right = WD_ALIGN_PARAGRAPH.RIGHT
+    table = doc.add_table(rows=1 + len(FIGURE_ROWS), cols=4)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for i, text in enumerate(["Indicateur", "{{ annee_precedente }}", "{{ annee }}", "Évolution"]):
+        _cell_text(table.rows[0].cells[i], text, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF),
+                   align=None if i == 0 else right)
+        _shade(table.rows[0].cells[i], "1F3A5F")
+    for r, (label, name, fmt) in enumerate(FIGURE_ROWS, start=1):
+        cells = table.rows[r].cells
+        _cell_text(cells[0], label, bold=True)
+        _shade(cells[0], "E8EDF3")
+        _cell_text(cells[1], "{{ precedent." + name + "|" + fmt + " if precedent else '—' }}", align=right)
+        _cell_text(cells[2], "{{ total." + name + "|" + fmt + " }}", align=right, bold=True)
+        change = "points" if fmt == "pourcentage" else "evolution"
+        _cell_text(cells[3], "{{ evolution." + name + "|" + change + " }}", align=right)
+    set_widths(table, [7.4, 3.0, 3.0, 3.0])
+    para(doc, "", space_after=4)
+
+
+def chart(doc, variable: str) -> None:
+    """A chart in its own centred paragraph, shown only when it exists."""
+    tag(doc, "{%p if " + variable + " %}")
+    para(doc, "{{ " + variable + " }}", align=WD_ALIGN_PARAGRAPH.CENTER, space_after=8)
+    tag(doc, "{%p endif %}")
+
+
+def bilan_annuel() -> Document:
+    doc = new_document("Bilan {{ annee }} de la politique départementale d'insertion")
+    section = doc.sections[0]
+    header = section.header.paragraphs[0]
+    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    run = header.add_run("{{ departement.nom }} — Bilan {{ annee }} de la politique d'insertion")
+    run.font.size = Pt(8.5)
+    run.font.color.rgb = GREY
+    section.different_first_page_header_footer = True  # pages are numbered « k / n » once compiled
+    doc.core_properties.subject = "Bilan annuel du PDI/PTI {{ pacte.periode.debut }}-{{ pacte.periode.fin }}"
+    doc.core_properties.keywords = "bilan, insertion, RSA, PDI, PTI, {{ annee }}"
+
+    # Cover
+    para(doc, "{{ departement.nom|upper }}", bold=True, size=15, color=BLUE, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_before=20, space_after=2)
+    para(doc, "{{ departement.direction or '' }}", size=10, color=GREY, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=110)
+    para(doc, "BILAN ANNUEL {{ annee }}", bold=True, size=26, color=BLUE, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=6)
+    para(doc, "de la politique départementale d'insertion", size=15, color=BLUE, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=30)
+    para(doc, "au regard du {{ pacte.titre }}", bold=True, size=12, color=GREY, align=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=2)
+    para(doc, "programme départemental d'insertion et pacte territorial pour l'insertion "
+              "{{ pacte.periode.debut }}-{{ pacte.periode.fin }}", size=11, color=GREY,
+         align=WD_ALIGN_PARAGRAPH.CENTER, space_after=120)
+    para(doc, "Rapport présenté à l'Assemblée départementale", italic=True, size=11,
+         align=WD_ALIGN_PARAGRAPH.CENTER)
+    page_break(doc)
+
+    # Synthesis
+    heading(doc, "Synthèse de l'année {{ annee }}", 1)
+    tag(doc, "{%p if total.credits_engages is none and total.personnes_accompagnees is none %}")
+    para(doc, "Aucune réalisation n'a été importée pour {{ annee }} : les tableaux ci-dessous sont vides. "
+              "Importez les chiffres de l'année (« pacte importer realisations-{{ annee }}.xlsx »).")
+    tag(doc, "{%p endif %}")
+    para(doc, "En {{ annee }}, {{ total.actions_financees|nombre or 'aucune' }} actions ont été financées au titre "
+              "du PDI/PTI, pour {{ total.credits_engages|montant }} de crédits engagés, dont "
+              "{{ total.credits_consommes|montant }} consommés ({{ total.taux_consommation|pourcentage }}).")
+    para(doc, "{{ total.personnes_accompagnees|effectif }} personnes ont été accompagnées et "
+              "{{ total.entrees|effectif }} sont entrées dans une action, dont "
+              "{{ total.part_brsa|pourcentage }} de bénéficiaires du RSA. {{ total.sorties_positives|effectif }} "
+              "sorties positives ont été enregistrées (emploi, formation, création d'entreprise), soit "
+              "{{ total.taux_sorties_positives|pourcentage }} des personnes accompagnées.")
+    para(doc, "Les crédits engagés se répartissent entre l'insertion professionnelle, "
+              "{{ repartition.engages.professionnelle|montant }} "
+              "({{ repartition.engages.part_professionnelle|pourcentage }}), et l'insertion sociale, "
+              "{{ repartition.engages.sociale|montant }} ({{ repartition.engages.part_sociale|pourcentage }}).")
+    para(doc, "Chiffres clés", bold=True, color=BLUE, keep_next=True, space_before=6)
+    key_figures_table(doc)
+    chart(doc, "graphiques.repartition")
+    tag(doc, "{%p if precedent %}")
+    chart(doc, "graphiques.evolution")
+    tag(doc, "{%p else %}")
+    para(doc, "Aucun chiffre n'a été importé pour {{ annee_precedente }} : l'évolution sera présentée au "
+              "prochain bilan.", italic=True, color=GREY)
+    tag(doc, "{%p endif %}")
+
+    # Conventions
+    heading(doc, "Les conventions en {{ annee }}", 1, new_page=True)
+    right = WD_ALIGN_PARAGRAPH.RIGHT
+    table = doc.add_table(rows=4, cols=3)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for r, (label, name) in enumerate([("En vigueur", "en_vigueur"), ("Signées dans l'année", "signees"),
+                                       ("Renouvelées dans l'année", "renouvelees"),
+                                       ("Ayant pris fin dans l'année", "terminees")]):
+        cells = table.rows[r].cells
+        _cell_text(cells[0], label, bold=True)
+        _shade(cells[0], "E8EDF3")
+        _cell_text(cells[1], "{{ conventions." + name + "|length }}", align=right, bold=True)
+        _cell_text(cells[2], "{{ conventions." + name + "|map(attribute='reference')|join(', ') or '—' }}",
+                   size=8.5)
+    set_widths(table, [5.2, 1.4, 9.8])
+    para(doc, "", space_after=4)
+    tag(doc, "{%p if conventions.en_vigueur %}")
+    para(doc, "Conventions en vigueur", bold=True, color=BLUE, keep_next=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    data_table(doc, ["Convention", "Partenaire", "Type", "Période en cours"], "c in conventions.en_vigueur",
+               ["{{ c.reference }}", "{{ c.partenaires }}", "{{ c.type_libelle }}",
+                "{{ c.debut|date_courte }} – {{ c.fin|date_courte }}"], [2.8, 6.0, 3.0, 4.6], size=8.5)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if conventions_chiffres %}")
+    para(doc, "Réalisations des conventions d'accompagnement", bold=True, color=BLUE, keep_next=True,
+         align=WD_ALIGN_PARAGRAPH.LEFT)
+    data_table(doc, ["Convention", "Partenaire", "Personnes", "Entrées", "dont RSA", "Sorties positives",
+                     "Crédits engagés"], "c in conventions_chiffres",
+               ["{{ c.reference }}", "{{ c.partenaires }}", "{{ c.chiffres.personnes_accompagnees|effectif }}",
+                "{{ c.chiffres.entrees|effectif }}", "{{ c.chiffres.dont_brsa|effectif }}",
+                "{{ c.chiffres.sorties_positives|effectif }}", "{{ c.chiffres.credits_engages|montant }}"],
+               [2.6, 3.6, 2.0, 1.7, 1.7, 1.9, 2.9], [None, None, right, right, right, right, right], size=8.5)
+    para(doc, "Ces chiffres sont déjà comptés dans les axes du pacte : ils ne s'y ajoutent pas.", italic=True,
+         size=9, color=GREY)
+    tag(doc, "{%p endif %}")
+
+    # By axis
+    heading(doc, "Réalisations par axe", 1, new_page=True)
+    data_table(doc, ["Axe", "Actions", "Crédits engagés", "Crédits consommés", "Personnes", "Entrées",
+                     "Sorties positives"], "a in axes",
+               ["{{ a.titre }}", "{{ a.chiffres.actions_financees|nombre or '—' }}",
+                "{{ a.chiffres.credits_engages|montant or '—' }}", "{{ a.chiffres.credits_consommes|montant or '—' }}",
+                "{{ a.chiffres.personnes_accompagnees|effectif }}", "{{ a.chiffres.entrees|effectif }}",
+                "{{ a.chiffres.sorties_positives|effectif }}"],
+               [3.6, 1.5, 2.6, 2.6, 2.0, 1.7, 2.0], [None, right, right, right, right, right, right],
+               total=["Total", "{{ total.actions_financees|nombre }}", "{{ total.credits_engages|montant }}",
+                      "{{ total.credits_consommes|montant }}", "{{ total.personnes_accompagnees|effectif }}",
+                      "{{ total.entrees|effectif }}", "{{ total.sorties_positives|effectif }}"], size=8.5)
+    chart(doc, "graphiques.credits")
+    chart(doc, "graphiques.entrees_sorties")
+    tag(doc, "{%p for a in axes %}")
+    heading(doc, "{{ a.titre }}", 2)
+    para(doc, "{{ a.nature_libelle }}{% if a.source == 'axe' %} — chiffres déclarés pour l'axe"
+              "{% elif a.source == 'fiches' %} — somme des chiffres des fiches-actions{% else %} — aucun chiffre "
+              "pour {{ annee }}{% endif %}", italic=True, size=9, color=GREY, keep_next=True)
+    data_table(doc, ["Fiche-action", "Actions", "Crédits engagés", "Crédits consommés", "Personnes", "Entrées",
+                     "dont RSA", "Sorties positives"], "f in a.fiches",
+               ["{{ f.numero }} – {{ f.intitule }}", "{{ f.chiffres.actions_financees|nombre if f.chiffres else '—' }}",
+                "{{ f.chiffres.credits_engages|montant if f.chiffres else '—' }}",
+                "{{ f.chiffres.credits_consommes|montant if f.chiffres else '—' }}",
+                "{{ f.chiffres.personnes_accompagnees|effectif if f.chiffres else '—' }}",
+                "{{ f.chiffres.entrees|effectif if f.chiffres else '—' }}",
+                "{{ f.chiffres.dont_brsa|effectif if f.chiffres else '—' }}",
+                "{{ f.chiffres.sorties_positives|effectif if f.chiffres else '—' }}"],
+               [3.4, 1.4, 2.4, 2.4, 1.9, 1.6, 1.5, 1.8], [None, right, right, right, right, right, right, right],
+               total=["Total de l'axe {{ a.numero }}", "{{ a.chiffres.actions_financees|nombre }}",
+                      "{{ a.chiffres.credits_engages|montant }}", "{{ a.chiffres.credits_consommes|montant }}",
+                      "{{ a.chiffres.personnes_accompagnees|effectif }}", "{{ a.chiffres.entrees|effectif }}",
+                      "{{ a.chiffres.dont_brsa|effectif }}", "{{ a.chiffres.sorties_positives|effectif }}"], size=8)
+    tag(doc, "{%p if a.sans_chiffres %}")
+    para(doc, "Sans chiffres en {{ annee }} : fiche{{ a.sans_chiffres|length > 1 and 's' or '' }} "
+              "{{ a.sans_chiffres|join(', ') }}.", italic=True, size=9, color=ORANGE_TEXT)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+
+    heading(doc, "Fiches-actions sans réalisations", 1)
+    tag(doc, "{%p if fiches_sans_chiffres %}")
+    para(doc, "Aucun chiffre n'a été transmis pour {{ annee }} au titre des fiches-actions "
+              "{{ fiches_sans_chiffres|join(', ') }}. Leurs pilotes sont invités à les fournir pour le prochain "
+              "comité de pilotage ; une action non engagée est à réexaminer.")
+    tag(doc, "{%p else %}")
+    para(doc, "Toutes les fiches-actions ont des chiffres pour {{ annee }}.")
+    tag(doc, "{%p endif %}")
+    heading(doc, "Méthode et protection des données", 1)
+    para(doc, "Les chiffres de ce bilan sont des données agrégées transmises par les pilotes des fiches-actions et "
+              "les partenaires. Aucune donnée nominative n'est collectée. Les effectifs inférieurs à cinq "
+              "personnes sont masqués (« < 5 ») pour qu'aucune personne ne puisse être reconnue. Les chiffres "
+              "d'un axe sont ceux déclarés pour l'axe, ou à défaut la somme de ses fiches-actions.")
+
+    # Annexes: the compiled PDF inserts the documents after each of these pages.
+    heading(doc, "Annexe 1 – Conventions signées ou renouvelées en {{ annee }}", 1, new_page=True)
+    tag(doc, "{%p if annexes %}")
+    para(doc, "Les conventions suivantes sont reproduites à la suite, dans l'ordre du tableau.")
+    data_table(doc, ["Convention", "Partenaire", "Type", "En {{ annee }}"], "c in annexes",
+               ["{{ c.reference }}", "{{ c.partenaires }}", "{{ c.type_libelle }}",
+                "{{ c.motif }}{% if c.motif == 'signée' and c.date_signature %} le {{ c.date_signature|date_longue }}"
+                "{% elif c.renouvellement %} à compter du {{ c.renouvellement|date_longue }}{% endif %}"],
+               [3.0, 6.0, 3.0, 4.4], size=9)
+    tag(doc, "{%p else %}")
+    para(doc, "Aucune convention n'a été signée ni renouvelée en {{ annee }}.")
+    tag(doc, "{%p endif %}")
+    heading(doc, "Annexe 2 – Fiches-actions du PDI/PTI {{ pacte.periode.debut }}-{{ pacte.periode.fin }}", 1,
+            new_page=True)
+    para(doc, "Les fiches-actions du {{ pacte.titre }}, telles qu'adoptées, sont reproduites à la suite, axe par "
+              "axe.")
+    return doc
+
+
 TEMPLATES = {
     "convention_ccas": convention_ccas,
     "convention_france_travail": convention_france_travail,
     "avenant": avenant,
     "pdi_pti": pdi_pti,
+    "bilan_annuel": bilan_annuel,
 }
 
 

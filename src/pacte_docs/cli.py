@@ -20,6 +20,7 @@ from rich.table import Table
 from pacte_docs import (
     __version__,
     archives,
+    bilan,
     clickfr,
     dates,
     exporter,
@@ -665,6 +666,47 @@ def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: 
     if report.pdf:
         pages = f", {report.pages} pages, sommaire paginé en {report.mises_en_page} passes" if report.pages else ""
         click.echo(f"  {report.reference} : {report.pdf} ({label}{pages})")
+    for note in report.notes:
+        click.echo(f"  Remarque : {note}")
+
+
+# ---------------------------------------------------------------- bilan
+
+
+@cli.group("bilan", context_settings=CONTEXT)
+def bilan_group() -> None:
+    """Le bilan annuel de la politique d'insertion, pour l'Assemblée départementale."""
+
+
+@bilan_group.command("compiler")
+@click.argument("annee", type=click.IntRange(1990, 2100))
+@click.option("--sortie", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fichier à écrire (par défaut archives/bilans/ANNEE/bilan-ANNEE.pdf ou .xlsx).")
+@click.option("--pdfa", is_flag=True, help="Produit les PDF en PDF/A-2b.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True,
+              help="pdf : le bilan compilé avec ses annexes ; xlsx : le tableau des chiffres de l'année.")
+@click.option("--departement", help="Code du département, quand le registre en contient plusieurs.")
+@click.pass_obj
+def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt: str,
+                  departement: str | None) -> None:
+    """Compile le bilan d'une année en un seul PDF : bilan, conventions signées ou renouvelées
+    dans l'année, fiches-actions du PDI/PTI ; signets, pages numérotées « k / n ».
+
+    \b
+    Exemples :
+      pacte bilan compiler 2019
+      pacte bilan compiler 2019 --format xlsx --sortie chiffres-2019.xlsx
+    """
+    ws = state.workspace()
+    if fmt == "xlsx":
+        written = bilan.export_figures(ws, annee, sortie, departement)
+        click.echo(f"  Chiffres {annee} : {ws.relative(written) if written.is_relative_to(ws.root) else written}")
+        return
+    with Console(stderr=True).status(f"Compilation du bilan {annee}…") if sys.stderr.isatty() else nullcontext():
+        report = bilan.compile_bilan(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement)
+    click.echo(f"  Bilan {annee} : {report.chemin} ({STATUS_LABELS[report.status]}, {report.pages} pages)")
+    if report.annexes:
+        click.echo("  Conventions en annexe : " + ", ".join(report.annexes))
     for note in report.notes:
         click.echo(f"  Remarque : {note}")
 

@@ -219,6 +219,8 @@ def documented_context(kind: str) -> dict[str, Any]:
     """The context every template of *kind* may use, filled with sample values."""
     if kind == "pdi_pti":
         return pacte_context(*sample_pacte(), pages={})
+    if kind == "bilan_annuel":
+        return sample_bilan_context()
     sample = sample_convention()
     if kind == "avenant":
         return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31))
@@ -365,3 +367,107 @@ def sample_pacte() -> tuple[Pacte, dict[str, Partenaire]]:
                         budget=Decimal("1000.00"), financeurs=["Département"])
     pacte.axes = [Axe(numero=1, intitule="Axe", nature="professionnelle", objectifs=["…"], fiches=[fiche])]
     return pacte, {partner.code: partner}
+
+
+# ---------------------------------------------------------------- annual bilan
+
+TYPE_LIBELLE = {"ccas": "Commune / CCAS", "france_travail": "France Travail", "autre": "Autre partenariat"}
+
+
+def figures_context(figures: Any) -> dict[str, Any] | None:
+    """The figures of an aggregation.Chiffres, with its rates, for a template."""
+    if figures is None:
+        return None
+    return {
+        "actions_financees": figures.actions_financees, "credits_engages": figures.credits_engages,
+        "credits_consommes": figures.credits_consommes, "personnes_accompagnees": figures.personnes_accompagnees,
+        "entrees": figures.entrees, "dont_brsa": figures.dont_brsa, "sorties_emploi": figures.sorties_emploi,
+        "sorties_formation": figures.sorties_formation, "creations_entreprise": figures.creations_entreprise,
+        "sorties_positives": figures.sorties_positives, "taux_sorties_positives": figures.taux_sorties_positives,
+        "part_brsa": figures.part_brsa, "taux_consommation": figures.taux_consommation,
+    }
+
+
+def _split_context(split: Any) -> dict[str, Any]:
+    return {"professionnelle": split.professionnelle, "sociale": split.sociale, "total": split.total,
+            "part_professionnelle": split.part_professionnelle, "part_sociale": split.part_sociale}
+
+
+def convention_row(c: Convention, annee: int) -> dict[str, Any]:
+    """A convention as the bilan lists it: reference, partners, type and the dates of its current period."""
+    chain = dates.periodes(registry.faits(c), dt.date(annee, 12, 31))
+    current = next((p for p in reversed(chain) if p.debut <= dt.date(annee, 12, 31)), chain[0])
+    renewal = next((p.debut for p in chain[1:] if p.debut.year == annee), None)
+    return {
+        "reference": c.reference, "type": c.type, "type_libelle": TYPE_LIBELLE.get(c.type, c.type),
+        "partenaires": ", ".join(partenaire_context(p, current.debut)["nom"] for p in c.partenaires),
+        "date_signature": c.date_signature, "debut": current.debut, "fin": current.fin,
+        "renouvellement": renewal,
+    }
+
+
+def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any, conventions: Any,
+                  rows: dict[str, dict[str, Any]], graphiques: dict[str, Any]) -> dict[str, Any]:
+    """The documented context of the annual bilan. *bilan* is an aggregation.Bilan, *conventions* an
+    aggregation.ConventionsAnnee, *rows* the convention_row of every convention it names, *graphiques* the
+    charts as rendering.Image (the evolution chart is None without last year's figures)."""
+    total = figures_context(bilan.total)
+    assert total is not None
+    evolution = {name: bilan.evolution(name) for name in ("actions_financees", "credits_engages",
+                                                          "credits_consommes", "personnes_accompagnees", "entrees",
+                                                          "dont_brsa", "sorties_positives")}
+    previous = figures_context(bilan.precedent)
+    if previous is not None:
+        for name in ("taux_sorties_positives", "part_brsa", "taux_consommation"):
+            now, before = total[name], previous[name]
+            evolution[name] = None if now is None or before is None else now - before  # in points
+    annexes = sorted(set(conventions.signees) | set(conventions.renouvelees))
+    by_number = {a.numero: a for a in pacte.axes}
+    result: dict[str, Any] = typographie({
+        "departement": departement_context(departement),
+        "annee": annee,
+        "annee_precedente": annee - 1,
+        "pacte": {"reference": pacte.reference, "titre": pacte.titre,
+                  "periode": {"debut": pacte.periode_debut, "fin": pacte.periode_fin}},
+        "total": total,
+        "precedent": previous,
+        "evolution": evolution,
+        "repartition": {"engages": _split_context(bilan.repartition_engages),
+                        "consommes": _split_context(bilan.repartition_consommes)},
+        "axes": [{
+            "numero": a.numero, "intitule": a.intitule, "titre": axe_titre(a.numero, a.intitule),
+            "nature_libelle": NATURE_LIBELLE.get(a.nature, a.nature), "source": a.source,
+            "chiffres": figures_context(a.chiffres),
+            "fiches": [{"numero": f.numero, "intitule": f.intitule, "chiffres": figures_context(f.chiffres)}
+                       for f in a.fiches],
+            "sans_chiffres": [f.numero for f in a.fiches if f.chiffres is None and a.source != "axe"],
+        } for a in bilan.axes if a.numero in by_number],
+        "fiches_sans_chiffres": bilan.fiches_sans_chiffres,
+        "conventions": {name: [rows[ref] for ref in getattr(conventions, name)]
+                        for name in ("en_vigueur", "signees", "renouvelees", "terminees")},
+        "conventions_chiffres": [rows.get(ref, {"reference": ref, "partenaires": ""}) | {"chiffres": figures_context(f)}
+                                 for ref, f in bilan.conventions],
+        "annexes": [rows[ref] | {"motif": ("signée" if ref in conventions.signees else "renouvelée")}
+                    for ref in annexes],
+        "graphiques": graphiques,
+    })
+    return result
+
+
+def sample_bilan_context() -> dict[str, Any]:
+    """The bilan's context for a sample pacte, with figures for two years."""
+    from pacte_docs import aggregation
+    from pacte_docs.rendering import Image
+
+    pacte, _ = sample_pacte()
+    convention = sample_convention()
+    figures = aggregation.Chiffres(1, Decimal("10.00"), Decimal("8.00"), 10, 8, 5, 3, 2, 1)
+    axes = [aggregation.AxeDef(a.numero, a.intitule, a.nature, tuple((f.numero, f.intitule) for f in a.fiches))
+            for a in pacte.axes]
+    records = {"fiche:1.1": figures, f"convention:{convention.reference}": figures}
+    bilan = aggregation.aggregate(2025, axes, records, records)
+    events = aggregation.ConventionsAnnee([convention.reference], [convention.reference], [], [])
+    image = Image(b"", 10)
+    return bilan_context(2025, pacte.departement, pacte, bilan, events,
+                         {convention.reference: convention_row(convention, 2025)},
+                         {"repartition": image, "evolution": image, "credits": image, "entrees_sorties": image})

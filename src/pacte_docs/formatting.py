@@ -48,6 +48,34 @@ def pourcentage(value: Number | None) -> str:
     return format_percent(Decimal(str(value)), "#,##0.##\u00a0%", locale=LOCALE)
 
 
+SMALL_COUNT = 5  # counts of people below this are not shown (statistical secrecy)
+
+
+def effectif(value: int | None) -> str:
+    """A count of people: 1 234 ; « < 5 » for a small count that could point at someone ; « — » if unknown."""
+    if value is None:
+        return "—"
+    if 0 < value < SMALL_COUNT:
+        return f"<\u00a0{SMALL_COUNT}"
+    return nombre(value)
+
+
+def evolution(value: Number | None) -> str:
+    """0.045 → +4,5 % ; -0.021 → −2,1 % ; None → —."""
+    if value is None:
+        return "—"
+    text = pourcentage(abs(Decimal(str(value))))
+    return ("+" if value > 0 else "\u2212" if value < 0 else "") + text
+
+
+def points(value: Number | None) -> str:
+    """A change of a rate, in percentage points: 0.012 → +1,2 pt ; None → —."""
+    if value is None:
+        return "—"
+    shown = nombre((abs(Decimal(str(value))) * 100).quantize(Decimal("0.1")))
+    return ("+" if value > 0 else "\u2212" if value < 0 else "") + shown + "\u00a0pt"
+
+
 def duree(mois: int) -> str:
     """36 → trois ans ; 18 → dix-huit mois."""
     words = {1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 12: "douze",
@@ -92,6 +120,9 @@ FILTERS = {
     "montant": montant,
     "nombre": nombre,
     "pourcentage": pourcentage,
+    "effectif": effectif,
+    "evolution": evolution,
+    "points": points,
     "duree": duree,
     "fois": fois,
     "en_lettres": en_lettres,

@@ -10,7 +10,8 @@ from pacte_docs.errors import UnknownReferenceError
 from pacte_docs.rendering import Finding, analyse, make_environment, missing_paths
 from pacte_docs.workspace import Workspace, package_templates, sha256_bytes, sha256_file
 
-KIND = {"avenant": "avenant", "pdi_pti": "pdi_pti"}  # every other template renders a convention
+# The context each template is checked against; every other template renders a convention.
+KIND = {"avenant": "avenant", "pdi_pti": "pdi_pti", "bilan_annuel": "bilan_annuel"}
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import re
@@ -13,7 +14,8 @@ from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
-from docxtpl import DocxTemplate
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2 import meta as jinja_meta
 from jinja2.exceptions import SecurityError, UndefinedError
@@ -231,6 +233,27 @@ def normalise_docx(data: bytes) -> bytes:
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class Image:
+    """A picture (PNG bytes) to show where a template writes its variable, e.g. {{ graphiques.credits }}."""
+
+    data: bytes
+    width_mm: float = 160
+
+    def __str__(self) -> str:  # what a fingerprint of the context sees
+        return "image:" + hashlib.sha256(self.data).hexdigest()
+
+
+def _with_images(value: Any, tpl: DocxTemplate) -> Any:
+    if isinstance(value, Image):
+        return InlineImage(tpl, io.BytesIO(value.data), width=Mm(value.width_mm))
+    if isinstance(value, dict):
+        return {key: _with_images(item, tpl) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_images(item, tpl) for item in value]
+    return value
+
+
 class CompiledTemplate:
     """A DOCX template loaded once, checked once, rendered many times."""
 
@@ -254,7 +277,7 @@ class CompiledTemplate:
         """The rendered DOCX, normalised; a rendering failure becomes a TemplateError."""
         tpl = DocxTemplate(io.BytesIO(self.data))
         try:
-            tpl.render(dict(context), self.env, autoescape=True)
+            tpl.render(_with_images(dict(context), tpl), self.env, autoescape=True)
             self._render_properties(tpl, context)
         except UndefinedError as exc:
             raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
