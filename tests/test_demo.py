@@ -25,7 +25,8 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "avenant n° 1 enregistré" in result.stdout
     assert (root / "conventions/CCAS-2024-002/CCAS-2024-002-avenant-1.pdf").is_file()
     assert (root / "echeances.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
-    assert "2 départements, 14 partenaires, 12 conventions et 1 PDI/PTI importés" in result.stdout
+    assert "2 départements, 14 partenaires, 12 conventions, 1 PDI/PTI et 26 lignes de réalisations importés" \
+        in result.stdout
     references = sorted(p.name for p in (root / "conventions").iterdir())
     assert references == ["ASSO-2023-011", "ASSO-2024-007", "CCAS-2024-001", "CCAS-2024-002", "CCAS-2024-003",
                           "CCAS-2025-004", "CCAS-2027-005", "CIAS-2022-010", "FT-2023-001", "FT-2025-002",
@@ -42,8 +43,13 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "entre le Département de l'Essonne et France Travail" in essonne
     check = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier"],
                            capture_output=True, text=True, check=False)
-    # 12 conventions + 1 avenant + the PDI/PTI, in DOCX and PDF; 2 regenerated conventions archived in DOCX and PDF
-    assert check.returncode == 0 and "32 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # 12 conventions + 1 avenant + the PDI/PTI + the bilan, in DOCX and PDF; 2 regenerated conventions archived
+    assert check.returncode == 0 and "34 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    compiled = root / "archives/bilans/2019/bilan-2019.pdf"
+    assert "Bilan 2019 pour l'Assemblée : archives/bilans/2019/bilan-2019.pdf" in result.stdout
+    bilan_text = " ".join(pdf_text(compiled).split())
+    assert "BILAN ANNUEL 2019" in bilan_text and "Évolution" in bilan_text
+    assert f"1 / {len(PdfReader(compiled).pages)}" in bilan_text
     pacte = root / "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf"
     assert "PDI/PTI PACTE-2016-2020 : archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx et " \
            "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf" in result.stdout

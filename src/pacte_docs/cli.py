@@ -210,9 +210,9 @@ def init_command(state: State, dossier: Path | None) -> None:
 def demo_command(state: State, dossier: Path | None) -> None:
     """Construit un espace de démonstration complet à partir des données fournies.
 
-    Importe les partenaires et conventions des Hauts-de-Seine et de l'Essonne et le pacte solidarité
-    Essonne (PDI/PTI), génère chaque convention et le PDI/PTI en DOCX et en PDF, rejoue la vie des
-    conventions et affiche les alertes.
+    Importe les partenaires et conventions des Hauts-de-Seine et de l'Essonne, le pacte solidarité
+    Essonne (PDI/PTI) et ses réalisations 2018 et 2019 ; génère chaque convention et le PDI/PTI en
+    DOCX et en PDF, rejoue la vie des conventions, compile le bilan 2019 et affiche les alertes.
 
     \b
     Exemple :
@@ -227,8 +227,9 @@ def demo_command(state: State, dossier: Path | None) -> None:
     click.echo(f"Espace de démonstration : {report.root}")
     click.echo(f"  Registre : {sum(counts.get('departement', {}).values())} départements, "
                f"{sum(counts.get('partenaires', {}).values())} partenaires, "
-               f"{sum(counts.get('conventions', {}).values())} conventions et "
-               f"{sum(counts.get('pacte', {}).values())} PDI/PTI importés.")
+               f"{sum(counts.get('conventions', {}).values())} conventions, "
+               f"{sum(counts.get('pacte', {}).values())} PDI/PTI et "
+               f"{sum(counts.get('realisations', {}).values())} lignes de réalisations importés.")
     click.echo("  Conventions générées :")
     for output in report.generated.outputs:
         pdf = f" et {output.pdf}" if output.pdf else ""
@@ -236,6 +237,9 @@ def demo_command(state: State, dossier: Path | None) -> None:
     for pacte in report.pactes:
         pages = f", {pacte.pages} pages" if pacte.pages else ""
         click.echo(f"  PDI/PTI {pacte.reference} : {pacte.docx} et {pacte.pdf}{pages}")
+    for compiled in report.bilans:
+        click.echo(f"  Bilan {compiled.annee} pour l'Assemblée : {compiled.chemin} ({compiled.pages} pages, "
+                   f"conventions en annexe : {', '.join(compiled.annexes) or 'aucune'})")
     if report.history:
         click.echo("  Vie des conventions rejouée :")
         for line in report.history:

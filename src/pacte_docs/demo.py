@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pacte_docs import alerts, generation, importer, lifecycle, notify, pdi_pti, registry
+from pacte_docs import alerts, bilan, generation, importer, lifecycle, notify, pdi_pti, registry
 from pacte_docs.generation import GenerationReport, Progress
 from pacte_docs.importer import ImportReport
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
 
 D = dt.date
+BILAN_YEAR = 2019
 
 
 @dataclass
@@ -27,6 +28,7 @@ class DemoReport:
     alertes: list[alerts.Alerte] = field(default_factory=list)
     calendrier: Path | None = None
     pactes: list[pdi_pti.PacteReport] = field(default_factory=list)
+    bilans: list[bilan.BilanReport] = field(default_factory=list)
 
 
 def demo_files() -> list[tuple[str, bytes]]:
@@ -79,6 +81,7 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
         with ws.db.session() as session:
             references = [p.reference for p in registry.pactes(session)]
         report.pactes = [pdi_pti.generate_pacte(ws, reference) for reference in references]
+        report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR)]  # figures for 2018 and 2019: an evolution
         with ws.db.session() as session:
             for suivi in notify.suivis(session, on, ws.config):
                 report.statuts[suivi.reference] = suivi.situation.statut
