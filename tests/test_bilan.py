@@ -1,0 +1,273 @@
+"""The annual bilan compiled for the Assemblée, from figures the tests generate (one spreadsheet per year):
+totals, split and rates read back from the PDF equal what the figures give; bookmarks; « k / n » on every page."""
+
+from __future__ import annotations
+
+import random
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from pacte_docs.pdi_pti import read_bookmarks
+from tests.conftest import Pacte
+from tests.helpers import folder_state, normalise, registry_state
+from tests.test_pdi_pti import build_pacte, euros, write
+
+YEAR = 2025
+COLUMNS = ["annee", "axe", "fiche", "convention", "actions_financees", "credits_engages", "credits_consommes",
+           "personnes_accompagnees", "entrees", "dont_brsa", "sorties_emploi", "sorties_formation",
+           "creations_entreprise"]
+FIGURES = COLUMNS[4:]
+
+
+def conventions() -> list[dict[str, Any]]:
+    common = {"objet": "Accompagnement des bénéficiaires du RSA.", "responsable": {"email": "dir@creuse.example.fr"}}
+    return [
+        {"reference": "CONV-2025-001", "type": "autre", "partenaires": ["ASSO-23"], "date_signature": "2025-03-10",
+         "date_effet": "2025-04-01", "renouvellement": "expresse", **common},
+        {"reference": "FT-2024-002", "type": "france_travail", "partenaires": ["FT-23"], "date_signature": "2023-12-01",
+         "date_effet": "2024-01-01", "duree_mois": 12, "renouvellement": "tacite", "renouvellements_max": 3, **common},
+        {"reference": "CCAS-2026-003", "type": "ccas", "partenaires": ["CAF-23"], "date_effet": "2026-01-01",
+         "renouvellement": "expresse", **common},  # a draft: neither in force nor annexed
+    ]
+
+
+def generate_figures(rng: random.Random, pacte: dict[str, Any], year: int, *, axis_row: int | None,
+                     missing: set[str]) -> list[dict[str, Any]]:
+    rows = []
+    for axe in pacte["axes"]:
+        if axe["numero"] == axis_row:
+            rows.append({"annee": year, "axe": axe["numero"], **_random_figures(rng, big=True)})
+        for fiche in axe["fiches"]:
+            if fiche["numero"] not in missing:
+                rows.append({"annee": year, "fiche": fiche["numero"], **_random_figures(rng)})
+    rows.append({"annee": year, "convention": "FT-2024-002", **_random_figures(rng)})
+    return rows
+
+
+def _random_figures(rng: random.Random, big: bool = False) -> dict[str, Any]:
+    scale = 30 if big else 1
+    people = rng.randrange(5, 400) * scale
+    entries = rng.randrange(0, people + 1)
+    committed = Decimal(rng.randrange(1_000_000, 90_000_000) * scale) / 100
+    return {
+        "actions_financees": rng.randrange(1, 20) * scale, "credits_engages": committed,
+        "credits_consommes": (committed * Decimal(rng.randrange(60, 100)) / 100).quantize(Decimal("0.01")),
+        "personnes_accompagnees": people, "entrees": entries, "dont_brsa": rng.randrange(0, entries + 1),
+        "sorties_emploi": rng.randrange(0, people // 3 + 1), "sorties_formation": rng.randrange(0, people // 3 + 1),
+        "creations_entreprise": rng.randrange(0, people // 3 + 1),
+    }
+
+
+def write_xlsx(path: Path, rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "realisations"
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([float(v) if isinstance(v, Decimal) else v for v in (row.get(c) for c in columns)])
+    book.save(path)
+    return path
+
+
+def expected_totals(pacte: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the figures give, computed here independently of the product's aggregation."""
+    by_target = {(("axe", r["axe"]) if "axe" in r else ("fiche", r["fiche"]) if "fiche" in r else
+                  ("convention", r["convention"])): r for r in rows}
+    axes = {}
+    for axe in pacte["axes"]:
+        own = by_target.get(("axe", axe["numero"]))
+        parts = [own] if own else [by_target[("fiche", f["numero"])] for f in axe["fiches"]
+                                   if ("fiche", f["numero"]) in by_target]
+        axes[axe["numero"]] = {name: sum((Decimal(str(p[name])) for p in parts), Decimal(0)) for name in FIGURES}
+        axes[axe["numero"]]["nature"] = axe["nature"]
+    total = {name: sum((a[name] for a in axes.values()), Decimal(0)) for name in FIGURES}
+    pro = sum((a["credits_engages"] for a in axes.values() if a["nature"] == "professionnelle"), Decimal(0))
+    positives = total["sorties_emploi"] + total["sorties_formation"] + total["creations_entreprise"]
+    return {"axes": axes, "total": total, "pro": pro, "sociale": total["credits_engages"] - pro,
+            "positives": positives}
+
+
+def pct(part: Decimal, whole: Decimal) -> str:
+    value = (part / whole).quantize(Decimal("0.001")) * 100
+    return f"{value.normalize():f}".replace(".", ",") + " %"
+
+
+def count(value: Decimal) -> str:
+    return f"{int(value):,}".replace(",", " ")
+
+
+def flat(text: str) -> str:
+    return " ".join(normalise(text).replace("\uf0b7", " ").split())
+
+
+@pytest.fixture
+def scenario(pacte_sqlite: Pacte, tmp_path: Path) -> dict[str, Any]:
+    rng = random.Random(20251)
+    data = build_pacte(seed=5)
+    data["conventions"] = conventions()
+    write(tmp_path / "pti.yaml", data)
+    pacte = data["pacte"]
+    first = pacte["axes"][0]["fiches"][0]["numero"]
+    last_year = generate_figures(rng, pacte, YEAR - 1, axis_row=None, missing=set())
+    this_year = generate_figures(rng, pacte, YEAR, axis_row=2, missing={"3.2"})
+    this_year[0]["personnes_accompagnees"] = 3  # a small count, masked in the bilan
+    this_year[0].update(entrees=3, dont_brsa=2, sorties_emploi=1, sorties_formation=0, creations_entreprise=0)
+    assert this_year[0]["fiche"] == first
+    pacte_sqlite("importer", str(tmp_path / "pti.yaml"),
+                 str(write_xlsx(tmp_path / f"realisations-{YEAR - 1}.xlsx", last_year)),
+                 str(write_xlsx(tmp_path / f"realisations-{YEAR}.xlsx", this_year)))
+    return {"pacte": pacte, "this_year": this_year, "last_year": last_year, "runner": pacte_sqlite}
+
+
+def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) -> None:
+    run: Pacte = scenario["runner"]
+    result = run("bilan", "compiler", str(YEAR))
+    target = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    reader = PdfReader(target)
+    n = len(reader.pages)
+    assert f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf (créé, {n} pages)" in result.output
+    assert "Conventions en annexe : CONV-2025-001, FT-2024-002" in result.output
+    pages = [flat(page.extract_text()) for page in reader.pages]
+    for k, text in enumerate(pages, start=1):
+        assert re.search(rf"(^| ){k} / {n}( |$)", text), f"page {k} sans « {k} / {n} »"
+
+    expected = expected_totals(scenario["pacte"], scenario["this_year"])
+    before = expected_totals(scenario["pacte"], scenario["last_year"])
+    total = expected["total"]
+    synthesis = " ".join(pages[1:3])
+    assert f"pour {euros(total['credits_engages'])} de crédits engagés, dont {euros(total['credits_consommes'])} " \
+           f"consommés ({pct(total['credits_consommes'], total['credits_engages'])})" in synthesis
+    assert f"{count(total['personnes_accompagnees'])} personnes ont été accompagnées et " \
+           f"{count(total['entrees'])} sont entrées dans une action, dont " \
+           f"{pct(total['dont_brsa'], total['entrees'])} de bénéficiaires du RSA" in synthesis
+    assert f"{count(expected['positives'])} sorties positives" in synthesis
+    assert f"soit {pct(expected['positives'], total['personnes_accompagnees'])} des personnes accompagnées" \
+        in synthesis
+    assert f"l'insertion professionnelle, {euros(expected['pro'])} ({pct(expected['pro'], total['credits_engages'])})" \
+           f", et l'insertion sociale, {euros(expected['sociale'])}" in synthesis
+    change = (total["credits_engages"] - before["total"]["credits_engages"]) / before["total"]["credits_engages"]
+    sign = "+" if change > 0 else "−"
+    shown = pct(abs(change), Decimal(1)).replace(",0 %", " %")
+    assert f"Crédits engagés {euros(before['total']['credits_engages'])} {euros(total['credits_engages'])} " \
+           f"{sign}{shown}" in synthesis
+
+    whole = " ".join(pages)
+    for number, figures in expected["axes"].items():
+        assert f"Total de l'axe {number} {count(figures['actions_financees'])} {euros(figures['credits_engages'])} " \
+               f"{euros(figures['credits_consommes'])}" in whole
+    assert "Sans chiffres en 2025 : fiche 3.2." in whole
+    assert "1.1 – Action 1.1" in whole and "< 5" in whole  # the small count is masked
+
+    # Bookmarks built from the data: sections → axes; annexes → conventions; fiches → axes → fiches.
+    bookmarks = read_bookmarks(target)
+    titles = [b.title for b in bookmarks]
+    assert titles[0] == f"Synthèse de l'année {YEAR}"
+    axes = next(b for b in bookmarks if b.title == "Réalisations par axe").children
+    assert [b.title for b in axes] == [flat(f"Axe {a['numero']} – {a['intitule']}") for a in scenario["pacte"]["axes"]]
+    annex1 = next(b for b in bookmarks if b.title.startswith("Annexe 1"))
+    assert [b.title for b in annex1.children] == ["CONV-2025-001 – Association « Rural & Solidaire » <Creuse>",
+                                                  "FT-2024-002 – France Travail Creuse"]
+    for child in annex1.children:
+        assert child.title.split(" – ")[0] in pages[child.page - 1]
+    annex2 = next(b for b in bookmarks if b.title.startswith("Annexe 2"))
+    assert [len(a.children) for a in annex2.children] == [len(a["fiches"]) for a in scenario["pacte"]["axes"]]
+    for axe in annex2.children:
+        for fiche in axe.children:
+            assert fiche.title in pages[fiche.page - 1]
+
+    metadata = reader.metadata
+    assert metadata is not None and metadata.title == f"Bilan {YEAR} de la politique départementale d'insertion"
+    assert metadata.author == "Département de la Creuse"
+    assert "Pacte creusois" in (metadata.subject or "") and str(YEAR) in (metadata.get("/Keywords") or "")
+    assert metadata.creation_date is not None
+
+    check = run("archives", "verifier")
+    assert "Aucune anomalie" in check.output or "vérifié" in check.output
+    sums = (run.root / "archives/SHA256SUMS").read_text(encoding="utf-8")
+    assert f"bilans/{YEAR}/bilan-{YEAR}.pdf" in sums
+    assert "(inchangé" in run("bilan", "compiler", str(YEAR)).output
+
+
+def test_xlsx_table_of_the_year(scenario: dict[str, Any], tmp_path: Path) -> None:
+    run: Pacte = scenario["runner"]
+    out = tmp_path / "chiffres.xlsx"
+    run("bilan", "compiler", str(YEAR), "--format", "xlsx", "--sortie", str(out))
+    sheet = openpyxl.load_workbook(out).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    total = next(r for r in rows if r[0] == "Total")
+    expected = expected_totals(scenario["pacte"], scenario["this_year"])["total"]
+    for name, label in (("credits_engages", "Crédits engagés"), ("personnes_accompagnees", "Personnes accompagnées"),
+                        ("entrees", "Entrées")):
+        assert Decimal(str(total[header.index(label)])) == expected[name]
+    assert [r[1] for r in rows if r[0] == "Axe"] == ["1", "2", "3", "4"]
+    assert any(r[0] == "Convention" and r[1] == "FT-2024-002" for r in rows)
+
+
+def test_a_year_without_pacte_is_refused(pacte_sqlite: Pacte) -> None:
+    result = pacte_sqlite("bilan", "compiler", "2019", ok=False)
+    assert result.exit_code == 1 and "Aucun PDI/PTI du registre ne couvre l'année 2019" in result.output
+
+
+PERSONAL = [
+    (["annee", "fiche", "nom", "entrees"], [YEAR, "1.1", "Dupont", 3], "donnée personnelle refusée"),
+    (["annee", "fiche", "date_naissance", "entrees"], [YEAR, "1.1", "12/03/1984", 3], "donnée personnelle refusée"),
+    (["annee", "fiche", "nir"], [YEAR, "1.1", "184127512345678"], "donnée personnelle refusée"),
+    (["annee", "fiche", "commentaire"], [YEAR, "1.1", "voir 1 84 12 75 123 456 78"], "numéro de sécurité sociale"),
+    (["annee", "fiche", "observations"], [YEAR, "1.1", "né le 03/04/1990"], "date de naissance"),
+]
+
+
+@pytest.mark.parametrize(("columns", "values", "message"), PERSONAL, ids=[c[2] for c, _, _ in PERSONAL])
+def test_figures_about_a_person_are_refused(pacte_sqlite: Pacte, tmp_path: Path, columns: list[str],
+                                            values: list[Any], message: str) -> None:
+    data = build_pacte(seed=5)
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))
+    before, folders = registry_state(pacte_sqlite.root, None), folder_state(pacte_sqlite.root)
+    path = write_xlsx(tmp_path / "realisations.xlsx", [dict(zip(columns, values, strict=True))], columns)
+    result = pacte_sqlite("importer", str(path), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "realisations.xlsx, feuille « realisations », cellule " in result.output and message in result.output
+    assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
+
+
+HOSTILE = [
+    ({"annee": YEAR, "axe": 9, "entrees": 1}, ["champ « axe »", "l'axe 9 n'existe pas dans le PDI/PTI de 2025"]),
+    ({"annee": YEAR, "fiche": "1.9", "entrees": 1}, ["champ « fiche »", "la fiche-action 1.9 n'existe pas"]),
+    ({"annee": 2031, "fiche": "1.1", "entrees": 1}, ["aucun PDI/PTI du département 23 ne couvre l'année 2031"]),
+    ({"annee": YEAR, "axe": 1, "fiche": "1.1"}, ["une fiche-action ou une convention, et un seul"]),
+    ({"annee": YEAR}, ["une fiche-action ou une convention, et un seul"]),
+    ({"annee": YEAR, "convention": "INCONNUE-1"}, ["convention « INCONNUE-1 » inconnue"]),
+    ({"annee": YEAR, "fiche": "1.1", "entrees": 10, "dont_brsa": 11}, ["plus de bénéficiaires du RSA que d'entrées"]),
+    ({"annee": YEAR, "fiche": "1.1", "personnes_accompagnees": 5, "sorties_emploi": 6},
+     ["sorties emploi (6) dépasse le nombre de personnes accompagnées (5)"]),
+    ({"annee": YEAR, "fiche": "1.1", "credits_engages": "beaucoup"}, ["champ « credits_engages »"]),
+    ({"annee": YEAR, "fiche": "1.1", "entrees": -4}, ["champ « entrees »"]),
+]
+
+
+@pytest.mark.parametrize(("row", "expected"), HOSTILE, ids=[e[0] for _, e in HOSTILE])
+def test_hostile_figures_are_refused(pacte_sqlite: Pacte, tmp_path: Path, row: dict[str, Any],
+                                     expected: list[str]) -> None:
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(seed=5))))
+    before, folders = registry_state(pacte_sqlite.root, None), folder_state(pacte_sqlite.root)
+    result = pacte_sqlite("importer", str(write_xlsx(tmp_path / "realisations.xlsx", [row], list(row))), ok=False)
+    assert result.exit_code == 1, result.output
+    assert re.search(r"realisations\.xlsx, feuille « realisations », (cellule [A-Z]+2|ligne 2)", result.output)
+    for fragment in expected:
+        assert fragment in result.output, f"{fragment!r} absent de :\n{result.output}"
+    assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
+
+
+def test_the_same_line_twice_is_refused(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(seed=5))))
+    row = {"annee": YEAR, "fiche": "2.1", "entrees": 4}
+    result = pacte_sqlite("importer", str(write_xlsx(tmp_path / "r.xlsx", [row, row], list(row))), ok=False)
+    assert "r.xlsx, feuille « realisations », cellule B3, champ « fiche » : réalisations 2025 déjà données pour " \
+           "fiche 2.1 (feuille « realisations », ligne 2)" in result.output
