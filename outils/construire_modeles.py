@@ -1143,7 +1143,7 @@ def bilan_annuel() -> Document:
                 "{{ f.chiffres.entrees|effectif if f.chiffres else '—' }}",
                 "{{ f.chiffres.dont_brsa|effectif if f.chiffres else '—' }}",
                 "{{ f.chiffres.sorties_positives|effectif if f.chiffres else '—' }}"],
-               [3.4, 1.4, 2.4, 2.4, 1.9, 1.6, 1.5, 1.8], [None, right, right, right, right, right, right, right],
+               [3.2, 1.6, 2.4, 2.4, 1.9, 1.6, 1.5, 1.8], [None, right, right, right, right, right, right, right],
                total=["Total de l'axe {{ a.numero }}", "{{ a.chiffres.actions_financees|nombre }}",
                       "{{ a.chiffres.credits_engages|montant }}", "{{ a.chiffres.credits_consommes|montant }}",
                       "{{ a.chiffres.personnes_accompagnees|effectif }}", "{{ a.chiffres.entrees|effectif }}",
