@@ -194,6 +194,17 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     assert "(inchangé" in run("bilan", "compiler", str(YEAR)).output
 
 
+def test_first_year_has_no_evolution_and_says_so(scenario: dict[str, Any], tmp_path: Path) -> None:
+    run: Pacte = scenario["runner"]
+    out = tmp_path / "bilan-2024.pdf"
+    result = run("bilan", "compiler", str(YEAR - 1), "--sortie", str(out))
+    assert "non enregistré au registre" in result.output  # written outside the workspace
+    text = flat(" ".join(page.extract_text() for page in PdfReader(out).pages))
+    assert "Aucun chiffre n'a été importé pour 2023 : l'évolution sera présentée au prochain bilan." in text
+    assert "Crédits engagés — " in text  # no previous year in the key figures
+    assert "Sans chiffres" not in text  # every fiche reported in 2024
+
+
 def test_xlsx_table_of_the_year(scenario: dict[str, Any], tmp_path: Path) -> None:
     run: Pacte = scenario["runner"]
     out = tmp_path / "chiffres.xlsx"

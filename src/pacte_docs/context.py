@@ -417,10 +417,9 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
                                                           "credits_consommes", "personnes_accompagnees", "entrees",
                                                           "dont_brsa", "sorties_positives")}
     previous = figures_context(bilan.precedent)
-    if previous is not None:
-        for name in ("taux_sorties_positives", "part_brsa", "taux_consommation"):
-            now, before = total[name], previous[name]
-            evolution[name] = None if now is None or before is None else now - before  # in points
+    for name in ("taux_sorties_positives", "part_brsa", "taux_consommation"):  # changes of rates, in points
+        now, before = total[name], previous[name] if previous else None
+        evolution[name] = None if now is None or before is None else now - before
     annexes = sorted(set(conventions.signees) | set(conventions.renouvelees))
     by_number = {a.numero: a for a in pacte.axes}
     result: dict[str, Any] = typographie({
