@@ -11,7 +11,7 @@ from docx import Document as DocxDocument
 
 from pacte_docs.exporter import registry_records
 from pacte_docs.models import Document
-from pacte_docs.registry import pacte_record, pactes, realisation_record, realisations
+from pacte_docs.registry import pacte_record, pactes
 from pacte_docs.workspace import Workspace
 
 
@@ -21,7 +21,6 @@ def registry_state(root: Path, base: str | None) -> dict[str, Any]:
         with ws.db.session() as session:
             state = registry_records(session)
             state["pactes"] = [pacte_record(p) for p in pactes(session)]
-            state["realisations"] = [realisation_record(r) for r in realisations(session)]
             state["documents"] = sorted(
                 (d.chemin, d.sha256, d.archive, d.version) for d in session.query(Document).all())
             return state

@@ -282,3 +282,28 @@ def test_the_same_line_twice_is_refused(pacte_sqlite: Pacte, tmp_path: Path) -> 
     result = pacte_sqlite("importer", str(write_xlsx(tmp_path / "r.xlsx", [row, row], list(row))), ok=False)
     assert "r.xlsx, feuille « realisations », cellule B3, champ « fiche » : réalisations 2025 déjà données pour " \
            "fiche 2.1 (feuille « realisations », ligne 2)" in result.output
+
+
+def test_figures_in_yaml_on_both_databases(pacte: Pacte, tmp_path: Path) -> None:
+    data = build_pacte(seed=5)
+    data["conventions"] = conventions()
+    data["realisations"] = [
+        {"annee": YEAR, "fiche": "1.1", "credits_engages": "1234.56", "personnes_accompagnees": 40, "entrees": 30},
+        {"annee": YEAR, "axe": 2, "actions_financees": 7},
+        {"annee": YEAR, "convention": "FT-2024-002", "sorties_emploi": 12, "personnes_accompagnees": 80},
+    ]
+    path = write(tmp_path / "tout.yaml", data)
+    assert "réalisations annuelles : 3 créées" in pacte("importer", str(path)).output
+    state = registry_state(pacte.root, pacte.base)
+    assert [(r["annee"], r["axe"], r["fiche"], r["convention"]) for r in state["realisations"]] == [
+        (YEAR, 2, None, None), (YEAR, None, None, "FT-2024-002"), (YEAR, None, "1.1", None)]
+    assert state["realisations"][2]["credits_engages"] == Decimal("1234.56")
+    assert "réalisations annuelles : 3 inchangées" in pacte("importer", str(path)).output
+    data["realisations"][1]["actions_financees"] = 8
+    result = pacte("importer", str(write(path, data)))
+    assert "réalisations annuelles : 1 modifiée, 2 inchangées" in result.output
+    assert registry_state(pacte.root, pacte.base)["realisations"][0]["actions_financees"] == 8
+    for name in ("export.yaml", "export.xlsx", "export.csv"):  # the figures round-trip in every format
+        written = [line.split("écrit ")[1] for line in pacte("exporter", str(tmp_path / name)).output.splitlines()]
+        imported = pacte("importer", *written)
+        assert "réalisations annuelles : 3 inchangées" in imported.output, (name, imported.output)

@@ -54,6 +54,7 @@ def registry_records(session: Session) -> dict[str, list[dict[str, Any]]]:
         "departement": [departement_record(d) for d in registry.departements(session)],
         "partenaires": [partenaire_record(p) for p in registry.partenaires(session)],
         "conventions": [convention_record(c) for c in registry.conventions(session)],
+        "realisations": [registry.realisation_record(r) for r in registry.realisations(session)],
     }
 
 
@@ -109,6 +110,8 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
         document["conventions"] = [_prune(r) for r in records["conventions"]]
         if pacte is not None:
             document["pacte"] = pacte
+        if records["realisations"]:
+            document["realisations"] = [_prune(r) for r in records["realisations"]]
         text = "# Registre pacte_docs, exporté pour être relu ou réimporté avec « pacte importer ».\n" + _yaml(document)
         write_atomic(path, text.encode("utf-8"))
         if len(departements) > 1:
