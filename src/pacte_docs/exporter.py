@@ -126,6 +126,8 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
     if fmt == "csv":
         written = []
         for section, rows in records.items():
+            if not rows and section == "realisations":
+                continue  # no figures yet: no empty file to re-import
             target = path.with_name(f"{path.stem}-{section}.csv")
             write_atomic(target, _csv(section, rows).encode("utf-8-sig"))
             written.append(target)
