@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import io
@@ -14,12 +15,15 @@ from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
+from docx.oxml.ns import nsmap as docx_nsmap
+from docx.oxml.ns import qn
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2 import meta as jinja_meta
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
+from lxml import etree
 
 from pacte_docs.errors import TemplateError
 from pacte_docs.formatting import FILTERS
@@ -254,6 +258,105 @@ def _with_images(value: Any, tpl: DocxTemplate) -> Any:
     return value
 
 
+def _has_image(value: Any) -> bool:
+    if isinstance(value, Image):
+        return True
+    if isinstance(value, dict):
+        return any(_has_image(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_image(v) for v in value)
+    return False
+
+
+_FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+_CORE_FIELDS = {"title": "dc:title", "author": "dc:creator", "subject": "dc:subject", "keywords": "cp:keywords",
+                "comments": "dc:description", "category": "cp:category"}
+_CORE_NS = {"dc": "http://purl.org/dc/elements/1.1/",
+            "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"}
+_BODY_MARK = b"<!--pacte-docs-body-->"
+
+
+class FastDocx:
+    """A template parsed once (docxtpl's XML patching, Jinja compilation), rendered many times by rendering only
+    the parts that carry tags — body, headers, footers, footnotes, core properties — and copying the DOCX's
+    other parts as they are. The output equals docxtpl's (same text, tables, headers and footers): the test
+    suite compares them, and `CompiledTemplate` falls back to docxtpl for pictures."""
+
+    def __init__(self, data: bytes, env: SandboxedEnvironment) -> None:
+        self.data = data
+        self.tpl = DocxTemplate(io.BytesIO(data))
+        self.tpl.init_docx()
+        document = self.tpl.docx
+        self.body = env.from_string(self._prepare(self.tpl.patch_xml(self.tpl.get_xml())))
+        root = copy.deepcopy(document._element)
+        body = root.find(qn("w:body"))
+        position = list(root).index(body)
+        root.remove(body)
+        root.insert(position, etree.Comment(_BODY_MARK[4:-3].decode()))
+        whole = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        self.prefix, self.suffix = whole.split(_BODY_MARK)
+        self.document_name = document.part.partname.lstrip("/")
+        self.parts: dict[str, tuple[Any, bytes]] = {}  # zip name → (template, XML declaration)
+        for rel in document.part.rels.values():
+            if rel.reltype in (RT.HEADER, RT.FOOTER) and not rel.is_external and rel.target_part.blob:
+                xml = self.tpl.get_part_xml(rel.target_part)
+                self.parts[rel.target_part.partname.lstrip("/")] = (
+                    env.from_string(self._prepare(self.tpl.patch_xml(xml))),
+                    b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n")
+        for part in document.part.package.parts:
+            if part.content_type == _FOOTNOTES:
+                xml = part.blob.decode("utf-8")
+                self.parts[part.partname.lstrip("/")] = (env.from_string(self._prepare(self.tpl.patch_xml(xml))), b"")
+        self.core_name = "docProps/core.xml"
+        self.core: dict[str, Any] = {}
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            self.names = archive.namelist()
+            self.raw = {name: archive.read(name) for name in self.names}
+        if self.core_name in self.raw:
+            core = etree.fromstring(self.raw[self.core_name])
+            for tag in _CORE_FIELDS.values():
+                prefix, local = tag.split(":")
+                element = core.find(f"{{{_CORE_NS[prefix]}}}{local}")
+                if element is not None and element.text and "{" in element.text:
+                    self.core[tag] = env.from_string(element.text)
+
+    @staticmethod
+    def _prepare(xml: str) -> str:
+        return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
+
+    def _finish(self, xml: str) -> str:
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        if any(c in xml for c in "\t\a\n\f"):
+            xml = self.tpl.resolve_listing(xml)
+        return xml
+
+    def render(self, context: dict[str, Any]) -> bytes:
+        rendered: dict[str, bytes] = {}
+        tree = self.tpl.fix_tables(self._finish(self.body.render(context)))
+        for number, element in enumerate(tree.xpath("//wp:docPr", namespaces=docx_nsmap), start=1001):
+            element.attrib["id"] = str(number)
+        rendered[self.document_name] = self.prefix + etree.tostring(tree, encoding="UTF-8",
+                                                                    xml_declaration=False) + self.suffix
+        for name, (template, declaration) in self.parts.items():
+            rendered[name] = declaration + self._finish(template.render(context)).encode("utf-8")
+        if self.core:
+            core = etree.fromstring(self.raw[self.core_name])
+            for tag, template in self.core.items():
+                prefix, local = tag.split(":")
+                element = core.find(f"{{{_CORE_NS[prefix]}}}{local}")
+                element.text = html.unescape(template.render(context))
+            rendered[self.core_name] = etree.tostring(core, xml_declaration=True, encoding="UTF-8", standalone=True)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for name in self.names:
+                entry = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.external_attr = 0o644 << 16
+                target.writestr(entry, rendered.get(name, self.raw[name]))
+        return out.getvalue()
+
+
 class CompiledTemplate:
     """A DOCX template loaded once, checked once, rendered many times."""
 
@@ -262,6 +365,7 @@ class CompiledTemplate:
         self.name = path.stem
         self.env = env
         self.data = path.read_bytes()
+        self._fast: FastDocx | None = None
         self.analysis = analyse(path, env)
         if self.analysis.errors:
             raise TemplateError(
@@ -275,6 +379,19 @@ class CompiledTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """The rendered DOCX, normalised; a rendering failure becomes a TemplateError."""
+        if _has_image(context):
+            return self.render_docxtpl(context)
+        if self._fast is None:
+            self._fast = FastDocx(self.data, self.env)
+        try:
+            return self._fast.render(dict(context))
+        except UndefinedError as exc:
+            raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
+        except SecurityError as exc:
+            raise TemplateError(f"Modèle {self.path} : opération interdite par le bac à sable ({exc}).") from exc
+
+    def render_docxtpl(self, context: Mapping[str, Any]) -> bytes:
+        """The rendered DOCX through docxtpl's own path (pictures), normalised."""
         tpl = DocxTemplate(io.BytesIO(self.data))
         try:
             tpl.render(_with_images(dict(context), tpl), self.env, autoescape=True)
