@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,20 +146,71 @@ def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progre
             missing.setdefault((plan.template.name, path), []).append(plan.cle)
     if missing:
         raise missing_variables(missing)
-    errors = []
+    todo = []
+    shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
     for plan in plans:
         current = archives.current(session, plan.cle, plan.nature, "docx")
-        template_sha = sha256_bytes(plan.template.data)
-        if not (current and current.empreinte == plan.fingerprint and current.modele_sha256 == template_sha
-                and archives.is_intact(ws, current)):
-            try:
-                plan.data = plan.template.render(plan.context)
-            except TemplateError as exc:
-                errors.append(f"  • {plan.cle} : {exc}")
-        if progress:
-            progress("docx", 1, len(plans))
+        if current and current.empreinte == plan.fingerprint and current.modele_sha256 == shas[id(plan.template)] \
+                and archives.is_intact(ws, current):
+            if progress:
+                progress("docx", 1, len(plans))
+        else:
+            todo.append(plan)
+    errors = []
+    for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo], ws.config.pdf_processes,
+                                             lambda n: progress("docx", n, len(plans)) if progress else None),
+                            strict=True):
+        if isinstance(result, TemplateError):
+            errors.append(f"  • {plan.cle} : {result}")
+        else:
+            plan.data = result
     if errors:
         raise TemplateError("Aucun document n'a été écrit :\n" + "\n".join(errors))
+
+
+PARALLEL_FROM = 24  # below this, starting worker processes costs more than it saves
+_WORKER_TEMPLATES: list[CompiledTemplate] = []
+
+
+def _render_in_worker(job: tuple[int, dict[str, Any]]) -> bytes | TemplateError:
+    index, ctx = job
+    try:
+        return _WORKER_TEMPLATES[index].render(ctx)
+    except TemplateError as exc:
+        return exc
+
+
+def render_all(jobs: list[tuple[CompiledTemplate, dict[str, Any]]], processes: int,
+               advance: Callable[[int], None] | None = None) -> list[bytes | TemplateError]:
+    """Render every (template, context), in order; on several cores, in worker processes that inherit the
+    compiled templates (fork), each given a share of the documents."""
+    workers = min(processes, os.cpu_count() or 1)
+    if len(jobs) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        results: list[bytes | TemplateError] = []
+        for template, ctx in jobs:
+            try:
+                results.append(template.render(ctx))
+            except TemplateError as exc:
+                results.append(exc)
+            if advance:
+                advance(1)
+        return results
+    templates = list({id(t): t for t, _ in jobs}.values())
+    for template in templates:
+        template.prepare()  # parsed and compiled once, before the workers are forked
+    index = {id(t): i for i, t in enumerate(templates)}
+    _WORKER_TEMPLATES[:] = templates
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = []
+            chunk = max(1, min(64, len(jobs) // (workers * 4)))
+            for result in pool.imap(_render_in_worker, [(index[id(t)], c) for t, c in jobs], chunksize=chunk):
+                results.append(result)
+                if advance:
+                    advance(1)
+            return results
+    finally:
+        _WORKER_TEMPLATES.clear()
 
 
 def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: GenerationReport) -> None:

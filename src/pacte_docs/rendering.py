@@ -377,14 +377,18 @@ class CompiledTemplate:
     def missing(self, context: Mapping[str, Any]) -> list[str]:
         return missing_paths(self.analysis.paths, context)
 
+    def prepare(self) -> FastDocx:
+        if self._fast is None:
+            self._fast = FastDocx(self.data, self.env)
+        return self._fast
+
     def render(self, context: Mapping[str, Any]) -> bytes:
         """The rendered DOCX, normalised; a rendering failure becomes a TemplateError."""
         if _has_image(context):
             return self.render_docxtpl(context)
-        if self._fast is None:
-            self._fast = FastDocx(self.data, self.env)
+        fast = self.prepare()
         try:
-            return self._fast.render(dict(context))
+            return fast.render(dict(context))
         except UndefinedError as exc:
             raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
         except SecurityError as exc:
