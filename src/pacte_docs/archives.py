@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pacte_docs.models import Document
@@ -51,6 +51,30 @@ def current(session: Session, cle: str, nature: str, fmt: str) -> Document | Non
         select(Document).where(Document.cle == cle, Document.nature == nature, Document.format == fmt,
                                Document.archive.is_(False))
     )
+
+
+def current_many(session: Session, cles: list[str], nature: str) -> dict[tuple[str, str], Document]:
+    """The current records of many outputs at once, by (cle, format)."""
+    found: dict[tuple[str, str], Document] = {}
+    for start in range(0, len(cles), 500):
+        chunk = cles[start:start + 500]
+        for record in session.scalars(select(Document).where(Document.cle.in_(chunk), Document.nature == nature,
+                                                             Document.archive.is_(False))):
+            found[(record.cle, record.format)] = record
+    return found
+
+
+def versions_many(session: Session, cles: list[str], nature: str) -> dict[tuple[str, str], int]:
+    """The last version number of many outputs at once, by (cle, format)."""
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(cles), 500):
+        chunk = cles[start:start + 500]
+        rows = session.execute(select(Document.cle, Document.format, func.max(Document.version))
+                               .where(Document.cle.in_(chunk), Document.nature == nature)
+                               .group_by(Document.cle, Document.format))
+        for cle, fmt, version in rows:
+            found[(cle, fmt)] = version
+    return found
 
 
 def next_version(session: Session, cle: str, nature: str, fmt: str) -> int:

@@ -148,8 +148,12 @@ def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progre
         raise missing_variables(missing)
     todo = []
     shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
+    currents: dict[tuple[str, str, str], Any] = {}
+    for nature in {p.nature for p in plans}:
+        found = archives.current_many(session, [p.cle for p in plans if p.nature == nature], nature)
+        currents.update({(cle, nature, fmt): record for (cle, fmt), record in found.items()})
     for plan in plans:
-        current = archives.current(session, plan.cle, plan.nature, "docx")
+        current = currents.get((plan.cle, plan.nature, "docx"))
         if current and current.empreinte == plan.fingerprint and current.modele_sha256 == shas[id(plan.template)] \
                 and archives.is_intact(ws, current):
             if progress:
@@ -214,35 +218,43 @@ def render_all(jobs: list[tuple[CompiledTemplate, dict[str, Any]]], processes: i
 
 
 def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: GenerationReport) -> None:
+    written = [p for p in plans if p.data is not None]
+    currents: dict[tuple[str, str, str], Any] = {}
+    versions: dict[tuple[str, str, str], int] = {}
+    for nature in {p.nature for p in written}:
+        cles = [p.cle for p in written if p.nature == nature]
+        currents.update({(c, nature, f): r for (c, f), r in archives.current_many(session, cles, nature).items()})
+        versions.update({(c, nature, f): v for (c, f), v in archives.versions_many(session, cles, nature).items()})
+    shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in written}.values()}
     for plan in plans:
         ref, cle = plan.convention.reference, plan.cle
         target = ws.conventions / ref / f"{cle}.docx"
         if plan.data is None:
             report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "inchange", None))
             continue
-        previous = archives.current(session, cle, plan.nature, "docx")
         status = "cree"
-        if previous is not None:
+        if (cle, plan.nature, "docx") in currents:
             status = "regenere"
             archive_folder = ws.archives / "conventions" / ref
             for fmt in ("docx", "pdf"):
-                old = archives.current(session, cle, plan.nature, fmt)
+                old = currents.get((cle, plan.nature, fmt))
                 if old is not None:
                     note = archives.archive_record(session, ws, old, archive_folder)
                     if note:
                         report.notes.append(note)
             session.flush()
         archives.write_atomic(target, plan.data)
+        version = versions.get((cle, plan.nature, "docx"), 0) + 1
+        versions[(cle, plan.nature, "docx")] = version
         document = archives.record_file(
-            session, ws, target, cle=cle, nature=plan.nature,
-            version=archives.next_version(session, cle, plan.nature, "docx"), convention_id=plan.convention.id,
-            data=plan.data, modele_sha256=sha256_bytes(plan.template.data), empreinte=plan.fingerprint,
+            session, ws, target, cle=cle, nature=plan.nature, version=version, convention_id=plan.convention.id,
+            data=plan.data, modele_sha256=shas[id(plan.template)], empreinte=plan.fingerprint,
         )
         journal.record(session, plan.convention, "generation",
                          f"Document {'régénéré' if status == 'regenere' else 'produit'} : {document.chemin} "
                          f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
-        session.flush()
         report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, status, None))
+    session.flush()
 
 
 def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, progress: Progress | None) -> None:

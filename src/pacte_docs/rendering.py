@@ -7,7 +7,9 @@ import hashlib
 import html
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,6 +276,38 @@ _CORE_FIELDS = {"title": "dc:title", "author": "dc:creator", "subject": "dc:subj
 _CORE_NS = {"dc": "http://purl.org/dc/elements/1.1/",
             "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"}
 _BODY_MARK = b"<!--pacte-docs-body-->"
+_DOS_DATE = (_ZIP_EPOCH[0] - 1980) << 9 | _ZIP_EPOCH[1] << 5 | _ZIP_EPOCH[2]
+
+
+def _deflate(data: bytes) -> tuple[int, int, bytes]:
+    """(CRC-32, size, raw deflate stream) of an entry."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return zlib.crc32(data), len(data), compressor.compress(data) + compressor.flush()
+
+
+class _ZipWriter:
+    """Writes the same list of entries again and again, some of them replaced, with fixed dates and
+    permissions (what normalise_docx gives), copying the compressed bytes of the others as they are."""
+
+    def __init__(self, entries: list[tuple[str, tuple[int, int, bytes]]]) -> None:
+        self.entries = entries
+
+    def write(self, replaced: dict[str, tuple[int, int, bytes]]) -> bytes:
+        out = bytearray()
+        central = bytearray()
+        for name, original in self.entries:
+            crc, size, data = replaced.get(name, original)
+            encoded = name.encode("utf-8")
+            offset = len(out)
+            out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, _DOS_DATE, crc, len(data), size,
+                               len(encoded), 0) + encoded + data
+            central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 3 << 8 | 20, 20, 0, 8, 0, _DOS_DATE, crc, len(data),
+                                   size, len(encoded), 0, 0, 0, 0, 0o644 << 16, offset) + encoded
+        start = len(out)
+        out += central
+        out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(self.entries), len(self.entries), len(central),
+                           start, 0)
+        return bytes(out)
 
 
 class FastDocx:
@@ -312,6 +346,8 @@ class FastDocx:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             self.names = archive.namelist()
             self.raw = {name: archive.read(name) for name in self.names}
+        # The parts that are never rendered are compressed once, here, and copied into every output.
+        self.archive = _ZipWriter([(name, _deflate(self.raw[name])) for name in self.names])
         if self.core_name in self.raw:
             core = etree.fromstring(self.raw[self.core_name])
             for tag in _CORE_FIELDS.values():
@@ -347,14 +383,7 @@ class FastDocx:
                 element = core.find(f"{{{_CORE_NS[prefix]}}}{local}")
                 element.text = html.unescape(template.render(context))
             rendered[self.core_name] = etree.tostring(core, xml_declaration=True, encoding="UTF-8", standalone=True)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-            for name in self.names:
-                entry = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                entry.external_attr = 0o644 << 16
-                target.writestr(entry, rendered.get(name, self.raw[name]))
-        return out.getvalue()
+        return self.archive.write({name: _deflate(data) for name, data in rendered.items()})
 
 
 class CompiledTemplate:
