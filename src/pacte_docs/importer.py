@@ -95,22 +95,31 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         partners[partner.code] = partner
         report.add("partenaires", status)
     session.flush()
-    for entry in cleaned["conventions"]:
-        codes = entry.values["partenaires"]
-        missing = [c for c in codes if c not in partners]
-        if missing:
-            for partner in session.scalars(select(Partenaire).where(Partenaire.code.in_(missing))):
-                partners[partner.code] = partner
-        code = departement_of[id(entry)]
-        if code not in departements:
-            departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
-        convention, status = registry.upsert_convention(session, entry.values, departements[code],
-                                                        [partners[c] for c in codes])
-        report.add("conventions", status)
-        if status != "inchange":
-            session.flush()
-            journal.record(session, convention, "import",
-                             f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {entry.item.source}.")
+    # Conventions in bulk: existing ones fetched at once, one flush for all, then their journal entries.
+    wanted = [p for e in cleaned["conventions"] for p in e.values["partenaires"] if p not in partners]
+    for start in range(0, len(wanted), 500):
+        for partner in session.scalars(select(Partenaire).where(Partenaire.code.in_(wanted[start:start + 500]))):
+            partners[partner.code] = partner
+    references = [e.values["reference"] for e in cleaned["conventions"]]
+    existing: dict[str, Convention] = {}
+    for start in range(0, len(references), 500):
+        existing.update((c.reference, c) for c in session.scalars(
+            select(Convention).where(Convention.reference.in_(references[start:start + 500]))))
+    for code in {departement_of[id(e)] for e in cleaned["conventions"]} - set(departements):
+        departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
+    changed: list[tuple[Convention, str, str]] = []
+    with session.no_autoflush:
+        for entry in cleaned["conventions"]:
+            convention, status = registry.upsert_convention(
+                session, entry.values, departements[departement_of[id(entry)]],
+                [partners[c] for c in entry.values["partenaires"]], existing.get(entry.values["reference"]))
+            report.add("conventions", status)
+            if status != "inchange":
+                changed.append((convention, status, entry.item.source))
+    session.flush()
+    for convention, status, source in changed:
+        journal.record(session, convention, "import",
+                       f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {source}.")
     for entry in cleaned["pacte"]:
         code = departement_of[id(entry)]
         if code not in departements:

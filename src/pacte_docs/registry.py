@@ -114,7 +114,9 @@ def upsert_partenaire(session: Session, data: dict[str, Any]) -> tuple[Partenair
 
 
 def upsert_convention(session: Session, data: dict[str, Any], departement: Departement,
-                      partners: list[Partenaire]) -> tuple[Convention, str]:
+                      partners: list[Partenaire], found: Convention | None) -> tuple[Convention, str]:
+    """Create or update a convention; *found* is the registry's convention of that reference, if any
+    (the importer fetches them in bulk)."""
     values = {
         "departement_id": departement.id,
         "type": data["type"], "modele": data["modele"], "objet": data["objet"],
@@ -131,7 +133,6 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
         "actions": data["actions"],
         "objectifs": {k: v for k, v in data["objectifs"].items() if v is not None},
     }
-    found = session.scalar(select(Convention).where(Convention.reference == data["reference"]))
     if found is not None and values["date_signature"] is None:
         # A signature recorded by `pacte conventions signer` is not undone by a file that omits it.
         values["date_signature"] = found.date_signature
