@@ -31,9 +31,10 @@ def convention_variants() -> list[dict[str, Any]]:
     variants = []
     for actions, partners, montant in ((0, 1, None), (1, 2, "1234.56"), (7, 3, "4200000")):
         c = context.sample_convention()
-        c.objet = "Objet avec « guillemets », <balises> & 'apostrophes' \"doubles\"\nsur deux lignes\tet une tabulation."
-        c.actions = [{"intitule": f"Action {i} & <{i}>", "public": "BRSA", "indicateur": "Taux « x »", "cible": f"{i} %"}
-                     for i in range(actions)]
+        c.objet = ("Objet avec « guillemets », <balises> & 'apostrophes' \"doubles\"\nsur deux lignes\tet une "
+                   "tabulation.")
+        c.actions = [{"intitule": f"Action {i} & <{i}>", "public": "BRSA", "indicateur": "Taux « x »",
+                      "cible": f"{i} %"} for i in range(actions)]
         c.montant = Decimal(montant) if montant else None
         c.taux_fse = Decimal("0.5") if montant else None
         c.engagements_partenaire = [f"Engagement n° {i} : {{{{ pas du jinja }}}}" for i in range(actions)]

@@ -61,8 +61,8 @@ class Alerte:
 def due_threshold(situation: dates.Situation, renouvellement: str, on: dt.date,
                   seuils: Sequence[int]) -> int | str | None:
     """The most urgent threshold reached on *on*, or None when nothing is due."""
-    if situation.statut in ("brouillon", "denoncee"):
-        return None
+    if situation.statut in ("brouillon", "denoncee") or situation.renouvelee:
+        return None  # nothing to decide: a draft, a denounced convention, or one already renewed
     period = situation.periode
     if situation.terminee:
         unrenewed = renouvellement == "expresse" and situation.renouvellements_restants > 0

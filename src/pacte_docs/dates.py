@@ -81,6 +81,7 @@ class Situation:
     periode: Periode  # the current period, or the last one once the convention has ended
     renouvellements_restants: int
     terminee: bool  # past the end of its last period
+    renouvelee: bool = False  # the next period is already decided (express renewal recorded in advance)
 
     @property
     def fin_periode(self) -> dt.date:
@@ -139,4 +140,4 @@ def situation(faits: Faits, on: dt.date, premier_seuil: int = 180) -> Situation:
         statut = "reconduite"
     else:
         statut = "en_cours"
-    return Situation(statut, current, remaining, ended)
+    return Situation(statut, current, remaining, ended, renouvelee=current is not chain[-1])
