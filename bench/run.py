@@ -69,11 +69,13 @@ def prepare_registry(base: Path, documents: int, partners: int, signed_in: int |
     init_workspace(root, None)
     data = base / f"donnees-{documents}"
     data.mkdir(parents=True, exist_ok=True)
-    files = [synthetic.departement_yaml(data / "departement.yaml"),
-             synthetic.write_csv(data / "partenaires.csv", synthetic.PARTNER_COLUMNS, synthetic.partners(partners)),
-             synthetic.write_csv(data / "conventions.csv", synthetic.CONVENTION_COLUMNS,
-                                 synthetic.conventions(documents, partners, signed_in=signed_in))]
-    import_files(root, files)
+    import_files(root, [synthetic.departement_yaml(data / "departement.yaml"),
+                        synthetic.write_csv(data / "partenaires.csv", synthetic.PARTNER_COLUMNS,
+                                            synthetic.partners(partners))])
+    rows = synthetic.conventions(documents, partners, signed_in=signed_in)
+    for start in range(0, len(rows), 20_000):  # files of 20 000 rows, as a user would split them
+        import_files(root, [synthetic.write_csv(data / f"conventions-{start}.csv", synthetic.CONVENTION_COLUMNS,
+                                                rows[start:start + 20_000])])
     return root
 
 

@@ -58,6 +58,22 @@ class Alerte:
         }
 
 
+def windows(faits: dates.Faits) -> list[tuple[int, dt.date, dt.date]]:
+    """(period, decision deadline, last day an alert may be due) for each period that can carry an alert:
+    a draft has none; a tacit convention every period it may reach; an express or non-renewable one its last
+    recorded period (the earlier ones were renewed), visible a year after its end when it may expire
+    unrenewed. Kept in the registry so that alerts are selected in SQL (a superset: due_threshold decides)."""
+    if faits.date_signature is None:
+        return []
+    if faits.renouvellement == "tacite":
+        return [(p.numero, p.date_limite, p.fin) for p in dates.periodes(faits, dt.date.max)]
+    chain = dates.periodes(faits, faits.date_effet)  # express periods depend on recorded decisions only
+    last = chain[-1]
+    may_expire = faits.renouvellement == "expresse" and len(chain) - 1 < faits.renouvellements_max
+    visible = last.fin + dt.timedelta(days=EXPIREE_VISIBLE_DAYS) if may_expire else last.fin
+    return [(last.numero, last.date_limite, visible)]
+
+
 def due_threshold(situation: dates.Situation, renouvellement: str, on: dt.date,
                   seuils: Sequence[int]) -> int | str | None:
     """The most urgent threshold reached on *on*, or None when nothing is due."""

@@ -51,7 +51,7 @@ def create(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _alembic_config(connection: Any) -> Config:
+def alembic_config(connection: Any) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -76,7 +76,7 @@ def migrate(engine: Engine) -> None:
                 # Two sites opening a new shared base at once must not both create the tables.
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             if MigrationContext.configure(connection).get_current_revision() != head:
-                command.upgrade(_alembic_config(connection), "head")
+                command.upgrade(alembic_config(connection), "head")
     except (OperationalError, SAProgrammingError) as exc:
         if isinstance(exc, OperationalError) and "locked" not in str(exc):
             raise DatabaseUnavailableError(

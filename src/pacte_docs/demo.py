@@ -83,7 +83,7 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
         report.pactes = [pdi_pti.generate_pacte(ws, reference) for reference in references]
         report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR)]  # figures for 2018 and 2019: an evolution
         with ws.db.session() as session:
-            for suivi in notify.suivis(session, on, ws.config):
+            for suivi in notify.suivis(session, on, ws.config, tous=True):
                 report.statuts[suivi.reference] = suivi.situation.statut
         report.alertes = notify.due(ws, on)
         report.calendrier = ws.root / "echeances.ics"

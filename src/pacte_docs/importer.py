@@ -117,6 +117,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             if status != "inchange":
                 changed.append((convention, status, entry.item.source))
     session.flush()
+    registry.refresh_echeances(session, [c for c, _, _ in changed])
     for convention, status, source in changed:
         journal.record(session, convention, "import",
                        f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {source}.")

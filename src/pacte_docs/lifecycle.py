@@ -52,6 +52,8 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     c.date_signature = date
     journal.record(session, c, "signature", f"Convention signée le {date_longue(date)}.", date=date,
                    document=archived, sha256=sha256_file(ws.root / archived) if archived else None)
+    session.flush()
+    registry.refresh_echeances(session, [c])
     return archived
 
 
@@ -77,6 +79,7 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
     c.renouvellements.append(Renouvellement(numero=len(c.renouvellements) + 1, date=date,
                                             deliberation_numero=deliberation))
     session.flush()
+    registry.refresh_echeances(session, [c])
     opened = dates.periodes(registry.faits(c), on)[-1]
     text = f"Renouvellement décidé le {date_longue(date)}"
     text += f" (délibération n° {deliberation})" if deliberation else ""
@@ -100,6 +103,7 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
                     nouvelle_fin=nouvelle_fin)
     c.avenants.append(added)
     session.flush()
+    registry.refresh_echeances(session, [c])
     text = f"Avenant n° {numero} : {objet.strip()}"
     if nouvelle_fin:
         text += f" Fin de période portée au {date_longue(nouvelle_fin)}."
@@ -133,6 +137,7 @@ def record_denonciation(session: Session, reference: str, date: dt.date, motif: 
         text += " (enregistrée hors délai, avec --force)"
     journal.record(session, c, "denonciation", text, date=date)
     session.flush()
+    registry.refresh_echeances(session, [c])
     return situation(c, date)
 
 

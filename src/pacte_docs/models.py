@@ -287,3 +287,15 @@ class Realisation(Base):
 
     departement: Mapped[Departement] = relationship(lazy="joined")
     convention: Mapped[Convention | None] = relationship(lazy="joined")
+
+
+class Echeance(Base):
+    """The alert window of each period of a convention, kept from its recorded facts so that `pacte alertes`
+    selects in SQL, on indexed dates, the few conventions that may have an alert due on a given day."""
+
+    __tablename__ = "echeance"
+
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"), primary_key=True)
+    numero: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date_limite: Mapped[dt.date] = mapped_column(Date, index=True)
+    fin_visible: Mapped[dt.date] = mapped_column(Date, index=True)  # last day an alert may be due

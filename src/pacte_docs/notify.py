@@ -34,10 +34,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pacte_docs import alerts, archives, lifecycle, registry
+from pacte_docs import alerts, archives, dates, registry
 from pacte_docs.errors import ExternalError, PacteError
 from pacte_docs.formatting import FILTERS, date_longue
-from pacte_docs.models import AlerteEnvoi
+from pacte_docs.models import AlerteEnvoi, Convention, Echeance
 from pacte_docs.workspace import Config, Workspace
 
 TYPES = {"ccas": "convention commune / CCAS", "france_travail": "accompagnement global France Travail",
@@ -86,15 +86,27 @@ def smtp_settings(config: Config, environ: dict[str, str] | None = None) -> Smtp
 # ---------------------------------------------------------------- what is due
 
 
-def suivis(session: Session, on: dt.date, config: Config) -> list[alerts.Suivi]:
+def horizon_days(config: Config) -> int:
+    """How many days before a decision deadline the first alert may be due, whatever the convention type."""
+    return max([0, *config.seuils_jours, *(s for seuils in config.seuils_par_type.values() for s in seuils)])
+
+
+def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False) -> list[alerts.Suivi]:
+    """What alert selection needs of each convention; unless *tous*, only those whose alert window (kept in the
+    echeance table, indexed) covers *on* — the SQL selection that keeps `pacte alertes` fast at any scale."""
+    query = select(Convention).order_by(Convention.reference)
+    if not tous:
+        horizon = on + dt.timedelta(days=horizon_days(config))
+        due = select(Echeance.convention_id).where(Echeance.date_limite <= horizon, Echeance.fin_visible >= on)
+        query = query.where(Convention.id.in_(due))
     result = []
-    for c in registry.conventions(session):
+    for c in session.scalars(query):
         first = max(config.seuils_par_type.get(c.type, config.seuils_jours))
         result.append(alerts.Suivi(
             convention_id=c.id, reference=c.reference, type=c.type,
             partenaires=tuple(p.code for p in c.partenaires), partenaires_noms=tuple(p.nom for p in c.partenaires),
             responsable=c.responsable_email, responsable_nom=c.responsable_nom, renouvellement=c.renouvellement,
-            preavis_mois=c.preavis_mois, situation=lifecycle.situation(c, on, first),
+            preavis_mois=c.preavis_mois, situation=dates.situation(registry.faits(c), on, first),
         ))
     return result
 
@@ -109,7 +121,7 @@ def write_calendar(ws: Workspace, on: dt.date, path: Path) -> int:
     from pacte_docs import agenda
 
     with ws.db.session() as session:
-        followed = suivis(session, on, ws.config)
+        followed = suivis(session, on, ws.config, tous=True)
     data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours)
     archives.write_atomic(path, data)
     return data.count(b"BEGIN:VEVENT")

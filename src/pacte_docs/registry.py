@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from pacte_docs import dates
+from pacte_docs import alerts, dates
 from pacte_docs.errors import UnknownReferenceError
 from pacte_docs.models import (
     Axe,
@@ -16,6 +16,7 @@ from pacte_docs.models import (
     ConventionPartenaire,
     Departement,
     Document,
+    Echeance,
     FicheAction,
     Pacte,
     PacteCosignataire,
@@ -64,6 +65,18 @@ def faits(c: Convention) -> dates.Faits:
         fins_avenants=tuple((a.periode, a.nouvelle_fin) for a in c.avenants if a.nouvelle_fin),
         date_denonciation=c.date_denonciation,
     )
+
+
+def refresh_echeances(session: Session, conventions: list[Convention]) -> None:
+    """Recompute the alert windows of conventions whose facts changed (import, signature, renewal, avenant,
+    dénonciation); call after a flush, so that every convention has its id."""
+    ids = [c.id for c in conventions]
+    for start in range(0, len(ids), 500):
+        session.execute(delete(Echeance).where(Echeance.convention_id.in_(ids[start:start + 500])))
+    rows = [{"convention_id": c.id, "numero": numero, "date_limite": limite, "fin_visible": visible}
+            for c in conventions for numero, limite, visible in alerts.windows(faits(c))]
+    if rows:
+        session.execute(insert(Echeance), rows)
 
 
 # ---------------------------------------------------------------- upserts

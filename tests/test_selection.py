@@ -1,0 +1,104 @@
+"""Alerts selected in SQL (the echeance table) are exactly those the date rules give over every convention,
+on any day, after imports and lifecycle events, and after a migration from a registry without the table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import yaml
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from pacte_docs import alerts, db, lifecycle, notify
+from pacte_docs.models import Convention
+from pacte_docs.workspace import Workspace
+from tests.conftest import Pacte
+
+START = dt.date(2017, 1, 1)
+
+
+def varied_registry(count: int = 160, seed: int = 3) -> dict[str, object]:
+    """Conventions of every kind: express, tacit, none; short and long; notice 0 to 6 months; drafts."""
+    rng = random.Random(seed)
+    conventions = []
+    for i in range(count):
+        effet = START + dt.timedelta(days=rng.randrange(0, 8 * 365))
+        signed = rng.random() > 0.1
+        conventions.append({
+            "reference": f"CCAS-2020-{i:03d}", "type": rng.choice(["ccas", "france_travail", "autre"]),
+            "partenaires": ["CCAS-X"], "objet": "Objet.", "date_effet": effet.isoformat(),
+            "date_signature": (effet - dt.timedelta(days=20)).isoformat() if signed else None,
+            "duree_mois": rng.choice([1, 6, 12, 24, 36, 48]),
+            "renouvellement": rng.choice(["expresse", "tacite", "aucun"]),
+            "renouvellements_max": rng.randrange(0, 4), "preavis_mois": rng.choice([0, 1, 3, 6]),
+            "responsable": {"email": f"r{i % 5}@d.example.fr"},
+        })
+    return {"departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis"},
+            "partenaires": [{"code": "CCAS-X", "type": "ccas", "nom": "CCAS d'X"}],
+            "conventions": [{k: v for k, v in c.items() if v is not None} for c in conventions]}
+
+
+def compare(root: Path, base: str | None, days: range) -> int:
+    """Alerts through the SQL selection against alerts over every convention, day after day."""
+    ws = Workspace(root, base)
+    checked = 0
+    try:
+        with ws.db.session() as session:
+            for offset in days:
+                on = START + dt.timedelta(days=offset)
+                config = ws.config
+                selected = alerts.select(notify.suivis(session, on, config), on, config.seuils_jours,
+                                         config.seuils_par_type)
+                every = alerts.select(notify.suivis(session, on, config, tous=True), on, config.seuils_jours,
+                                      config.seuils_par_type)
+                assert selected == every, on
+                checked += len(every)
+    finally:
+        ws.close()
+    return checked
+
+
+def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Path) -> None:
+    path = tmp_path / "varie.yaml"
+    path.write_text(yaml.safe_dump(varied_registry(), allow_unicode=True), encoding="utf-8")
+    pacte("importer", str(path))
+    (pacte.root / "pacte.toml").write_text((pacte.root / "pacte.toml").read_text(encoding="utf-8").replace(
+        "# [alertes.seuils_par_type]\n# france_travail = [270, 180, 90, 30, 0]",
+        "[alertes.seuils_par_type]\nfrance_travail = [270, 180, 90, 30, 0]"), encoding="utf-8")
+    # Life events change the windows: a renewal, an avenant moving an end, a dénonciation, a signature.
+    ws = Workspace(pacte.root, pacte.base)
+    with ws.db.session() as session:
+        rows = session.query(Convention).order_by(Convention.reference).all()
+        express = next(c for c in rows if c.renouvellement == "expresse" and c.renouvellements_max
+                       and c.date_signature and c.duree_mois >= 12)
+        tacit = next(c for c in rows if c.renouvellement == "tacite" and c.date_signature and c.duree_mois >= 12
+                     and c.renouvellements_max)
+        draft = next(c for c in rows if c.date_signature is None)
+        renewal = express.date_effet + dt.timedelta(days=200)
+        lifecycle.record_renewal(session, express.reference, renewal, "CP-1", renewal)
+        lifecycle.record_avenant(session, express.reference, "Prolongation.", renewal,
+                                 express.date_effet + dt.timedelta(days=2000), renewal)
+        lifecycle.record_denonciation(session, tacit.reference, tacit.date_effet + dt.timedelta(days=30), None, True)
+        lifecycle.record_signature(session, ws, draft.reference, draft.date_effet)
+    ws.close()
+    assert compare(pacte.root, pacte.base, range(0, 12 * 365, 11)) > 300  # hundreds of alerts compared
+
+
+def test_migration_fills_the_windows_of_existing_conventions(tmp_path: Path) -> None:
+    runner = Pacte(tmp_path / "espace", None)
+    runner("init", str(runner.root))
+    path = tmp_path / "varie.yaml"
+    path.write_text(yaml.safe_dump(varied_registry(60, seed=9), allow_unicode=True), encoding="utf-8")
+    runner("importer", str(path))
+    engine = create_engine(f"sqlite:///{runner.root / 'pacte.db'}")
+    with engine.begin() as connection:
+        before = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
+        config = db.alembic_config(connection)
+        command.downgrade(config, "0004")
+        command.upgrade(config, "head")
+        after = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
+    engine.dispose()
+    assert before > 40 and after == before
+    assert compare(runner.root, None, range(0, 10 * 365, 29)) > 50
