@@ -11,32 +11,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from pacte_docs import (
-    __version__,
-    archives,
-    bilan,
-    clickfr,
-    dates,
-    exporter,
-    generation,
-    importer,
-    journal,
-    lifecycle,
-    modeles,
-    notify,
-    pdi_pti,
-    registry,
-)
+from pacte_docs import __version__, archives, clickfr, dates, journal, registry
 from pacte_docs.errors import DatabaseUnavailableError, PacteError
 from pacte_docs.formatting import date_longue, montant
 from pacte_docs.workspace import Workspace, init_workspace
 
+if TYPE_CHECKING:
+    from pacte_docs import generation, lifecycle
+
+# The commands import the heavier modules (LibreOffice, docxtpl, matplotlib, pypdf, openpyxl) when they run,
+# so that `pacte alertes` and the listings start in a fraction of a second.
 clickfr.install()
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATUS_LABELS = {"cree": "créé", "regenere": "régénéré", "inchange": "inchangé", "modifie": "modifié"}
@@ -275,6 +265,8 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     Exemple :
       pacte importer partenaires.csv conventions.xlsx --simulation
     """
+    from pacte_docs import importer
+
     ws = state.workspace()
     with ws.db.session() as session:
         report = importer.import_files(session, list(fichiers), simulation=simulation,
@@ -310,6 +302,8 @@ def export_command(state: State, fichier: Path, fmt: str | None) -> None:
     Exemple :
       pacte exporter registre.xlsx
     """
+    from pacte_docs import exporter
+
     if fmt is None and fichier.suffix.lower().lstrip(".") not in ("xlsx", "csv", "yaml", "yml"):
         raise click.BadParameter("extension inconnue : donnez --format xlsx, csv ou yaml.", param_hint="FICHIER")
     ws = state.workspace()
@@ -352,7 +346,8 @@ def conventions_group() -> None:
 
 
 def _convention_row(c: Any, on: dt.date, config: Any) -> dict[str, Any]:
-    situation = lifecycle.situation(c, on, max(config.seuils_par_type.get(c.type, config.seuils_jours)))
+    situation = dates.situation(registry.faits(c), on,
+                                max(config.seuils_par_type.get(c.type, config.seuils_jours)))
     return {
         "reference": c.reference, "type": c.type, "departement": c.departement.code,
         "partenaires": [p.code for p in c.partenaires], "statut": situation.statut,
@@ -395,6 +390,8 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
     Exemple :
       pacte conventions afficher CCAS-2024-001
     """
+    from pacte_docs import exporter
+
     ws = state.workspace()
     with ws.db.session() as session:
         c = registry.convention(session, reference)
@@ -457,6 +454,8 @@ def conventions_generate(state: State, references: tuple[str, ...], toutes: bool
       pacte conventions generer CCAS-2024-001
       pacte conventions generer --toutes --pdfa
     """
+    from pacte_docs import generation
+
     if toutes and references:
         raise click.UsageError("Donnez des références ou --toutes, pas les deux.")
     ws = state.workspace()
@@ -495,6 +494,8 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
     Exemple :
       pacte conventions signer CCAS-2024-001 --date 2024-05-15 --fichier signee.pdf
     """
+    from pacte_docs import lifecycle
+
     _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier))
 
 
@@ -511,6 +512,8 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
     Exemple :
       pacte conventions renouveler CCAS-2024-001 --date 2027-03-20 --deliberation CP-2027-03-041
     """
+    from pacte_docs import lifecycle
+
     _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au))
 
 
@@ -530,6 +533,8 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
     Exemple :
       pacte conventions avenant CCAS-2024-001 --objet "Ajout d'une permanence numérique." --date 2025-09-01
     """
+    from pacte_docs import lifecycle
+
     _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
                                   with_pdf=not sans_pdf))
 
@@ -548,6 +553,8 @@ def conventions_denounce(state: State, reference: str, date_: dt.date, motif: st
     Exemple :
       pacte conventions denoncer CCAS-2024-003 --date 2027-01-10 --motif "Fin du dispositif"
     """
+    from pacte_docs import lifecycle
+
     _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force))
 
 
@@ -575,6 +582,8 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
       pacte alertes --envoyer --ics echeances.ics
       pacte --au 2027-01-01 alertes --format json
     """
+    from pacte_docs import notify
+
     ws = state.workspace()
     due = notify.due(ws, state.au)
     if ics is not None:
@@ -661,6 +670,8 @@ def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: 
     Exemple :
       pacte pdi-pti generer PACTE-2016-2020
     """
+    from pacte_docs import pdi_pti
+
     ws = state.workspace()
     with Console(stderr=True).status("Mise en page du PDI/PTI par LibreOffice…") if sys.stderr.isatty() \
             and not sans_pdf else nullcontext():
@@ -701,6 +712,8 @@ def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt
       pacte bilan compiler 2019
       pacte bilan compiler 2019 --format xlsx --sortie chiffres-2019.xlsx
     """
+    from pacte_docs import bilan
+
     ws = state.workspace()
     if fmt == "xlsx":
         written = bilan.export_figures(ws, annee, sortie, departement)
@@ -733,6 +746,8 @@ def modeles_list(state: State, fmt: str) -> None:
     Exemple :
       pacte modeles lister
     """
+    from pacte_docs import modeles
+
     rows = [vars(info) for info in modeles.list_templates(state.workspace())]
     emit(rows, {"name": "Modèle", "path": "Fichier", "origine": "Origine", "taille": "Octets"}, fmt, "Modèles")
 
@@ -748,6 +763,8 @@ def modeles_check(state: State, noms: tuple[str, ...], variables: bool) -> None:
     Exemple :
       pacte modeles verifier convention_ccas --variables
     """
+    from pacte_docs import modeles
+
     results = modeles.check_templates(state.workspace(), list(noms))
     failed = False
     for result in results:

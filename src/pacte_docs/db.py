@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError as SAProgrammingError
@@ -51,7 +49,9 @@ def create(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def alembic_config(connection: Any) -> Config:
+def alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -59,18 +59,53 @@ def alembic_config(connection: Any) -> Config:
 
 
 def head_revision() -> str | None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+_REVISION = re.compile(r"^revision = ['\"](\w+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision = ['\"]?(\w+)['\"]?", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=1)
+def _head_from_files() -> str | None:
+    """The head revision read from the migration files' headers (no Alembic import: every command opens the
+    registry, and most find it up to date)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found, down = _REVISION.search(source), _DOWN.search(source)
+        if found:
+            revisions.add(found.group(1))
+        if down and down.group(1) != "None":
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _current_revision(connection: Any) -> str | None:
+    """The registry's revision, None for a new base (no alembic_version table yet)."""
+    try:
+        with connection.begin():
+            revision: str | None = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return revision
+    except (OperationalError, SAProgrammingError):
+        return None
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest revision; cheap when it already is."""
-    head = head_revision()
+    head = _head_from_files()
     try:
-        with engine.connect() as connection:
-            if MigrationContext.configure(connection).get_current_revision() == head:
-                return
+        if head is not None:
+            with engine.connect() as connection:
+                if _current_revision(connection) == head:
+                    return
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+
+        head = head_revision()
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Two sites opening a new shared base at once must not both create the tables.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ LOCALE = "fr_FR"
 Number = int | float | Decimal
 
 
+@functools.lru_cache(maxsize=8192)  # alerts and documents repeat the same dates
 def date_longue(day: dt.date | None) -> str:
     """1er décembre 2026, 17 octobre 2016."""
     if day is None:

@@ -37,7 +37,15 @@ from sqlalchemy.orm import Session
 from pacte_docs import alerts, archives, dates, registry
 from pacte_docs.errors import ExternalError, PacteError
 from pacte_docs.formatting import FILTERS, date_longue
-from pacte_docs.models import AlerteEnvoi, Convention, Echeance
+from pacte_docs.models import (
+    AlerteEnvoi,
+    Avenant,
+    Convention,
+    ConventionPartenaire,
+    Echeance,
+    Partenaire,
+    Renouvellement,
+)
 from pacte_docs.workspace import Config, Workspace
 
 TYPES = {"ccas": "convention commune / CCAS", "france_travail": "accompagnement global France Travail",
@@ -93,21 +101,51 @@ def horizon_days(config: Config) -> int:
 
 def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False) -> list[alerts.Suivi]:
     """What alert selection needs of each convention; unless *tous*, only those whose alert window (kept in the
-    echeance table, indexed) covers *on* — the SQL selection that keeps `pacte alertes` fast at any scale."""
-    query = select(Convention).order_by(Convention.reference)
-    if not tous:
-        horizon = on + dt.timedelta(days=horizon_days(config))
-        due = select(Echeance.convention_id).where(Echeance.date_limite <= horizon, Echeance.fin_visible >= on)
-        query = query.where(Convention.id.in_(due))
+    echeance table, indexed) covers *on* — the SQL selection that keeps `pacte alertes` fast at any scale.
+    Plain column queries, no ORM objects: a large registry may have thousands of alerts due on one day."""
+    horizon = on + dt.timedelta(days=horizon_days(config))
+    selected = select(Echeance.convention_id).where(Echeance.date_limite <= horizon, Echeance.fin_visible >= on)
+
+    def among(column: Any) -> Any:
+        return True if tous else column.in_(selected)
+
+    names: dict[int, list[tuple[str, str]]] = {}
+    for cid, code, nom in session.execute(
+            select(ConventionPartenaire.convention_id, Partenaire.code, Partenaire.nom)
+            .join(Partenaire, Partenaire.id == ConventionPartenaire.partenaire_id)
+            .where(among(ConventionPartenaire.convention_id))
+            .order_by(ConventionPartenaire.convention_id, ConventionPartenaire.rang)):
+        names.setdefault(cid, []).append((code, nom))
+    renewals: dict[int, list[dt.date]] = {}
+    for cid, date in session.execute(select(Renouvellement.convention_id, Renouvellement.date)
+                                     .where(among(Renouvellement.convention_id))
+                                     .order_by(Renouvellement.convention_id, Renouvellement.numero)):
+        renewals.setdefault(cid, []).append(date)
+    moved: dict[int, list[tuple[int, dt.date]]] = {}
+    for cid, periode, fin in session.execute(select(Avenant.convention_id, Avenant.periode, Avenant.nouvelle_fin)
+                                             .where(among(Avenant.convention_id), Avenant.nouvelle_fin.is_not(None))
+                                             .order_by(Avenant.convention_id, Avenant.numero)):
+        if fin is not None:
+            moved.setdefault(cid, []).append((periode, fin))
+    c = Convention
     result = []
-    for c in session.scalars(query):
-        first = max(config.seuils_par_type.get(c.type, config.seuils_jours))
+    for row in session.execute(
+            select(c.id, c.reference, c.type, c.responsable_email, c.responsable_nom, c.renouvellement,
+                   c.renouvellements_max, c.preavis_mois, c.date_effet, c.duree_mois, c.date_signature,
+                   c.date_denonciation).where(among(c.id)).order_by(c.reference)):
+        facts = dates.Faits(
+            date_effet=row.date_effet, duree_mois=row.duree_mois, renouvellement=row.renouvellement,
+            renouvellements_max=row.renouvellements_max, preavis_mois=row.preavis_mois,
+            date_signature=row.date_signature, renouvellements=tuple(renewals.get(row.id, ())),
+            fins_avenants=tuple(moved.get(row.id, ())), date_denonciation=row.date_denonciation)
+        first = max(config.seuils_par_type.get(row.type, config.seuils_jours))
+        partners = names.get(row.id, [])
         result.append(alerts.Suivi(
-            convention_id=c.id, reference=c.reference, type=c.type,
-            partenaires=tuple(p.code for p in c.partenaires), partenaires_noms=tuple(p.nom for p in c.partenaires),
-            responsable=c.responsable_email, responsable_nom=c.responsable_nom, renouvellement=c.renouvellement,
-            preavis_mois=c.preavis_mois, situation=dates.situation(registry.faits(c), on, first),
-        ))
+            convention_id=row.id, reference=row.reference, type=row.type,
+            partenaires=tuple(code for code, _ in partners), partenaires_noms=tuple(nom for _, nom in partners),
+            responsable=row.responsable_email, responsable_nom=row.responsable_nom,
+            renouvellement=row.renouvellement, preavis_mois=row.preavis_mois,
+            situation=dates.situation(facts, on, first)))
     return result
 
 
