@@ -9,7 +9,7 @@ installer_paquets python3 python3-venv libreoffice-writer-nogui fonts-liberation
     poppler-utils postgresql util-linux
 preparer_venv ".[dev]"
 echo "→ ruff"
-.venv/bin/ruff check src tests outils
+.venv/bin/ruff check src tests outils bench
 echo "→ mypy"
 .venv/bin/mypy
 echo "→ pytest"
