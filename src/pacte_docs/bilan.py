@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from pacte_docs.models import Convention, Document, Pacte, Realisation
 from pacte_docs.pdi_pti import Bookmark, read_bookmarks
 from pacte_docs.rendering import Image
 from pacte_docs.schema import FIGURES
-from pacte_docs.workspace import Workspace, sha256_bytes
+from pacte_docs.workspace import Workspace, sha256_bytes, sha256_file
 
 NATURE = "bilan"
 TEMPLATE = "bilan_annuel"
@@ -148,13 +149,13 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
             source.write_bytes(docx_data)
             bilan_pdf = pdf.convert([source], work / "pdf", pdfa=pdfa, processes=1,
                                     timeout=ws.config.pdf_timeout)[source]
-            data = assemble(bilan_pdf, annex_pdfs, pacte_pdf, pacte_bookmarks, work, annee, pdfa,
-                            ws.config.pdf_timeout, meta)
+            compiled = work / "compile.pdf"
+            report.pages = assemble(bilan_pdf, annex_pdfs, pacte_pdf, pacte_bookmarks, work, annee, pdfa,
+                                    ws.config.pdf_timeout, meta, compiled)
+            _write(ws, target, cle, docx_data, compiled, fingerprint, template.data, pdfa, report)
     finally:
         if ws.tmp.is_dir() and not any(ws.tmp.iterdir()):
             ws.tmp.rmdir()
-    report.pages = len(PdfReader(io.BytesIO(data)).pages)
-    _write(ws, target, cle, docx_data, data, fingerprint, template.data, pdfa, report)
     return report
 
 
@@ -196,9 +197,10 @@ def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport) -> tuple[Path
 
 
 def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, pacte_bookmarks: list[Bookmark],
-             work: Path, annee: int, pdfa: bool, timeout: float, meta: dict[str, Any]) -> bytes:
-    """The compiled PDF: bilan up to annex 1's page, the conventions, annex 2's page, the fiches-actions;
-    bookmarks sections → axes → annexes; « k / n » on every page; metadata."""
+             work: Path, annee: int, pdfa: bool, timeout: float, meta: dict[str, Any], output: Path) -> int:
+    """Write the compiled PDF to *output* and return its page count: bilan up to annex 1's page, the
+    conventions, annex 2's page, the fiches-actions; bookmarks sections → axes → annexes; « k / n » on every
+    page; metadata. Written straight to a file, never held twice in memory."""
     bilan = PdfReader(bilan_pdf)
     own = read_bookmarks(bilan_pdf)
     annex1 = next((b for b in own if b.title.startswith("Annexe 1")), None)
@@ -252,9 +254,11 @@ def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, 
         "/Creator": "pacte_docs",
         "/CreationDate": dt.datetime.now(dt.UTC).strftime("D:%Y%m%d%H%M%SZ"),
     })
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    with output.open("wb") as stream:
+        writer.write(stream)
+        stream.flush()
+        os.fsync(stream.fileno())
+    return len(writer.pages)
 
 
 def _fiches_range(bookmarks: list[Bookmark]) -> tuple[int, int]:
@@ -384,12 +388,12 @@ def _stream(data: bytes) -> DecodedStreamObject:
     return stream
 
 
-def _write(ws: Workspace, target: Path, cle: str, docx_data: bytes, data: bytes, fingerprint: str,
+def _write(ws: Workspace, target: Path, cle: str, docx_data: bytes, compiled: Path, fingerprint: str,
            template_data: bytes, pdfa: bool, report: BilanReport) -> None:
     if not _inside(ws, target):
-        archives.write_atomic(target, data)
+        archives.write_atomic(target, compiled.read_bytes())
         report.notes.append(f"Écrit hors de l'espace de travail : non enregistré au registre "
-                            f"(SHA-256 {sha256_bytes(data)}).")
+                            f"(SHA-256 {sha256_file(target)}).")
         return
     folder = target.parent
     with ws.db.session() as session:
@@ -407,9 +411,10 @@ def _write(ws: Workspace, target: Path, cle: str, docx_data: bytes, data: bytes,
             session, ws, docx_target, cle=cle, nature=NATURE, version=archives.next_version(session, cle, NATURE,
                                                                                               "docx"),
             data=docx_data, modele_sha256=sha256_bytes(template_data), empreinte=fingerprint)
-        archives.write_atomic(target, data)
+        os.chmod(compiled, 0o644)
+        archives.move_into(compiled, target)
         archives.record_file(session, ws, target, cle=cle, nature=NATURE,
-                             version=archives.next_version(session, cle, NATURE, "pdf"), data=data,
+                             version=archives.next_version(session, cle, NATURE, "pdf"),
                              modele_sha256=sha256_bytes(template_data), source_sha256=docx_record.sha256,
                              empreinte=fingerprint, pdfa=pdfa)
         archives.write_sums(session, ws)
