@@ -147,32 +147,35 @@ def job_pdf(base: Path, documents: int, runs: int, sample: int) -> dict[str, Any
 
 
 def job_bilan(base: Path, annexes: int, runs: int) -> dict[str, Any]:
-    """A bilan compiled with *annexes* annexed convention PDFs (all signed in the year)."""
+    """A bilan compiled with *annexes* annexed convention PDFs (all signed in the year); each compilation in a
+    process of its own, as each `pacte bilan compiler` is, so that its peak memory is its own."""
+    root = base / f"bilan-{annexes}"
+    if not root.exists():  # prepared in a process of its own too
+        run_child("preparer_bilan", base, {"annexes": annexes})
+    results = [run_child("compiler_bilan", base, {"annexes": annexes}) for _ in range(runs)]
+    return {"times": [r["times"][0] for r in results], "documents": annexes, "pages": results[0]["pages"],
+            "rss_runs_mib": [round(r["rss_mib"]) for r in results]}
+
+
+def job_compile_bilan(base: Path, annexes: int) -> dict[str, Any]:
+    from sqlalchemy import delete
+
     from pacte_docs import bilan
+    from pacte_docs.models import Document
 
     root = base / f"bilan-{annexes}"
-    if not root.exists():  # prepared in a process of its own: the peak memory measured is the bilan's
-        run_child("preparer_bilan", base, {"annexes": annexes})
-    times = []
-    pages = 0
-    for _ in range(runs):
-        ws = workspace(root)
-        for old in (root / "archives" / "bilans").glob("*/*"):
-            old.chmod(0o644)
-        shutil.rmtree(root / "archives" / "bilans", ignore_errors=True)
-        with ws.db.session() as session:
-            from sqlalchemy import delete
-
-            from pacte_docs.models import Document
-
-            session.execute(delete(Document).where(Document.nature == "bilan"))
-        start = time.perf_counter()
-        report = bilan.compile_bilan(ws, 2025)
-        times.append(time.perf_counter() - start)
-        pages = report.pages
-        assert len(report.annexes) == annexes, len(report.annexes)
-        ws.close()
-    return {"times": times, "documents": annexes, "pages": pages}
+    for old in (root / "archives" / "bilans").glob("*/*"):
+        old.chmod(0o644)
+    shutil.rmtree(root / "archives" / "bilans", ignore_errors=True)
+    ws = workspace(root)
+    with ws.db.session() as session:
+        session.execute(delete(Document).where(Document.nature == "bilan"))
+    start = time.perf_counter()
+    report = bilan.compile_bilan(ws, 2025)
+    elapsed = time.perf_counter() - start
+    assert len(report.annexes) == annexes, len(report.annexes)
+    ws.close()
+    return {"times": [elapsed], "documents": annexes, "pages": report.pages}
 
 
 def job_prepare_bilan(base: Path, annexes: int) -> dict[str, Any]:
@@ -232,7 +235,7 @@ def job_import(base: Path, rows: int, runs: int, fmt: str) -> dict[str, Any]:
 
 
 JOBS = {"docx": job_docx, "pdf": job_pdf, "bilan": job_bilan, "alertes": job_alertes, "import": job_import,
-        "preparer_bilan": job_prepare_bilan}
+        "preparer_bilan": job_prepare_bilan, "compiler_bilan": job_compile_bilan}
 
 
 # ---------------------------------------------------------------- driver
@@ -289,6 +292,7 @@ def main() -> None:
             if name == "bilan":
                 line["s_par_annexe"] = round(median / result["documents"], 4)
                 line["pages"] = result["pages"]
+                line["rss_mib"] = max(result["rss_runs_mib"])  # the compilations', not the driver's
             lines.append(line)
             print(json.dumps(line, ensure_ascii=False), flush=True)
     print("\n| travail | n | médiane (s) | docs/s | naïf docs/s | rapport | pic RSS (Mio) |")

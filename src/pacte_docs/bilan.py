@@ -5,7 +5,9 @@ and the document's metadata."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import gc
 import io
 import os
 import re
@@ -127,6 +129,7 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
                                                                                           pacte.periode_fin)}
     titles = {row["reference"]: f"{row['reference']} – {row['partenaires']}" for row in ctx["annexes"]}
     annex_pdfs = [(titles[reference], path) for reference, path in _annex_pdfs(ws, report, signed_in_year)]
+    _release_memory()  # what checking the annexes used goes back to the system before the assembly
     pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report)
     fingerprint = context.fingerprint({"context": ctx, "template": sha256_bytes(template.data), "pdfa": pdfa,
                                        "annexes": [(r, sha256_bytes(p.read_bytes())) for r, p in annex_pdfs],
@@ -157,6 +160,14 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
         if ws.tmp.is_dir() and not any(ws.tmp.iterdir()):
             ws.tmp.rmdir()
     return report
+
+
+def _release_memory() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed memory otherwise
+    except (OSError, AttributeError):
+        pass
 
 
 def _inside(ws: Workspace, path: Path) -> bool:
