@@ -90,3 +90,29 @@ def test_fast_path_gives_the_same_document_as_docxtpl(name: str, tmp_path: Any) 
         document = DocxDocument(io.BytesIO(fast))
         assert len(document.tables) == len(DocxDocument(io.BytesIO(naive)).tables)
         assert template.render(ctx) == fast  # reproducible
+
+
+def test_rendering_on_every_core_gives_the_same_bytes_in_the_same_order(tmp_path: Any) -> None:
+    from pacte_docs.generation import PARALLEL_FROM, render_all
+
+    path = tmp_path / "convention_ccas.docx"
+    path.write_bytes(package_templates()["convention_ccas"])
+    template = CompiledTemplate(path, make_environment())
+    contexts = [copy.deepcopy(c) for c in (convention_variants() * PARALLEL_FROM)[:PARALLEL_FROM + 5]]
+    for i, ctx in enumerate(contexts):
+        ctx["convention"]["reference"] = f"CCAS-2024-{i:03d}"
+    broken = copy.deepcopy(contexts[3])
+    del broken["convention"]["objet"]
+    jobs = [(template, ctx) for ctx in contexts] + [(template, broken)]
+    parallel = render_all(jobs, processes=2)
+    sequential = render_all(jobs, processes=1)
+    assert parallel[:-1] == sequential[:-1]
+    assert [docx_text_of(data) for data in parallel[:3]] == [docx_text_of(template.render(c)) for c in contexts[:3]]
+    (tmp_path / "quatre.docx").write_bytes(parallel[4])  # type: ignore[arg-type]
+    assert "Convention n° CCAS-2024-004" in docx_text(tmp_path / "quatre.docx")
+    assert isinstance(parallel[-1], Exception) and "objet" in str(parallel[-1])  # an error comes back, named
+
+
+def docx_text_of(data: Any) -> str:
+    document = DocxDocument(io.BytesIO(data))
+    return "\n".join(p.text for p in document.paragraphs)
