@@ -151,7 +151,7 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
         values["date_signature"] = found.date_signature
     status = "inchange"
     if found is None:
-        found = Convention(reference=data["reference"], **values)
+        found = Convention(reference=data["reference"], renouvellements=[], avenants=[], **values)  # no lazy load
         session.add(found)
         status = "cree"
     elif _assign(found, values):
