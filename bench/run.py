@@ -295,11 +295,12 @@ def main() -> None:
                 line["rss_mib"] = max(result["rss_runs_mib"])  # the compilations', not the driver's
             lines.append(line)
             print(json.dumps(line, ensure_ascii=False), flush=True)
-    print("\n| travail | n | médiane (s) | docs/s | naïf docs/s | rapport | pic RSS (Mio) |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| travail | n | médiane (s) | docs/s | naïf docs/s | rapport | s/annexe | pic RSS (Mio) |")
+    print("|---|---|---|---|---|---|---|---|")
     for line in lines:
         print(f"| {line['travail']} | {line['n']} | {line['mediane_s']} | {line['par_seconde']} | "
-              f"{line.get('naif_par_seconde', '—')} | {line.get('rapport', '—')} | {line['rss_mib']} |")
+              f"{line.get('naif_par_seconde', '—')} | {line.get('rapport', '—')} | {line.get('s_par_annexe', '—')} | "
+              f"{line['rss_mib']} |")
 
 
 if __name__ == "__main__":
