@@ -133,6 +133,7 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     n = len(reader.pages)
     assert f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf (créé, {n} pages)" in result.output
     assert "Conventions en annexe : CONV-2025-001, FT-2024-002" in result.output
+    assert "Conventions produites ou mises à jour pour l'annexe 1 : CONV-2025-001, FT-2024-002." in result.output
     pages = [flat(page.extract_text()) for page in reader.pages]
     for k, text in enumerate(pages, start=1):
         assert re.search(rf"(^| ){k} / {n}( |$)", text), f"page {k} sans « {k} / {n} »"

@@ -183,7 +183,11 @@ def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str]) ->
     otherwise the generated PDF, which mentions its renewals (generated now if it is missing or out of date)."""
     if not report.annexes:
         return []
-    generation.generate(ws, report.annexes, with_pdf=True)
+    made = generation.generate(ws, report.annexes, with_pdf=True)
+    refreshed = [o.reference for o in made.outputs if o.docx_status != "inchange" or o.pdf_status not in (None,
+                                                                                                         "inchange")]
+    if refreshed:
+        report.notes.append("Conventions produites ou mises à jour pour l'annexe 1 : " + ", ".join(refreshed) + ".")
     result = []
     with ws.db.session() as session:
         for reference in report.annexes:
