@@ -63,11 +63,14 @@ def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdf
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill LibreOffice and every process it started (soffice.bin, Java), then close its pipe."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def convert(files: list[Path], outdir: Path, *, pdfa: bool = False, processes: int = 2, timeout: float = 600,

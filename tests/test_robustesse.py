@@ -1,0 +1,143 @@
+"""Robustness: upgrades from every earlier schema revision keep every row; properties of the date rules and of
+the alert windows over random facts (hypothesis); random field values never crash validation; a LibreOffice
+that hangs is stopped with its whole process group."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, inspect, text
+
+from pacte_docs import alerts, dates, db, schema
+from pacte_docs.errors import Problem
+from pacte_docs.sources import Item
+from tests.conftest import DATA, Pacte
+from tests.helpers import folder_state
+
+REVISIONS = ["0001", "0002", "0003", "0004"]
+
+
+def _rows(connection: Any, columns: dict[str, list[str]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of each table, on the given columns (an upgrade may add columns, never change values)."""
+    return {t: sorted(map(tuple, connection.execute(text(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} '
+                                                         f'FROM "{t}"'))), key=repr)
+            for t, cols in columns.items()}
+
+
+@pytest.mark.parametrize("revision", REVISIONS)
+def test_upgrade_from_each_earlier_revision_keeps_every_row(pacte: Pacte, tmp_path: Path, revision: str) -> None:
+    pacte("importer", str(DATA / "registre.yaml"))
+    pacte("conventions", "avenant", "CCAS-2024-010", "--objet", "Ajout d'une action.", "--date", "2025-01-10",
+          "--sans-pdf")
+    pacte("conventions", "generer", "CCAS-2024-010", "--sans-pdf")
+    url = pacte.base or f"sqlite:///{pacte.root / 'pacte.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(db.alembic_config(connection), revision)
+        with engine.connect() as connection:
+            schema_then = inspect(connection)
+            tables = {t: [c["name"] for c in schema_then.get_columns(t)]
+                      for t in schema_then.get_table_names() if t != "alembic_version"}
+            before = _rows(connection, tables)
+        assert sum(len(r) for r in before.values()) > 10
+        with engine.begin() as connection:
+            command.upgrade(db.alembic_config(connection), "head")
+        with engine.connect() as connection:
+            assert _rows(connection, tables) == before
+            windows = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
+    finally:
+        engine.dispose()
+    assert windows > 0  # the alert windows are rebuilt for the conventions kept
+    assert "CCAS-2024-010" in pacte("conventions", "lister", "--format", "json").output
+
+
+# ---------------------------------------------------------------- date rules and alert windows
+
+days = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 12, 31))
+facts = st.builds(
+    dates.Faits,
+    date_effet=days,
+    duree_mois=st.sampled_from([1, 6, 12, 18, 24, 36, 48, 60]),
+    renouvellement=st.sampled_from(["expresse", "tacite", "aucun"]),
+    renouvellements_max=st.integers(0, 4),
+    preavis_mois=st.sampled_from([0, 1, 2, 3, 6]),
+    date_signature=st.one_of(st.none(), days),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts, days)
+def test_periods_follow_each_other_and_deadlines_precede_ends(f: dates.Faits, on: dt.date) -> None:
+    chain = dates.periodes(f, on)
+    assert chain[0].debut == f.date_effet
+    for before, after in zip(chain, chain[1:], strict=False):
+        assert after.debut == before.fin + dt.timedelta(days=1)
+    for period in chain:
+        assert period.debut <= period.fin and period.date_limite <= period.fin
+        assert period.fin == dates.fin_periode(period.debut, f.duree_mois)
+    assert len(chain) <= 1 + f.renouvellements_max
+    assert dates.situation(f, on).statut in dates.STATUTS
+
+
+@settings(max_examples=400, deadline=None)
+@given(facts, days, st.lists(st.integers(0, 400), min_size=1, max_size=5))
+def test_every_due_alert_falls_in_a_recorded_window(f: dates.Faits, on: dt.date, seuils: list[int]) -> None:
+    """The SQL selection only reads the windows: an alert due outside them would never be sent."""
+    due = alerts.due_threshold(dates.situation(f, on, max(seuils)), f.renouvellement, on, seuils)
+    if due is not None:
+        horizon = on + dt.timedelta(days=max(seuils))
+        assert any(limite <= horizon and visible >= on for _, limite, visible in alerts.windows(f)), (f, on, due)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(schema.SCHEMAS["conventions"]) + ["inconnu", "nom"]),
+                       st.one_of(st.none(), st.text(max_size=40), st.integers(), st.lists(st.text(max_size=5)),
+                                 st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3)),
+                       max_size=12),
+       st.sampled_from(["conventions", "partenaires", "realisations", "pacte"]))
+def test_any_value_in_any_field_is_checked_never_crashes(data: dict[str, Any], section: str) -> None:
+    problems: list[Problem] = []
+    values = schema.clean(Item(section, "f.yaml", "ligne 1", data), problems)
+    assert (values is None) == bool(problems)
+    for problem in problems:
+        assert problem.source == "f.yaml" and problem.message
+
+
+# ---------------------------------------------------------------- LibreOffice hanging
+
+def test_hanging_libreoffice_is_stopped_with_its_process_group(pacte_sqlite: Pacte, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A converter that never answers (injected: a real LibreOffice cannot be made to hang on demand), with a
+    child of its own, as soffice.bin is of soffice."""
+    marker = f"pacte-hang-{os.getpid()}"
+    child = 3000 + os.getpid() % 997  # a sleep of a duration no other process uses
+    fake = tmp_path / "soffice"
+    fake.write_text(f"#!/bin/bash\nsleep {child} &\nexec -a {marker} sleep 300\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    config = pacte_sqlite.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("delai_pdf_secondes = 600",
+                                                                 "delai_pdf_secondes = 2"), encoding="utf-8")
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    monkeypatch.setenv("PACTE_SOFFICE", str(fake))
+    start = time.monotonic()
+    result = pacte_sqlite("conventions", "generer", "CCAS-2024-010", ok=False)
+    assert time.monotonic() - start < 30
+    assert result.exit_code == 3 and "n'a pas terminé la conversion" in result.output
+    assert "Traceback" not in result.output
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"processus restants : {left.stdout}"
+    left = subprocess.run(["pgrep", "-f", f"sleep {child}"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "un enfant de soffice est resté"
+    assert not any(name.endswith(".pdf") for name in folder_state(pacte_sqlite.root))
