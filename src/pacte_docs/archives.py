@@ -21,7 +21,8 @@ SUMS_NAME = "SHA256SUMS"
 def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
     """Write through a temporary file in the same folder, then rename: never a partial file under *path*."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -33,6 +34,21 @@ def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove what a killed run left while writing *path* (its temporary file names carry the writer's pid);
+    a temporary file of a process still running is left alone."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        parts = leftover.name[len(path.name) + 2:].split(".")
+        if not parts or not parts[0].isdigit():
+            continue
+        try:
+            os.kill(int(parts[0]), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, another user's
 
 
 def move_into(source: Path, target: Path) -> None:
