@@ -275,3 +275,24 @@ def test_smtp_settings_come_from_toml_then_environment(registre: Pacte) -> None:
     assert result.exit_code == 1 and "un mot de passe ne doit jamais être écrit dans un fichier" in result.output
     assert "secret" not in result.output
 
+
+
+def test_the_smtp_password_never_appears_in_output_files_or_messages(registre: Pacte, smtp: tuple[Mailbox, int],
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """The password comes from the environment only; a server that refuses the login gets it, nothing else."""
+    secret = "Tr3s-s3cret-mdp-" + str(os.getpid())
+    monkeypatch.setenv("PACTE_SMTP_MOT_DE_PASSE", secret)
+    monkeypatch.setenv("PACTE_SMTP_UTILISATEUR", "pacte")
+    refused = _send(registre, ok=False)  # this server offers no AUTH: the login fails
+    assert refused.exit_code == 3 and "Traceback" not in refused.output
+    monkeypatch.delenv("PACTE_SMTP_UTILISATEUR")
+    sent = _send(registre)
+    calendar = registre("--au", ON, "alertes", "--ics", str(registre.root / "echeances.ics"))
+    box, _ = smtp
+    assert box.messages
+    seen = [refused.output, sent.output, calendar.output] + [m.as_string() for _, m in box.messages]
+    for path in registre.root.rglob("*"):
+        if path.is_file():
+            seen.append(path.read_bytes().decode("latin-1"))
+    assert not any(secret in text for text in seen)

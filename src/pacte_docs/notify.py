@@ -337,10 +337,14 @@ class _Connection:
     def send(self, message: EmailMessage) -> None:
         if self.smtp is None:
             smtp = smtplib.SMTP(self.settings.hote, self.settings.port, timeout=30)
-            if self.settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.settings.utilisateur:
-                smtp.login(self.settings.utilisateur, self.settings.mot_de_passe or "")
+            try:
+                if self.settings.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.settings.utilisateur:
+                    smtp.login(self.settings.utilisateur, self.settings.mot_de_passe or "")
+            except BaseException:
+                smtp.close()  # a refused STARTTLS or login must not leave the connection open
+                raise
             self.smtp = smtp
         self.smtp.send_message(message)
 
