@@ -11,7 +11,6 @@ import gc
 import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,21 +143,15 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
                 report.pages = len(PdfReader(target).pages)
                 return report
 
-    ws.tmp.mkdir(parents=True, exist_ok=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bilan-", dir=ws.tmp) as tmp:
-            work = Path(tmp)
-            source = work / f"bilan-{annee}.docx"
-            source.write_bytes(docx_data)
-            bilan_pdf = pdf.convert([source], work / "pdf", pdfa=pdfa, processes=1,
-                                    timeout=ws.config.pdf_timeout)[source]
-            compiled = work / "compile.pdf"
-            report.pages = assemble(bilan_pdf, annex_pdfs, pacte_pdf, pacte_bookmarks, work, annee, pdfa,
-                                    ws.config.pdf_timeout, meta, compiled)
-            _write(ws, target, cle, docx_data, compiled, fingerprint, template.data, pdfa, report)
-    finally:
-        if ws.tmp.is_dir() and not any(ws.tmp.iterdir()):
-            ws.tmp.rmdir()
+    with ws.scratch("bilan-") as work:
+        source = work / f"bilan-{annee}.docx"
+        source.write_bytes(docx_data)
+        bilan_pdf = pdf.convert([source], work / "pdf", pdfa=pdfa, processes=1,
+                                timeout=ws.config.pdf_timeout)[source]
+        compiled = work / "compile.pdf"
+        report.pages = assemble(bilan_pdf, annex_pdfs, pacte_pdf, pacte_bookmarks, work, annee, pdfa,
+                                ws.config.pdf_timeout, meta, compiled)
+        _write(ws, target, cle, docx_data, compiled, fingerprint, template.data, pdfa, report)
     return report
 
 
@@ -190,11 +183,15 @@ def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str]) ->
         report.notes.append("Conventions produites ou mises à jour pour l'annexe 1 : " + ", ".join(refreshed) + ".")
     result = []
     with ws.db.session() as session:
+        signed: dict[str, Document] = {}  # the last signed copy of each, in one query
+        for copy in session.scalars(select(Document).where(Document.cle.in_(sorted(signed_in_year)),
+                                                           Document.nature == "signe").order_by(Document.version)):
+            signed[copy.cle] = copy
+        generated = archives.current_many(session, report.annexes, "convention")
         for reference in report.annexes:
-            signed = session.scalar(select(Document).where(Document.cle == reference, Document.nature == "signe")
-                                    .order_by(Document.version.desc()).limit(1))
-            record = signed if reference in signed_in_year and signed is not None and archives.is_intact(ws, signed) \
-                else archives.current(session, reference, "convention", "pdf")
+            found = signed.get(reference)
+            record = found if found is not None and archives.is_intact(ws, found) else \
+                generated.get((reference, "pdf"))
             if record is None:
                 raise TemplateError(f"Le PDF de la convention {reference} est introuvable : « pacte conventions "
                                     f"generer {reference} » le produit.")

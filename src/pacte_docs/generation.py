@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,18 +269,13 @@ def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, 
             output.pdf_status = "inchange"
             continue
         todo.append((output, docx_record))
-    if not todo:
-        return
-    try:
+    if todo:
         _convert_batch(session, ws, report, todo, pdfa, progress)
-    finally:
-        if ws.tmp.is_dir() and not any(ws.tmp.iterdir()):
-            ws.tmp.rmdir()
 
 
 def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: list[tuple[Output, Any]],
                    pdfa: bool, progress: Progress | None) -> None:
-    with tempfile.TemporaryDirectory(prefix="pdf-", dir=ws.tmp) as tmp:
+    with ws.scratch("pdf-") as tmp:
         def done(count: int) -> None:
             if progress:
                 progress("pdf", count, len(todo))

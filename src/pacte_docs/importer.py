@@ -141,15 +141,11 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     return report
 
 
-def target(values: dict[str, Any]) -> str | None:
-    """The key of what a figures record is about: "axe:1", "fiche:1.1" or "convention:REF"."""
-    given = [(name, values[name]) for name in ("axe", "fiche", "convention") if values.get(name) is not None]
-    return f"{given[0][0]}:{given[0][1]}" if len(given) == 1 else None
-
-
 def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], departement_of: dict[int, str],
                         problems: list[Problem]) -> None:
     """One target per record, known axes, fiches and conventions, no duplicate, coherent counts."""
+    if not cleaned["realisations"]:
+        return  # no need to read every pacte and convention reference of the registry
     structure: dict[tuple[str, int], tuple[set[int], set[str]]] = {}  # (département, year) → axes, fiches
     for pacte in registry.pactes(session):
         for year in range(pacte.periode_debut, pacte.periode_fin + 1):
@@ -170,7 +166,7 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
         def problem(path: str, message: str, fix: str, item: sources.Item = item) -> None:
             problems.append(Problem(item.source, item.place(path), path, message, fix))
 
-        key = target(values)
+        key = registry.target(values)
         if key is None:
             problem("axe", "chaque ligne de réalisations porte sur un axe, une fiche-action ou une convention, "
                            "et un seul", "remplissez une seule des colonnes axe, fiche et convention")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,36 +164,30 @@ def _up_to_date(ws: Workspace, docx: Any, pdf_record: Any, fingerprint: str, tem
 def _lay_out(ws: Workspace, pacte: Any, partners: dict[str, Any], template: Any, report: PacteReport,
              pdfa: bool) -> tuple[bytes, bytes]:
     """Render, convert, read the headings' pages from the PDF's bookmarks, render again with them, until stable."""
-    ws.tmp.mkdir(parents=True, exist_ok=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="pdi-pti-", dir=ws.tmp) as tmp:
-            work = Path(tmp)
-            pages: dict[str, int] = {}
-            for attempt in range(1, MAX_LAYOUTS + 1):
-                ctx = context.pacte_context(pacte, partners, pages)
-                docx_data = template.render(ctx)
-                source = work / f"{pacte.reference}.docx"
-                source.write_bytes(docx_data)
-                converted = pdf.convert([source], work / f"passe-{attempt}", pdfa=pdfa, processes=1,
-                                        timeout=ws.config.pdf_timeout)[source]
-                pdf_data = converted.read_bytes()
-                report.mises_en_page = attempt
-                found, missing = heading_pages(ctx["sommaire"], read_bookmarks(pdf_data))
-                if found == pages and attempt > 1:
-                    break
-                if not found and not pages:
-                    raise TemplateError(
-                        f"Le PDF du PDI/PTI {pacte.reference} n'a aucun signet : le modèle pdi_pti.docx doit titrer "
-                        "les chapitres, les axes et les fiches avec les styles « Titre 1 » et « Titre 2 ».")
-                pages = found
-            else:
-                report.notes.append(f"La pagination ne s'est pas stabilisée après {MAX_LAYOUTS} mises en page : "
-                                    "vérifiez les numéros du sommaire.")
-            if missing:
-                report.notes.append("Titres du sommaire introuvables dans le document (modèle modifié ?) : "
-                                    + " ; ".join(missing[:5]) + ("…" if len(missing) > 5 else "") + ".")
-            report.pages = len(PdfReader(io.BytesIO(pdf_data)).pages)
-            return docx_data, pdf_data
-    finally:
-        if ws.tmp.is_dir() and not any(ws.tmp.iterdir()):
-            ws.tmp.rmdir()
+    with ws.scratch("pdi-pti-") as work:
+        pages: dict[str, int] = {}
+        for attempt in range(1, MAX_LAYOUTS + 1):
+            ctx = context.pacte_context(pacte, partners, pages)
+            docx_data = template.render(ctx)
+            source = work / f"{pacte.reference}.docx"
+            source.write_bytes(docx_data)
+            converted = pdf.convert([source], work / f"passe-{attempt}", pdfa=pdfa, processes=1,
+                                    timeout=ws.config.pdf_timeout)[source]
+            pdf_data = converted.read_bytes()
+            report.mises_en_page = attempt
+            found, missing = heading_pages(ctx["sommaire"], read_bookmarks(pdf_data))
+            if found == pages and attempt > 1:
+                break
+            if not found and not pages:
+                raise TemplateError(
+                    f"Le PDF du PDI/PTI {pacte.reference} n'a aucun signet : le modèle pdi_pti.docx doit titrer "
+                    "les chapitres, les axes et les fiches avec les styles « Titre 1 » et « Titre 2 ».")
+            pages = found
+        else:
+            report.notes.append(f"La pagination ne s'est pas stabilisée après {MAX_LAYOUTS} mises en page : "
+                                "vérifiez les numéros du sommaire.")
+        if missing:
+            report.notes.append("Titres du sommaire introuvables dans le document (modèle modifié ?) : "
+                                + " ; ".join(missing[:5]) + ("…" if len(missing) > 5 else "") + ".")
+        report.pages = len(PdfReader(io.BytesIO(pdf_data)).pages)
+        return docx_data, pdf_data

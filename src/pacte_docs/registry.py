@@ -253,6 +253,13 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
 
 # ---------------------------------------------------------------- yearly figures
 
+def target(values: dict[str, Any]) -> str | None:
+    """The key of what a figures record is about: "axe:1", "fiche:1.1" or "convention:REF"; None unless exactly
+    one of them is given."""
+    given = [(name, values[name]) for name in ("axe", "fiche", "convention") if values.get(name) is not None]
+    return f"{given[0][0]}:{given[0][1]}" if len(given) == 1 else None
+
+
 def realisations(session: Session, departement: Departement | None = None,
                  annees: tuple[int, ...] | None = None) -> list[Realisation]:
     query = select(Realisation).order_by(Realisation.annee, Realisation.cible)
@@ -270,8 +277,9 @@ def realisation_record(r: Realisation) -> dict[str, Any]:
 
 
 def upsert_realisation(session: Session, data: dict[str, Any], departement: Departement) -> tuple[Realisation, str]:
-    given = [(name, data[name]) for name in ("axe", "fiche", "convention") if data.get(name) is not None]
-    cible = f"{given[0][0]}:{given[0][1]}"
+    cible = target(data)
+    if cible is None:
+        raise ValueError("a figures record names one axis, fiche or convention")  # the importer checked it
     convention_id = None
     if data.get("convention") is not None:
         convention_id = session.scalars(select(Convention.id).where(Convention.reference == data["convention"])).one()

@@ -342,19 +342,19 @@ class FastDocx:
                 xml = part.blob.decode("utf-8")
                 self.parts[part.partname.lstrip("/")] = (env.from_string(self._prepare(self.tpl.patch_xml(xml))), b"")
         self.core_name = "docProps/core.xml"
-        self.core: dict[str, Any] = {}
+        self.core: dict[str, Any] = {}  # Clark name of a core property → its template
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            self.names = archive.namelist()
-            self.raw = {name: archive.read(name) for name in self.names}
+            raw = {name: archive.read(name) for name in archive.namelist()}
         # The parts that are never rendered are compressed once, here, and copied into every output.
-        self.archive = _ZipWriter([(name, _deflate(self.raw[name])) for name in self.names])
-        if self.core_name in self.raw:
-            core = etree.fromstring(self.raw[self.core_name])
+        self.archive = _ZipWriter([(name, _deflate(content)) for name, content in raw.items()])
+        self.core_xml = raw.get(self.core_name, b"")
+        if self.core_xml:
+            core = etree.fromstring(self.core_xml)
             for tag in _CORE_FIELDS.values():
                 prefix, local = tag.split(":")
                 element = core.find(f"{{{_CORE_NS[prefix]}}}{local}")
                 if element is not None and element.text and "{" in element.text:
-                    self.core[tag] = env.from_string(element.text)
+                    self.core[element.tag] = env.from_string(element.text)
 
     @staticmethod
     def _prepare(xml: str) -> str:
@@ -377,11 +377,9 @@ class FastDocx:
         for name, (template, declaration) in self.parts.items():
             rendered[name] = declaration + self._finish(template.render(context)).encode("utf-8")
         if self.core:
-            core = etree.fromstring(self.raw[self.core_name])
+            core = etree.fromstring(self.core_xml)
             for tag, template in self.core.items():
-                prefix, local = tag.split(":")
-                element = core.find(f"{{{_CORE_NS[prefix]}}}{local}")
-                element.text = html.unescape(template.render(context))
+                core.find(tag).text = html.unescape(template.render(context))
             rendered[self.core_name] = etree.tostring(core, xml_declaration=True, encoding="UTF-8", standalone=True)
         return self.archive.write({name: _deflate(data) for name, data in rendered.items()})
 

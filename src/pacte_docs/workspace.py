@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -216,6 +219,16 @@ class Workspace:
         path = self.root / ".pacte-tmp"
         path.mkdir(exist_ok=True)
         return path
+
+    @contextmanager
+    def scratch(self, prefix: str) -> Iterator[Path]:
+        """A private temporary folder in the scratch space, removed afterwards with the scratch space if empty."""
+        try:
+            with tempfile.TemporaryDirectory(prefix=prefix, dir=self.tmp) as folder:
+                yield Path(folder)
+        finally:
+            if self.tmp.is_dir() and not any(self.tmp.iterdir()):
+                self.tmp.rmdir()
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
