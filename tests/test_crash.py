@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from pypdf import PdfReader
 
-from tests.conftest import Pacte
+from tests.conftest import DATA, Pacte
 
 
 def many_conventions(count: int) -> dict[str, object]:
@@ -58,3 +61,96 @@ def test_kill_9_during_bulk_generation_then_the_next_run_completes(pacte_sqlite:
     assert not list(folder.glob("*/.*.tmp")), "des fichiers temporaires sont restés"
     check = pacte_sqlite("archives", "verifier")
     assert check.exit_code == 0 and "800 fichier(s) vérifié(s)" in check.output, check.output
+
+
+def libreoffice_of(root: Path) -> list[int]:
+    """The LibreOffice processes working for this workspace (their profile lives in its scratch space)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "UserInstallation=" in command and str(root) in command and "pacte_docs.pdf" not in command:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def start(pacte: Pacte, *args: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), *args]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def whole_pdfs(folder: Path) -> int:
+    count = 0
+    for document in folder.rglob("*.pdf"):
+        assert len(PdfReader(document).pages) >= 1, document
+        count += 1
+    return count
+
+
+def test_kill_9_during_pdf_conversion_leaves_no_libreoffice_and_the_next_run_completes(
+        pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    root = pacte_sqlite.root
+    path = tmp_path / "quelques.yaml"
+    path.write_text(yaml.safe_dump(many_conventions(40), allow_unicode=True), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    process = start(pacte_sqlite, "conventions", "generer", "--toutes")
+    scratch = root / ".pacte-tmp"
+    # killed while LibreOffice is converting, once it has written some PDF into the scratch space
+    assert wait_until(lambda: any(scratch.glob("pdf-*/*.pdf")) or process.poll() is not None, 120)
+    assert process.poll() is None, "la génération a fini avant d'être interrompue"
+    assert libreoffice_of(root), "LibreOffice devrait être en train de convertir"
+    os.kill(process.pid, signal.SIGKILL)  # pacte alone, as the OOM killer would: not its process group
+    process.wait()
+    assert wait_until(lambda: not libreoffice_of(root), 10), "LibreOffice a survécu à pacte"
+
+    assert not list((root / "conventions").glob("*/*.pdf")), "un PDF a été placé avant la fin de la conversion"
+    assert len(list((root / "conventions").glob("*/*.docx"))) == 40
+    listing = pacte_sqlite("conventions", "lister", "--format", "json")
+    assert listing.output.count('"reference"') == 40
+
+    again = pacte_sqlite("conventions", "generer", "--toutes")
+    assert again.output.count("PDF créé") == 40, again.output
+    assert whole_pdfs(root / "conventions") == 40
+    assert not scratch.exists(), "l'espace de travail temporaire du run tué est resté"
+    check = pacte_sqlite("archives", "verifier")
+    assert check.exit_code == 0 and "80 fichier(s) vérifié(s)" in check.output, check.output
+
+
+def test_kill_9_while_libreoffice_hangs_takes_libreoffice_down_too(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A converter that never answers nor writes (injected: a real LibreOffice cannot be made to hang on demand):
+    once pacte is killed, nothing is left to enforce the time limit, so its process group must go with it."""
+    marker = f"pacte-pendu-{os.getpid()}"
+    fake = tmp_path / "soffice"
+    fake.write_text(f"#!/bin/bash\n(exec -a {marker}-enfant sleep 300) &\nexec -a {marker} sleep 300\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    command = [sys.executable, "-m", "pacte_docs", "--espace", str(pacte_sqlite.root), "conventions", "generer",
+               "CCAS-2024-010"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True, env={**os.environ, "PACTE_SOFFICE": str(fake)})
+
+    def hanging() -> list[str]:
+        found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+        return found
+
+    assert wait_until(lambda: len(hanging()) == 2, 30), "le faux LibreOffice n'a pas démarré"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert wait_until(lambda: not hanging(), 10), f"processus restants : {hanging()}"
+    assert not list((pacte_sqlite.root / "conventions").glob("*/*.pdf"))
+    again = pacte_sqlite("conventions", "generer", "CCAS-2024-010")
+    assert "PDF créé" in again.output, again.output
+    assert not (pacte_sqlite.root / ".pacte-tmp").exists()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pacte_docs.models import Document
-from pacte_docs.workspace import Workspace, sha256_bytes, sha256_file
+from pacte_docs.workspace import Workspace, process_running, sha256_bytes, sha256_file
 
 SUMS_NAME = "SHA256SUMS"
 
@@ -43,12 +43,8 @@ def remove_stale_temporaries(path: Path) -> None:
         parts = leftover.name[len(path.name) + 2:].split(".")
         if not parts or not parts[0].isdigit():
             continue
-        try:
-            os.kill(int(parts[0]), 0)
-        except ProcessLookupError:
+        if not process_running(int(parts[0])):
             leftover.unlink(missing_ok=True)
-        except PermissionError:
-            pass  # alive, another user's
 
 
 def move_into(source: Path, target: Path) -> None:

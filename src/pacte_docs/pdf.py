@@ -1,4 +1,10 @@
-"""DOCX → PDF through LibreOffice headless: batches, one private profile per process, timeouts, checks."""
+"""DOCX → PDF through LibreOffice headless: batches, one private profile per process, timeouts, checks.
+
+LibreOffice runs in a process group of its own, led by a small guard (this module run as a program): the guard
+holds the reading end of a pipe whose writing end only pacte holds, so that when pacte dies — even by
+`kill -9` — the guard reads end-of-file and kills the whole group. No `soffice` outlives the run that
+started it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -42,8 +49,15 @@ def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdf
         "--nolockcheck", "--nodefault", "--convert-to", PDFA_FILTER if pdfa else "pdf", "--outdir", str(outdir),
         *map(str, files),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    lifeline, keep = os.pipe()  # the guard's stdin; end-of-file when this process is gone
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "pacte_docs.pdf", *command], stdin=lifeline,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    except BaseException:
+        os.close(keep)
+        raise
+    finally:
+        os.close(lifeline)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -56,6 +70,7 @@ def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdf
     finally:
         if process.poll() is None:
             _kill_group(process)
+        os.close(keep)
     text = output.decode("utf-8", "replace")
     if process.returncode != 0:
         raise ConverterError(f"LibreOffice a échoué (code {process.returncode}) : {text.strip()[-500:]}")
@@ -88,7 +103,8 @@ def convert(files: list[Path], outdir: Path, *, pdfa: bool = False, processes: i
     lock = threading.Lock()
 
     def work(share: list[Path]) -> None:
-        with tempfile.TemporaryDirectory(prefix="pacte-lo-") as profile:
+        # the profile lives in the output folder: a scratch folder that a killed run's successor removes
+        with tempfile.TemporaryDirectory(prefix=".profil-lo-", dir=outdir) as profile:
             for start in range(0, len(share), BATCH_SIZE):
                 batch = share[start:start + BATCH_SIZE]
                 _run_batch(soffice, batch, outdir, Path(profile), pdfa, timeout)
@@ -108,3 +124,21 @@ def convert(files: list[Path], outdir: Path, *, pdfa: bool = False, processes: i
         raise ConverterError("LibreOffice n'a pas produit le PDF de : " + ", ".join(missing)
                              + ". Ouvrez ces documents dans LibreOffice pour vérifier qu'ils ne sont pas corrompus.")
     return result
+
+
+def _guard(command: list[str]) -> int:
+    """Run LibreOffice in this process group; kill the group as soon as stdin (pacte's lifeline) ends."""
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+    def watch() -> None:
+        while os.read(0, 4096):
+            pass
+        os.killpg(0, signal.SIGKILL)  # pacte is gone: LibreOffice and this guard go with it
+
+    threading.Thread(target=watch, daemon=True).start()
+    code = child.wait()
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(_guard(sys.argv[1:]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import tomllib
@@ -20,6 +21,7 @@ from pacte_docs.errors import Problem, ValidationError, WorkspaceError
 CONFIG_NAME = "pacte.toml"
 DB_NAME = "pacte.db"
 FOLDERS = ("modeles", "conventions", "archives")
+_SCRATCH_OWNER = re.compile(r"-(\d+)-[a-z0-9_]{8}$")  # <prefix><pid>-<random>, as scratch() names them
 
 DEFAULT_CONFIG = """\
 # Configuration de l'espace de travail pacte_docs.
@@ -69,6 +71,17 @@ def package_templates() -> dict[str, bytes]:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".docx")
     }
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process of this machine has this id (another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -222,13 +235,23 @@ class Workspace:
 
     @contextmanager
     def scratch(self, prefix: str) -> Iterator[Path]:
-        """A private temporary folder in the scratch space, removed afterwards with the scratch space if empty."""
+        """A private temporary folder in the scratch space, removed afterwards with the scratch space if empty.
+
+        Its name carries this process's id: the folders of runs that were killed are removed here."""
+        self.remove_dead_scratch()
         try:
-            with tempfile.TemporaryDirectory(prefix=prefix, dir=self.tmp) as folder:
+            with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-", dir=self.tmp) as folder:
                 yield Path(folder)
         finally:
             if self.tmp.is_dir() and not any(self.tmp.iterdir()):
                 self.tmp.rmdir()
+
+    def remove_dead_scratch(self) -> None:
+        """Remove the scratch folders of runs that are no longer running on this machine."""
+        for folder in self.tmp.iterdir():
+            found = _SCRATCH_OWNER.search(folder.name)
+            if found and folder.is_dir() and not process_running(int(found.group(1))):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
