@@ -3,6 +3,7 @@ consistent registry, and the next run completes with every file verified."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import stat
@@ -17,6 +18,7 @@ import yaml
 from pypdf import PdfReader
 
 from tests.conftest import DATA, Pacte
+from tests.helpers import docx_text
 
 
 def many_conventions(count: int) -> dict[str, object]:
@@ -154,3 +156,37 @@ def test_kill_9_while_libreoffice_hangs_takes_libreoffice_down_too(pacte_sqlite:
     again = pacte_sqlite("conventions", "generer", "CCAS-2024-010")
     assert "PDF créé" in again.output, again.output
     assert not (pacte_sqlite.root / ".pacte-tmp").exists()
+
+
+def test_kill_9_during_a_regeneration_loses_no_archived_version(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Regenerating archives each previous version before writing the new one: a run killed between the two must
+    leave every previous version, byte for byte, once the next run has completed."""
+    root = pacte_sqlite.root
+    data = many_conventions(600)
+    path = tmp_path / "beaucoup.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "--toutes", "--sans-pdf")
+    first = {p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (root / "conventions").glob("*/*.docx")}
+    assert len(first) == 600
+    for convention in data["conventions"]:  # type: ignore[attr-defined]
+        convention["objet"] += " Objet modifié."
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+
+    process = start(pacte_sqlite, "conventions", "generer", "--toutes", "--sans-pdf")
+    archived = root / "archives" / "conventions"
+    assert wait_until(lambda: sum(1 for _ in archived.glob("*/*-v1.docx")) >= 40 or process.poll() is not None, 120)
+    assert process.poll() is None, "la régénération a fini avant d'être interrompue"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 0 < sum(1 for _ in archived.glob("*/*-v1.docx")) < 600
+
+    again = pacte_sqlite("conventions", "generer", "--toutes", "--sans-pdf")
+    assert "600 document(s) produit(s), 0 inchangé(s)." in again.output, again.output
+    kept = {p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in archived.glob("*/*-v1.docx")}
+    assert kept == first, "une version archivée a été perdue ou réécrite"
+    for document in (root / "conventions").glob("*/*.docx"):
+        assert "Objet modifié." in docx_text(document)
+    check = pacte_sqlite("archives", "verifier")
+    assert check.exit_code == 0 and "1200 fichier(s) vérifié(s)" in check.output, check.output

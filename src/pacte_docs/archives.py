@@ -102,7 +102,16 @@ def is_intact(ws: Workspace, record: Document) -> bool:
 
 
 def archive_record(session: Session, ws: Workspace, record: Document, folder: Path) -> str | None:
-    """Move a superseded file to *folder* as <cle>-v<version>.<ext>, read-only; returns a note if it was altered."""
+    """Move a superseded file to *folder* as <cle>-v<version>.<ext>, read-only; returns a note if it was altered.
+
+    An archived file is never replaced. A run killed after archiving a version and before recording it left the
+    version already in place: it is recorded there, and what its successor left under the current name is only
+    an output about to be written again."""
+    target = folder / f"{record.cle}-v{record.version}.{record.format}"
+    if target.is_file() and sha256_file(target) == record.sha256:
+        record.chemin = ws.relative(target)
+        record.archive = True
+        return None
     source = ws.root / record.chemin
     if not source.is_file():
         session.delete(record)
@@ -112,7 +121,10 @@ def archive_record(session: Session, ws: Workspace, record: Document, folder: Pa
     if actual != record.sha256:
         note = f"{record.chemin} avait été modifié à la main ; il est archivé tel quel."
         record.sha256 = actual
-    target = folder / f"{record.cle}-v{record.version}.{record.format}"
+    copy = 1
+    while target.exists():
+        copy += 1
+        target = folder / f"{record.cle}-v{record.version}-{copy}.{record.format}"
     move_into(source, target)
     os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     record.chemin = ws.relative(target)
