@@ -3,8 +3,10 @@ totals, split and rates read back from the PDF equal what the figures give; book
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from pypdf import PdfReader
 
 from pacte_docs.pdi_pti import read_bookmarks
 from tests.conftest import Pacte
+from tests.test_crash import libreoffice_of, start, wait_until
 from tests.helpers import folder_state, normalise, registry_state
 from tests.test_pdi_pti import build_pacte, euros, write
 
@@ -308,3 +311,34 @@ def test_figures_in_yaml_on_both_databases(pacte: Pacte, tmp_path: Path) -> None
         written = [line.split("écrit ")[1] for line in pacte("exporter", str(tmp_path / name)).output.splitlines()]
         imported = pacte("importer", *written)
         assert "réalisations annuelles : 3 inchangées" in imported.output, (name, imported.output)
+
+
+def test_kill_9_while_compiling_keeps_the_previous_bilan_whole(scenario: dict[str, Any], tmp_path: Path) -> None:
+    """Killed while LibreOffice converts the bilan, then while it makes the page numbers: the previous bilan stays
+    whole under its name, no LibreOffice is left, and the next run compiles and archives it as version 1."""
+    run: Pacte = scenario["runner"]
+    run("bilan", "compiler", str(YEAR))
+    target = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    previous = target.read_bytes()
+    changed = [dict(row) for row in scenario["this_year"]]
+    changed[1]["actions_financees"] += 1
+    run("importer", str(write_xlsx(tmp_path / f"realisations-{YEAR}-corrigees.xlsx", changed)))
+
+    scratch = run.root / ".pacte-tmp"
+    for stage in ("pdf", "numeros"):  # the bilan's own conversion, then the « k / n » overlay's
+        process = start(run, "bilan", "compiler", str(YEAR))
+        assert wait_until(lambda: any(scratch.glob(f"bilan-*/{stage}")) and bool(libreoffice_of(run.root))
+                          or process.poll() is not None, 120)
+        assert process.poll() is None, f"la compilation a fini avant l'étape {stage}"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert wait_until(lambda: not libreoffice_of(run.root), 10), "LibreOffice a survécu à pacte"
+        assert target.read_bytes() == previous, f"tué à l'étape {stage} : le bilan en place a changé"
+
+    result = run("bilan", "compiler", str(YEAR))
+    assert "(régénéré," in result.output, result.output
+    assert (target.parent / f"bilan-{YEAR}-v1.pdf").read_bytes() == previous
+    assert len(PdfReader(target).pages) >= 1 and target.read_bytes() != previous
+    assert not scratch.exists()
+    check = run("archives", "verifier")
+    assert check.exit_code == 0, check.output
