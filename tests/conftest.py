@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
 from pacte_docs.cli import cli
@@ -125,3 +132,56 @@ def pacte_sqlite(tmp_path: Path) -> Pacte:
     runner = Pacte(tmp_path / "espace", None)
     runner("init", str(runner.root))
     return runner
+
+
+# ---------------------------------------------------------------- a real SMTP server on 127.0.0.1
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server's handler: stores what it accepts; a hook may inject a fault."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    before_reply: Callable[[int, Any], str | None] | None = None
+    delay: float = 0.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        number = len(self.messages) + 1
+        if self.before_reply is not None and self.before_reply(number, "avant") == "drop":
+            server.transport.close()  # the connection is lost before the server accepts the message
+            return "421 connexion perdue"
+        if self.delay:
+            time.sleep(self.delay)  # a slow server keeps two concurrent runs overlapping
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        if self.before_reply is not None:
+            self.before_reply(number, "accepte")  # stored: the message is the server's now
+        return "250 Message accepted for delivery"
+
+    def by_recipient(self) -> dict[str, list[EmailMessage]]:
+        result: dict[str, list[EmailMessage]] = {}
+        for recipients, message in self.messages:
+            for recipient in recipients:
+                result.setdefault(recipient, []).append(message)
+        return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("PACTE_SMTP_HOTE", "127.0.0.1")
+    monkeypatch.setenv("PACTE_SMTP_PORT", str(port))
+    monkeypatch.setenv("PACTE_SMTP_EXPEDITEUR", "insertion@valdemarne.example.fr")
+    try:
+        yield box, port
+    finally:
+        controller.stop()

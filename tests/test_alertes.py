@@ -2,81 +2,24 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.conftest import DATA, Pacte
+from tests.conftest import DATA, Mailbox, Pacte, free_port
 
 ON = "2027-01-29"
 ELODIE = "elodie.dupre@valdemarne.example.fr"
 JEROME = "jerome.lefevre@valdemarne.example.fr"
 CHLOE = "chloe.noel@valdemarne.example.fr"
-
-
-@dataclass
-class Mailbox:
-    """A real SMTP server's handler: stores what it accepts; a hook may inject a fault."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    before_reply: Callable[[int, Any], str | None] | None = None
-    delay: float = 0.0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        number = len(self.messages) + 1
-        if self.before_reply is not None and self.before_reply(number, "avant") == "drop":
-            server.transport.close()  # the connection is lost before the server accepts the message
-            return "421 connexion perdue"
-        if self.delay:
-            time.sleep(self.delay)  # a slow server keeps two concurrent runs overlapping
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-        if self.before_reply is not None:
-            self.before_reply(number, "accepte")  # stored: the message is the server's now
-        return "250 Message accepted for delivery"
-
-    def by_recipient(self) -> dict[str, list[EmailMessage]]:
-        result: dict[str, list[EmailMessage]] = {}
-        for recipients, message in self.messages:
-            for recipient in recipients:
-                result.setdefault(recipient, []).append(message)
-        return result
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = _free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("PACTE_SMTP_HOTE", "127.0.0.1")
-    monkeypatch.setenv("PACTE_SMTP_PORT", str(port))
-    monkeypatch.setenv("PACTE_SMTP_EXPEDITEUR", "insertion@valdemarne.example.fr")
-    try:
-        yield box, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -151,7 +94,7 @@ def test_one_digest_per_director_in_french_then_nothing_twice(registre: Pacte, s
 def test_unreachable_server_exits_3_and_loses_nothing(registre: Pacte, monkeypatch: pytest.MonkeyPatch,
                                                       smtp: tuple[Mailbox, int]) -> None:
     box, port = smtp
-    monkeypatch.setenv("PACTE_SMTP_PORT", str(_free_port()))
+    monkeypatch.setenv("PACTE_SMTP_PORT", str(free_port()))
     monkeypatch.setenv("PACTE_SMTP_MOT_DE_PASSE", "s3cret-Pa55")
     monkeypatch.setenv("PACTE_SMTP_UTILISATEUR", "pacte")
     result = _send(registre, ok=False)

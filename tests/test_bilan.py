@@ -7,6 +7,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from pypdf import PdfReader
 
 from pacte_docs.pdi_pti import read_bookmarks
 from tests.conftest import Pacte
-from tests.test_crash import libreoffice_of, start, wait_until
 from tests.helpers import folder_state, normalise, registry_state
+from tests.test_crash import libreoffice_of, start, wait_until
 from tests.test_pdi_pti import build_pacte, euros, write
 
 YEAR = 2025
@@ -327,8 +328,12 @@ def test_kill_9_while_compiling_keeps_the_previous_bilan_whole(scenario: dict[st
     scratch = run.root / ".pacte-tmp"
     for stage in ("pdf", "numeros"):  # the bilan's own conversion, then the « k / n » overlay's
         process = start(run, "bilan", "compiler", str(YEAR))
-        assert wait_until(lambda: any(scratch.glob(f"bilan-*/{stage}")) and bool(libreoffice_of(run.root))
-                          or process.poll() is not None, 120)
+
+        def reached(stage: str = stage, process: subprocess.Popen[bytes] = process) -> bool:
+            return any(scratch.glob(f"bilan-*/{stage}")) and bool(libreoffice_of(run.root)) \
+                or process.poll() is not None
+
+        assert wait_until(reached, 120)
         assert process.poll() is None, f"la compilation a fini avant l'étape {stage}"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
@@ -342,3 +347,39 @@ def test_kill_9_while_compiling_keeps_the_previous_bilan_whole(scenario: dict[st
     assert not scratch.exists()
     check = run("archives", "verifier")
     assert check.exit_code == 0, check.output
+
+
+FIGURES_CSV = [
+    ("controle.csv", "annee;fiche;entrees\r\n2025;1.\x0b1;4\r\n".encode("cp1252"),  # pasted from Word
+     ["controle.csv, ligne 2", "« fiche »", "caractère de contrôle invisible (U+000B)"]),
+    ("illisible.csv", b"annee;fiche;entrees;axe\r\n2025;1.1;4;\r\n2025;;\x81;\r\n",
+     ["illisible.csv", "encodage non reconnu (octet 0x81", "enregistrez le fichier en UTF-8"]),
+    ("tronque.csv", b"annee;fiche;entrees;commentaire\r\n2025;1.1;4;\"Atelier", ["tronque.csv"]),
+    ("binaire.csv", b"PK\x03\x04\x00\x00" * 40, ["binaire.csv", "fichier binaire"]),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), FIGURES_CSV, ids=[c[0] for c in FIGURES_CSV])
+def test_figures_files_that_cannot_be_read_are_refused(pacte_sqlite: Pacte, tmp_path: Path, name: str,
+                                                       content: bytes, expected: list[str]) -> None:
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(seed=5))))
+    before, folders = registry_state(pacte_sqlite.root, None), folder_state(pacte_sqlite.root)
+    (tmp_path / name).write_bytes(content)
+    result = pacte_sqlite("importer", str(tmp_path / name), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    for fragment in expected:
+        assert fragment in result.output, f"{fragment!r} absent de :\n{result.output}"
+    assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
+
+
+def test_figures_from_french_excel_are_read(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Semicolons, a byte-order mark, Windows line ends, amounts with a space and a decimal comma."""
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(seed=5))))
+    path = tmp_path / "realisations-2025.csv"
+    path.write_bytes(b"\xef\xbb\xbfannee;fiche;credits_engages;entrees\r\n2025;1.1;\"12\xc2\xa0345,67\";4\r\n")
+    pacte_sqlite("importer", str(path))
+    table = tmp_path / "table.xlsx"
+    pacte_sqlite("bilan", "compiler", str(YEAR), "--format", "xlsx", "--sortie", str(table))
+    rows = list(openpyxl.load_workbook(table).active.iter_rows(values_only=True))
+    fiche = next(r for r in rows if r[1] == "1.1")
+    assert Decimal(str(fiche[rows[0].index("Crédits engagés")])) == Decimal("12345.67")

@@ -5,6 +5,7 @@ dates, French amounts, right totals, a table of contents with real page numbers 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 import stat
@@ -287,6 +288,9 @@ HOSTILE = [
     ("p['axes'][0]['fiches'][0]['budget'] = 'beaucoup'", ["axes.0.fiches.0.budget"]),
     ("del p['axes']", ["axes", "champ obligatoire absent"]),
     ("p['axes'][0]['fiches'][0]['budjet'] = '12'", ["axes.0.fiches.0.budjet", "vouliez-vous dire"]),
+    ("p['axes'][0]['fiches'][0]['intitule'] = 'Lever\x0bles freins'",  # a line break pasted from Word
+     ["axes.0.fiches.0.intitule", "caractère de contrôle invisible (U+000B)"]),
+    ("p['axes'][1]['objectifs'][0] = 'Accompagner\x07'", ["axes.1.objectifs", "caractère de contrôle invisible"]),
 ]
 
 
@@ -358,3 +362,25 @@ def test_pdfa_replaces_the_pdf_and_keeps_the_identical_docx(pacte_sqlite: Pacte,
     assert xmp is not None and b"pdfaid" in xmp.stream.get_data()
     assert len(read_bookmarks(folder / "PTI-2024-2027.pdf")) >= 9  # the PDF/A keeps its bookmarks
     assert "3 fichier(s) vérifié(s)" in pacte_sqlite("archives", "verifier").output
+
+
+def test_pacte_saved_in_windows_1252_is_read_with_its_accents(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    data = build_pacte(seed=3)
+    data["pacte"]["titre"] = "Pacte creusois : l'égalité d'accès à l'emploi, « ensemble »"
+    path = tmp_path / "pacte-ansi.yaml"
+    path.write_bytes(yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode("cp1252"))
+    pacte_sqlite("importer", str(path))
+    listed = pacte_sqlite("pdi-pti", "lister", "--format", "json").output
+    assert "Pacte creusois : l'égalité d'accès à l'emploi, « ensemble »" in json.loads(listed)[0]["titre"]
+
+
+def test_pacte_in_an_unknown_encoding_is_refused_and_changes_nothing(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    before, folders = registry_state(pacte_sqlite.root, None), folder_state(pacte_sqlite.root)
+    path = tmp_path / "pacte-illisible.yaml"
+    text = yaml.safe_dump(build_pacte(seed=3), allow_unicode=True, sort_keys=False)
+    path.write_bytes(text.encode("cp1252", "replace").replace(b"Pr\xe9fecture", b"Pr\x81fecture", 1))
+    result = pacte_sqlite("importer", str(path), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "pacte-illisible.yaml" in result.output and "encodage non reconnu (octet 0x81" in result.output
+    assert "enregistrez le fichier en UTF-8" in result.output
+    assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders

@@ -32,7 +32,7 @@ from pacte_docs.models import Convention, Document, Pacte, Realisation
 from pacte_docs.pdi_pti import Bookmark, read_bookmarks
 from pacte_docs.rendering import Image
 from pacte_docs.schema import FIGURES
-from pacte_docs.workspace import Workspace, sha256_bytes, sha256_file
+from pacte_docs.workspace import Workspace, holding, sha256_bytes, sha256_file
 
 NATURE = "bilan"
 TEMPLATE = "bilan_annuel"
@@ -107,6 +107,7 @@ def bilan_context(session: Session, pacte: Pacte, annee: int) -> tuple[dict[str,
 
 # ---------------------------------------------------------------- compiling
 
+@holding("documents")
 def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa: bool = False,
                   departement: str | None = None) -> BilanReport:
     """Render, convert and compile the bilan of *annee*; record it when it is written in the workspace."""
@@ -434,6 +435,7 @@ def _write(ws: Workspace, target: Path, cle: str, docx_data: bytes, compiled: Pa
 
 # ---------------------------------------------------------------- the year's table of figures
 
+@holding("documents")
 def export_figures(ws: Workspace, annee: int, sortie: Path | None = None, departement: str | None = None) -> Path:
     """The year's figures per axis, fiche-action and convention, with totals, as an XLSX workbook."""
     from openpyxl import Workbook

@@ -44,11 +44,23 @@ class State:
     def workspace(self) -> Workspace:
         if self._workspace is None:
             self._workspace = Workspace(self.espace, self.base)
+            self._workspace.on_wait = _tell_waiting
         return self._workspace
 
     def close(self) -> None:
         if self._workspace is not None:
             self._workspace.close()
+
+
+WAITING = {
+    "documents": "Une autre commande pacte produit ou archive des documents de ce registre : attente de sa fin…",
+    "registre": "Une autre commande pacte modifie ce registre (import ou suivi d'une convention) : attente de sa "
+                "fin…",
+}
+
+
+def _tell_waiting(lock: str) -> None:
+    click.echo(WAITING.get(lock, "Attente de la fin d'une autre commande pacte…"), err=True)
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -268,7 +280,7 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     from pacte_docs import importer
 
     ws = state.workspace()
-    with ws.db.session() as session:
+    with ws.db.exclusive("registre"), ws.db.session() as session:
         report = importer.import_files(session, list(fichiers), simulation=simulation,
                                        default_departement=ws.config.departement)
         if simulation:

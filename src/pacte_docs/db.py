@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import hashlib
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -121,6 +124,14 @@ def migrate(engine: Engine) -> None:
         raise
 
 
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64-bit) for *name*."""
+    return int.from_bytes(hashlib.sha256(f"pacte_docs:{name}".encode()).digest()[:7], "big")
+
+
+_HELD: dict[tuple[str, str], int] = {}  # (url, lock name) → depth, in this process
+
+
 class Database:
     """An opened, migrated registry."""
 
@@ -129,6 +140,68 @@ class Database:
         self.engine = create(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.on_wait: Callable[[str], None] | None = None  # told when a lock is held by another process
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """One process at a time, on this registry, in what *name* guards — « documents »: producing and
+        archiving files; « registre »: imports and the lifecycle's changes. Others wait their turn (on_wait is
+        told). Re-entrant in a process. SQLite: a lock file next to the base; PostgreSQL: an advisory lock,
+        shared by every site, released by the server if the process dies."""
+        key = (self.url, name)
+        if key in _HELD:
+            _HELD[key] += 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+            return
+        acquire = self._advisory_lock if self.engine.dialect.name == "postgresql" else self._file_lock
+        with acquire(name):
+            _HELD[key] = 1
+            try:
+                yield
+            finally:
+                del _HELD[key]
+
+    @contextmanager
+    def _file_lock(self, name: str) -> Iterator[None]:
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        handle = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if self.on_wait:
+                    self.on_wait(name)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
+
+    @contextmanager
+    def _advisory_lock(self, name: str) -> Iterator[None]:
+        key = _lock_key(name)
+        with self.engine.connect() as connection:
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            connection.commit()
+            if not taken:
+                if self.on_wait:
+                    self.on_wait(name)
+                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                connection.commit()
+            try:
+                yield
+            finally:
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    connection.commit()
+                except Exception:
+                    connection.invalidate()  # never give back to the pool a connection that may hold the lock
+                    raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:

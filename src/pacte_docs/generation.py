@@ -13,7 +13,7 @@ from pacte_docs import archives, context, journal, pdf, registry, schema
 from pacte_docs.errors import TemplateError, UnknownReferenceError
 from pacte_docs.models import Convention
 from pacte_docs.rendering import CompiledTemplate, make_environment
-from pacte_docs.workspace import Workspace, sha256_bytes
+from pacte_docs.workspace import Workspace, holding, sha256_bytes
 
 Progress = Callable[[str, int, int], None]  # (phase, advanced by, total)
 
@@ -81,6 +81,7 @@ def select_conventions(session: Any, references: list[str], all_: bool) -> list[
     return [registry.convention(session, ref) for ref in dict.fromkeys(references)]
 
 
+@holding("documents")
 def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_pdf: bool = True,
              pdfa: bool = False, progress: Progress | None = None) -> GenerationReport:
     """Render, check and write the DOCX of each convention, then its PDF; unchanged documents are skipped."""
@@ -91,6 +92,7 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
     return _finish(ws, report, with_pdf, pdfa, progress)
 
 
+@holding("documents")
 def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bool = True, pdfa: bool = False,
                      progress: Progress | None = None) -> GenerationReport:
     """The DOCX (and PDF) of avenant *numero* of a convention: conventions/REF/REF-avenant-N."""

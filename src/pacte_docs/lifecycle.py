@@ -14,7 +14,7 @@ from pacte_docs import archives, dates, generation, journal, registry
 from pacte_docs.errors import PacteError
 from pacte_docs.formatting import date_longue
 from pacte_docs.models import Avenant, Convention, Renouvellement
-from pacte_docs.workspace import Workspace, sha256_file
+from pacte_docs.workspace import Workspace, holding, sha256_file
 
 
 class LifecycleError(PacteError):
@@ -162,6 +162,8 @@ def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
                                                   pdfa=bool(pdf and pdf.pdfa)))
 
 
+@holding("registre")
+@holding("documents")  # the signed copy is archived
 def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = None) -> Step:
     step = Step()
     with ws.db.session() as session:
@@ -173,6 +175,7 @@ def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = 
     return step
 
 
+@holding("registre")
 def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str | None, on: dt.date) -> Step:
     step = Step()
     with ws.db.session() as session:
@@ -184,6 +187,7 @@ def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str |
     return step
 
 
+@holding("registre")
 def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nouvelle_fin: dt.date | None,
             on: dt.date, *, with_pdf: bool = True) -> Step:
     step = Step()
@@ -197,6 +201,7 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
     return step
 
 
+@holding("registre")
 def denoncer(ws: Workspace, reference: str, date: dt.date, motif: str | None, force: bool) -> Step:
     with ws.db.session() as session:
         after = record_denonciation(session, reference, date, motif, force)

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from pacte_docs import archives, context, pdf, registry
 from pacte_docs.errors import TemplateError
 from pacte_docs.generation import TemplateCache, missing_variables
-from pacte_docs.workspace import Workspace, sha256_bytes
+from pacte_docs.workspace import Workspace, holding, sha256_bytes
 
 NATURE = "pdi_pti"
 TEMPLATE = "pdi_pti"
@@ -88,6 +88,7 @@ def heading_pages(sommaire: list[dict[str, Any]], bookmarks: list[Bookmark]) -> 
     return pages, missing
 
 
+@holding("documents")
 def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = True, pdfa: bool = False) -> PacteReport:
     """Render the PDI/PTI, lay it out until its table of contents is right, then archive and record it."""
     cache = TemplateCache(ws)

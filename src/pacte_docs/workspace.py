@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pacte_docs.db import Database, sqlite_url
 from pacte_docs.errors import Problem, ValidationError, WorkspaceError
@@ -207,11 +208,13 @@ class Workspace:
         self.config = load_config(config_path)
         self.base_url = base_url or self.config.base_url or sqlite_url(self.root / DB_NAME)
         self._db: Database | None = None
+        self.on_wait: Callable[[str], None] | None = None  # told when another process holds a lock we need
 
     @property
     def db(self) -> Database:
         if self._db is None:
             self._db = Database(self.base_url)
+            self._db.on_wait = self.on_wait
         return self._db
 
     @property
@@ -260,6 +263,25 @@ class Workspace:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def holding(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run the decorated function, whose first argument is the workspace, holding the registry's lock *name*
+    (see Database.exclusive): two processes never produce the same documents, or import, at once."""
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            ws = args[0]
+            if not isinstance(ws, Workspace):
+                raise TypeError(f"{function.__name__} takes the workspace first")
+            with ws.db.exclusive(name):
+                return function(*args, **kwargs)
+        return run
+    return decorate
 
 
 def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
