@@ -160,6 +160,8 @@ HOSTILE: list[tuple[str, bytes, list[str]]] = [
      ["« date_efet »", "champ inconnu", "vouliez-vous dire « date_effet »"]),
     ("controle.yaml", _registre("nom: CCAS de Montreuil", "nom: \"CCAS de\\vMontreuil\""),
      ["« nom »", "caractère de contrôle invisible"]),
+    ("blanc.yaml", _registre("nom: CCAS de Montreuil", 'nom: "   "'),  # was a NOT NULL crash (hypothesis)
+     ["« nom »", "champ obligatoire absent"]),
     ("yaml-casse.yaml", b"partenaires:\n  - code: A1\n   type: ccas\n", ["YAML mal formé", "ligne"]),
     ("vide.yaml", b"", ["vide.yaml", "fichier vide"]),
     ("binaire.yaml", b"\x00\x01\x02PK\x03\x04" * 50, ["binaire.yaml", "fichier binaire"]),

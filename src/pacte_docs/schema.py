@@ -426,7 +426,7 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
                 continue
             result[name] = _clean_mapping(item, value, spec.children, path + ".", problems)
             continue
-        if value is None or value == "" or value == []:
+        if value is None or (isinstance(value, str) and not value.strip()) or value == []:  # blank = absent
             if spec.required:
                 problems.append(Problem(item.source, item.place(path) if path in item.places else item.where, path,
                                         "champ obligatoire absent", "renseignez-le"))
@@ -439,6 +439,9 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
             result[name] = spec.convert(value)
         except Invalid as exc:
             problems.append(Problem(item.source, item.place(path), path, exc.message, exc.fix))
+            continue
+        if spec.required and result[name] is None:
+            problems.append(Problem(item.source, item.place(path), path, "champ obligatoire vide", "renseignez-le"))
     return result
 
 

@@ -1,0 +1,146 @@
+"""Properties of the importer on whole files (hypothesis): any registry that the rules allow, written as YAML,
+is imported exactly — every text, date and amount as given — and its export in YAML, CSV or XLSX imports into an
+empty workspace as the same registry; importing it again changes nothing. And a file spoiled anywhere is either
+imported or refused with exit 1 and a French message, never a traceback, the registry left as it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pacte_docs.schema import RESERVED
+from tests.conftest import Pacte
+from tests.helpers import folder_state, registry_state
+
+# What a person can type or paste and the importer keeps as it is: no control character (refused), no line or
+# paragraph separator (YAML reads them as line ends), no surrounding spaces (trimmed).
+_CHARS = st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp"), blacklist_characters="\u200b\ufeff")
+line = st.text(_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)
+paragraph = st.lists(line, min_size=1, max_size=3).map("\n".join)
+key = st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{1,15}\Z").filter(lambda k: k not in RESERVED)
+day = st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31))
+amount = st.decimals(Decimal("0"), Decimal("999999999.99"), places=2)
+email = st.from_regex(r"\A[a-z][a-z0-9.]{0,10}[a-z0-9]@[a-z]{2,10}\.example\.fr\Z")
+
+
+@st.composite
+def registries(draw: st.DrawFn) -> dict[str, Any]:
+    codes = draw(st.lists(key, min_size=1, max_size=4, unique=True))
+    partners = [{"code": code, "type": draw(st.sampled_from(["commune", "ccas", "france_travail", "association"])),
+                 "nom": draw(line), "commune": draw(line),
+                 "code_insee": draw(st.from_regex(r"\A(0[1-9]|[1-8][0-9]|9[0-5])[0-9]{3}\Z"))} for code in codes]
+    references = draw(st.lists(key, min_size=1, max_size=4, unique=True))
+    conventions = []
+    for reference in references:
+        effet = draw(day)
+        convention: dict[str, Any] = {
+            "reference": reference, "type": draw(st.sampled_from(["ccas", "france_travail", "autre"])),
+            "partenaires": draw(st.lists(st.sampled_from(codes), min_size=1, max_size=2, unique=True)),
+            "objet": draw(paragraph), "date_effet": effet.isoformat(),
+            "date_signature": (effet - dt.timedelta(days=draw(st.integers(0, 90)))).isoformat(),
+            "duree_mois": draw(st.integers(1, 240)), "renouvellement": draw(st.sampled_from(["expresse", "tacite",
+                                                                                             "aucun"])),
+            "renouvellements_max": draw(st.integers(0, 20)), "preavis_mois": draw(st.integers(0, 24)),
+            "responsable": {"nom": draw(line), "email": draw(email)},
+            "territoire": draw(line), "montant": str(draw(amount)),
+            "engagements_departement": draw(st.lists(line, max_size=3)),
+        }
+        conventions.append(convention)
+    return {"departement": {"code": "93", "nom": draw(line), "ville": draw(line)}, "partenaires": partners,
+            "conventions": conventions}
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised, empty workspace, copied for each example (creating one runs every migration)."""
+    root = tmp_path_factory.mktemp("vierge") / "espace"
+    Pacte(root, None)("init", str(root))
+    return root
+
+
+def fresh_workspace(blank: Path, parent: Path) -> Pacte:
+    root = Path(tempfile.mkdtemp(dir=parent)) / "espace"
+    shutil.copytree(blank, root)
+    return Pacte(root, None)
+
+
+def as_given(value: Any) -> Any:
+    """A record as the file gave it: amounts as decimals, empty values dropped."""
+    if isinstance(value, dict):
+        return {k: as_given(v) for k, v in value.items() if v not in (None, [], {}, "")}
+    if isinstance(value, list):
+        return [as_given(v) for v in value]
+    if isinstance(value, Decimal | dt.date):
+        return str(value) if isinstance(value, dt.date) else value
+    return value
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(data=registries(), fmt=st.sampled_from(["yaml", "csv", "xlsx"]))
+def test_any_allowed_registry_is_imported_exactly_and_survives_export(blank: Path, tmp_path: Path,
+                                                                      data: dict[str, Any], fmt: str) -> None:
+    first = fresh_workspace(blank, tmp_path)
+    source = Path(tempfile.mkdtemp(dir=tmp_path)) / "registre.yaml"
+    source.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = first("importer", str(source), ok=False)
+    assert result.exit_code == 0, result.output
+    state = registry_state(first.root, None)
+    by_reference = {c["reference"]: as_given(c) for c in state["conventions"]}
+    for convention in data["conventions"]:
+        stored = by_reference[convention["reference"]]
+        for name, value in convention.items():
+            got = stored.get(name)
+            expected = Decimal(value) if name == "montant" else None if value in ("", []) else value
+            assert got == expected, (name, value, got)
+    names = {p["code"]: p["nom"] for p in state["partenaires"]}
+    assert names == {p["code"]: p["nom"] for p in data["partenaires"]}
+
+    again = first("importer", str(source))
+    assert "Registre déjà à jour" in again.output, again.output
+    assert registry_state(first.root, None) == state
+
+    exported = source.with_name(f"export.{fmt}")
+    first("exporter", str(exported), "--format", fmt)
+    files = sorted(str(p) for p in exported.parent.glob(f"export*.{fmt}"))
+    second = fresh_workspace(blank, tmp_path)
+    second("importer", *files)
+    copy = registry_state(second.root, None)
+    assert {k: v for k, v in copy.items() if k != "documents"} == {k: v for k, v in state.items() if k != "documents"}
+
+
+SPOILERS: list[Any] = [
+    "", " ", "NO", "yes", "~", "null", "01000", "0x1F", "1e400", "-1", "2025-02-30", "31/12/2025", "../../x",
+    "CON", "é" * 5000, "\x0b", "a\x00b", "{{ 7 * 7 }}", "{% for %}", "<w:t>", "=SUM(A1)", "\u202e", 10**30, -1.5,
+    [], {}, ["a", ["b"]], {"x": {"y": 1}}, True, None, dt.date(1, 1, 1),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(data=registries(), where=st.randoms(use_true_random=False), spoiler=st.sampled_from(SPOILERS))
+def test_a_spoiled_file_is_imported_or_refused_cleanly(blank: Path, tmp_path: Path, data: dict[str, Any],
+                                                       where: random.Random, spoiler: Any) -> None:
+    pacte_sqlite = fresh_workspace(blank, tmp_path)
+    section = where.choice(["departement", "partenaires", "conventions"])
+    entry = data[section] if section == "departement" else where.choice(data[section])
+    entry[where.choice(sorted(entry))] = spoiler
+    before, folders = registry_state(pacte_sqlite.root, None), folder_state(pacte_sqlite.root)
+    source = Path(tempfile.mkdtemp(dir=tmp_path)) / "abime.yaml"
+    source.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = pacte_sqlite("importer", str(source), ok=False)
+    assert result.exit_code in (0, 1), (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    if result.exit_code == 1:
+        assert result.output.startswith("Erreur : ") and "abime.yaml" in result.output, result.output
+        assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
