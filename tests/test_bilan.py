@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from pacte_docs.pdi_pti import read_bookmarks
 from tests.conftest import Pacte
-from tests.helpers import folder_state, normalise, registry_state
+from tests.helpers import folder_state, normalise, registry_state, scanned_pdf
 from tests.test_crash import libreoffice_of, start, wait_until
 from tests.test_pdi_pti import build_pacte, euros, write
 
@@ -383,3 +383,29 @@ def test_figures_from_french_excel_are_read(pacte_sqlite: Pacte, tmp_path: Path)
     rows = list(openpyxl.load_workbook(table).active.iter_rows(values_only=True))
     fiche = next(r for r in rows if r[1] == "1.1")
     assert Decimal(str(fiche[rows[0].index("Crédits engagés")])) == Decimal("12345.67")
+
+
+def test_a_convention_signed_in_the_year_is_annexed_as_its_signed_copy(scenario: dict[str, Any],
+                                                                       tmp_path: Path) -> None:
+    run: Pacte = scenario["runner"]
+    run("bilan", "compiler", str(YEAR))
+    target = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    generated_pages = len(PdfReader(run.root / "conventions/CONV-2025-001/CONV-2025-001.pdf").pages)
+    pages_before = len(PdfReader(target).pages)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CONV-2025-001"))
+    run("conventions", "signer", "CONV-2025-001", "--date", "2025-03-10", "--fichier", str(scan))
+
+    result = run("bilan", "compiler", str(YEAR))
+    assert "(régénéré," in result.output, result.output
+    reader = PdfReader(target)
+    n = len(reader.pages)
+    assert n == pages_before - generated_pages + 1  # the one-page scan instead of the generated convention
+    annex1 = next(b for b in read_bookmarks(target) if b.title.startswith("Annexe 1"))
+    signed, renewed = annex1.children
+    page = flat(reader.pages[signed.page - 1].extract_text())
+    assert "EXEMPLAIRE SIGNE CONV-2025-001" in page and f"{signed.page} / {n}" in page
+    assert "FT-2024-002" in flat(reader.pages[renewed.page - 1].extract_text())  # renewed: its generated PDF
+    assert renewed.page == signed.page + 1
+    assert (run.root / "archives/conventions/CONV-2025-001/CONV-2025-001-signee.pdf").read_bytes() == \
+        scan.read_bytes()  # stamped in the bilan, never in the archive

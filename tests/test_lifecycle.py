@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
 
 from tests.conftest import DATA, Pacte
-from tests.helpers import docx_text, registry_state
+from tests.helpers import docx_text, pdf_text, registry_state, scanned_pdf
 
 
 def _show(pacte: Pacte, reference: str, *options: str) -> dict[str, object]:
@@ -111,3 +112,35 @@ def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None
     only = json.loads(pacte("--au", "2027-01-29", "conventions", "lister", "--statut", "expiree", "--format",
                             "json").output)
     assert [r["reference"] for r in only] == ["FT-2023-104"]
+
+
+def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp_path: Path) -> None:
+    """Regenerating after the signature, twice, with changed data: the signed copy keeps its bytes and stays
+    read-only; each earlier archived version too; the archives only grow."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "CCAS-2027-105")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CCAS-2027-105"))
+    pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(scan))
+    signed = pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"
+    source = (DATA / "alertes.yaml").read_text(encoding="utf-8")
+    archived: dict[str, str] = {}
+    for round_ in (1, 2):
+        changed = tmp_path / f"modifie-{round_}.yaml"
+        changed.write_text(source.replace("date_signature: 2027-02-10", "").replace(
+            "reference: CCAS-2027-105", f"reference: CCAS-2027-105\n    territoire: Secteur {round_}", 1),
+            encoding="utf-8")
+        pacte("importer", str(changed))
+        result = pacte("conventions", "generer", "CCAS-2027-105")
+        assert "(régénéré, PDF régénéré)" in result.output, result.output
+        now = {p.relative_to(pacte.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in (pacte.root / "archives/conventions").rglob("*") if p.is_file()}
+        assert archived.items() <= now.items(), "un fichier archivé a changé ou disparu"
+        assert len(now) > len(archived)
+        archived = now
+        for name in now:
+            assert not (pacte.root / name).stat().st_mode & 0o222, f"{name} n'est pas en lecture seule"
+    assert signed.read_bytes() == scan.read_bytes()
+    assert "EXEMPLAIRE SIGNE CCAS-2027-105" in pdf_text(signed)
+    check = pacte("archives", "verifier")
+    assert check.exit_code == 0 and "aucun fichier inconnu" in check.output, check.output

@@ -296,9 +296,9 @@ def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: 
                 session.flush()
             data = source.read_bytes()
             archives.move_into(source, target)
+            version = archives.next_version(session, output.reference, output.nature, "pdf")
             document = archives.record_file(
-                session, ws, target, cle=output.reference, nature=output.nature,
-                version=archives.next_version(session, output.reference, output.nature, "pdf"),
+                session, ws, target, cle=output.reference, nature=output.nature, version=version,
                 convention_id=docx_record.convention_id, data=data, modele_sha256=docx_record.modele_sha256,
                 source_sha256=docx_record.sha256, empreinte=docx_record.empreinte, pdfa=pdfa,
             )
@@ -308,4 +308,4 @@ def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: 
                                  f"PDF{'/A' if pdfa else ''} produit : {document.chemin}.",
                                  document=document.chemin, sha256=document.sha256)
             session.flush()
-            output.pdf_status = "cree" if old is None else "regenere"
+            output.pdf_status = "cree" if version == 1 else "regenere"  # its predecessor may be archived already
