@@ -1,9 +1,9 @@
 """DOCX → PDF through LibreOffice headless: batches, one private profile per process, timeouts, checks.
 
-LibreOffice runs in a process group of its own, led by a small guard (this module run as a program): the guard
-holds the reading end of a pipe whose writing end only pacte holds, so that when pacte dies — even by
-`kill -9` — the guard reads end-of-file and kills the whole group. No `soffice` outlives the run that
-started it.
+LibreOffice runs in a process group of its own, under a small guard (this module run as a program): the guard
+holds the reading end of a pipe whose writing end only pacte holds. When pacte closes it (conversion over, time
+limit reached, Ctrl-C) or dies — even by `kill -9` — the guard reads end-of-file and kills LibreOffice's whole
+group. No `soffice` outlives the run that started it.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdf
         "--nolockcheck", "--nodefault", "--convert-to", PDFA_FILTER if pdfa else "pdf", "--outdir", str(outdir),
         *map(str, files),
     ]
-    lifeline, keep = os.pipe()  # the guard's stdin; end-of-file when this process is gone
+    lifeline, keep = os.pipe()  # the guard's stdin: end-of-file when this process closes it or dies
     try:
         process = subprocess.Popen([sys.executable, "-m", "pacte_docs.pdf", *command], stdin=lifeline,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -61,31 +61,37 @@ def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdf
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
         raise ConverterError(
             f"LibreOffice n'a pas terminé la conversion de {len(files)} document(s) en {timeout:.0f} s ; "
             "il a été arrêté. Augmentez delai_pdf_secondes dans pacte.toml ([generation]) ou vérifiez qu'aucun "
             "document n'est anormalement lourd."
         ) from None
     finally:
-        if process.poll() is None:
-            _kill_group(process)
-        os.close(keep)
+        _stop(process, keep)
     text = output.decode("utf-8", "replace")
     if process.returncode != 0:
         raise ConverterError(f"LibreOffice a échoué (code {process.returncode}) : {text.strip()[-500:]}")
     return text
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill LibreOffice and every process it started (soffice.bin, Java), then close its pipe."""
+def _stop(guard: subprocess.Popen[bytes], lifeline: int) -> None:
+    """Close the lifeline: the guard kills LibreOffice and every process it started (soffice.bin, Java) if they
+    still run, and exits; should the guard itself not answer, its process group is killed. Then close the pipe."""
+    os.close(lifeline)
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        guard.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        _kill(guard.pid)
+        guard.wait()
+    if guard.stdout is not None:
+        guard.stdout.close()
+
+
+def _kill(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
 def convert(files: list[Path], outdir: Path, *, pdfa: bool = False, processes: int = 2, timeout: float = 600,
@@ -127,16 +133,18 @@ def convert(files: list[Path], outdir: Path, *, pdfa: bool = False, processes: i
 
 
 def _guard(command: list[str]) -> int:
-    """Run LibreOffice in this process group; kill the group as soon as stdin (pacte's lifeline) ends."""
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    """Run LibreOffice in a process group of its own and kill that group when stdin (pacte's lifeline) ends, or
+    when LibreOffice exits leaving processes behind (a crash): nothing of it outlives the conversion."""
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def watch() -> None:
         while os.read(0, 4096):
             pass
-        os.killpg(0, signal.SIGKILL)  # pacte is gone: LibreOffice and this guard go with it
+        _kill(child.pid)  # pacte is gone, or gave up waiting
 
     threading.Thread(target=watch, daemon=True).start()
     code = child.wait()
+    _kill(child.pid)  # what a crashed soffice left running
     return code if code >= 0 else 128 - code
 
 
