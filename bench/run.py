@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import io
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -197,16 +198,21 @@ def job_prepare_bilan(base: Path, annexes: int) -> dict[str, Any]:
 def job_alertes(base: Path, conventions: int, runs: int) -> dict[str, Any]:
     """`pacte alertes --format json` over a registry of *conventions* conventions."""
     registry_root = prepare_registry(base, conventions, 650)
-    times = []
+    times, peaks = [], []
     count = 0
     for _ in range(runs):
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(registry_root), "--au",
-                                 "2026-11-22", "alertes", "--format", "json"], capture_output=True, text=True,
-                                check=True)
-        times.append(time.perf_counter() - start)
-        count = len(json.loads(result.stdout))
-    return {"times": times, "documents": conventions, "alertes": count}
+        with tempfile.TemporaryFile() as out:
+            start = time.perf_counter()
+            process = subprocess.Popen([sys.executable, "-m", "pacte_docs", "--espace", str(registry_root), "--au",
+                                        "2026-11-22", "alertes", "--format", "json"], stdout=out)
+            _, status, usage = os.wait4(process.pid, 0)  # the command's own peak memory, not this driver's
+            times.append(time.perf_counter() - start)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            assert process.returncode == 0, process.returncode
+            peaks.append(usage.ru_maxrss / 1024)
+            out.seek(0)
+            count = len(json.loads(out.read()))
+    return {"times": times, "documents": conventions, "alertes": count, "rss_command_mib": max(peaks)}
 
 
 def job_import(base: Path, rows: int, runs: int, fmt: str) -> dict[str, Any]:
@@ -289,6 +295,8 @@ def main() -> None:
                 naive_rate = 1 / result["naive_seconds_per_document"]
                 line["naif_par_seconde"] = round(naive_rate, 1)
                 line["rapport"] = round(result["documents"] / median / naive_rate, 1)
+            if "rss_command_mib" in result:
+                line["rss_mib"] = round(result["rss_command_mib"])
             if name == "bilan":
                 line["s_par_annexe"] = round(median / result["documents"], 4)
                 line["pages"] = result["pages"]
