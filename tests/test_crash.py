@@ -190,3 +190,29 @@ def test_kill_9_during_a_regeneration_loses_no_archived_version(pacte_sqlite: Pa
         assert "Objet modifié." in docx_text(document)
     check = pacte_sqlite("archives", "verifier")
     assert check.exit_code == 0 and "1200 fichier(s) vérifié(s)" in check.output, check.output
+
+
+def test_only_leftovers_of_dead_processes_of_this_machine_are_removed(pacte_sqlite: Pacte) -> None:
+    """The workspace may sit on a share used by several machines: a pid means something only on its own."""
+    from pacte_docs import archives
+    from pacte_docs.workspace import Workspace, owner_tag
+
+    ws = Workspace(pacte_sqlite.root)
+    machine, _ = owner_tag().split("@")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folders = {name: ws.tmp / name for name in (f"pdf-{machine}@{dead.pid}-abcdefgh", f"pdf-{owner_tag()}-abcdefgh",
+                                                 f"pdf-autrepc@{dead.pid}-abcdefgh")}
+    for folder in folders.values():
+        folder.mkdir()
+    target = pacte_sqlite.root / "conventions" / "X" / "X.docx"
+    target.parent.mkdir(parents=True)
+    files = [target.with_name(f".X.docx.{tag}.k2j4.tmp") for tag in (f"{machine}@{dead.pid}", owner_tag(),
+                                                                      f"autrepc@{dead.pid}")]
+    for file in files:
+        file.write_bytes(b"partiel")
+    ws.remove_dead_scratch()
+    archives.remove_stale_temporaries(target)
+    assert [f.exists() for f in folders.values()] == [False, True, True]
+    assert [f.exists() for f in files] == [False, True, True]
+    ws.close()

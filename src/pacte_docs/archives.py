@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pacte_docs.models import Document
-from pacte_docs.workspace import Workspace, process_running, sha256_bytes, sha256_file
+from pacte_docs.workspace import Workspace, owner_gone, owner_tag, sha256_bytes, sha256_file
 
 SUMS_NAME = "SHA256SUMS"
 
@@ -22,7 +22,7 @@ def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
     """Write through a temporary file in the same folder, then rename: never a partial file under *path*."""
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -37,13 +37,10 @@ def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
 
 
 def remove_stale_temporaries(path: Path) -> None:
-    """Remove what a killed run left while writing *path* (its temporary file names carry the writer's pid);
-    a temporary file of a process still running is left alone."""
+    """Remove what a killed run left while writing *path* (its temporary file names carry the writer's machine
+    and pid); a temporary file of a process still running, or of another machine, is left alone."""
     for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        parts = leftover.name[len(path.name) + 2:].split(".")
-        if not parts or not parts[0].isdigit():
-            continue
-        if not process_running(int(parts[0])):
+        if owner_gone(leftover.name[len(path.name) + 2:]):
             leftover.unlink(missing_ok=True)
 
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from pacte_docs.errors import Problem, ValidationError, WorkspaceError
 CONFIG_NAME = "pacte.toml"
 DB_NAME = "pacte.db"
 FOLDERS = ("modeles", "conventions", "archives")
-_SCRATCH_OWNER = re.compile(r"-(\d+)-[a-z0-9_]{8}$")  # <prefix><pid>-<random>, as scratch() names them
+_OWNER = re.compile(r"([A-Za-z0-9_]*)@(\d+)")  # <machine>@<pid>, as owner_tag() writes it
 
 DEFAULT_CONFIG = """\
 # Configuration de l'espace de travail pacte_docs.
@@ -74,15 +75,29 @@ def package_templates() -> dict[str, bytes]:
     }
 
 
-def process_running(pid: int) -> bool:
-    """Whether a process of this machine has this id (another user's counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def owner_tag() -> str:
+    """<machine>@<pid>: put in the names of temporary files and folders, so that a later run can tell those of a
+    process that died (on this machine: the workspace may sit on a share that other machines use too)."""
+    return f"{_machine()}@{os.getpid()}"
+
+
+def owner_gone(name: str) -> bool:
+    """Whether the name carries the tag of a process of this machine that no longer runs."""
+    found = _OWNER.search(name)
+    if found is None or found.group(1) != _machine():
         return False
+    try:
+        os.kill(int(found.group(2)), 0)
+    except ProcessLookupError:
+        return True
     except PermissionError:
-        pass
-    return True
+        pass  # alive, another user's
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _machine() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname().split(".")[0]) or "machine"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -243,7 +258,7 @@ class Workspace:
         Its name carries this process's id: the folders of runs that were killed are removed here."""
         self.remove_dead_scratch()
         try:
-            with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-", dir=self.tmp) as folder:
+            with tempfile.TemporaryDirectory(prefix=f"{prefix}{owner_tag()}-", dir=self.tmp) as folder:
                 yield Path(folder)
         finally:
             if self.tmp.is_dir() and not any(self.tmp.iterdir()):
@@ -252,8 +267,7 @@ class Workspace:
     def remove_dead_scratch(self) -> None:
         """Remove the scratch folders of runs that are no longer running on this machine."""
         for folder in self.tmp.iterdir():
-            found = _SCRATCH_OWNER.search(folder.name)
-            if found and folder.is_dir() and not process_running(int(found.group(1))):
+            if folder.is_dir() and owner_gone(folder.name):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def relative(self, path: Path) -> str:
