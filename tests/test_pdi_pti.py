@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import re
+import signal
 import stat
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +22,7 @@ from pypdf import PdfReader
 
 from pacte_docs.pdi_pti import read_bookmarks
 from tests.conftest import Pacte
-from tests.helpers import docx_text, folder_state, normalise, registry_state
+from tests.helpers import docx_text, folder_state, normalise, pdf_text, registry_state
 
 FOLDER = "archives/pdi-pti/PTI-2024-2027"
 THEMES = [
@@ -384,3 +386,31 @@ def test_pacte_in_an_unknown_encoding_is_refused_and_changes_nothing(pacte_sqlit
     assert "pacte-illisible.yaml" in result.output and "encodage non reconnu (octet 0x81" in result.output
     assert "enregistrez le fichier en UTF-8" in result.output
     assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
+
+
+def test_kill_9_during_the_layout_keeps_the_previous_document(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    from tests.test_crash import libreoffice_of, start, wait_until
+
+    data = build_pacte(seed=3)
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))
+    pacte_sqlite("pdi-pti", "generer")
+    current = pacte_sqlite.root / FOLDER / "PTI-2024-2027.pdf"
+    previous = current.read_bytes()
+    data["pacte"]["titre"] += " (révisé)"
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))
+    process = start(pacte_sqlite, "pdi-pti", "generer")
+    scratch = pacte_sqlite.root / ".pacte-tmp"
+    assert wait_until(lambda: any(scratch.glob("pdi-pti-*/passe-*")) and bool(libreoffice_of(pacte_sqlite.root))
+                      or process.poll() is not None, 120)
+    assert process.poll() is None, "la génération a fini avant d'être interrompue"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert wait_until(lambda: not libreoffice_of(pacte_sqlite.root), 10), "LibreOffice a survécu à pacte"
+    assert current.read_bytes() == previous
+
+    result = pacte_sqlite("pdi-pti", "generer")
+    assert "régénéré" in result.output, result.output
+    assert (pacte_sqlite.root / FOLDER / "PTI-2024-2027-v1.pdf").read_bytes() == previous
+    assert "(révisé)" in flat(pdf_text(current))
+    assert not scratch.exists()
+    assert pacte_sqlite("archives", "verifier").exit_code == 0
