@@ -255,7 +255,8 @@ class Workspace:
     def scratch(self, prefix: str) -> Iterator[Path]:
         """A private temporary folder in the scratch space, removed afterwards with the scratch space if empty.
 
-        Its name carries this process's id: the folders of runs that were killed are removed here."""
+        Its name carries this machine's name and this process's id (owner_tag): the folders of runs that were
+        killed on this machine are removed here."""
         self.remove_dead_scratch()
         try:
             with tempfile.TemporaryDirectory(prefix=f"{prefix}{owner_tag()}-", dir=self.tmp) as folder:
