@@ -22,10 +22,17 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from pacte_docs.cli import cli
 
 DATA = Path(__file__).parent / "donnees"
+
+# On CI, the property tests draw the same examples each time (a submission's fate must not hang on a draw);
+# on a developer's machine they explore new ones at every run, and keep the failures they find.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 PG_PORT = 54329
 
 

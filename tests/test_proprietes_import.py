@@ -144,3 +144,21 @@ def test_a_spoiled_file_is_imported_or_refused_cleanly(blank: Path, tmp_path: Pa
     if result.exit_code == 1:
         assert result.output.startswith("Erreur : ") and "abime.yaml" in result.output, result.output
         assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
+
+
+def test_text_that_looks_like_a_formula_stays_text(blank: Path, tmp_path: Path) -> None:
+    """Found by the property above: « =… » exported to XLSX was written as a formula and read back empty."""
+    data = {"departement": {"code": "93", "nom": "Seine-Saint-Denis", "ville": "Bobigny"},
+            "partenaires": [{"code": "P1", "type": "commune", "nom": "=SOMME(A1:A9)", "commune": "+33 1 23"},
+                            {"code": "P2", "type": "commune", "nom": "@Commune", "commune": "=1+1"}],
+            "conventions": []}
+    first = fresh_workspace(blank, tmp_path)
+    source = tmp_path / "formules.yaml"
+    source.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    first("importer", str(source))
+    exported = tmp_path / "export.xlsx"
+    first("exporter", str(exported))
+    second = fresh_workspace(blank, tmp_path)
+    second("importer", str(exported))
+    names = {p["code"]: (p["nom"], p["commune"]) for p in registry_state(second.root, None)["partenaires"]}
+    assert names == {"P1": ("=SOMME(A1:A9)", "+33 1 23"), "P2": ("@Commune", "=1+1")}

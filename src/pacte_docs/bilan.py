@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from pacte_docs import aggregation, archives, charts, context, generation, pdf, pdi_pti, registry
 from pacte_docs.errors import TemplateError, UnknownReferenceError
+from pacte_docs.exporter import keep_text
 from pacte_docs.generation import TemplateCache, missing_variables
 from pacte_docs.models import Convention, Document, Pacte, Realisation
 from pacte_docs.pdi_pti import Bookmark, read_bookmarks
@@ -466,6 +467,7 @@ def export_figures(ws: Workspace, annee: int, sortie: Path | None = None, depart
     sheet.append(line("Total", "", "Total des axes", "", bilan.total))
     for reference, f in bilan.conventions:
         sheet.append(line("Convention", reference, "", "", f))
+    keep_text(sheet)
     for cell in sheet[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="1F3A5F")

@@ -173,6 +173,15 @@ def _csv(section: str, rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def keep_text(sheet: Any) -> None:
+    """Text that begins with « = » stays text: openpyxl would write it as a formula, which Excel computes (or
+    refuses) and which reads back empty."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def _xlsx(records: dict[str, list[dict[str, Any]]]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -191,6 +200,7 @@ def _xlsx(records: dict[str, list[dict[str, Any]]]) -> bytes:
             cell.fill = PatternFill("solid", fgColor="1F3A5F")
         for row in flat:
             sheet.append([v for v in row.values()])
+        keep_text(sheet)
         for column in sheet.iter_cols(min_row=2):
             for cell in column:
                 if isinstance(cell.value, dt.date):
