@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +86,56 @@ def scanned_pdf(line: str) -> bytes:
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+# ---------------------------------------------------------------- processes: pacte started, LibreOffice faked
+
+
+def libreoffice_of(root: Path) -> list[int]:
+    """The LibreOffice processes working for this workspace (their profile lives in its scratch space)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "UserInstallation=" in command and str(root) in command and "pacte_docs.pdf" not in command:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def start(pacte: Any, *args: str) -> subprocess.Popen[bytes]:
+    """`pacte` in a process and session of its own, as a user runs it, for a test to kill."""
+    command = [sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), *args]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def running(marker: str) -> list[str]:
+    """The processes whose command line holds *marker* (pgrep -f)."""
+    return subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+
+
+def fake_soffice(folder: Path, script: str) -> Path:
+    """A converter standing for LibreOffice (given by PACTE_SOFFICE), to inject a hang or a crash that a real
+    LibreOffice cannot be made to show on demand."""
+    fake = folder / "soffice"
+    fake.write_text(f"#!/bin/bash\n{script}\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    return fake
+
+
+def set_pdf_timeout(root: Path, seconds: int) -> None:
+    config = root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("delai_pdf_secondes = 600",
+                                                                 f"delai_pdf_secondes = {seconds}"), encoding="utf-8")

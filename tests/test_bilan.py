@@ -18,8 +18,7 @@ from pypdf import PdfReader
 
 from pacte_docs.pdi_pti import read_bookmarks
 from tests.conftest import Pacte
-from tests.helpers import folder_state, normalise, registry_state, scanned_pdf
-from tests.test_crash import libreoffice_of, start, wait_until
+from tests.helpers import folder_state, libreoffice_of, normalise, registry_state, scanned_pdf, start, wait_until
 from tests.test_pdi_pti import build_pacte, euros, write
 
 YEAR = 2025

@@ -6,19 +6,17 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import stat
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from pypdf import PdfReader
 
 from tests.conftest import DATA, Pacte
-from tests.helpers import docx_text
+from tests.helpers import docx_text, fake_soffice, libreoffice_of, running, start, wait_until
 
 
 def many_conventions(count: int) -> dict[str, object]:
@@ -65,35 +63,6 @@ def test_kill_9_during_bulk_generation_then_the_next_run_completes(pacte_sqlite:
     assert check.exit_code == 0 and "800 fichier(s) vérifié(s)" in check.output, check.output
 
 
-def libreoffice_of(root: Path) -> list[int]:
-    """The LibreOffice processes working for this workspace (their profile lives in its scratch space)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
-        except OSError:
-            continue
-        if "UserInstallation=" in command and str(root) in command and "pacte_docs.pdf" not in command:
-            found.append(int(entry.name))
-    return found
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def start(pacte: Pacte, *args: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), *args]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
 def whole_pdfs(folder: Path) -> int:
     count = 0
     for document in folder.rglob("*.pdf"):
@@ -135,23 +104,16 @@ def test_kill_9_while_libreoffice_hangs_takes_libreoffice_down_too(pacte_sqlite:
     """A converter that never answers nor writes (injected: a real LibreOffice cannot be made to hang on demand):
     once pacte is killed, nothing is left to enforce the time limit, so its process group must go with it."""
     marker = f"pacte-pendu-{os.getpid()}"
-    fake = tmp_path / "soffice"
-    fake.write_text(f"#!/bin/bash\n(exec -a {marker}-enfant sleep 300) &\nexec -a {marker} sleep 300\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake = fake_soffice(tmp_path, f"(exec -a {marker}-enfant sleep 300) &\nexec -a {marker} sleep 300")
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
     command = [sys.executable, "-m", "pacte_docs", "--espace", str(pacte_sqlite.root), "conventions", "generer",
                "CCAS-2024-010"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True, env={**os.environ, "PACTE_SOFFICE": str(fake)})
-
-    def hanging() -> list[str]:
-        found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
-        return found
-
-    assert wait_until(lambda: len(hanging()) == 2, 30), "le faux LibreOffice n'a pas démarré"
+    assert wait_until(lambda: len(running(marker)) == 2, 30), "le faux LibreOffice n'a pas démarré"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert wait_until(lambda: not hanging(), 10), f"processus restants : {hanging()}"
+    assert wait_until(lambda: not running(marker), 10), f"processus restants : {running(marker)}"
     assert not list((pacte_sqlite.root / "conventions").glob("*/*.pdf"))
     again = pacte_sqlite("conventions", "generer", "CCAS-2024-010")
     assert "PDF créé" in again.output, again.output

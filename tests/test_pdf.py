@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
-import subprocess
 import time
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import DATA, Pacte
-from tests.helpers import folder_state, pdf_text
+from tests.helpers import fake_soffice, folder_state, pdf_text, running, set_pdf_timeout
 
 
 def test_pdf_reads_like_the_convention(pacte: Pacte) -> None:
@@ -66,12 +64,8 @@ def test_failing_libreoffice_exits_3_with_its_message(pacte_sqlite: Pacte, tmp_p
     """A converter that crashes, leaving a child of its own behind, as a crashed soffice leaves soffice.bin:
     injected, since a real LibreOffice cannot be made to fail on demand."""
     marker = f"pacte-orphelin-{os.getpid()}"
-    fake = tmp_path / "soffice"
-    fake.write_text(f"#!/bin/bash\n(exec -a {marker} sleep 300) &\necho 'javaldx: échec simulé' >&2\nexit 81\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    config = pacte_sqlite.root / "pacte.toml"  # the orphan holds LibreOffice's output: waited for until this limit
-    config.write_text(config.read_text(encoding="utf-8").replace("delai_pdf_secondes = 600",
-                                                                 "delai_pdf_secondes = 60"), encoding="utf-8")
+    fake = fake_soffice(tmp_path, f"(exec -a {marker} sleep 300) &\necho 'javaldx: échec simulé' >&2\nexit 81")
+    set_pdf_timeout(pacte_sqlite.root, 60)  # the orphan holds LibreOffice's output: waited for until this limit
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
     monkeypatch.setenv("PACTE_SOFFICE", str(fake))
     start = time.monotonic()
@@ -79,7 +73,6 @@ def test_failing_libreoffice_exits_3_with_its_message(pacte_sqlite: Pacte, tmp_p
     assert time.monotonic() - start < 20, "pacte a attendu l'orphelin de LibreOffice"
     assert result.exit_code == 3
     assert "LibreOffice a échoué (code 81)" in result.output and "échec simulé" in result.output
-    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
-    assert left.stdout.strip() == "", f"processus restants : {left.stdout}"
+    assert not running(marker), f"processus restants : {running(marker)}"
     assert not any(name.endswith(".pdf") for name in folder_state(pacte_sqlite.root))
     assert not (pacte_sqlite.root / ".pacte-tmp").exists()

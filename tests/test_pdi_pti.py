@@ -22,7 +22,16 @@ from pypdf import PdfReader
 
 from pacte_docs.pdi_pti import read_bookmarks
 from tests.conftest import Pacte
-from tests.helpers import docx_text, folder_state, normalise, pdf_text, registry_state
+from tests.helpers import (
+    docx_text,
+    folder_state,
+    libreoffice_of,
+    normalise,
+    pdf_text,
+    registry_state,
+    start,
+    wait_until,
+)
 
 FOLDER = "archives/pdi-pti/PTI-2024-2027"
 THEMES = [
@@ -389,7 +398,6 @@ def test_pacte_in_an_unknown_encoding_is_refused_and_changes_nothing(pacte_sqlit
 
 
 def test_kill_9_during_the_layout_keeps_the_previous_document(pacte_sqlite: Pacte, tmp_path: Path) -> None:
-    from tests.test_crash import libreoffice_of, start, wait_until
 
     data = build_pacte(seed=3)
     pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))

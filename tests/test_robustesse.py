@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import stat
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from pacte_docs import alerts, dates, db, schema
 from pacte_docs.errors import Problem
 from pacte_docs.sources import Item
 from tests.conftest import DATA, Pacte
-from tests.helpers import folder_state
+from tests.helpers import fake_soffice, folder_state, running, set_pdf_timeout
 
 REVISIONS = ["0001", "0002", "0003", "0004"]
 
@@ -122,12 +120,8 @@ def test_hanging_libreoffice_is_stopped_with_its_process_group(pacte_sqlite: Pac
     child of its own, as soffice.bin is of soffice."""
     marker = f"pacte-hang-{os.getpid()}"
     child = 3000 + os.getpid() % 997  # a sleep of a duration no other process uses
-    fake = tmp_path / "soffice"
-    fake.write_text(f"#!/bin/bash\nsleep {child} &\nexec -a {marker} sleep 300\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    config = pacte_sqlite.root / "pacte.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("delai_pdf_secondes = 600",
-                                                                 "delai_pdf_secondes = 2"), encoding="utf-8")
+    fake = fake_soffice(tmp_path, f"sleep {child} &\nexec -a {marker} sleep 300")
+    set_pdf_timeout(pacte_sqlite.root, 2)
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
     monkeypatch.setenv("PACTE_SOFFICE", str(fake))
     start = time.monotonic()
@@ -136,8 +130,6 @@ def test_hanging_libreoffice_is_stopped_with_its_process_group(pacte_sqlite: Pac
     assert result.exit_code == 3 and "n'a pas terminé la conversion" in result.output
     assert "Traceback" not in result.output
     time.sleep(0.5)
-    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
-    assert left.stdout.strip() == "", f"processus restants : {left.stdout}"
-    left = subprocess.run(["pgrep", "-f", f"sleep {child}"], capture_output=True, text=True)
-    assert left.stdout.strip() == "", "un enfant de soffice est resté"
+    assert not running(marker), f"processus restants : {running(marker)}"
+    assert not running(f"sleep {child}"), "un enfant de soffice est resté"
     assert not any(name.endswith(".pdf") for name in folder_state(pacte_sqlite.root))

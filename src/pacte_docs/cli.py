@@ -280,7 +280,7 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     from pacte_docs import importer
 
     ws = state.workspace()
-    with ws.db.exclusive("registre"), ws.db.session() as session:
+    with ws.exclusive("registre"), ws.db.session() as session:
         report = importer.import_files(session, list(fichiers), simulation=simulation,
                                        default_departement=ws.config.departement)
         if simulation:

@@ -140,10 +140,9 @@ class Database:
         self.engine = create(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.on_wait: Callable[[str], None] | None = None  # told when a lock is held by another process
 
     @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
+    def exclusive(self, name: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         """One process at a time, on this registry, in what *name* guards — « documents »: producing and
         archiving files; « registre »: imports and the lifecycle's changes. Others wait their turn (on_wait is
         told). Re-entrant in a process. SQLite: a lock file next to the base; PostgreSQL: an advisory lock,
@@ -157,7 +156,7 @@ class Database:
                 _HELD[key] -= 1
             return
         acquire = self._advisory_lock if self.engine.dialect.name == "postgresql" else self._file_lock
-        with acquire(name):
+        with acquire(name, on_wait):
             _HELD[key] = 1
             try:
                 yield
@@ -165,7 +164,7 @@ class Database:
                 del _HELD[key]
 
     @contextmanager
-    def _file_lock(self, name: str) -> Iterator[None]:
+    def _file_lock(self, name: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
         database = self.engine.url.database
         if not database or database == ":memory:":
             yield
@@ -175,22 +174,22 @@ class Database:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if self.on_wait:
-                    self.on_wait(name)
+                if on_wait:
+                    on_wait(name)
                 fcntl.flock(handle, fcntl.LOCK_EX)
             yield
         finally:
             os.close(handle)  # releases the lock
 
     @contextmanager
-    def _advisory_lock(self, name: str) -> Iterator[None]:
+    def _advisory_lock(self, name: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
         key = _lock_key(name)
         with self.engine.connect() as connection:
             taken = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             connection.commit()
             if not taken:
-                if self.on_wait:
-                    self.on_wait(name)
+                if on_wait:
+                    on_wait(name)
                 connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
                 connection.commit()
             try:

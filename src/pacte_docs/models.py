@@ -158,7 +158,7 @@ class AlerteEnvoi(Base):
     etat: Mapped[str] = mapped_column(String(10))  # "envoi" (claimed, being sent) | "envoye"
     destinataire: Mapped[str] = mapped_column(String(254))
     message_id: Mapped[str] = mapped_column(String(200))
-    proprietaire: Mapped[str] = mapped_column(String(200))  # host:pid of the run that claimed it
+    proprietaire: Mapped[str] = mapped_column(String(200))  # machine@pid of the run that claimed it (owner_tag)
     reserve_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     envoye_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

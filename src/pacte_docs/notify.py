@@ -46,7 +46,7 @@ from pacte_docs.models import (
     Partenaire,
     Renouvellement,
 )
-from pacte_docs.workspace import Config, Workspace
+from pacte_docs.workspace import Config, Workspace, owner_gone, owner_tag
 
 TYPES = {"ccas": "convention commune / CCAS", "france_travail": "accompagnement global France Travail",
          "autre": "convention de partenariat"}
@@ -247,19 +247,9 @@ def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequenc
 # ---------------------------------------------------------------- the ledger
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _claim_is_stale(row: AlerteEnvoi, now: dt.datetime, reprise_minutes: int) -> bool:
-    host, _, pid = row.proprietaire.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True  # the run that claimed it is gone
-        except PermissionError:
-            pass
+    if owner_gone(row.proprietaire):
+        return True  # the run that claimed it is gone
     reserved = row.reserve_le if row.reserve_le.tzinfo else row.reserve_le.replace(tzinfo=dt.UTC)
     return now - reserved >= dt.timedelta(minutes=reprise_minutes)
 
@@ -275,7 +265,7 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
     rows: list[int] = []
     for alerte in digest.alertes:
         row = AlerteEnvoi(convention_id=alerte.convention_id, periode=alerte.periode, seuil=alerte.cle_seuil,
-                          etat="envoi", destinataire=digest.destinataire, message_id="", proprietaire=_owner(),
+                          etat="envoi", destinataire=digest.destinataire, message_id="", proprietaire=owner_tag(),
                           reserve_le=now)
         try:
             with session.begin_nested():
@@ -292,7 +282,7 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
                 .where(AlerteEnvoi.id == existing.id, AlerteEnvoi.etat == "envoi",
                        AlerteEnvoi.proprietaire == existing.proprietaire,
                        AlerteEnvoi.reserve_le == existing.reserve_le)
-                .values(proprietaire=_owner(), reserve_le=now)
+                .values(proprietaire=owner_tag(), reserve_le=now)
                 .execution_options(synchronize_session=False)
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -308,7 +298,7 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
 
 
 def _settle(session: Session, message_id: str, sent: bool) -> None:
-    mine = (AlerteEnvoi.message_id == message_id, AlerteEnvoi.proprietaire == _owner(), AlerteEnvoi.etat == "envoi")
+    mine = (AlerteEnvoi.message_id == message_id, AlerteEnvoi.proprietaire == owner_tag(), AlerteEnvoi.etat == "envoi")
     if sent:
         session.execute(update(AlerteEnvoi).where(*mine).values(etat="envoye", envoye_le=archives.now())
                         .execution_options(synchronize_session=False))

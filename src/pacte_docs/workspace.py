@@ -11,7 +11,7 @@ import socket
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -229,8 +229,11 @@ class Workspace:
     def db(self) -> Database:
         if self._db is None:
             self._db = Database(self.base_url)
-            self._db.on_wait = self.on_wait
         return self._db
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """The registry's lock *name* (Database.exclusive), telling on_wait if another process holds it."""
+        return self.db.exclusive(name, self.on_wait)
 
     @property
     def modeles(self) -> Path:
@@ -293,7 +296,7 @@ def holding(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             ws = args[0]
             if not isinstance(ws, Workspace):
                 raise TypeError(f"{function.__name__} takes the workspace first")
-            with ws.db.exclusive(name):
+            with ws.exclusive(name):
                 return function(*args, **kwargs)
         return run
     return decorate
