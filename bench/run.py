@@ -50,7 +50,7 @@ def fresh_copy(source: Path, target: Path) -> Path:
 
 
 def import_files(root: Path, files: list[Path]) -> float:
-    from pacte_docs import importer
+    from pacte_docs.intake import importer
 
     ws = workspace(root)
     start = time.perf_counter()
@@ -86,8 +86,10 @@ def job_docx(base: Path, documents: int, runs: int, sample: int) -> dict[str, An
     """DOCX of every convention: `generation.generate` against a loop of DocxTemplate(path).render().save()."""
     from docxtpl import DocxTemplate
 
-    from pacte_docs import context, generation, registry
-    from pacte_docs.rendering import make_environment
+    from pacte_docs.documents import context
+    from pacte_docs.documents.rendering import make_environment
+    from pacte_docs.registry import queries
+    from pacte_docs.services import generation
 
     registry_root = prepare_registry(base, documents, 650)
     times = []
@@ -103,7 +105,7 @@ def job_docx(base: Path, documents: int, runs: int, sample: int) -> dict[str, An
             fresh_copy(root, base / f"docx-{documents}")
     ws = workspace(registry_root)
     with ws.db.session() as session:
-        contexts = [context.convention_context(c) for c in registry.conventions(session)[:sample]]
+        contexts = [context.convention_context(c) for c in queries.conventions(session)[:sample]]
     template = ws.modeles / "convention_ccas.docx"
     env = make_environment()
     start = time.perf_counter()
@@ -118,7 +120,8 @@ def job_docx(base: Path, documents: int, runs: int, sample: int) -> dict[str, An
 
 def job_pdf(base: Path, documents: int, runs: int, sample: int) -> dict[str, Any]:
     """PDF of every convention: the product's batches against one `soffice --convert-to pdf` per document."""
-    from pacte_docs import generation, pdf
+    from pacte_docs.documents import pdf
+    from pacte_docs.services import generation
 
     source = base / f"docx-{documents}"
     if not source.exists():
@@ -161,8 +164,8 @@ def job_bilan(base: Path, annexes: int, runs: int) -> dict[str, Any]:
 def job_compile_bilan(base: Path, annexes: int) -> dict[str, Any]:
     from sqlalchemy import delete
 
-    from pacte_docs import bilan
-    from pacte_docs.models import Document
+    from pacte_docs.registry.models import Document
+    from pacte_docs.services import bilan
 
     root = base / f"bilan-{annexes}"
     for old in (root / "archives" / "bilans").glob("*/*"):
@@ -181,7 +184,8 @@ def job_compile_bilan(base: Path, annexes: int) -> dict[str, Any]:
 
 def job_prepare_bilan(base: Path, annexes: int) -> dict[str, Any]:
     """A registry of *annexes* conventions signed in 2025, their PDFs, and a PDI/PTI covering 2025."""
-    from pacte_docs import generation, importer
+    from pacte_docs.intake import importer
+    from pacte_docs.services import generation
 
     root = base / f"bilan-{annexes}"
     registry_root = prepare_registry(base, annexes, 650, signed_in=2025)

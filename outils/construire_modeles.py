@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from pacte_docs.rendering import normalise_docx  # noqa: E402
+from pacte_docs.documents.rendering import normalise_docx  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "pacte_docs" / "modeles"
 BLUE = RGBColor(0x1F, 0x3A, 0x5F)

@@ -11,13 +11,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine
 
-from pacte_docs import db
+from pacte_docs.registry import database
 
 with tempfile.TemporaryDirectory() as tmp:
     engine = create_engine(f"sqlite:///{Path(tmp) / 'autogen.db'}")
-    db.migrate(engine)
+    database.migrate(engine)
     with engine.begin() as connection:
         config = Config()
-        config.set_main_option("script_location", str(db.MIGRATIONS))
+        config.set_main_option("script_location", str(database.MIGRATIONS))
         config.attributes["connection"] = connection
         command.revision(config, message=sys.argv[1], autogenerate=True, rev_id=sys.argv[2])

@@ -13,9 +13,9 @@ from typing import Any
 
 from docx import Document as DocxDocument
 
-from pacte_docs.exporter import registry_records
-from pacte_docs.models import Document
-from pacte_docs.registry import pacte_record, pactes
+from pacte_docs.intake.exporter import registry_records
+from pacte_docs.registry.models import Document
+from pacte_docs.registry.queries import pacte_record, pactes
 from pacte_docs.workspace import Workspace
 
 
@@ -101,7 +101,7 @@ def libreoffice_of(root: Path) -> list[int]:
             command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        if "UserInstallation=" in command and str(root) in command and "pacte_docs.pdf" not in command:
+        if "UserInstallation=" in command and str(root) in command and "pacte_docs.documents.pdf" not in command:
             found.append(int(entry.name))
     return found
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from pacte_docs.aggregation import AxeDef, Chiffres, aggregate, conventions_in_year, evolution, ratio
-from pacte_docs.dates import Faits
+from pacte_docs.rules.aggregation import AxeDef, Chiffres, aggregate, conventions_in_year, evolution, ratio
+from pacte_docs.rules.periods import Faits
 
 D = dt.date
 AXES = [

@@ -203,7 +203,7 @@ def test_ics_reads_back_with_icalendar(registre: Pacte, tmp_path: Path) -> None:
 
 
 def test_smtp_settings_come_from_toml_then_environment(registre: Pacte) -> None:
-    from pacte_docs.notify import smtp_settings
+    from pacte_docs.services.notify import smtp_settings
     from pacte_docs.workspace import load_config
 
     config = registre.root / "pacte.toml"

@@ -156,8 +156,9 @@ def test_kill_9_during_a_regeneration_loses_no_archived_version(pacte_sqlite: Pa
 
 def test_only_leftovers_of_dead_processes_of_this_machine_are_removed(pacte_sqlite: Pacte) -> None:
     """The workspace may sit on a share used by several machines: a pid means something only on its own."""
-    from pacte_docs import archives
-    from pacte_docs.workspace import Workspace, owner_tag
+    from pacte_docs.documents import store
+    from pacte_docs.files import owner_tag
+    from pacte_docs.workspace import Workspace
 
     ws = Workspace(pacte_sqlite.root)
     machine, _ = owner_tag().split("@")
@@ -174,7 +175,7 @@ def test_only_leftovers_of_dead_processes_of_this_machine_are_removed(pacte_sqli
     for file in files:
         file.write_bytes(b"partiel")
     ws.remove_dead_scratch()
-    archives.remove_stale_temporaries(target)
+    store.remove_stale_temporaries(target)
     assert [f.exists() for f in folders.values()] == [False, True, True]
     assert [f.exists() for f in files] == [False, True, True]
     ws.close()

@@ -15,9 +15,9 @@ import pytest
 from docx import Document as DocxDocument
 from lxml import etree
 
-from pacte_docs import context
-from pacte_docs.models import ConventionPartenaire, Partenaire
-from pacte_docs.rendering import CompiledTemplate, make_environment
+from pacte_docs.documents import context
+from pacte_docs.documents.rendering import CompiledTemplate, make_environment
+from pacte_docs.registry.models import ConventionPartenaire, Partenaire
 from pacte_docs.workspace import package_templates
 from tests.helpers import docx_text
 
@@ -93,7 +93,7 @@ def test_fast_path_gives_the_same_document_as_docxtpl(name: str, tmp_path: Any) 
 
 
 def test_rendering_on_every_core_gives_the_same_bytes_in_the_same_order(tmp_path: Any) -> None:
-    from pacte_docs.generation import PARALLEL_FROM, render_all
+    from pacte_docs.services.generation import PARALLEL_FROM, render_all
 
     path = tmp_path / "convention_ccas.docx"
     path.write_bytes(package_templates()["convention_ccas"])

@@ -169,15 +169,16 @@ def test_default_avenant_template_renders(pacte_sqlite: Pacte, tmp_path: Path) -
     """The avenant template (used by the lifecycle commands) renders the documented avenant context."""
     import datetime as dt
 
-    from pacte_docs import context, registry
-    from pacte_docs.rendering import CompiledTemplate, make_environment
+    from pacte_docs.documents import context
+    from pacte_docs.documents.rendering import CompiledTemplate, make_environment
+    from pacte_docs.registry import queries
     from pacte_docs.workspace import Workspace
 
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
     ws = Workspace(pacte_sqlite.root)
     try:
         with ws.db.session() as session:
-            convention = registry.convention(session, "ASSO-2025-001")
+            convention = queries.convention(session, "ASSO-2025-001")
             ctx = context.avenant_context(convention, 2, "Le montant est porté à 2 000 € & plus.",
                                           dt.date(2026, 3, 1), dt.date(2028, 8, 31))
             template = CompiledTemplate(ws.modeles / "avenant.docx", make_environment())

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pacte_docs.schema import RESERVED
+from pacte_docs.intake.import_format import RESERVED
 from tests.conftest import Pacte
 from tests.helpers import folder_state, registry_state
 

@@ -16,9 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
-from pacte_docs import alerts, dates, db, schema
 from pacte_docs.errors import Problem
-from pacte_docs.sources import Item
+from pacte_docs.intake import import_format
+from pacte_docs.intake.readers import Item
+from pacte_docs.registry import database
+from pacte_docs.rules import alerts, periods
 from tests.conftest import DATA, Pacte
 from tests.helpers import fake_soffice, folder_state, running, set_pdf_timeout
 
@@ -42,7 +44,7 @@ def test_upgrade_from_each_earlier_revision_keeps_every_row(pacte: Pacte, tmp_pa
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
-            command.downgrade(db.alembic_config(connection), revision)
+            command.downgrade(database.alembic_config(connection), revision)
         with engine.connect() as connection:
             schema_then = inspect(connection)
             tables = {t: [c["name"] for c in schema_then.get_columns(t)]
@@ -50,7 +52,7 @@ def test_upgrade_from_each_earlier_revision_keeps_every_row(pacte: Pacte, tmp_pa
             before = _rows(connection, tables)
         assert sum(len(r) for r in before.values()) > 10
         with engine.begin() as connection:
-            command.upgrade(db.alembic_config(connection), "head")
+            command.upgrade(database.alembic_config(connection), "head")
         with engine.connect() as connection:
             assert _rows(connection, tables) == before
             windows = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
@@ -64,7 +66,7 @@ def test_upgrade_from_each_earlier_revision_keeps_every_row(pacte: Pacte, tmp_pa
 
 days = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 12, 31))
 facts = st.builds(
-    dates.Faits,
+    periods.Faits,
     date_effet=days,
     duree_mois=st.sampled_from([1, 6, 12, 18, 24, 36, 48, 60]),
     renouvellement=st.sampled_from(["expresse", "tacite", "aucun"]),
@@ -76,37 +78,37 @@ facts = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(facts, days)
-def test_periods_follow_each_other_and_deadlines_precede_ends(f: dates.Faits, on: dt.date) -> None:
-    chain = dates.periodes(f, on)
+def test_periods_follow_each_other_and_deadlines_precede_ends(f: periods.Faits, on: dt.date) -> None:
+    chain = periods.periodes(f, on)
     assert chain[0].debut == f.date_effet
     for before, after in zip(chain, chain[1:], strict=False):
         assert after.debut == before.fin + dt.timedelta(days=1)
     for period in chain:
         assert period.debut <= period.fin and period.date_limite <= period.fin
-        assert period.fin == dates.fin_periode(period.debut, f.duree_mois)
+        assert period.fin == periods.fin_periode(period.debut, f.duree_mois)
     assert len(chain) <= 1 + f.renouvellements_max
-    assert dates.situation(f, on).statut in dates.STATUTS
+    assert periods.situation(f, on).statut in periods.STATUTS
 
 
 @settings(max_examples=400, deadline=None)
 @given(facts, days, st.lists(st.integers(0, 400), min_size=1, max_size=5))
-def test_every_due_alert_falls_in_a_recorded_window(f: dates.Faits, on: dt.date, seuils: list[int]) -> None:
+def test_every_due_alert_falls_in_a_recorded_window(f: periods.Faits, on: dt.date, seuils: list[int]) -> None:
     """The SQL selection only reads the windows: an alert due outside them would never be sent."""
-    due = alerts.due_threshold(dates.situation(f, on, max(seuils)), f.renouvellement, on, seuils)
+    due = alerts.due_threshold(periods.situation(f, on, max(seuils)), f.renouvellement, on, seuils)
     if due is not None:
         horizon = on + dt.timedelta(days=max(seuils))
         assert any(limite <= horizon and visible >= on for _, limite, visible in alerts.windows(f)), (f, on, due)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(sorted(schema.SCHEMAS["conventions"]) + ["inconnu", "nom"]),
+@given(st.dictionaries(st.sampled_from(sorted(import_format.SCHEMAS["conventions"]) + ["inconnu", "nom"]),
                        st.one_of(st.none(), st.text(max_size=40), st.integers(), st.lists(st.text(max_size=5)),
                                  st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3)),
                        max_size=12),
        st.sampled_from(["conventions", "partenaires", "realisations", "pacte"]))
 def test_any_value_in_any_field_is_checked_never_crashes(data: dict[str, Any], section: str) -> None:
     problems: list[Problem] = []
-    values = schema.clean(Item(section, "f.yaml", "ligne 1", data), problems)
+    values = import_format.clean(Item(section, "f.yaml", "ligne 1", data), problems)
     assert (values is None) == bool(problems)
     for problem in problems:
         assert problem.source == "f.yaml" and problem.message

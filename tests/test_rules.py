@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from pacte_docs import alerts, context, dates, formatting
+from pacte_docs import formatting
+from pacte_docs.documents import context
+from pacte_docs.rules import alerts, periods
 
 D = dt.date
 
@@ -26,7 +28,7 @@ D = dt.date
     (D(2023, 12, 15), 12, D(2024, 12, 14)),
 ])
 def test_fin_periode(effet: dt.date, mois: int, fin: dt.date) -> None:
-    assert dates.fin_periode(effet, mois) == fin
+    assert periods.fin_periode(effet, mois) == fin
 
 
 @pytest.mark.parametrize(("fin", "preavis", "renouvellement", "limite"), [
@@ -39,14 +41,14 @@ def test_fin_periode(effet: dt.date, mois: int, fin: dt.date) -> None:
     (D(2026, 12, 31), 3, "expresse", D(2026, 9, 30)),
 ])
 def test_date_limite(fin: dt.date, preavis: int, renouvellement: str, limite: dt.date) -> None:
-    assert dates.date_limite(fin, preavis, renouvellement) == limite
+    assert periods.date_limite(fin, preavis, renouvellement) == limite
 
 
 @pytest.mark.parametrize(("day", "operator"), [
     (D(2023, 12, 31), "Pôle emploi"), (D(2024, 1, 1), "France Travail"), (D(2016, 7, 1), "Pôle emploi"),
 ])
 def test_operateur_emploi(day: dt.date, operator: str) -> None:
-    assert dates.operateur_emploi(day) == operator
+    assert periods.operateur_emploi(day) == operator
 
 
 @pytest.mark.parametrize(("function", "value", "expected"), [
@@ -82,11 +84,11 @@ def test_designation(nom: str, designation: str) -> None:
 
 # ---------------------------------------------------------------- the life of a convention
 
-def faits(**changes: object) -> dates.Faits:
+def faits(**changes: object) -> periods.Faits:
     base: dict[str, object] = {"date_effet": D(2024, 6, 1), "duree_mois": 36, "renouvellement": "expresse",
                                "renouvellements_max": 1, "preavis_mois": 3, "date_signature": D(2024, 5, 15)}
     base.update(changes)
-    return dates.Faits(**base)  # type: ignore[arg-type]
+    return periods.Faits(**base)  # type: ignore[arg-type]
 
 
 # (case, facts, on, expected status, expected period number, its start, its end, its decision deadline)
@@ -142,16 +144,16 @@ LIFE = [
 
 @pytest.mark.parametrize(("case", "facts", "on", "statut", "numero", "debut", "fin", "limite"), LIFE,
                          ids=[c[0] for c in LIFE])
-def test_situation(case: str, facts: dates.Faits, on: dt.date, statut: str, numero: int, debut: dt.date,
+def test_situation(case: str, facts: periods.Faits, on: dt.date, statut: str, numero: int, debut: dt.date,
                    fin: dt.date, limite: dt.date) -> None:
-    result = dates.situation(facts, on)
+    result = periods.situation(facts, on)
     assert (result.statut, result.periode.numero, result.periode.debut, result.periode.fin,
             result.periode.date_limite) == (statut, numero, debut, fin, limite), case
 
 
-def _suivi(facts: dates.Faits, on: dt.date, type_: str = "ccas") -> alerts.Suivi:
+def _suivi(facts: periods.Faits, on: dt.date, type_: str = "ccas") -> alerts.Suivi:
     return alerts.Suivi(1, "CCAS-2024-001", type_, ("CCAS-SCEAUX",), ("CCAS de Sceaux",), "a@b.fr", "A B",
-                        facts.renouvellement, facts.preavis_mois, dates.situation(facts, on))
+                        facts.renouvellement, facts.preavis_mois, periods.situation(facts, on))
 
 
 SEUILS = [180, 90, 30, 0]
@@ -182,8 +184,8 @@ DUE = [
 
 
 @pytest.mark.parametrize(("case", "facts", "on", "seuil"), DUE, ids=[c[0] for c in DUE])
-def test_due_threshold(case: str, facts: dates.Faits, on: dt.date, seuil: object) -> None:
-    assert alerts.due_threshold(dates.situation(facts, on), facts.renouvellement, on, SEUILS) == seuil, case
+def test_due_threshold(case: str, facts: periods.Faits, on: dt.date, seuil: object) -> None:
+    assert alerts.due_threshold(periods.situation(facts, on), facts.renouvellement, on, SEUILS) == seuil, case
 
 
 def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
@@ -203,6 +205,6 @@ def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
     (faits(renouvellement="aucun"), D(2027, 5, 1), "sans renouvellement possible"),
     (faits(), D(2027, 6, 1), "Convention expirée le 31 mai 2027"),
 ])
-def test_action_says_what_to_do_by_when(facts: dates.Faits, on: dt.date, fragment: str) -> None:
+def test_action_says_what_to_do_by_when(facts: periods.Faits, on: dt.date, fragment: str) -> None:
     [found] = alerts.select([_suivi(facts, on)], on, SEUILS)
     assert fragment in found.action

@@ -11,8 +11,10 @@ import yaml
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from pacte_docs import alerts, db, lifecycle, notify
-from pacte_docs.models import Convention
+from pacte_docs.registry import database
+from pacte_docs.registry.models import Convention
+from pacte_docs.rules import alerts
+from pacte_docs.services import lifecycle, notify
 from pacte_docs.workspace import Workspace
 from tests.conftest import Pacte
 
@@ -95,7 +97,7 @@ def test_migration_fills_the_windows_of_existing_conventions(tmp_path: Path) -> 
     engine = create_engine(f"sqlite:///{runner.root / 'pacte.db'}")
     with engine.begin() as connection:
         before = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
-        config = db.alembic_config(connection)
+        config = database.alembic_config(connection)
         command.downgrade(config, "0004")
         command.upgrade(config, "head")
         after = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()

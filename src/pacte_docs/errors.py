@@ -31,6 +31,15 @@ class Problem:
         return text
 
 
+class Invalid(ValueError):
+    """One value of the import format is wrong; the importer turns it into a Problem for its field."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
 class ValidationError(PacteError):
     """Input data do not satisfy the import format; carries every problem found."""
 
@@ -55,6 +64,10 @@ class TemplateError(PacteError):
     """A template cannot be rendered: missing variables, syntax error, unsafe construct."""
 
 
+class LifecycleError(PacteError):
+    """The requested step does not fit where the convention is in its life."""
+
+
 class IntegrityError(PacteError):
     """A recorded file was altered, removed, or an unknown file appeared."""
 
@@ -71,3 +84,7 @@ class ConverterError(ExternalError):
 
 class DatabaseUnavailableError(ExternalError):
     """The database cannot be reached."""
+
+
+class SmtpError(ExternalError):
+    """The SMTP server cannot be reached or refused a message."""

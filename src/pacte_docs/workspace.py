@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
-import re
 import shutil
-import socket
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -17,13 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from pacte_docs.db import Database, sqlite_url
 from pacte_docs.errors import Problem, ValidationError, WorkspaceError
+from pacte_docs.files import owner_gone, owner_tag, write_new
+from pacte_docs.registry.database import Database, sqlite_url
 
 CONFIG_NAME = "pacte.toml"
 DB_NAME = "pacte.db"
 FOLDERS = ("modeles", "conventions", "archives")
-_OWNER = re.compile(r"([A-Za-z0-9_]*)@(\d+)")  # <machine>@<pid>, as owner_tag() writes it
 
 DEFAULT_CONFIG = """\
 # Configuration de l'espace de travail pacte_docs.
@@ -73,43 +69,6 @@ def package_templates() -> dict[str, bytes]:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".docx")
     }
-
-
-def owner_tag() -> str:
-    """<machine>@<pid>: put in the names of temporary files and folders, so that a later run can tell those of a
-    process that died (on this machine: the workspace may sit on a share that other machines use too)."""
-    return f"{_machine()}@{os.getpid()}"
-
-
-def owner_gone(name: str) -> bool:
-    """Whether the name carries the tag of a process of this machine that no longer runs."""
-    found = _OWNER.search(name)
-    if found is None or found.group(1) != _machine():
-        return False
-    try:
-        os.kill(int(found.group(2)), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # alive, another user's
-    return False
-
-
-@functools.lru_cache(maxsize=1)
-def _machine() -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname().split(".")[0]) or "machine"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -310,7 +269,7 @@ def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
     if config_path.exists():
         report.kept.append(CONFIG_NAME)
     else:
-        _write_new(config_path, DEFAULT_CONFIG.encode("utf-8"))
+        write_new(config_path, DEFAULT_CONFIG.encode("utf-8"))
         report.created.append(CONFIG_NAME)
     for name in FOLDERS:
         folder = root / name
@@ -322,7 +281,7 @@ def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
         if target.exists():
             report.kept.append(f"modeles/{name}.docx")
         else:
-            _write_new(target, data)
+            write_new(target, data)
             report.created.append(f"modeles/{name}.docx")
     workspace = Workspace(root, base_url)
     try:
@@ -333,15 +292,3 @@ def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
     finally:
         workspace.close()
     return report
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def copy_file_atomic(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pacte_docs.errors import Problem
-from pacte_docs.sources import Item
+from pacte_docs.errors import Invalid, Problem
+from pacte_docs.intake.readers import Item
+from pacte_docs.rules.aggregation import FIGURES
 
 KEY_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 # Windows device names: a reference names files and folders, so these are refused.
@@ -28,13 +29,6 @@ CONVENTION_TYPES = ("ccas", "france_travail", "autre")
 RENOUVELLEMENTS = ("expresse", "tacite", "aucun")
 NATURES = ("professionnelle", "sociale")
 DEFAULT_MODELE = {"ccas": "convention_ccas", "france_travail": "convention_france_travail", "autre": "convention_ccas"}
-
-
-class Invalid(ValueError):
-    def __init__(self, message: str, fix: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
 
 
 # ---------------------------------------------------------------- converters
@@ -352,8 +346,6 @@ SCHEMAS["pacte"] = {
 
 
 COUNT = Field(integer(0, 10_000_000))
-FIGURES = ("actions_financees", "credits_engages", "credits_consommes", "personnes_accompagnees", "entrees",
-           "dont_brsa", "sorties_emploi", "sorties_formation", "creations_entreprise")
 SCHEMAS["realisations"] = {
     "annee": Field(integer(1990, 2100), required=True),
     "departement": Field(departement_code),

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pacte_docs import dates
 from pacte_docs.formatting import date_longue
+from pacte_docs.rules import periods
 
 # An expired convention stays in the alerts for a year, long enough for everyone to have been told.
 EXPIREE_VISIBLE_DAYS = 365
@@ -26,7 +26,7 @@ class Suivi:
     responsable_nom: str | None
     renouvellement: str
     preavis_mois: int
-    situation: dates.Situation
+    situation: periods.Situation
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Alerte:
         }
 
 
-def windows(faits: dates.Faits) -> list[tuple[int, dt.date, dt.date]]:
+def windows(faits: periods.Faits) -> list[tuple[int, dt.date, dt.date]]:
     """(period, decision deadline, last day an alert may be due) for each period that can carry an alert:
     a draft has none; a tacit convention every period it may reach; an express or non-renewable one its last
     recorded period (the earlier ones were renewed), visible a year after its end when it may expire
@@ -66,15 +66,15 @@ def windows(faits: dates.Faits) -> list[tuple[int, dt.date, dt.date]]:
     if faits.date_signature is None:
         return []
     if faits.renouvellement == "tacite":
-        return [(p.numero, p.date_limite, p.fin) for p in dates.periodes(faits, dt.date.max)]
-    chain = dates.periodes(faits, faits.date_effet)  # express periods depend on recorded decisions only
+        return [(p.numero, p.date_limite, p.fin) for p in periods.periodes(faits, dt.date.max)]
+    chain = periods.periodes(faits, faits.date_effet)  # express periods depend on recorded decisions only
     last = chain[-1]
     may_expire = faits.renouvellement == "expresse" and len(chain) - 1 < faits.renouvellements_max
     visible = last.fin + dt.timedelta(days=EXPIREE_VISIBLE_DAYS) if may_expire else last.fin
     return [(last.numero, last.date_limite, visible)]
 
 
-def due_threshold(situation: dates.Situation, renouvellement: str, on: dt.date,
+def due_threshold(situation: periods.Situation, renouvellement: str, on: dt.date,
                   seuils: Sequence[int]) -> int | str | None:
     """The most urgent threshold reached on *on*, or None when nothing is due."""
     if situation.statut in ("brouillon", "denoncee") or situation.renouvelee:

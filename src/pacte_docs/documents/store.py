@@ -2,56 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pacte_docs.models import Document
-from pacte_docs.workspace import Workspace, owner_gone, owner_tag, sha256_bytes, sha256_file
+from pacte_docs.files import move_into, now, sha256_bytes, sha256_file, write_atomic
+from pacte_docs.registry.models import Document
+from pacte_docs.workspace import Workspace
 
 SUMS_NAME = "SHA256SUMS"
-
-
-def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
-    """Write through a temporary file in the same folder, then rename: never a partial file under *path*."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o444 if read_only else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def remove_stale_temporaries(path: Path) -> None:
-    """Remove what a killed run left while writing *path* (its temporary file names carry the writer's machine
-    and pid); a temporary file of a process still running, or of another machine, is left alone."""
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        if owner_gone(leftover.name[len(path.name) + 2:]):
-            leftover.unlink(missing_ok=True)
-
-
-def move_into(source: Path, target: Path) -> None:
-    """Atomic move within the workspace (same file system)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def current(session: Session, cle: str, nature: str, fmt: str) -> Document | None:

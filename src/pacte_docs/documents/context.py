@@ -8,9 +8,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pacte_docs import dates, registry
 from pacte_docs.formatting import typographie
-from pacte_docs.models import Axe, Convention, Departement, FicheAction, Pacte, PacteCosignataire, Partenaire
+from pacte_docs.registry import queries
+from pacte_docs.registry.models import Axe, Convention, Departement, FicheAction, Pacte, PacteCosignataire, Partenaire
+from pacte_docs.rules import periods
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -51,11 +52,12 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
     nom = p.nom
     if p.type == "france_travail":
         # Documents dated before 1 January 2024 name the operator Pôle emploi (loi n° 2023-1196).
-        operator = dates.operateur_emploi(on)
+        operator = periods.operateur_emploi(on)
         nom = nom.replace("France Travail", operator) if operator == "Pôle emploi" else nom.replace(
             "Pôle emploi", operator)
     desig = designation(nom)
-    appellation = dates.operateur_emploi(on) if p.type == "france_travail" else APPELLATION.get(p.type, "le partenaire")
+    appellation = (periods.operateur_emploi(on) if p.type == "france_travail"
+                   else APPELLATION.get(p.type, "le partenaire"))
     feminine = _feminine(desig) if p.type != "france_travail" else False
     civilite = p.representant_civilite or ""
     return {
@@ -116,7 +118,7 @@ def departement_context(d: Departement) -> dict[str, Any]:
 def convention_context(c: Convention) -> dict[str, Any]:
     """The documented context of a convention document (see `pacte modeles verifier`)."""
     document_date = c.date_signature or c.deliberation_date or c.date_effet
-    fin = dates.fin_periode(c.date_effet, c.duree_mois)
+    fin = periods.fin_periode(c.date_effet, c.duree_mois)
     montant_fse = (c.montant * c.taux_fse).quantize(Decimal("0.01")) if c.montant and c.taux_fse else None
     partenaires = [partenaire_context(p, document_date) for p in c.partenaires]
     objectifs = {key: c.objectifs.get(key) for key in OBJECTIFS} | dict(c.objectifs)
@@ -124,8 +126,8 @@ def convention_context(c: Convention) -> dict[str, Any]:
         "departement": departement_context(c.departement),
         "partenaires": partenaires,
         "partenaire": partenaires[0],
-        "operateur": dates.operateur_emploi(document_date),
-        "avant_france_travail": document_date < dates.FRANCE_TRAVAIL_SINCE,
+        "operateur": periods.operateur_emploi(document_date),
+        "avant_france_travail": document_date < periods.FRANCE_TRAVAIL_SINCE,
         "convention": {
             "reference": c.reference,
             "type": c.type,
@@ -138,7 +140,7 @@ def convention_context(c: Convention) -> dict[str, Any]:
             "date_signature": c.date_signature,
             "date_effet": c.date_effet,
             "fin_periode": fin,
-            "date_limite": dates.date_limite(fin, c.preavis_mois, c.renouvellement),
+            "date_limite": periods.date_limite(fin, c.preavis_mois, c.renouvellement),
             "duree_mois": c.duree_mois,
             "renouvellement": c.renouvellement,
             "renouvellements_max": c.renouvellements_max,
@@ -174,7 +176,7 @@ def _renouvellements(c: Convention) -> list[dict[str, Any]]:
     """Recorded express renewals with the period each opened (recorded data only, never today's date)."""
     if c.renouvellement != "expresse" or not c.renouvellements:
         return []
-    chain = dates.periodes(registry.faits(c), c.date_effet)  # express periods depend on recorded decisions only
+    chain = periods.periodes(queries.faits(c), c.date_effet)  # express periods depend on recorded decisions only
     return [{"numero": r.numero, "date": r.date, "deliberation": r.deliberation_numero,
              "debut": period.debut, "fin": period.fin}
             for r, period in zip(c.renouvellements, chain[1:], strict=False)]
@@ -209,7 +211,7 @@ def sample_convention() -> Convention:
         objectifs=dict.fromkeys(OBJECTIFS, 1),
     )
     convention.departement = dep
-    from pacte_docs.models import ConventionPartenaire
+    from pacte_docs.registry.models import ConventionPartenaire
 
     convention.liens = [ConventionPartenaire(partenaire=partner, rang=0)]
     return convention
@@ -307,7 +309,7 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
         entry["page"] = (pages or {}).get(entry["titre"], "")
     result: dict[str, Any] = typographie({
         "departement": dep,
-        "operateur": dates.operateur_emploi(on),
+        "operateur": periods.operateur_emploi(on),
         "pacte": {
             "reference": p.reference, "titre": p.titre,
             "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
@@ -395,7 +397,7 @@ def _split_context(split: Any) -> dict[str, Any]:
 
 def convention_row(c: Convention, annee: int) -> dict[str, Any]:
     """A convention as the bilan lists it: reference, partners, type and the dates of its current period."""
-    chain = dates.periodes(registry.faits(c), dt.date(annee, 12, 31))
+    chain = periods.periodes(queries.faits(c), dt.date(annee, 12, 31))
     current = next((p for p in reversed(chain) if p.debut <= dt.date(annee, 12, 31)), chain[0])
     renewal = next((p.debut for p in chain[1:] if p.debut.year == annee), None)
     return {
@@ -455,8 +457,8 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
 
 def sample_bilan_context() -> dict[str, Any]:
     """The bilan's context for a sample pacte, with figures for two years."""
-    from pacte_docs import aggregation
-    from pacte_docs.rendering import Image
+    from pacte_docs.documents.rendering import Image
+    from pacte_docs.rules import aggregation
 
     pacte, _ = sample_pacte()
     convention = sample_convention()

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from pacte_docs.models import Base
+from pacte_docs.registry.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

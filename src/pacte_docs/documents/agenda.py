@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 
 from icalendar import Alarm, Calendar, Event
 
-from pacte_docs import alerts, archives
+from pacte_docs import files
 from pacte_docs.formatting import date_longue
+from pacte_docs.rules import alerts
 
 PRODID = "-//pacte_docs//Echeances des conventions//FR"
 
@@ -44,7 +45,7 @@ def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[i
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", "Échéances des conventions d'insertion")
-    stamp = archives.now()
+    stamp = files.now()
     for suivi in sorted(suivis, key=lambda s: s.reference):
         situation = suivi.situation
         if situation.statut in ("brouillon", "denoncee") or situation.terminee:

@@ -12,10 +12,13 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from pacte_docs import archives, context, pdf, registry
+from pacte_docs import files
+from pacte_docs.documents import context, pdf, store
 from pacte_docs.errors import TemplateError
-from pacte_docs.generation import TemplateCache, missing_variables
-from pacte_docs.workspace import Workspace, holding, sha256_bytes
+from pacte_docs.files import sha256_bytes
+from pacte_docs.registry import queries
+from pacte_docs.services.generation import TemplateCache, missing_variables
+from pacte_docs.workspace import Workspace, holding
 
 NATURE = "pdi_pti"
 TEMPLATE = "pdi_pti"
@@ -93,8 +96,8 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
     """Render the PDI/PTI, lay it out until its table of contents is right, then archive and record it."""
     cache = TemplateCache(ws)
     with ws.db.session() as session:
-        pacte = registry.pacte(session, reference)
-        partners = {p.code: p for p in registry.partenaires(session)}
+        pacte = queries.pacte(session, reference)
+        partners = {p.code: p for p in queries.partenaires(session)}
         ref = pacte.reference
         template = cache.get(TEMPLATE)
         base = context.pacte_context(pacte, partners)
@@ -106,8 +109,8 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
         folder = ws.archives / "pdi-pti" / ref
         docx_target, pdf_target = folder / f"{ref}.docx", folder / f"{ref}.pdf"
         report = PacteReport(ref, ws.relative(docx_target), ws.relative(pdf_target) if with_pdf else None, "cree")
-        current_docx = archives.current(session, ref, NATURE, "docx")
-        current_pdf = archives.current(session, ref, NATURE, "pdf")
+        current_docx = store.current(session, ref, NATURE, "docx")
+        current_pdf = store.current(session, ref, NATURE, "pdf")
         if _up_to_date(ws, current_docx, current_pdf, fingerprint, template_sha, with_pdf, pdfa):
             report.status = "inchange"
             return report
@@ -122,44 +125,44 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
         # A DOCX identical to the current one (a PDF/A asked for the same data, say) is kept as it is.
         # Otherwise the previous DOCX and its PDF, which no longer matches, are archived.
         kept = current_docx if current_docx is not None and current_docx.sha256 == sha256_bytes(docx_data) \
-            and archives.is_intact(ws, current_docx) else None
+            and store.is_intact(ws, current_docx) else None
         superseded = [] if kept is not None else [current_docx]
         if kept is None or with_pdf:
             superseded.append(current_pdf)
         if current_docx is not None:
             report.status = "regenere"
         for old in filter(None, superseded):
-            note = archives.archive_record(session, ws, old, folder)
+            note = store.archive_record(session, ws, old, folder)
             if note:
                 report.notes.append(note)
         session.flush()
         if kept is not None:
             docx_record = kept
         else:
-            archives.write_atomic(docx_target, docx_data)
-            docx_record = archives.record_file(
+            files.write_atomic(docx_target, docx_data)
+            docx_record = store.record_file(
                 session, ws, docx_target, cle=ref, nature=NATURE,
-                version=archives.next_version(session, ref, NATURE, "docx"), data=docx_data,
+                version=store.next_version(session, ref, NATURE, "docx"), data=docx_data,
                 modele_sha256=template_sha, empreinte=fingerprint)
         if pdf_data is not None:
-            archives.write_atomic(pdf_target, pdf_data)
-            archives.record_file(
+            files.write_atomic(pdf_target, pdf_data)
+            store.record_file(
                 session, ws, pdf_target, cle=ref, nature=NATURE,
-                version=archives.next_version(session, ref, NATURE, "pdf"), data=pdf_data,
+                version=store.next_version(session, ref, NATURE, "pdf"), data=pdf_data,
                 modele_sha256=template_sha, source_sha256=docx_record.sha256, empreinte=fingerprint, pdfa=pdfa)
-        archives.write_sums(session, ws)
+        store.write_sums(session, ws)
     return report
 
 
 def _up_to_date(ws: Workspace, docx: Any, pdf_record: Any, fingerprint: str, template_sha: str, with_pdf: bool,
                 pdfa: bool) -> bool:
     if docx is None or docx.empreinte != fingerprint or docx.modele_sha256 != template_sha \
-            or not archives.is_intact(ws, docx):
+            or not store.is_intact(ws, docx):
         return False
     if not with_pdf:
         return True
     return pdf_record is not None and pdf_record.source_sha256 == docx.sha256 and pdf_record.pdfa == pdfa \
-        and archives.is_intact(ws, pdf_record)
+        and store.is_intact(ws, pdf_record)
 
 
 def _lay_out(ws: Workspace, pacte: Any, partners: dict[str, Any], template: Any, report: PacteReport,

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from pacte_docs import dates
+from pacte_docs.rules import periods
 
 COUNTS = ("actions_financees", "personnes_accompagnees", "entrees", "dont_brsa", "sorties_emploi",
           "sorties_formation", "creations_entreprise")
 AMOUNTS = ("credits_engages", "credits_consommes")
+# Every figure of a yearly row, in the order of the import format and of the bilan's tables.
+FIGURES = ("actions_financees", "credits_engages", "credits_consommes", "personnes_accompagnees", "entrees",
+           "dont_brsa", "sorties_emploi", "sorties_formation", "creations_entreprise")
 
 
 @dataclass(frozen=True)
@@ -199,14 +202,14 @@ class ConventionsAnnee:
     terminees: list[str] = field(default_factory=list)
 
 
-def conventions_in_year(conventions: list[tuple[str, dates.Faits]], annee: int) -> ConventionsAnnee:
+def conventions_in_year(conventions: list[tuple[str, periods.Faits]], annee: int) -> ConventionsAnnee:
     """What happened to each convention during *annee*, from its recorded facts only."""
     first, last = dt.date(annee, 1, 1), dt.date(annee, 12, 31)
     result = ConventionsAnnee()
     for reference, faits in sorted(conventions):
         if faits.date_signature is None:
             continue  # a draft is in force nowhere
-        chain = dates.periodes(faits, last)
+        chain = periods.periodes(faits, last)
         if faits.date_denonciation is not None and faits.date_denonciation < first and chain[-1].fin < first:
             continue
         if any(p.debut <= last and p.fin >= first for p in chain):
@@ -220,7 +223,7 @@ def conventions_in_year(conventions: list[tuple[str, dates.Faits]], annee: int) 
     return result
 
 
-def _continues(faits: dates.Faits, chain: list[dates.Periode]) -> bool:
+def _continues(faits: periods.Faits, chain: list[periods.Periode]) -> bool:
     """Whether the last known period will be followed by another one (a tacit convention not denounced)."""
     if faits.renouvellement != "tacite" or faits.date_denonciation is not None:
         return False

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from pacte_docs.aggregation import Bilan  # noqa: E402
 from pacte_docs.formatting import nombre  # noqa: E402
+from pacte_docs.rules.aggregation import Bilan  # noqa: E402
 
 BLUE, LIGHT, ORANGE, GREY = "#1F3A5F", "#8FA9C9", "#D9822B", "#555B66"
 DPI = 150

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from pacte_docs import alerts, dates
 from pacte_docs.errors import UnknownReferenceError
-from pacte_docs.models import (
+from pacte_docs.registry.models import (
     Axe,
     Convention,
     ConventionPartenaire,
@@ -23,7 +22,8 @@ from pacte_docs.models import (
     Partenaire,
     Realisation,
 )
-from pacte_docs.schema import FIGURES
+from pacte_docs.rules import alerts, periods
+from pacte_docs.rules.aggregation import FIGURES
 
 
 def departements(session: Session) -> list[Departement]:
@@ -56,9 +56,9 @@ def convention(session: Session, reference: str) -> Convention:
     return found
 
 
-def faits(c: Convention) -> dates.Faits:
+def faits(c: Convention) -> periods.Faits:
     """What the date rules need to know of a convention."""
-    return dates.Faits(
+    return periods.Faits(
         date_effet=c.date_effet, duree_mois=c.duree_mois, renouvellement=c.renouvellement,
         renouvellements_max=c.renouvellements_max, preavis_mois=c.preavis_mois, date_signature=c.date_signature,
         renouvellements=tuple(r.date for r in c.renouvellements),

@@ -51,7 +51,7 @@ def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdf
     ]
     lifeline, keep = os.pipe()  # the guard's stdin: end-of-file when this process closes it or dies
     try:
-        process = subprocess.Popen([sys.executable, "-m", "pacte_docs.pdf", *command], stdin=lifeline,
+        process = subprocess.Popen([sys.executable, "-m", "pacte_docs.documents.pdf", *command], stdin=lifeline,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     except BaseException:
         os.close(keep)

@@ -12,9 +12,10 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from pacte_docs import registry, sources
-from pacte_docs.archives import write_atomic
-from pacte_docs.models import Convention, Departement, Partenaire
+from pacte_docs.files import write_atomic
+from pacte_docs.intake import readers
+from pacte_docs.registry import queries
+from pacte_docs.registry.models import Convention, Departement, Partenaire
 
 
 def _person(civilite: str | None, nom: str | None, qualite: str | None) -> dict[str, Any]:
@@ -51,10 +52,10 @@ def convention_record(c: Convention) -> dict[str, Any]:
 
 def registry_records(session: Session) -> dict[str, list[dict[str, Any]]]:
     return {
-        "departement": [departement_record(d) for d in registry.departements(session)],
-        "partenaires": [partenaire_record(p) for p in registry.partenaires(session)],
-        "conventions": [convention_record(c) for c in registry.conventions(session)],
-        "realisations": [registry.realisation_record(r) for r in registry.realisations(session)],
+        "departement": [departement_record(d) for d in queries.departements(session)],
+        "partenaires": [partenaire_record(p) for p in queries.partenaires(session)],
+        "conventions": [convention_record(c) for c in queries.conventions(session)],
+        "realisations": [queries.realisation_record(r) for r in queries.realisations(session)],
     }
 
 
@@ -80,7 +81,7 @@ def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
     """Write the registry to *path* (CSV: one file per section next to it); returns the files written."""
     fmt = (fmt or path.suffix.lstrip(".") or "yaml").lower()
     records = registry_records(session)
-    pactes = [_prune(registry.pacte_record(p)) for p in registry.pactes(session)]
+    pactes = [_prune(queries.pacte_record(p)) for p in queries.pactes(session)]
     if fmt not in ("yaml", "yml", "csv", "xlsx"):
         raise ValueError(fmt)
     # A PDI/PTI, with its axes and fiches, only exists in YAML: each goes to a file of its own unless the
@@ -139,11 +140,11 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
 def flatten(section: str, record: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in record.items():
-        if name in sources.NESTED.get(section, {}):
-            for child in sources.NESTED[section][name]:
+        if name in readers.NESTED.get(section, {}):
+            for child in readers.NESTED[section][name]:
                 flat[f"{name}_{child}"] = (value or {}).get(child)
         elif name == "actions":
-            flat[name] = "\n".join(" | ".join(str(a.get(k) or "") for k in sources.ACTION_COLUMNS).rstrip(" |")
+            flat[name] = "\n".join(" | ".join(str(a.get(k) or "") for k in readers.ACTION_COLUMNS).rstrip(" |")
                                    for a in value) or None
         elif isinstance(value, list):
             flat[name] = "\n".join(str(v) for v in value) or None

@@ -25,15 +25,20 @@ from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, Na
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pacte_docs import aggregation, archives, charts, context, generation, pdf, pdi_pti, registry
+from pacte_docs import files
+from pacte_docs.documents import charts, context, pdf, store
+from pacte_docs.documents.rendering import Image
 from pacte_docs.errors import TemplateError, UnknownReferenceError
-from pacte_docs.exporter import keep_text
-from pacte_docs.generation import TemplateCache, missing_variables
-from pacte_docs.models import Convention, Document, Pacte, Realisation
-from pacte_docs.pdi_pti import Bookmark, read_bookmarks
-from pacte_docs.rendering import Image
-from pacte_docs.schema import FIGURES
-from pacte_docs.workspace import Workspace, holding, sha256_bytes, sha256_file
+from pacte_docs.files import sha256_bytes, sha256_file
+from pacte_docs.intake.exporter import keep_text
+from pacte_docs.registry import queries
+from pacte_docs.registry.models import Convention, Document, Pacte, Realisation
+from pacte_docs.rules import aggregation
+from pacte_docs.rules.aggregation import FIGURES
+from pacte_docs.services import generation, pdi_pti
+from pacte_docs.services.generation import TemplateCache, missing_variables
+from pacte_docs.services.pdi_pti import Bookmark, read_bookmarks
+from pacte_docs.workspace import Workspace, holding
 
 NATURE = "bilan"
 TEMPLATE = "bilan_annuel"
@@ -53,7 +58,7 @@ class BilanReport:
 
 def pacte_for_year(session: Session, annee: int, departement: str | None) -> Pacte:
     """The PDI/PTI whose period covers *annee* (for the département given when there are several)."""
-    found = [p for p in registry.pactes(session) if p.periode_debut <= annee <= p.periode_fin
+    found = [p for p in queries.pactes(session) if p.periode_debut <= annee <= p.periode_fin
              and (departement is None or p.departement.code == departement)]
     if not found:
         raise UnknownReferenceError(
@@ -80,11 +85,11 @@ def axis_definitions(pacte: Pacte) -> list[aggregation.AxeDef]:
 def compute(session: Session, pacte: Pacte, annee: int) -> tuple[aggregation.Bilan, aggregation.ConventionsAnnee,
                                                                  list[Convention]]:
     departement = pacte.departement
-    current = figures(registry.realisations(session, departement, (annee,)))
-    previous = figures(registry.realisations(session, departement, (annee - 1,)))
+    current = figures(queries.realisations(session, departement, (annee,)))
+    previous = figures(queries.realisations(session, departement, (annee - 1,)))
     bilan = aggregation.aggregate(annee, axis_definitions(pacte), current, previous or None)
-    conventions = [c for c in registry.conventions(session) if c.departement_id == departement.id]
-    events = aggregation.conventions_in_year([(c.reference, registry.faits(c)) for c in conventions], annee)
+    conventions = [c for c in queries.conventions(session) if c.departement_id == departement.id]
+    events = aggregation.conventions_in_year([(c.reference, queries.faits(c)) for c in conventions], annee)
     return bilan, events, conventions
 
 
@@ -138,8 +143,8 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
     cle = f"bilan-{annee}"
     if _inside(ws, target):
         with ws.db.session() as session:
-            current = archives.current(session, cle, NATURE, "pdf")
-            if current is not None and current.empreinte == fingerprint and archives.is_intact(ws, current) \
+            current = store.current(session, cle, NATURE, "pdf")
+            if current is not None and current.empreinte == fingerprint and store.is_intact(ws, current) \
                     and ws.root / current.chemin == target:
                 report.status = "inchange"
                 report.pages = len(PdfReader(target).pages)
@@ -189,10 +194,10 @@ def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str]) ->
         for copy in session.scalars(select(Document).where(Document.cle.in_(sorted(signed_in_year)),
                                                            Document.nature == "signe").order_by(Document.version)):
             signed[copy.cle] = copy
-        generated = archives.current_many(session, report.annexes, "convention")
+        generated = store.current_many(session, report.annexes, "convention")
         for reference in report.annexes:
             found = signed.get(reference)
-            record = found if found is not None and archives.is_intact(ws, found) else \
+            record = found if found is not None and store.is_intact(ws, found) else \
                 generated.get((reference, "pdf"))
             if record is None:
                 raise TemplateError(f"Le PDF de la convention {reference} est introuvable : « pacte conventions "
@@ -405,33 +410,33 @@ def _stream(data: bytes) -> DecodedStreamObject:
 def _write(ws: Workspace, target: Path, cle: str, docx_data: bytes, compiled: Path, fingerprint: str,
            template_data: bytes, pdfa: bool, report: BilanReport) -> None:
     if not _inside(ws, target):
-        archives.write_atomic(target, compiled.read_bytes())
+        files.write_atomic(target, compiled.read_bytes())
         report.notes.append(f"Écrit hors de l'espace de travail : non enregistré au registre "
                             f"(SHA-256 {sha256_file(target)}).")
         return
     folder = target.parent
     with ws.db.session() as session:
         for fmt in ("pdf", "docx"):
-            old = archives.current(session, cle, NATURE, fmt)
+            old = store.current(session, cle, NATURE, fmt)
             if old is not None:
                 report.status = "regenere"
-                note = archives.archive_record(session, ws, old, folder)
+                note = store.archive_record(session, ws, old, folder)
                 if note:
                     report.notes.append(note)
         session.flush()
         docx_target = target.with_suffix(".docx")
-        archives.write_atomic(docx_target, docx_data)
-        docx_record = archives.record_file(
-            session, ws, docx_target, cle=cle, nature=NATURE, version=archives.next_version(session, cle, NATURE,
+        files.write_atomic(docx_target, docx_data)
+        docx_record = store.record_file(
+            session, ws, docx_target, cle=cle, nature=NATURE, version=store.next_version(session, cle, NATURE,
                                                                                               "docx"),
             data=docx_data, modele_sha256=sha256_bytes(template_data), empreinte=fingerprint)
         os.chmod(compiled, 0o644)
-        archives.move_into(compiled, target)
-        archives.record_file(session, ws, target, cle=cle, nature=NATURE,
-                             version=archives.next_version(session, cle, NATURE, "pdf"),
+        files.move_into(compiled, target)
+        store.record_file(session, ws, target, cle=cle, nature=NATURE,
+                             version=store.next_version(session, cle, NATURE, "pdf"),
                              modele_sha256=sha256_bytes(template_data), source_sha256=docx_record.sha256,
                              empreinte=fingerprint, pdfa=pdfa)
-        archives.write_sums(session, ws)
+        store.write_sums(session, ws)
 
 
 # ---------------------------------------------------------------- the year's table of figures
@@ -491,6 +496,6 @@ def export_figures(ws: Workspace, annee: int, sortie: Path | None = None, depart
         summary.append([label, len(refs), ", ".join(refs)])
     out = io.BytesIO()
     book.save(out)
-    archives.write_atomic(target, out.getvalue())
+    files.write_atomic(target, out.getvalue())
     return target
 

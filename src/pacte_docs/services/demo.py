@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pacte_docs import alerts, bilan, generation, importer, lifecycle, notify, pdi_pti, registry
-from pacte_docs.generation import GenerationReport, Progress
-from pacte_docs.importer import ImportReport
+from pacte_docs.intake import importer
+from pacte_docs.intake.importer import ImportReport
+from pacte_docs.registry import queries
+from pacte_docs.rules import alerts
+from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti
+from pacte_docs.services.generation import GenerationReport, Progress
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
 
 D = dt.date
@@ -41,13 +44,13 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
     """What happened to the conventions after they were imported, replayed once (a second demo skips it)."""
     lines: list[str] = []
     with ws.db.session() as session:
-        pe = registry.convention(session, "PE-2016-001")
+        pe = queries.convention(session, "PE-2016-001")
         renew = not pe.renouvellements
-        asso = registry.convention(session, "ASSO-2023-011")
+        asso = queries.convention(session, "ASSO-2023-011")
         denounce = asso.date_denonciation is None
-        gennevilliers = registry.convention(session, "CCAS-2024-002")
+        gennevilliers = queries.convention(session, "CCAS-2024-002")
         amend = not gennevilliers.avenants
-        clichy = registry.convention(session, "CCAS-2027-005")
+        clichy = queries.convention(session, "CCAS-2027-005")
         sign = clichy.date_signature is None
     if renew:
         lines += lifecycle.renouveler(ws, "PE-2016-001", D(2018, 10, 15), "2018-04-0412", on).lines
@@ -79,7 +82,7 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
         generated = generation.generate(ws, [], all_=True, with_pdf=True, progress=progress)
         report = DemoReport(ws.root, init, imported, generated, _history(ws, on))
         with ws.db.session() as session:
-            references = [p.reference for p in registry.pactes(session)]
+            references = [p.reference for p in queries.pactes(session)]
         report.pactes = [pdi_pti.generate_pacte(ws, reference) for reference in references]
         report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR)]  # figures for 2018 and 2019: an evolution
         with ws.db.session() as session:

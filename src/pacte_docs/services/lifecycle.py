@@ -10,25 +10,26 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pacte_docs import archives, dates, generation, journal, registry
-from pacte_docs.errors import PacteError
+from pacte_docs import files
+from pacte_docs.documents import store
+from pacte_docs.errors import LifecycleError
+from pacte_docs.files import sha256_file
 from pacte_docs.formatting import date_longue
-from pacte_docs.models import Avenant, Convention, Renouvellement
-from pacte_docs.workspace import Workspace, holding, sha256_file
+from pacte_docs.registry import journal, queries
+from pacte_docs.registry.models import Avenant, Convention, Renouvellement
+from pacte_docs.rules import periods
+from pacte_docs.services import generation
+from pacte_docs.workspace import Workspace, holding
 
 
-class LifecycleError(PacteError):
-    """The requested step does not fit where the convention is in its life."""
-
-
-def situation(c: Convention, on: dt.date, premier_seuil: int = 180) -> dates.Situation:
-    return dates.situation(registry.faits(c), on, premier_seuil)
+def situation(c: Convention, on: dt.date, premier_seuil: int = 180) -> periods.Situation:
+    return periods.situation(queries.faits(c), on, premier_seuil)
 
 
 def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
                      fichier: Path | None = None) -> str | None:
     """Record the signature date; archive the signed PDF read-only. Returns the archived path, if any."""
-    c = registry.convention(session, reference)
+    c = queries.convention(session, reference)
     if c.date_signature is not None and c.date_signature != date:
         raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}). "
                              "Une correction passe par un nouvel import de la convention.")
@@ -40,27 +41,27 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
         data = fichier.read_bytes()
         if not data.startswith(b"%PDF"):
             raise LifecycleError(f"{fichier} n'est pas un PDF : donnez le scan ou le PDF signé de la convention.")
-        version = archives.next_version(session, reference, "signe", "pdf")
+        version = store.next_version(session, reference, "signe", "pdf")
         suffix = "" if version == 1 else f"-{version}"
         target = ws.archives / "conventions" / reference / f"{reference}-signee{suffix}.pdf"
-        archives.write_atomic(target, data, read_only=True)
+        files.write_atomic(target, data, read_only=True)
         os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        document = archives.record_file(session, ws, target, cle=reference, nature="signe", version=version,
+        document = store.record_file(session, ws, target, cle=reference, nature="signe", version=version,
                                         convention_id=c.id, data=data, archive=True)
         archived = document.chemin
-        archives.write_sums(session, ws)
+        store.write_sums(session, ws)
     c.date_signature = date
     journal.record(session, c, "signature", f"Convention signée le {date_longue(date)}.", date=date,
                    document=archived, sha256=sha256_file(ws.root / archived) if archived else None)
     session.flush()
-    registry.refresh_echeances(session, [c])
+    queries.refresh_echeances(session, [c])
     return archived
 
 
 def record_renewal(session: Session, reference: str, date: dt.date, deliberation: str | None,
-                   on: dt.date) -> dates.Periode:
+                   on: dt.date) -> periods.Periode:
     """Record an express renewal decision, which opens the next period; returns that period."""
-    c = registry.convention(session, reference)
+    c = queries.convention(session, reference)
     if c.renouvellement != "expresse":
         why = "se reconduit d'elle-même" if c.renouvellement == "tacite" else "n'est pas renouvelable"
         raise LifecycleError(f"La convention {reference} {why} (renouvellement « {c.renouvellement} »).")
@@ -72,15 +73,15 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
     if len(c.renouvellements) >= c.renouvellements_max:
         raise LifecycleError(f"La convention {reference} a déjà été renouvelée {len(c.renouvellements)} fois, le "
                              f"maximum prévu ({c.renouvellements_max}). Il faut conclure une nouvelle convention.")
-    last = dates.periodes(registry.faits(c), max(on, date))[-1]
+    last = periods.periodes(queries.faits(c), max(on, date))[-1]
     if date > last.fin:
         raise LifecycleError(f"La décision du {date_longue(date)} est postérieure à la fin de la période "
                              f"({date_longue(last.fin)}) : la convention a expiré, il faut en conclure une nouvelle.")
     c.renouvellements.append(Renouvellement(numero=len(c.renouvellements) + 1, date=date,
                                             deliberation_numero=deliberation))
     session.flush()
-    registry.refresh_echeances(session, [c])
-    opened = dates.periodes(registry.faits(c), on)[-1]
+    queries.refresh_echeances(session, [c])
+    opened = periods.periodes(queries.faits(c), on)[-1]
     text = f"Renouvellement décidé le {date_longue(date)}"
     text += f" (délibération n° {deliberation})" if deliberation else ""
     text += f" : période {opened.numero} du {date_longue(opened.debut)} au {date_longue(opened.fin)}."
@@ -91,7 +92,7 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
 def record_avenant(session: Session, reference: str, objet: str, date: dt.date | None,
                    nouvelle_fin: dt.date | None, on: dt.date) -> Avenant:
     """Record a numbered avenant; it may move the end of the current period."""
-    c = registry.convention(session, reference)
+    c = queries.convention(session, reference)
     if not objet.strip():
         raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
     current = situation(c, date or on)
@@ -103,7 +104,7 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
                     nouvelle_fin=nouvelle_fin)
     c.avenants.append(added)
     session.flush()
-    registry.refresh_echeances(session, [c])
+    queries.refresh_echeances(session, [c])
     text = f"Avenant n° {numero} : {objet.strip()}"
     if nouvelle_fin:
         text += f" Fin de période portée au {date_longue(nouvelle_fin)}."
@@ -112,9 +113,9 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
 
 
 def record_denonciation(session: Session, reference: str, date: dt.date, motif: str | None,
-                        force: bool) -> dates.Situation:
+                        force: bool) -> periods.Situation:
     """Record a dénonciation; for a tacit convention past its decision deadline, only with force."""
-    c = registry.convention(session, reference)
+    c = queries.convention(session, reference)
     if c.date_denonciation is not None:
         raise LifecycleError(f"La convention {reference} est déjà dénoncée (le {date_longue(c.date_denonciation)}).")
     current = situation(c, date)
@@ -137,7 +138,7 @@ def record_denonciation(session: Session, reference: str, date: dt.date, motif: 
         text += " (enregistrée hors délai, avec --force)"
     journal.record(session, c, "denonciation", text, date=date)
     session.flush()
-    registry.refresh_echeances(session, [c])
+    queries.refresh_echeances(session, [c])
     return situation(c, date)
 
 
@@ -155,8 +156,8 @@ class Step:
 def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
     """Regenerate the convention's documents if they were made before (the PDF too if there was one)."""
     with ws.db.session() as session:
-        docx = archives.current(session, reference, "convention", "docx")
-        pdf = archives.current(session, reference, "convention", "pdf")
+        docx = store.current(session, reference, "convention", "docx")
+        pdf = store.current(session, reference, "convention", "pdf")
     if docx is not None:
         step.generated.append(generation.generate(ws, [reference], with_pdf=pdf is not None,
                                                   pdfa=bool(pdf and pdf.pdfa)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pacte_docs import context
+from pacte_docs.documents import context
+from pacte_docs.documents.rendering import Finding, analyse, make_environment, missing_paths
 from pacte_docs.errors import UnknownReferenceError
-from pacte_docs.rendering import Finding, analyse, make_environment, missing_paths
-from pacte_docs.workspace import Workspace, package_templates, sha256_bytes, sha256_file
+from pacte_docs.files import sha256_bytes, sha256_file
+from pacte_docs.workspace import Workspace, package_templates
 
 # The context each template is checked against; every other template renders a convention.
 KIND = {"avenant": "avenant", "pdi_pti": "pdi_pti", "bilan_annuel": "bilan_annuel"}

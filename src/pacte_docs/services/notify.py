@@ -34,10 +34,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pacte_docs import alerts, archives, dates, registry
-from pacte_docs.errors import ExternalError, PacteError
+from pacte_docs import files
+from pacte_docs.errors import PacteError
+from pacte_docs.files import owner_gone, owner_tag
 from pacte_docs.formatting import FILTERS, date_longue
-from pacte_docs.models import (
+from pacte_docs.registry import queries
+from pacte_docs.registry.models import (
     AlerteEnvoi,
     Avenant,
     Convention,
@@ -46,14 +48,11 @@ from pacte_docs.models import (
     Partenaire,
     Renouvellement,
 )
-from pacte_docs.workspace import Config, Workspace, owner_gone, owner_tag
+from pacte_docs.rules import alerts, periods
+from pacte_docs.workspace import Config, Workspace
 
 TYPES = {"ccas": "convention commune / CCAS", "france_travail": "accompagnement global France Travail",
          "autre": "convention de partenariat"}
-
-
-class SmtpError(ExternalError):
-    """The SMTP server cannot be reached or refused a message."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False)
             select(c.id, c.reference, c.type, c.responsable_email, c.responsable_nom, c.renouvellement,
                    c.renouvellements_max, c.preavis_mois, c.date_effet, c.duree_mois, c.date_signature,
                    c.date_denonciation).where(among(c.id)).order_by(c.reference)):
-        facts = dates.Faits(
+        facts = periods.Faits(
             date_effet=row.date_effet, duree_mois=row.duree_mois, renouvellement=row.renouvellement,
             renouvellements_max=row.renouvellements_max, preavis_mois=row.preavis_mois,
             date_signature=row.date_signature, renouvellements=tuple(renewals.get(row.id, ())),
@@ -145,7 +144,7 @@ def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False)
             partenaires=tuple(code for code, _ in partners), partenaires_noms=tuple(nom for _, nom in partners),
             responsable=row.responsable_email, responsable_nom=row.responsable_nom,
             renouvellement=row.renouvellement, preavis_mois=row.preavis_mois,
-            situation=dates.situation(facts, on, first)))
+            situation=periods.situation(facts, on, first)))
     return result
 
 
@@ -156,12 +155,12 @@ def due(ws: Workspace, on: dt.date) -> list[alerts.Alerte]:
 
 def write_calendar(ws: Workspace, on: dt.date, path: Path) -> int:
     """Write the iCalendar file of every running convention's deadlines; returns the number of events."""
-    from pacte_docs import agenda
+    from pacte_docs.documents import agenda
 
     with ws.db.session() as session:
         followed = suivis(session, on, ws.config, tous=True)
     data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours)
-    archives.write_atomic(path, data)
+    files.write_atomic(path, data)
     return data.count(b"BEGIN:VEVENT")
 
 
@@ -236,7 +235,7 @@ def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequenc
     message["From"] = settings.expediteur
     to = redirect or digest.destinataire
     message["To"] = Address(display_name=(digest.nom or "") if not redirect else "", addr_spec=to)
-    message["Date"] = format_datetime(archives.now())
+    message["Date"] = format_datetime(files.now())
     message["Message-ID"] = digest.message_id(settings.expediteur.rpartition("@")[2] or "localhost")
     message["Content-Language"] = "fr"
     message.set_content(text, subtype="plain", charset="utf-8")
@@ -260,7 +259,7 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
     The caller commits at once. The Message-ID depends only on the recipient and the alerts claimed, so
     a digest sent again after a crash carries the Message-ID it was first sent with.
     """
-    now = archives.now()
+    now = files.now()
     claimed: list[alerts.Alerte] = []
     rows: list[int] = []
     for alerte in digest.alertes:
@@ -300,7 +299,7 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
 def _settle(session: Session, message_id: str, sent: bool) -> None:
     mine = (AlerteEnvoi.message_id == message_id, AlerteEnvoi.proprietaire == owner_tag(), AlerteEnvoi.etat == "envoi")
     if sent:
-        session.execute(update(AlerteEnvoi).where(*mine).values(etat="envoye", envoye_le=archives.now())
+        session.execute(update(AlerteEnvoi).where(*mine).values(etat="envoye", envoye_le=files.now())
                         .execution_options(synchronize_session=False))
     else:
         session.execute(delete(AlerteEnvoi).where(*mine).execution_options(synchronize_session=False))
@@ -397,7 +396,7 @@ def _describe(exc: Exception, settings: SmtpSettings) -> str:
 
 def _signature(ws: Workspace) -> str:
     with ws.db.session() as session:
-        deps = registry.departements(session)
+        deps = queries.departements(session)
     if len(deps) == 1:
         return " — ".join(filter(None, [deps[0].direction, deps[0].nom]))
     return "Direction de l'insertion"

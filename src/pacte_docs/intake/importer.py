@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pacte_docs import journal, registry, schema, sources
 from pacte_docs.errors import Problem, ValidationError
-from pacte_docs.models import Convention, Departement, Partenaire
+from pacte_docs.intake import import_format, readers
+from pacte_docs.registry import journal, queries
+from pacte_docs.registry.models import Convention, Departement, Partenaire
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
                   "pacte": "PDI/PTI", "realisations": "réalisations annuelles"}
@@ -36,7 +37,7 @@ class ImportReport:
 
 @dataclass
 class _Clean:
-    item: sources.Item
+    item: readers.Item
     values: dict[str, Any]
 
 
@@ -49,7 +50,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     # Codes of partners present in the files, even invalid ones: their own problem is reported once.
     partner_codes: set[str] = set()
     for path in paths:
-        reading = sources.read(path)
+        reading = readers.read(path)
         problems.extend(reading.problems)
         for item in reading.items:
             if item.section == "partenaires" and item.data.get("code"):
@@ -59,7 +60,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                                         "un PDI/PTI, avec ses axes et ses fiches-actions, se décrit en YAML",
                                         "mettez la section « pacte » dans un fichier .yaml (voir le README)"))
                 continue
-            values = schema.clean(item, problems)
+            values = import_format.clean(item, problems)
             if values is not None:
                 cleaned[item.section].append(_Clean(item, values))
     _check_duplicates(cleaned, problems)
@@ -86,12 +87,12 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     report = ImportReport(simulation)
     departements: dict[str, Departement] = {}
     for entry in cleaned["departement"]:
-        dep, status = registry.upsert_departement(session, entry.values)
+        dep, status = queries.upsert_departement(session, entry.values)
         departements[dep.code] = dep
         report.add("departement", status)
     partners: dict[str, Partenaire] = {}
     for entry in cleaned["partenaires"]:
-        partner, status = registry.upsert_partenaire(session, entry.values)
+        partner, status = queries.upsert_partenaire(session, entry.values)
         partners[partner.code] = partner
         report.add("partenaires", status)
     session.flush()
@@ -110,14 +111,14 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     changed: list[tuple[Convention, str, str]] = []
     with session.no_autoflush:
         for entry in cleaned["conventions"]:
-            convention, status = registry.upsert_convention(
+            convention, status = queries.upsert_convention(
                 session, entry.values, departements[departement_of[id(entry)]],
                 [partners[c] for c in entry.values["partenaires"]], existing.get(entry.values["reference"]))
             report.add("conventions", status)
             if status != "inchange":
                 changed.append((convention, status, entry.item.source))
     session.flush()
-    registry.refresh_echeances(session, [c for c, _, _ in changed])
+    queries.refresh_echeances(session, [c for c, _, _ in changed])
     for convention, status, source in changed:
         journal.record(session, convention, "import",
                        f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {source}.")
@@ -127,7 +128,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
         wanted = entry.values["cosignataires"]
         cosignataires = {p.code: p for p in session.scalars(select(Partenaire).where(Partenaire.code.in_(wanted)))}
-        _, status = registry.upsert_pacte(session, entry.values, departements[code],
+        _, status = queries.upsert_pacte(session, entry.values, departements[code],
                                           [cosignataires[c] for c in entry.values["cosignataires"]])
         report.add("pacte", status)
     session.flush()
@@ -135,7 +136,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         code = departement_of[id(entry)]
         if code not in departements:
             departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
-        _, status = registry.upsert_realisation(session, entry.values, departements[code])
+        _, status = queries.upsert_realisation(session, entry.values, departements[code])
         report.add("realisations", status)
     session.flush()
     return report
@@ -147,7 +148,7 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
     if not cleaned["realisations"]:
         return  # no need to read every pacte and convention reference of the registry
     structure: dict[tuple[str, int], tuple[set[int], set[str]]] = {}  # (département, year) → axes, fiches
-    for pacte in registry.pactes(session):
+    for pacte in queries.pactes(session):
         for year in range(pacte.periode_debut, pacte.periode_fin + 1):
             structure[(pacte.departement.code, year)] = (
                 {a.numero for a in pacte.axes}, {f.numero for a in pacte.axes for f in a.fiches})
@@ -159,14 +160,14 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
                                             {f["numero"] for a in values["axes"] for f in a["fiches"]})
     conventions = set(session.scalars(select(Convention.reference))) | {
         e.values["reference"] for e in cleaned["conventions"]}
-    seen: dict[tuple[str, int, str], sources.Item] = {}
+    seen: dict[tuple[str, int, str], readers.Item] = {}
     for entry in cleaned["realisations"]:
         values, item = entry.values, entry.item
 
-        def problem(path: str, message: str, fix: str, item: sources.Item = item) -> None:
+        def problem(path: str, message: str, fix: str, item: readers.Item = item) -> None:
             problems.append(Problem(item.source, item.place(path), path, message, fix))
 
-        key = registry.target(values)
+        key = queries.target(values)
         if key is None:
             problem("axe", "chaque ligne de réalisations porte sur un axe, une fiche-action ou une convention, "
                            "et un seul", "remplissez une seule des colonnes axe, fiche et convention")
@@ -265,7 +266,7 @@ def _check_duplicates(cleaned: dict[str, list[_Clean]], problems: list[Problem])
     for section, entries in cleaned.items():
         if section not in keys:
             continue  # figures have a composite key, checked with their targets
-        first: dict[str, sources.Item] = {}
+        first: dict[str, readers.Item] = {}
         for entry in entries:
             value = entry.values[keys[section]]
             if value in first:

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pacte_docs.archives import now
-from pacte_docs.models import Convention, Evenement
+from pacte_docs.files import now
+from pacte_docs.registry.models import Convention, Evenement
 
 
 def record(session: Session, c: Convention, nature: str, description: str, *, date: dt.date | None = None,

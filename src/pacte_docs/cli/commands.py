@@ -17,13 +17,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pacte_docs import __version__, archives, clickfr, dates, journal, registry
-from pacte_docs.errors import DatabaseUnavailableError, PacteError
+from pacte_docs import __version__
+from pacte_docs.cli import clickfr
+from pacte_docs.documents import store
+from pacte_docs.errors import DatabaseUnavailableError, PacteError, SmtpError
 from pacte_docs.formatting import date_longue, montant
+from pacte_docs.registry import journal, queries
+from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, init_workspace
 
 if TYPE_CHECKING:
-    from pacte_docs import generation, lifecycle
+    from pacte_docs.services import generation, lifecycle
 
 # The commands import the heavier modules (LibreOffice, docxtpl, matplotlib, pypdf, openpyxl) when they run,
 # so that `pacte alertes` and the listings start in a fraction of a second.
@@ -38,7 +42,7 @@ class State:
     def __init__(self, espace: Path | None, base: str | None, au: dt.date | None) -> None:
         self.espace = espace or Path.cwd()
         self.base = base
-        self.au = au or dates.today()
+        self.au = au or periods.today()
         self._workspace: Workspace | None = None
 
     def workspace(self) -> Workspace:
@@ -220,7 +224,7 @@ def demo_command(state: State, dossier: Path | None) -> None:
     Exemple :
       pacte demo ~/pacte-demo
     """
-    from pacte_docs import demo
+    from pacte_docs.services import demo
 
     root = dossier or (state.espace if state.espace != Path.cwd() else Path.cwd() / "pacte-demo")
     with progress_bar("Démonstration") as progress:
@@ -250,7 +254,7 @@ def demo_command(state: State, dossier: Path | None) -> None:
     for reference, statut in report.statuts.items():
         by_status.setdefault(statut, []).append(reference)
     click.echo(f"  Statuts au {date_longue(state.au)} :")
-    for statut in dates.STATUTS:
+    for statut in periods.STATUTS:
         if statut in by_status:
             click.echo(f"    {statut:<13} {', '.join(by_status[statut])}")
     emit([a.as_json() for a in report.alertes],
@@ -258,7 +262,7 @@ def demo_command(state: State, dossier: Path | None) -> None:
           "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
          "table", f"Alertes au {state.au.isoformat()} (pacte alertes --envoyer les adresse aux responsables)")
     click.echo(f"  Calendrier des échéances : {report.calendrier}")
-    click.echo(f"  Empreintes des archives : {report.root / 'archives' / archives.SUMS_NAME}")
+    click.echo(f"  Empreintes des archives : {report.root / 'archives' / store.SUMS_NAME}")
     click.echo("Pour continuer : cd " + str(report.root) + " && pacte conventions lister")
 
 
@@ -277,7 +281,7 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     Exemple :
       pacte importer partenaires.csv conventions.xlsx --simulation
     """
-    from pacte_docs import importer
+    from pacte_docs.intake import importer
 
     ws = state.workspace()
     with ws.exclusive("registre"), ws.db.session() as session:
@@ -314,7 +318,7 @@ def export_command(state: State, fichier: Path, fmt: str | None) -> None:
     Exemple :
       pacte exporter registre.xlsx
     """
-    from pacte_docs import exporter
+    from pacte_docs.intake import exporter
 
     if fmt is None and fichier.suffix.lower().lstrip(".") not in ("xlsx", "csv", "yaml", "yml"):
         raise click.BadParameter("extension inconnue : donnez --format xlsx, csv ou yaml.", param_hint="FICHIER")
@@ -347,7 +351,7 @@ def partenaires_list(state: State, fmt: str) -> None:
     with ws.db.session() as session:
         rows = [{"code": p.code, "type": p.type, "nom": p.nom, "commune": p.commune,
                  "representant": " ".join(filter(None, [p.representant_civilite, p.representant_nom])) or None,
-                 "email": p.email} for p in registry.partenaires(session)]
+                 "email": p.email} for p in queries.partenaires(session)]
     emit(rows, {"code": "Code", "type": "Type", "nom": "Nom", "commune": "Commune",
                 "representant": "Représentant", "email": "Courriel"}, fmt, "Partenaires")
 
@@ -358,7 +362,7 @@ def conventions_group() -> None:
 
 
 def _convention_row(c: Any, on: dt.date, config: Any) -> dict[str, Any]:
-    situation = dates.situation(registry.faits(c), on,
+    situation = periods.situation(queries.faits(c), on,
                                 max(config.seuils_par_type.get(c.type, config.seuils_jours)))
     return {
         "reference": c.reference, "type": c.type, "departement": c.departement.code,
@@ -371,7 +375,7 @@ def _convention_row(c: Any, on: dt.date, config: Any) -> dict[str, Any]:
 
 @conventions_group.command("lister")
 @click.option("--type", "type_", type=click.Choice(["ccas", "france_travail", "autre"]), help="Seulement ce type.")
-@click.option("--statut", type=click.Choice(dates.STATUTS), help="Seulement ce statut.")
+@click.option("--statut", type=click.Choice(periods.STATUTS), help="Seulement ce statut.")
 @output_option
 @click.pass_obj
 def conventions_list(state: State, type_: str | None, statut: str | None, fmt: str) -> None:
@@ -383,7 +387,7 @@ def conventions_list(state: State, type_: str | None, statut: str | None, fmt: s
     """
     ws = state.workspace()
     with ws.db.session() as session:
-        rows = [_convention_row(c, state.au, ws.config) for c in registry.conventions(session, type_)]
+        rows = [_convention_row(c, state.au, ws.config) for c in queries.conventions(session, type_)]
     if statut:
         rows = [r for r in rows if r["statut"] == statut]
     emit(rows, {"reference": "Référence", "type": "Type", "partenaires": "Partenaires", "statut": "Statut",
@@ -402,16 +406,16 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
     Exemple :
       pacte conventions afficher CCAS-2024-001
     """
-    from pacte_docs import exporter
+    from pacte_docs.intake import exporter
 
     ws = state.workspace()
     with ws.db.session() as session:
-        c = registry.convention(session, reference)
+        c = queries.convention(session, reference)
         row = _convention_row(c, state.au, ws.config) | exporter.convention_record(c)
         row["documents"] = [
             {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,
              "cree_le": d.cree_le.isoformat()}
-            for d in registry.documents(session, c)
+            for d in queries.documents(session, c)
         ]
         row["journal"] = [
             {"quand": e.quand.isoformat(), "nature": e.nature, "date": e.date, "description": e.description,
@@ -466,7 +470,7 @@ def conventions_generate(state: State, references: tuple[str, ...], toutes: bool
       pacte conventions generer CCAS-2024-001
       pacte conventions generer --toutes --pdfa
     """
-    from pacte_docs import generation
+    from pacte_docs.services import generation
 
     if toutes and references:
         raise click.UsageError("Donnez des références ou --toutes, pas les deux.")
@@ -506,7 +510,7 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
     Exemple :
       pacte conventions signer CCAS-2024-001 --date 2024-05-15 --fichier signee.pdf
     """
-    from pacte_docs import lifecycle
+    from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier))
 
@@ -524,7 +528,7 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
     Exemple :
       pacte conventions renouveler CCAS-2024-001 --date 2027-03-20 --deliberation CP-2027-03-041
     """
-    from pacte_docs import lifecycle
+    from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au))
 
@@ -545,7 +549,7 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
     Exemple :
       pacte conventions avenant CCAS-2024-001 --objet "Ajout d'une permanence numérique." --date 2025-09-01
     """
-    from pacte_docs import lifecycle
+    from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
                                   with_pdf=not sans_pdf))
@@ -565,7 +569,7 @@ def conventions_denounce(state: State, reference: str, date_: dt.date, motif: st
     Exemple :
       pacte conventions denoncer CCAS-2024-003 --date 2027-01-10 --motif "Fin du dispositif"
     """
-    from pacte_docs import lifecycle
+    from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force))
 
@@ -594,7 +598,7 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
       pacte alertes --envoyer --ics echeances.ics
       pacte --au 2027-01-01 alertes --format json
     """
-    from pacte_docs import notify
+    from pacte_docs.services import notify
 
     ws = state.workspace()
     due = notify.due(ws, state.au)
@@ -626,7 +630,7 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
     if report.erreur:
         waiting = sum(len(d.alertes) for d in report.non_envoyes)
         pending = ", ".join(d.destinataire for d in report.non_envoyes)
-        raise notify.SmtpError(
+        raise SmtpError(
             f"{report.erreur}. {len(report.envoyes)} récapitulatif(s) envoyé(s) ; {waiting} alerte(s) non "
             f"envoyée(s) ({pending}) : elles le seront à la prochaine exécution.")
     if not report.envoyes:
@@ -653,7 +657,7 @@ def pdi_pti_list(state: State, fmt: str) -> None:
     """
     rows = []
     with state.workspace().db.session() as session:
-        for p in registry.pactes(session):
+        for p in queries.pactes(session):
             fiches = [f for a in p.axes for f in a.fiches]
             rows.append({
                 "reference": p.reference, "titre": p.titre, "periode": f"{p.periode_debut}-{p.periode_fin}",
@@ -682,7 +686,7 @@ def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: 
     Exemple :
       pacte pdi-pti generer PACTE-2016-2020
     """
-    from pacte_docs import pdi_pti
+    from pacte_docs.services import pdi_pti
 
     ws = state.workspace()
     with Console(stderr=True).status("Mise en page du PDI/PTI par LibreOffice…") if sys.stderr.isatty() \
@@ -724,7 +728,7 @@ def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt
       pacte bilan compiler 2019
       pacte bilan compiler 2019 --format xlsx --sortie chiffres-2019.xlsx
     """
-    from pacte_docs import bilan
+    from pacte_docs.services import bilan
 
     ws = state.workspace()
     if fmt == "xlsx":
@@ -758,9 +762,9 @@ def modeles_list(state: State, fmt: str) -> None:
     Exemple :
       pacte modeles lister
     """
-    from pacte_docs import modeles
+    from pacte_docs.services import templates
 
-    rows = [vars(info) for info in modeles.list_templates(state.workspace())]
+    rows = [vars(info) for info in templates.list_templates(state.workspace())]
     emit(rows, {"name": "Modèle", "path": "Fichier", "origine": "Origine", "taille": "Octets"}, fmt, "Modèles")
 
 
@@ -775,9 +779,9 @@ def modeles_check(state: State, noms: tuple[str, ...], variables: bool) -> None:
     Exemple :
       pacte modeles verifier convention_ccas --variables
     """
-    from pacte_docs import modeles
+    from pacte_docs.services import templates
 
-    results = modeles.check_templates(state.workspace(), list(noms))
+    results = templates.check_templates(state.workspace(), list(noms))
     failed = False
     for result in results:
         mark = "✓" if result.ok else "✗"
@@ -811,7 +815,7 @@ def archives_check(state: State) -> None:
     """
     ws = state.workspace()
     with ws.db.session() as session:
-        checked, anomalies = archives.verify(session, ws)
+        checked, anomalies = store.verify(session, ws)
     if anomalies:
         for anomaly in anomalies:
             click.echo(f"  ✗ {anomaly}")

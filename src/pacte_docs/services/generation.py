@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pacte_docs import archives, context, journal, pdf, registry, schema
+from pacte_docs import files
+from pacte_docs.documents import context, pdf, store
+from pacte_docs.documents.rendering import CompiledTemplate, make_environment
 from pacte_docs.errors import TemplateError, UnknownReferenceError
-from pacte_docs.models import Convention
-from pacte_docs.rendering import CompiledTemplate, make_environment
-from pacte_docs.workspace import Workspace, holding, sha256_bytes
+from pacte_docs.files import sha256_bytes
+from pacte_docs.intake import import_format
+from pacte_docs.registry import journal, queries
+from pacte_docs.registry.models import Convention
+from pacte_docs.workspace import Workspace, holding
 
 Progress = Callable[[str, int, int], None]  # (phase, advanced by, total)
 
@@ -69,16 +73,16 @@ class TemplateCache:
 
 
 def template_name(c: Convention) -> str:
-    return c.modele or schema.DEFAULT_MODELE[c.type]
+    return c.modele or import_format.DEFAULT_MODELE[c.type]
 
 
 def select_conventions(session: Any, references: list[str], all_: bool) -> list[Convention]:
     if all_:
-        return registry.conventions(session)
+        return queries.conventions(session)
     if not references:
         raise UnknownReferenceError("Indiquez au moins une référence de convention, ou --toutes pour toutes les "
                                     "générer. Exemple : pacte conventions generer CCAS-2024-001")
-    return [registry.convention(session, ref) for ref in dict.fromkeys(references)]
+    return [queries.convention(session, ref) for ref in dict.fromkeys(references)]
 
 
 @holding("documents")
@@ -97,7 +101,7 @@ def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bo
                      progress: Progress | None = None) -> GenerationReport:
     """The DOCX (and PDF) of avenant *numero* of a convention: conventions/REF/REF-avenant-N."""
     with ws.db.session() as session:
-        c = registry.convention(session, reference)
+        c = queries.convention(session, reference)
         recorded = next((a for a in c.avenants if a.numero == numero), None)
         if recorded is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
@@ -115,7 +119,7 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[tuple[Convention, 
              for c, cle, nature, name, ctx in jobs]
     _check_and_render(session, ws, plans, progress)
     _write_docx(session, ws, plans, report)
-    archives.write_sums(session, ws)
+    store.write_sums(session, ws)
     return report
 
 
@@ -124,7 +128,7 @@ def _finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
     if with_pdf:
         with ws.db.session() as session:
             _convert(session, ws, report, pdfa, progress)
-            archives.write_sums(session, ws)
+            store.write_sums(session, ws)
     return report
 
 
@@ -151,12 +155,12 @@ def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progre
     shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
     currents: dict[tuple[str, str, str], Any] = {}
     for nature in {p.nature for p in plans}:
-        found = archives.current_many(session, [p.cle for p in plans if p.nature == nature], nature)
+        found = store.current_many(session, [p.cle for p in plans if p.nature == nature], nature)
         currents.update({(cle, nature, fmt): record for (cle, fmt), record in found.items()})
     for plan in plans:
         current = currents.get((plan.cle, plan.nature, "docx"))
         if current and current.empreinte == plan.fingerprint and current.modele_sha256 == shas[id(plan.template)] \
-                and archives.is_intact(ws, current):
+                and store.is_intact(ws, current):
             if progress:
                 progress("docx", 1, len(plans))
         else:
@@ -224,8 +228,8 @@ def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: Gene
     versions: dict[tuple[str, str, str], int] = {}
     for nature in {p.nature for p in written}:
         cles = [p.cle for p in written if p.nature == nature]
-        currents.update({(c, nature, f): r for (c, f), r in archives.current_many(session, cles, nature).items()})
-        versions.update({(c, nature, f): v for (c, f), v in archives.versions_many(session, cles, nature).items()})
+        currents.update({(c, nature, f): r for (c, f), r in store.current_many(session, cles, nature).items()})
+        versions.update({(c, nature, f): v for (c, f), v in store.versions_many(session, cles, nature).items()})
     shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in written}.values()}
     for plan in plans:
         ref, cle = plan.convention.reference, plan.cle
@@ -240,14 +244,14 @@ def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: Gene
             for fmt in ("docx", "pdf"):
                 old = currents.get((cle, plan.nature, fmt))
                 if old is not None:
-                    note = archives.archive_record(session, ws, old, archive_folder)
+                    note = store.archive_record(session, ws, old, archive_folder)
                     if note:
                         report.notes.append(note)
             session.flush()
-        archives.write_atomic(target, plan.data)
+        files.write_atomic(target, plan.data)
         version = versions.get((cle, plan.nature, "docx"), 0) + 1
         versions[(cle, plan.nature, "docx")] = version
-        document = archives.record_file(
+        document = store.record_file(
             session, ws, target, cle=cle, nature=plan.nature, version=version, convention_id=plan.convention.id,
             data=plan.data, modele_sha256=shas[id(plan.template)], empreinte=plan.fingerprint,
         )
@@ -261,13 +265,13 @@ def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: Gene
 def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, progress: Progress | None) -> None:
     todo: list[tuple[Output, Any]] = []
     for output in report.outputs:
-        docx_record = archives.current(session, output.reference, output.nature, "docx")
+        docx_record = store.current(session, output.reference, output.nature, "docx")
         if docx_record is None:
             continue
         output.pdf = ws.relative(ws.root / output.docx).removesuffix(".docx") + ".pdf"
-        existing = archives.current(session, output.reference, output.nature, "pdf")
+        existing = store.current(session, output.reference, output.nature, "pdf")
         if existing and existing.source_sha256 == docx_record.sha256 and existing.pdfa == pdfa \
-                and archives.is_intact(ws, existing):
+                and store.is_intact(ws, existing):
             output.pdf_status = "inchange"
             continue
         todo.append((output, docx_record))
@@ -287,17 +291,17 @@ def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: 
         for output, docx_record in todo:
             source = converted[ws.root / output.docx]
             target = ws.root / str(output.pdf)
-            old = archives.current(session, output.reference, output.nature, "pdf")
+            old = store.current(session, output.reference, output.nature, "pdf")
             if old is not None:
                 folder = ws.archives / "conventions" / Path(output.docx).parent.name
-                note = archives.archive_record(session, ws, old, folder)
+                note = store.archive_record(session, ws, old, folder)
                 if note:
                     report.notes.append(note)
                 session.flush()
             data = source.read_bytes()
-            archives.move_into(source, target)
-            version = archives.next_version(session, output.reference, output.nature, "pdf")
-            document = archives.record_file(
+            files.move_into(source, target)
+            version = store.next_version(session, output.reference, output.nature, "pdf")
+            document = store.record_file(
                 session, ws, target, cle=output.reference, nature=output.nature, version=version,
                 convention_id=docx_record.convention_id, data=data, modele_sha256=docx_record.modele_sha256,
                 source_sha256=docx_record.sha256, empreinte=docx_record.empreinte, pdfa=pdfa,

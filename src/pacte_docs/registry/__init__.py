@@ -1,0 +1,1 @@
+"""The registry: the database (engine, sessions, migrations), its ORM models, queries and the conventions' journal."""

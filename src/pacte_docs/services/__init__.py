@@ -1,0 +1,1 @@
+"""The jobs, one module each, over an opened Workspace: what the CLI, the demo and a user's script call."""
