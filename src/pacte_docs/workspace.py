@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from pacte_docs.errors import Problem, ValidationError, WorkspaceError
 from pacte_docs.files import owner_gone, owner_tag, write_new
+from pacte_docs.kinds import ConventionType, values
 from pacte_docs.registry.database import Database, sqlite_url
 
 CONFIG_NAME = "pacte.toml"
@@ -142,9 +143,9 @@ def load_config(path: Path) -> Config:
     by_type = alerts.get("seuils_par_type", {})
     if isinstance(by_type, dict):
         for type_, value in by_type.items():
-            if type_ not in ("ccas", "france_travail", "autre"):
+            if type_ not in values(ConventionType):
                 problems.append(Problem(str(path), "[alertes.seuils_par_type]", type_, "type de convention inconnu",
-                                        "types : ccas, france_travail, autre"))
+                                        "types : " + ", ".join(values(ConventionType))))
                 continue
             parsed = thresholds(value, "[alertes.seuils_par_type]", type_)
             if parsed:

@@ -22,6 +22,7 @@ from pacte_docs.cli import clickfr
 from pacte_docs.documents import store
 from pacte_docs.errors import DatabaseUnavailableError, PacteError, SmtpError
 from pacte_docs.formatting import date_longue, montant
+from pacte_docs.kinds import ConventionType, values
 from pacte_docs.registry import journal, queries
 from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, init_workspace
@@ -374,7 +375,7 @@ def _convention_row(c: Any, on: dt.date, config: Any) -> dict[str, Any]:
 
 
 @conventions_group.command("lister")
-@click.option("--type", "type_", type=click.Choice(["ccas", "france_travail", "autre"]), help="Seulement ce type.")
+@click.option("--type", "type_", type=click.Choice(values(ConventionType)), help="Seulement ce type.")
 @click.option("--statut", type=click.Choice(periods.STATUTS), help="Seulement ce statut.")
 @output_option
 @click.pass_obj

@@ -12,6 +12,7 @@ from typing import Any
 
 from pacte_docs.errors import Invalid, Problem
 from pacte_docs.intake.readers import Item
+from pacte_docs.kinds import ConventionType, NatureAxe, PartenaireType, Renouvellement, values
 from pacte_docs.rules.aggregation import FIGURES
 
 KEY_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
@@ -23,12 +24,6 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 
-PARTENAIRE_TYPES = ("commune", "ccas", "cias", "france_travail", "caf", "prefecture", "region",
-                    "association", "siae", "autre")
-CONVENTION_TYPES = ("ccas", "france_travail", "autre")
-RENOUVELLEMENTS = ("expresse", "tacite", "aucun")
-NATURES = ("professionnelle", "sociale")
-DEFAULT_MODELE = {"ccas": "convention_ccas", "france_travail": "convention_france_travail", "autre": "convention_ccas"}
 
 
 # ---------------------------------------------------------------- converters
@@ -264,7 +259,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "partenaires": {
         "code": Field(key("code"), required=True),
-        "type": Field(enum(PARTENAIRE_TYPES), required=True),
+        "type": Field(enum(values(PartenaireType)), required=True),
         "nom": Field(text(300, False), required=True),
         "commune": Field(text(200, False)),
         "code_insee": Field(insee),
@@ -275,7 +270,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "conventions": {
         "reference": Field(key("référence"), required=True),
-        "type": Field(enum(CONVENTION_TYPES), required=True),
+        "type": Field(enum(values(ConventionType)), required=True),
         "departement": Field(departement_code),
         "modele": Field(text(100, False)),
         "partenaires": Field(code_list, required=True),
@@ -284,7 +279,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "date_signature": Field(date),
         "date_effet": Field(date, required=True),
         "duree_mois": Field(integer(1, 240), default=36),
-        "renouvellement": Field(enum(RENOUVELLEMENTS), required=True),
+        "renouvellement": Field(enum(values(Renouvellement)), required=True),
         "renouvellements_max": Field(integer(0, 20), default=1),
         "preavis_mois": Field(integer(0, 24), default=3),
         "responsable": obj(nom=Field(text(200, False)), email=Field(email, required=True)),
@@ -338,7 +333,7 @@ SCHEMAS["pacte"] = {
     "axes": Field(lambda v: v, required=True, items={
         "numero": Field(integer(1, 99), required=True),
         "intitule": Field(text(300, False), required=True),
-        "nature": Field(enum(NATURES), required=True),
+        "nature": Field(enum(values(NatureAxe)), required=True),
         "objectifs": Field(text_list(), default=[]),
         "fiches": Field(lambda v: v, default=[], items=FICHE),
     }),

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pendulum
 
+from pacte_docs.kinds import Statut, values
+
 TIMEZONE = "Europe/Paris"
 FRANCE_TRAVAIL_SINCE = dt.date(2024, 1, 1)  # loi n° 2023-1196 pour le plein emploi
 
@@ -49,7 +51,7 @@ def operateur_emploi(day: dt.date) -> str:
 
 # ---------------------------------------------------------------- the life of a convention
 
-STATUTS = ("brouillon", "signee", "en_cours", "a_renouveler", "reconduite", "denoncee", "expiree")
+STATUTS = values(Statut)
 
 
 @dataclass(frozen=True)

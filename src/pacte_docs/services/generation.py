@@ -14,7 +14,7 @@ from pacte_docs.documents import context, pdf, store
 from pacte_docs.documents.rendering import CompiledTemplate, make_environment
 from pacte_docs.errors import TemplateError, UnknownReferenceError
 from pacte_docs.files import sha256_bytes
-from pacte_docs.intake import import_format
+from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention
 from pacte_docs.workspace import Workspace, holding
@@ -73,7 +73,7 @@ class TemplateCache:
 
 
 def template_name(c: Convention) -> str:
-    return c.modele or import_format.DEFAULT_MODELE[c.type]
+    return c.modele or ConventionType(c.type).default_template
 
 
 def select_conventions(session: Any, references: list[str], all_: bool) -> list[Convention]:

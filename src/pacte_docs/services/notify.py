@@ -38,6 +38,7 @@ from pacte_docs import files
 from pacte_docs.errors import PacteError
 from pacte_docs.files import owner_gone, owner_tag
 from pacte_docs.formatting import FILTERS, date_longue
+from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import (
     AlerteEnvoi,
@@ -50,9 +51,6 @@ from pacte_docs.registry.models import (
 )
 from pacte_docs.rules import alerts, periods
 from pacte_docs.workspace import Config, Workspace
-
-TYPES = {"ccas": "convention commune / CCAS", "france_travail": "accompagnement global France Travail",
-         "autre": "convention de partenariat"}
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,8 @@ def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequenc
             redirect: str | None = None, signature: str = "Direction de l'insertion") -> EmailMessage:
     """A multipart (plain text + HTML) French message; headers encoded per RFC 2047 when needed."""
     folder = resources.files("pacte_docs") / "courriels"
-    values = {"nom": digest.nom, "alertes": digest.alertes, "au": on, "types": TYPES, "signature": signature,
+    values = {"nom": digest.nom, "alertes": digest.alertes, "au": on, "signature": signature,
+              "types": {kind.value: kind.label for kind in ConventionType},
               "seuils": ", ".join(str(s) for s in seuils if s), "sujet": subject(digest, on)}
     text = _environment(False).from_string((folder / "alerte.txt.j2").read_text(encoding="utf-8")).render(values)
     html = _environment(True).from_string((folder / "alerte.html.j2").read_text(encoding="utf-8")).render(values)
