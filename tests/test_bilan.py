@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from pacte_docs.services.pdi_pti import read_bookmarks
+from pacte_docs.documents.outline import read_bookmarks
 from tests.conftest import Pacte
 from tests.helpers import folder_state, libreoffice_of, normalise, registry_state, scanned_pdf, start, wait_until
 from tests.test_pdi_pti import build_pacte, euros, write

@@ -20,7 +20,7 @@ import yaml
 from docx import Document as DocxDocument
 from pypdf import PdfReader
 
-from pacte_docs.services.pdi_pti import read_bookmarks
+from pacte_docs.documents.outline import read_bookmarks
 from tests.conftest import Pacte
 from tests.helpers import (
     docx_text,

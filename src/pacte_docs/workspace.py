@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
 import tomllib
@@ -88,6 +89,10 @@ class Config:
     seuils_par_type: dict[str, list[int]] = field(default_factory=dict)
     reprise_minutes: int = 30
     smtp: dict[str, Any] = field(default_factory=dict)
+
+    def premier_seuil(self, type_: str) -> int:
+        """The first alert threshold of a convention type, in days before its decision deadline."""
+        return max(self.seuils_par_type.get(type_, self.seuils_jours))
 
 
 def load_config(path: Path) -> Config:
@@ -184,6 +189,19 @@ class Workspace:
         self.base_url = base_url or self.config.base_url or sqlite_url(self.root / DB_NAME)
         self._db: Database | None = None
         self.on_wait: Callable[[str], None] | None = None  # told when another process holds a lock we need
+
+    @classmethod
+    def open(cls, root: str | Path | None = None, base_url: str | None = None) -> Workspace:
+        """Open a workspace: *root*, else PACTE_ESPACE, else the current folder; on the registry *base_url*, else
+        PACTE_BASE, else pacte.toml's [base] url, else its pacte.db. Use it as a context manager to close it."""
+        folder = root if root is not None else os.environ.get("PACTE_ESPACE") or Path.cwd()
+        return cls(Path(folder).expanduser(), base_url or os.environ.get("PACTE_BASE") or None)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     @property
     def db(self) -> Database:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from decimal import Decimal
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +15,16 @@ from rich.table import Table
 
 from pacte_docs import __version__
 from pacte_docs.cli import clickfr
+from pacte_docs.cli.output import emit, json_default, output_option, plain, progress_bar
 from pacte_docs.documents import store
-from pacte_docs.errors import DatabaseUnavailableError, PacteError, SmtpError
-from pacte_docs.formatting import date_longue, montant
+from pacte_docs.errors import DatabaseUnavailableError, PacteError
+from pacte_docs.formatting import date_longue
 from pacte_docs.kinds import ConventionType, values
-from pacte_docs.registry import journal, queries
 from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, init_workspace
 
 if TYPE_CHECKING:
-    from pacte_docs.services import generation, lifecycle
+    from pacte_docs.services import lifecycle
 
 # The commands import the heavier modules (LibreOffice, docxtpl, matplotlib, pypdf, openpyxl) when they run,
 # so that `pacte alertes` and the listings start in a fraction of a second.
@@ -75,72 +71,6 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"« {value} » n'est pas une date AAAA-MM-JJ (exemple : 2026-11-22).") from None
-
-
-def output_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--format table|json|csv, for listing commands."""
-    return click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-                        show_default=True, help="Présentation : tableau lisible, JSON pour les scripts, CSV.")(command)
-
-
-def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: str | None = None) -> None:
-    """Print rows as a rich table, JSON (stable keys) or CSV."""
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=_json_default))
-        return
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-        writer.writerow(list(columns))
-        for row in rows:
-            writer.writerow([_plain(row.get(key)) for key in columns])
-        click.echo(buffer.getvalue(), nl=False)
-        return
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for label in columns.values():
-        table.add_column(label, overflow="fold")
-    for row in rows:
-        table.add_row(*(_plain(row.get(key)) for key in columns))
-    Console(width=160 if not sys.stdout.isatty() else None).print(table)
-    if not rows:
-        click.echo("(aucun élément)")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-@contextmanager
-def progress_bar(description: str) -> Iterator[generation.Progress | None]:
-    """A rich progress bar on a terminal; nothing when piped or in CI."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    labels = {"docx": "Documents DOCX", "pdf": "Conversion PDF"}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def advance(phase: str, step: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(labels.get(phase, description), total=total)
-            bar.advance(tasks[phase], step)
-
-        yield advance
 
 
 # ---------------------------------------------------------------- the group
@@ -283,13 +213,9 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
       pacte importer partenaires.csv conventions.xlsx --simulation
     """
     from pacte_docs.intake import importer
+    from pacte_docs.services import records
 
-    ws = state.workspace()
-    with ws.exclusive("registre"), ws.db.session() as session:
-        report = importer.import_files(session, list(fichiers), simulation=simulation,
-                                       default_departement=ws.config.departement)
-        if simulation:
-            session.rollback()
+    report = records.import_files(state.workspace(), list(fichiers), simulation=simulation)
     for section, label in importer.SECTION_LABELS.items():
         counts = report.counts.get(section)
         if counts:
@@ -319,13 +245,11 @@ def export_command(state: State, fichier: Path, fmt: str | None) -> None:
     Exemple :
       pacte exporter registre.xlsx
     """
-    from pacte_docs.intake import exporter
+    from pacte_docs.services import records
 
     if fmt is None and fichier.suffix.lower().lstrip(".") not in ("xlsx", "csv", "yaml", "yml"):
         raise click.BadParameter("extension inconnue : donnez --format xlsx, csv ou yaml.", param_hint="FICHIER")
-    ws = state.workspace()
-    with ws.db.session() as session:
-        written = exporter.export(session, fichier, fmt)
+    written = records.export_registry(state.workspace(), fichier, fmt)
     for path in written:
         click.echo(f"  écrit {path}")
 
@@ -348,11 +272,9 @@ def partenaires_list(state: State, fmt: str) -> None:
     Exemple :
       pacte partenaires lister --format csv > partenaires.csv
     """
-    ws = state.workspace()
-    with ws.db.session() as session:
-        rows = [{"code": p.code, "type": p.type, "nom": p.nom, "commune": p.commune,
-                 "representant": " ".join(filter(None, [p.representant_civilite, p.representant_nom])) or None,
-                 "email": p.email} for p in queries.partenaires(session)]
+    from pacte_docs.services import records
+
+    rows = records.list_partenaires(state.workspace())
     emit(rows, {"code": "Code", "type": "Type", "nom": "Nom", "commune": "Commune",
                 "representant": "Représentant", "email": "Courriel"}, fmt, "Partenaires")
 
@@ -360,18 +282,6 @@ def partenaires_list(state: State, fmt: str) -> None:
 @cli.group("conventions", context_settings=CONTEXT)
 def conventions_group() -> None:
     """Conventions : liste, détail, génération des documents."""
-
-
-def _convention_row(c: Any, on: dt.date, config: Any) -> dict[str, Any]:
-    situation = periods.situation(queries.faits(c), on,
-                                max(config.seuils_par_type.get(c.type, config.seuils_jours)))
-    return {
-        "reference": c.reference, "type": c.type, "departement": c.departement.code,
-        "partenaires": [p.code for p in c.partenaires], "statut": situation.statut,
-        "periode": situation.periode.numero, "date_effet": c.date_effet, "debut_periode": situation.periode.debut,
-        "fin_periode": situation.fin_periode, "date_limite": situation.date_limite,
-        "renouvellement": c.renouvellement, "responsable": c.responsable_email,
-    }
 
 
 @conventions_group.command("lister")
@@ -386,11 +296,9 @@ def conventions_list(state: State, type_: str | None, statut: str | None, fmt: s
     Exemple :
       pacte conventions lister --type ccas --format json
     """
-    ws = state.workspace()
-    with ws.db.session() as session:
-        rows = [_convention_row(c, state.au, ws.config) for c in queries.conventions(session, type_)]
-    if statut:
-        rows = [r for r in rows if r["statut"] == statut]
+    from pacte_docs.services import records
+
+    rows = records.list_conventions(state.workspace(), state.au, type_=type_, statut=statut)
     emit(rows, {"reference": "Référence", "type": "Type", "partenaires": "Partenaires", "statut": "Statut",
                 "date_effet": "Effet", "fin_periode": "Fin de période", "date_limite": "Date limite"},
          fmt, f"Conventions au {state.au.isoformat()}")
@@ -407,38 +315,25 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
     Exemple :
       pacte conventions afficher CCAS-2024-001
     """
-    from pacte_docs.intake import exporter
+    from pacte_docs.services import records
 
-    ws = state.workspace()
-    with ws.db.session() as session:
-        c = queries.convention(session, reference)
-        row = _convention_row(c, state.au, ws.config) | exporter.convention_record(c)
-        row["documents"] = [
-            {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,
-             "cree_le": d.cree_le.isoformat()}
-            for d in queries.documents(session, c)
-        ]
-        row["journal"] = [
-            {"quand": e.quand.isoformat(), "nature": e.nature, "date": e.date, "description": e.description,
-             "document": e.document, "sha256": e.document_sha256}
-            for e in journal.entries(session, c)
-        ]
+    row = records.show_convention(state.workspace(), reference, state.au)
     if fmt == "json":
-        click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=_json_default))
+        click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=json_default))
         return
     if fmt == "csv":
         emit([row], {k: k for k in row if k not in ("documents", "journal")}, "csv")
         return
     console = Console()
-    console.print(f"[bold]{c.reference}[/bold] — {row['type']} — statut : [bold]{row['statut']}[/bold]")
+    console.print(f"[bold]{row['reference']}[/bold] — {row['type']} — statut : [bold]{row['statut']}[/bold]")
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key in ("objet", "partenaires", "departement", "date_signature", "date_effet", "duree_mois", "periode",
                 "debut_periode", "fin_periode", "renouvellement", "renouvellements_max", "preavis_mois", "date_limite",
                 "territoire", "montant", "taux_fse"):
-        table.add_row(key, _plain(row.get(key)))
-    table.add_row("responsable", f"{_plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>")
+        table.add_row(key, plain(row.get(key)))
+    table.add_row("responsable", f"{plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>")
     console.print(table)
     if row["documents"]:
         console.print("[bold]Documents[/bold]")
@@ -601,12 +496,11 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
     """
     from pacte_docs.services import notify
 
-    ws = state.workspace()
-    due = notify.due(ws, state.au)
+    run = notify.run_alerts(state.workspace(), state.au, envoyer=envoyer, simulation=simulation,
+                            rediriger=rediriger, ics=ics)
     if ics is not None:
-        written = notify.write_calendar(ws, state.au, ics)
-        click.echo(f"Calendrier écrit : {ics} ({written} échéances)", err=fmt != "table")
-    rows = [a.as_json() for a in due]
+        click.echo(f"Calendrier écrit : {ics} ({run.calendrier} échéances)", err=fmt != "table")
+    rows = [a.as_json() for a in run.due]
     if fmt != "table" and not (envoyer or simulation):
         emit(rows, {k: k for k in ("reference", "type", "partenaires", "responsable", "fin_periode", "date_limite",
                                    "jours_restants", "seuil", "action")}, fmt)
@@ -616,25 +510,20 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
                     "date_limite": "Date limite", "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
              "table", f"Alertes au {state.au.isoformat()}")
     if simulation:
-        for digest in notify.digests(due):
-            click.echo(f"  serait envoyé à {rediriger or digest.destinataire} : "
-                       f"« {notify.subject(digest, state.au)} » ({len(digest.alertes)} alerte(s))")
+        for preview in run.apercu:
+            click.echo(f"  serait envoyé à {preview.destinataire} : « {preview.sujet} » ({preview.alertes} alerte(s))")
         click.echo("Simulation : rien n'a été envoyé ni enregistré.")
         return
-    if not envoyer:
+    if run.envoi is None:
         return
-    report = notify.send(ws, due, state.au, redirect=rediriger)
-    for digest, count in report.envoyes:
+    for digest, count in run.envoi.envoyes:
         click.echo(f"  envoyé à {rediriger or digest.destinataire} : {count} alerte(s)")
-    if report.deja:
-        click.echo(f"  {report.deja} alerte(s) déjà envoyée(s) ou en cours d'envoi : non renvoyée(s).")
-    if report.erreur:
-        waiting = sum(len(d.alertes) for d in report.non_envoyes)
-        pending = ", ".join(d.destinataire for d in report.non_envoyes)
-        raise SmtpError(
-            f"{report.erreur}. {len(report.envoyes)} récapitulatif(s) envoyé(s) ; {waiting} alerte(s) non "
-            f"envoyée(s) ({pending}) : elles le seront à la prochaine exécution.")
-    if not report.envoyes:
+    if run.envoi.deja:
+        click.echo(f"  {run.envoi.deja} alerte(s) déjà envoyée(s) ou en cours d'envoi : non renvoyée(s).")
+    failure = run.envoi.error()
+    if failure is not None:
+        raise failure
+    if not run.envoi.envoyes:
         click.echo("Aucune nouvelle alerte à envoyer.")
 
 
@@ -656,16 +545,9 @@ def pdi_pti_list(state: State, fmt: str) -> None:
     Exemple :
       pacte pdi-pti lister
     """
-    rows = []
-    with state.workspace().db.session() as session:
-        for p in queries.pactes(session):
-            fiches = [f for a in p.axes for f in a.fiches]
-            rows.append({
-                "reference": p.reference, "titre": p.titre, "periode": f"{p.periode_debut}-{p.periode_fin}",
-                "adoption": p.adoption_date, "axes": len(p.axes), "fiches": len(fiches),
-                "budget": montant(sum((f.budget or Decimal(0) for f in fiches), Decimal(0))),
-                "cosignataires": [c.code for c in p.cosignataires],
-            })
+    from pacte_docs.services import records
+
+    rows = records.list_pactes(state.workspace())
     emit(rows, {"reference": "Référence", "titre": "Titre", "periode": "Période", "adoption": "Adopté le",
                 "axes": "Axes", "fiches": "Fiches", "budget": "Budget", "cosignataires": "Cosignataires"},
          fmt, "PDI/PTI")
@@ -814,9 +696,9 @@ def archives_check(state: State) -> None:
     Exemple :
       pacte archives verifier
     """
-    ws = state.workspace()
-    with ws.db.session() as session:
-        checked, anomalies = store.verify(session, ws)
+    from pacte_docs.services import records
+
+    checked, anomalies = records.verify_archives(state.workspace())
     if anomalies:
         for anomaly in anomalies:
             click.echo(f"  ✗ {anomaly}")

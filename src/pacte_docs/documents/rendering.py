@@ -29,6 +29,7 @@ from lxml import etree
 
 from pacte_docs.errors import TemplateError
 from pacte_docs.formatting import FILTERS
+from pacte_docs.workspace import Workspace
 
 W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # 1980-01-01 is the earliest date a ZIP entry can carry; a fixed date makes output reproducible.
@@ -449,3 +450,34 @@ class CompiledTemplate:
             if value and "&" in value:
                 value = html.unescape(value)
             setattr(properties, name, value)
+
+
+class TemplateCache:
+    """Each template file is read, parsed and checked once per run."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.env = make_environment()
+        self._loaded: dict[str, CompiledTemplate] = {}
+
+    def get(self, name: str) -> CompiledTemplate:
+        if name not in self._loaded:
+            path = self.ws.modeles / f"{name}.docx"
+            if not path.is_file():
+                raise TemplateError(
+                    f"Modèle « {name} » introuvable : {path} n'existe pas. « pacte init » remet les modèles "
+                    "par défaut manquants ; « pacte modeles lister » montre ceux de l'espace."
+                )
+            self._loaded[name] = CompiledTemplate(path, self.env)
+        return self._loaded[name]
+
+
+def missing_variables(missing: dict[tuple[str, str], list[str]]) -> TemplateError:
+    """The refusal naming every (template, variable) absent from the data, with the documents concerned."""
+    lines = []
+    for (name, path), refs in sorted(missing.items()):
+        shown = ", ".join(refs[:5]) + (f" et {len(refs) - 5} autres" if len(refs) > 5 else "")
+        lines.append(f"  • modèle « {name} » : variable « {path} » absente des données ({shown})")
+    return TemplateError("Aucun document n'a été écrit : des variables des modèles manquent.\n" + "\n".join(lines)
+                         + "\nCorrigez le modèle (« pacte modeles verifier » liste les variables documentées) "
+                           "ou complétez les données.")

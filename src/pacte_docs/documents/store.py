@@ -1,11 +1,19 @@
-"""Files the tool produces: atomic writes, their records, archiving of superseded versions, SHA256SUMS, checks."""
+"""The document store: every file the tool produces is written, recorded, archived when superseded, hashed into
+archives/SHA256SUMS and checked « up to date » here — conventions, avenants, acts, PDI/PTI and bilans alike.
+
+A document is a (cle, nature, format): « CCAS-2024-001 », « convention », « pdf ». Its current version lives
+where the job puts it; a superseded version moves to an archive folder as <cle>-v<N>.<format>, read-only, and is
+never replaced. The database is the source of truth: each file is recorded with its SHA-256 and what it was made
+from (template, source file, fingerprint of the data)."""
 
 from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,108 +23,181 @@ from pacte_docs.registry.models import Document
 from pacte_docs.workspace import Workspace
 
 SUMS_NAME = "SHA256SUMS"
+_CHUNK = 500  # keys per IN (…) query
+Key = tuple[str, str, str]  # (cle, nature, format)
 
 
-def current(session: Session, cle: str, nature: str, fmt: str) -> Document | None:
-    """The current (not archived) record of an output."""
-    return session.scalar(
-        select(Document).where(Document.cle == cle, Document.nature == nature, Document.format == fmt,
-                               Document.archive.is_(False))
-    )
+@dataclass
+class DocumentStore:
+    """The documents of a workspace, within one database session; the caller commits."""
 
+    session: Session
+    ws: Workspace
+    notes: list[str] = field(default_factory=list)  # what the user should know (a file altered by hand, …)
+    _current: dict[Key, Document | None] = field(default_factory=dict, repr=False)
+    _versions: dict[Key, int] = field(default_factory=dict, repr=False)
+    _loaded: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
-def current_many(session: Session, cles: list[str], nature: str) -> dict[tuple[str, str], Document]:
-    """The current records of many outputs at once, by (cle, format)."""
-    found: dict[tuple[str, str], Document] = {}
-    for start in range(0, len(cles), 500):
-        chunk = cles[start:start + 500]
-        for record in session.scalars(select(Document).where(Document.cle.in_(chunk), Document.nature == nature,
-                                                             Document.archive.is_(False))):
-            found[(record.cle, record.format)] = record
-    return found
+    # ------------------------------------------------------------ reading
 
+    def load(self, cles: Sequence[str], nature: str) -> None:
+        """Read the current records and last versions of many documents at once (a bulk generation)."""
+        todo = [c for c in dict.fromkeys(cles) if (c, nature) not in self._loaded]
+        for start in range(0, len(todo), _CHUNK):
+            chunk = todo[start:start + _CHUNK]
+            for record in self.session.scalars(select(Document).where(
+                    Document.cle.in_(chunk), Document.nature == nature, Document.archive.is_(False))):
+                self._current[(record.cle, nature, record.format)] = record
+            for cle, fmt, version in self.session.execute(
+                    select(Document.cle, Document.format, func.max(Document.version))
+                    .where(Document.cle.in_(chunk), Document.nature == nature)
+                    .group_by(Document.cle, Document.format)):
+                self._versions[(cle, nature, fmt)] = version
+        self._loaded.update((c, nature) for c in todo)
 
-def versions_many(session: Session, cles: list[str], nature: str) -> dict[tuple[str, str], int]:
-    """The last version number of many outputs at once, by (cle, format)."""
-    found: dict[tuple[str, str], int] = {}
-    for start in range(0, len(cles), 500):
-        chunk = cles[start:start + 500]
-        rows = session.execute(select(Document.cle, Document.format, func.max(Document.version))
-                               .where(Document.cle.in_(chunk), Document.nature == nature)
-                               .group_by(Document.cle, Document.format))
-        for cle, fmt, version in rows:
-            found[(cle, fmt)] = version
-    return found
+    def current(self, cle: str, nature: str, fmt: str) -> Document | None:
+        """The current (not archived) record of a document."""
+        key = (cle, nature, fmt)
+        if (cle, nature) in self._loaded or key in self._current:
+            return self._current.get(key)
+        found = self.session.scalar(select(Document).where(
+            Document.cle == cle, Document.nature == nature, Document.format == fmt, Document.archive.is_(False)))
+        self._current[key] = found
+        return found
 
+    def is_intact(self, record: Document) -> bool:
+        """The recorded file is there with the bytes it was recorded with."""
+        path = self.ws.root / record.chemin
+        return path.is_file() and sha256_file(path) == record.sha256
 
-def next_version(session: Session, cle: str, nature: str, fmt: str) -> int:
-    versions = session.scalars(
-        select(Document.version).where(Document.cle == cle, Document.nature == nature, Document.format == fmt)
-    ).all()
-    return max(versions, default=0) + 1
+    def is_up_to_date(self, record: Document | None, **made_from: Any) -> bool:
+        """The document exists, intact, and was made from exactly *made_from* (empreinte, modele_sha256,
+        source_sha256, pdfa…): then there is nothing to redo."""
+        return record is not None and all(getattr(record, name) == value for name, value in made_from.items()) \
+            and self.is_intact(record)
 
+    def latest(self, cles: Sequence[str], nature: str) -> dict[str, Document]:
+        """The last version of each document of *nature* (archived or not): a convention's signed copy."""
+        found: dict[str, Document] = {}
+        todo = sorted(set(cles))
+        for start in range(0, len(todo), _CHUNK):
+            for record in self.session.scalars(select(Document).where(
+                    Document.cle.in_(todo[start:start + _CHUNK]), Document.nature == nature)
+                    .order_by(Document.version)):
+                found[record.cle] = record
+        return found
 
-def is_intact(ws: Workspace, record: Document) -> bool:
-    path = ws.root / record.chemin
-    return path.is_file() and sha256_file(path) == record.sha256
+    def documents(self, convention_id: int) -> list[Document]:
+        """Every document of a convention, current and archived, in the order they were made."""
+        return list(self.session.scalars(select(Document).where(Document.convention_id == convention_id)
+                                         .order_by(Document.cree_le, Document.id)))
 
+    # ------------------------------------------------------------ writing
 
-def archive_record(session: Session, ws: Workspace, record: Document, folder: Path) -> str | None:
-    """Move a superseded file to *folder* as <cle>-v<version>.<ext>, read-only; returns a note if it was altered.
+    def retire(self, cle: str, nature: str, fmt: str, folder: Path) -> bool:
+        """Archive the current version of a document into *folder*; False when there was none."""
+        record = self.current(cle, nature, fmt)
+        if record is None:
+            return False
+        note = self._archive(record, folder)
+        if note:
+            self.notes.append(note)
+        self._current[(cle, nature, fmt)] = None
+        self.session.flush()
+        return True
 
-    An archived file is never replaced. A run killed after archiving a version and before recording it left the
-    version already in place: it is recorded there, and what its successor left under the current name is only
-    an output about to be written again."""
-    target = folder / f"{record.cle}-v{record.version}.{record.format}"
-    if target.is_file() and sha256_file(target) == record.sha256:
+    def put(self, target: Path, content: bytes | Path, *, cle: str, nature: str, folder: Path,
+            convention_id: int | None = None, **made_from: Any) -> Document:
+        """Make *content* the current version of the document at *target*: its predecessor is archived into
+        *folder*, the bytes are written atomically (or the file *content* is moved into place), and the new
+        version is recorded with what it was made from."""
+        fmt = target.suffix.lstrip(".").lower()
+        self.retire(cle, nature, fmt, folder)
+        if isinstance(content, Path):
+            os.chmod(content, 0o644)
+            sha = sha256_file(content)
+            move_into(content, target)
+        else:
+            write_atomic(target, content)
+            sha = sha256_bytes(content)
+        return self._record(target, sha, cle=cle, nature=nature, fmt=fmt, convention_id=convention_id,
+                            archive=False, made_from=made_from)
+
+    def freeze(self, target: Path, data: bytes, *, cle: str, nature: str,
+               convention_id: int | None = None) -> Document:
+        """Add a document straight to the archives, read-only (a signed copy): it is never superseded."""
+        write_atomic(target, data, read_only=True)
+        os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        return self._record(target, sha256_bytes(data), cle=cle, nature=nature, fmt=target.suffix.lstrip(".").lower(),
+                            convention_id=convention_id, archive=True, made_from={})
+
+    def next_version(self, cle: str, nature: str, fmt: str) -> int:
+        key = (cle, nature, fmt)
+        if key not in self._versions and (cle, nature) not in self._loaded:
+            self._versions[key] = self.session.scalar(select(func.max(Document.version)).where(
+                Document.cle == cle, Document.nature == nature, Document.format == fmt)) or 0
+        return self._versions.get(key, 0) + 1
+
+    def write_sums(self) -> None:
+        """archives/SHA256SUMS lists every recorded file under archives/, relative to archives/."""
+        self.session.flush()
+        prefix = "archives/"
+        rows = self.session.execute(
+            select(Document.chemin, Document.sha256).where(Document.chemin.like(prefix + "%"))
+            .order_by(Document.chemin)).all()
+        lines = "".join(f"{sha}  {chemin[len(prefix):]}\n" for chemin, sha in rows)
+        target = self.ws.archives / SUMS_NAME
+        if not target.exists() or target.read_text(encoding="utf-8") != lines:
+            write_atomic(target, lines.encode("utf-8"))
+
+    def verify(self) -> tuple[int, list[Anomaly]]:
+        """Check every recorded file and look for files nobody recorded; returns (files checked, anomalies)."""
+        return verify(self.session, self.ws)
+
+    # ------------------------------------------------------------ inside
+
+    def _record(self, target: Path, sha: str, *, cle: str, nature: str, fmt: str, convention_id: int | None,
+                archive: bool, made_from: dict[str, Any]) -> Document:
+        version = self.next_version(cle, nature, fmt)
+        document = Document(convention_id=convention_id, nature=nature, format=fmt, cle=cle, version=version,
+                            chemin=self.ws.relative(target), archive=archive, sha256=sha, cree_le=now(),
+                            **made_from)
+        self.session.add(document)
+        self._versions[(cle, nature, fmt)] = version
+        if not archive:
+            self._current[(cle, nature, fmt)] = document
+        return document
+
+    def _archive(self, record: Document, folder: Path) -> str | None:
+        """Move a superseded file to *folder* as <cle>-v<version>.<ext>, read-only; returns a note if it was altered.
+
+        An archived file is never replaced. A run killed after archiving a version and before recording it left
+        the version already in place: it is recorded there, and what its successor left under the current name is
+        only an output about to be written again."""
+        ws = self.ws
+        target = folder / f"{record.cle}-v{record.version}.{record.format}"
+        if target.is_file() and sha256_file(target) == record.sha256:
+            record.chemin = ws.relative(target)
+            record.archive = True
+            return None
+        source = ws.root / record.chemin
+        if not source.is_file():
+            self.session.delete(record)
+            return f"{record.chemin} avait disparu ; la version {record.version} n'a pas pu être archivée."
+        note = None
+        actual = sha256_file(source)
+        if actual != record.sha256:
+            note = f"{record.chemin} avait été modifié à la main ; il est archivé tel quel."
+            record.sha256 = actual
+        copy = 1
+        while target.exists():
+            copy += 1
+            target = folder / f"{record.cle}-v{record.version}-{copy}.{record.format}"
+        move_into(source, target)
+        os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         record.chemin = ws.relative(target)
         record.archive = True
-        return None
-    source = ws.root / record.chemin
-    if not source.is_file():
-        session.delete(record)
-        return f"{record.chemin} avait disparu ; la version {record.version} n'a pas pu être archivée."
-    note = None
-    actual = sha256_file(source)
-    if actual != record.sha256:
-        note = f"{record.chemin} avait été modifié à la main ; il est archivé tel quel."
-        record.sha256 = actual
-    copy = 1
-    while target.exists():
-        copy += 1
-        target = folder / f"{record.cle}-v{record.version}-{copy}.{record.format}"
-    move_into(source, target)
-    os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    record.chemin = ws.relative(target)
-    record.archive = True
-    return note
-
-
-def record_file(session: Session, ws: Workspace, path: Path, *, cle: str, nature: str, version: int,
-                convention_id: int | None = None, data: bytes | None = None, modele_sha256: str | None = None,
-                source_sha256: str | None = None, empreinte: str | None = None, pdfa: bool = False,
-                archive: bool = False) -> Document:
-    document = Document(
-        convention_id=convention_id, nature=nature, format=path.suffix.lstrip(".").lower(), cle=cle,
-        version=version, chemin=ws.relative(path), archive=archive,
-        sha256=sha256_bytes(data) if data is not None else sha256_file(path),
-        modele_sha256=modele_sha256, source_sha256=source_sha256, empreinte=empreinte, pdfa=pdfa, cree_le=now(),
-    )
-    session.add(document)
-    return document
-
-
-def write_sums(session: Session, ws: Workspace) -> None:
-    """archives/SHA256SUMS lists every recorded file under archives/, relative to archives/."""
-    session.flush()
-    prefix = "archives/"
-    rows = session.execute(
-        select(Document.chemin, Document.sha256).where(Document.chemin.like(prefix + "%")).order_by(Document.chemin)
-    ).all()
-    lines = "".join(f"{sha}  {chemin[len(prefix):]}\n" for chemin, sha in rows)
-    target = ws.archives / SUMS_NAME
-    if not target.exists() or target.read_text(encoding="utf-8") != lines:
-        write_atomic(target, lines.encode("utf-8"))
+        return note
 
 
 @dataclass(frozen=True)

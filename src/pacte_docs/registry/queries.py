@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,6 @@ from pacte_docs.registry.models import (
     Convention,
     ConventionPartenaire,
     Departement,
-    Document,
     Echeance,
     FicheAction,
     Pacte,
@@ -56,15 +57,28 @@ def convention(session: Session, reference: str) -> Convention:
     return found
 
 
+# The convention's own columns that the date rules read, under the same names in periods.Faits.
+FAITS_COLUMNS = ("date_effet", "duree_mois", "renouvellement", "renouvellements_max", "preavis_mois",
+                 "date_signature", "date_denonciation")
+
+
+def faits_from(columns: Mapping[Any, Any], renouvellements: Iterable[dt.date],
+               fins_avenants: Iterable[tuple[int, dt.date]]) -> periods.Faits:
+    """The date rules' view of a convention, from its columns (an ORM object's or a plain query's), its express
+    renewal decisions in order, and the (period, new end) its avenants set."""
+    return periods.Faits(**{name: columns[name] for name in FAITS_COLUMNS}, renouvellements=tuple(renouvellements),
+                         fins_avenants=tuple(fins_avenants))
+
+
 def faits(c: Convention) -> periods.Faits:
     """What the date rules need to know of a convention."""
-    return periods.Faits(
-        date_effet=c.date_effet, duree_mois=c.duree_mois, renouvellement=c.renouvellement,
-        renouvellements_max=c.renouvellements_max, preavis_mois=c.preavis_mois, date_signature=c.date_signature,
-        renouvellements=tuple(r.date for r in c.renouvellements),
-        fins_avenants=tuple((a.periode, a.nouvelle_fin) for a in c.avenants if a.nouvelle_fin),
-        date_denonciation=c.date_denonciation,
-    )
+    return faits_from({name: getattr(c, name) for name in FAITS_COLUMNS}, (r.date for r in c.renouvellements),
+                      ((a.periode, a.nouvelle_fin) for a in c.avenants if a.nouvelle_fin))
+
+
+def situation(c: Convention, on: dt.date, premier_seuil: int = 180) -> periods.Situation:
+    """Where a convention is in its life on *on* (its first alert threshold makes it « à renouveler »)."""
+    return periods.situation(faits(c), on, premier_seuil)
 
 
 def refresh_echeances(session: Session, conventions: list[Convention]) -> None:
@@ -161,11 +175,6 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
         found.liens = [ConventionPartenaire(partenaire=p, rang=i) for i, p in enumerate(partners)]
         status = "modifie" if status == "inchange" else status
     return found, status
-
-
-def documents(session: Session, c: Convention) -> list[Document]:
-    return list(session.scalars(
-        select(Document).where(Document.convention_id == c.id).order_by(Document.cree_le, Document.id)))
 
 
 # ---------------------------------------------------------------- PDI/PTI

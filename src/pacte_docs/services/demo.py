@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pacte_docs.intake import importer
 from pacte_docs.intake.importer import ImportReport
 from pacte_docs.registry import queries
 from pacte_docs.rules import alerts
-from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti
+from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti, records
 from pacte_docs.services.generation import GenerationReport, Progress
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
 
@@ -77,17 +76,14 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
                 path = Path(tmp) / name
                 path.write_bytes(data)
                 paths.append(path)
-            with ws.db.session() as session:
-                imported = importer.import_files(session, paths, default_departement=ws.config.departement)
+            imported = records.import_files(ws, paths)
         generated = generation.generate(ws, [], all_=True, with_pdf=True, progress=progress)
         report = DemoReport(ws.root, init, imported, generated, _history(ws, on))
         with ws.db.session() as session:
             references = [p.reference for p in queries.pactes(session)]
         report.pactes = [pdi_pti.generate_pacte(ws, reference) for reference in references]
         report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR)]  # figures for 2018 and 2019: an evolution
-        with ws.db.session() as session:
-            for suivi in notify.suivis(session, on, ws.config, tous=True):
-                report.statuts[suivi.reference] = suivi.situation.statut
+        report.statuts = {row["reference"]: row["statut"] for row in records.list_conventions(ws, on)}
         report.alertes = notify.due(ws, on)
         report.calendrier = ws.root / "echeances.ics"
         notify.write_calendar(ws, on, report.calendrier)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pacte_docs import files
-from pacte_docs.documents import context, pdf, store
-from pacte_docs.documents.rendering import CompiledTemplate, make_environment
+from pacte_docs.documents import context, pdf
+from pacte_docs.documents.rendering import CompiledTemplate, TemplateCache, missing_variables
+from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import TemplateError, UnknownReferenceError
 from pacte_docs.files import sha256_bytes
 from pacte_docs.kinds import ConventionType
@@ -50,26 +50,6 @@ class _Planned:
     context: dict[str, Any]
     fingerprint: str
     data: bytes | None = None  # rendered DOCX, None when the current file is up to date
-
-
-class TemplateCache:
-    """Each template file is read, parsed and checked once per run."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.env = make_environment()
-        self._loaded: dict[str, CompiledTemplate] = {}
-
-    def get(self, name: str) -> CompiledTemplate:
-        if name not in self._loaded:
-            path = self.ws.modeles / f"{name}.docx"
-            if not path.is_file():
-                raise TemplateError(
-                    f"Modèle « {name} » introuvable : {path} n'existe pas. « pacte init » remet les modèles "
-                    "par défaut manquants ; « pacte modeles lister » montre ceux de l'espace."
-                )
-            self._loaded[name] = CompiledTemplate(path, self.env)
-        return self._loaded[name]
 
 
 def template_name(c: Convention) -> str:
@@ -117,9 +97,13 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[tuple[Convention, 
     cache = TemplateCache(ws)
     plans = [_Planned(c, cle, nature, cache.get(name), ctx, context.fingerprint(ctx))
              for c, cle, nature, name, ctx in jobs]
-    _check_and_render(session, ws, plans, progress)
-    _write_docx(session, ws, plans, report)
-    store.write_sums(session, ws)
+    documents = DocumentStore(session, ws)
+    for nature in {p.nature for p in plans}:
+        documents.load([p.cle for p in plans if p.nature == nature], nature)
+    _check_and_render(documents, plans, progress)
+    _write_docx(documents, plans, report)
+    documents.write_sums()
+    report.notes.extend(documents.notes)
     return report
 
 
@@ -127,23 +111,14 @@ def _finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
             progress: Progress | None) -> GenerationReport:
     if with_pdf:
         with ws.db.session() as session:
-            _convert(session, ws, report, pdfa, progress)
-            store.write_sums(session, ws)
+            documents = DocumentStore(session, ws)
+            _convert(documents, report, pdfa, progress)
+            documents.write_sums()
+            report.notes.extend(documents.notes)
     return report
 
 
-def missing_variables(missing: dict[tuple[str, str], list[str]]) -> TemplateError:
-    """The refusal naming every (template, variable) absent from the data, with the documents concerned."""
-    lines = []
-    for (name, path), refs in sorted(missing.items()):
-        shown = ", ".join(refs[:5]) + (f" et {len(refs) - 5} autres" if len(refs) > 5 else "")
-        lines.append(f"  • modèle « {name} » : variable « {path} » absente des données ({shown})")
-    return TemplateError("Aucun document n'a été écrit : des variables des modèles manquent.\n" + "\n".join(lines)
-                         + "\nCorrigez le modèle (« pacte modeles verifier » liste les variables documentées) "
-                           "ou complétez les données.")
-
-
-def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progress: Progress | None) -> None:
+def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress: Progress | None) -> None:
     """Check every document's variables, then render the changed ones in memory: nothing is written yet."""
     missing: dict[tuple[str, str], list[str]] = {}
     for plan in plans:
@@ -153,20 +128,16 @@ def _check_and_render(session: Any, ws: Workspace, plans: list[_Planned], progre
         raise missing_variables(missing)
     todo = []
     shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
-    currents: dict[tuple[str, str, str], Any] = {}
-    for nature in {p.nature for p in plans}:
-        found = store.current_many(session, [p.cle for p in plans if p.nature == nature], nature)
-        currents.update({(cle, nature, fmt): record for (cle, fmt), record in found.items()})
     for plan in plans:
-        current = currents.get((plan.cle, plan.nature, "docx"))
-        if current and current.empreinte == plan.fingerprint and current.modele_sha256 == shas[id(plan.template)] \
-                and store.is_intact(ws, current):
+        if documents.is_up_to_date(documents.current(plan.cle, plan.nature, "docx"), empreinte=plan.fingerprint,
+                                   modele_sha256=shas[id(plan.template)]):
             if progress:
                 progress("docx", 1, len(plans))
         else:
             todo.append(plan)
     errors = []
-    for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo], ws.config.pdf_processes,
+    for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo],
+                                             documents.ws.config.pdf_processes,
                                              lambda n: progress("docx", n, len(plans)) if progress else None),
                             strict=True):
         if isinstance(result, TemplateError):
@@ -222,65 +193,51 @@ def render_all(jobs: list[tuple[CompiledTemplate, dict[str, Any]]], processes: i
         _WORKER_TEMPLATES.clear()
 
 
-def _write_docx(session: Any, ws: Workspace, plans: list[_Planned], report: GenerationReport) -> None:
-    written = [p for p in plans if p.data is not None]
-    currents: dict[tuple[str, str, str], Any] = {}
-    versions: dict[tuple[str, str, str], int] = {}
-    for nature in {p.nature for p in written}:
-        cles = [p.cle for p in written if p.nature == nature]
-        currents.update({(c, nature, f): r for (c, f), r in store.current_many(session, cles, nature).items()})
-        versions.update({(c, nature, f): v for (c, f), v in store.versions_many(session, cles, nature).items()})
-    shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in written}.values()}
+def _write_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport) -> None:
+    ws = documents.ws
+    shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
     for plan in plans:
         ref, cle = plan.convention.reference, plan.cle
         target = ws.conventions / ref / f"{cle}.docx"
         if plan.data is None:
             report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "inchange", None))
             continue
-        status = "cree"
-        if (cle, plan.nature, "docx") in currents:
-            status = "regenere"
-            archive_folder = ws.archives / "conventions" / ref
-            for fmt in ("docx", "pdf"):
-                old = currents.get((cle, plan.nature, fmt))
-                if old is not None:
-                    note = store.archive_record(session, ws, old, archive_folder)
-                    if note:
-                        report.notes.append(note)
-            session.flush()
-        files.write_atomic(target, plan.data)
-        version = versions.get((cle, plan.nature, "docx"), 0) + 1
-        versions[(cle, plan.nature, "docx")] = version
-        document = store.record_file(
-            session, ws, target, cle=cle, nature=plan.nature, version=version, convention_id=plan.convention.id,
-            data=plan.data, modele_sha256=shas[id(plan.template)], empreinte=plan.fingerprint,
-        )
-        journal.record(session, plan.convention, "generation",
-                         f"Document {'régénéré' if status == 'regenere' else 'produit'} : {document.chemin} "
-                         f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
-        report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, status, None))
-    session.flush()
+        folder = ws.archives / "conventions" / ref
+        regenerated = documents.current(cle, plan.nature, "docx") is not None
+        documents.retire(cle, plan.nature, "pdf", folder)  # made from the previous text, it no longer matches
+        document = documents.put(target, plan.data, cle=cle, nature=plan.nature, folder=folder,
+                                 convention_id=plan.convention.id, modele_sha256=shas[id(plan.template)],
+                                 empreinte=plan.fingerprint)
+        journal.record(documents.session, plan.convention, "generation",
+                       f"Document {'régénéré' if regenerated else 'produit'} : {document.chemin} "
+                       f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
+        report.outputs.append(Output(cle, plan.nature, ws.relative(target), None,
+                                     "regenere" if regenerated else "cree", None))
+    documents.session.flush()
 
 
-def _convert(session: Any, ws: Workspace, report: GenerationReport, pdfa: bool, progress: Progress | None) -> None:
+def _convert(documents: DocumentStore, report: GenerationReport, pdfa: bool, progress: Progress | None) -> None:
+    ws = documents.ws
     todo: list[tuple[Output, Any]] = []
+    for nature in {o.nature for o in report.outputs}:
+        documents.load([o.reference for o in report.outputs if o.nature == nature], nature)
     for output in report.outputs:
-        docx_record = store.current(session, output.reference, output.nature, "docx")
+        docx_record = documents.current(output.reference, output.nature, "docx")
         if docx_record is None:
             continue
         output.pdf = ws.relative(ws.root / output.docx).removesuffix(".docx") + ".pdf"
-        existing = store.current(session, output.reference, output.nature, "pdf")
-        if existing and existing.source_sha256 == docx_record.sha256 and existing.pdfa == pdfa \
-                and store.is_intact(ws, existing):
+        if documents.is_up_to_date(documents.current(output.reference, output.nature, "pdf"),
+                                   source_sha256=docx_record.sha256, pdfa=pdfa):
             output.pdf_status = "inchange"
             continue
         todo.append((output, docx_record))
     if todo:
-        _convert_batch(session, ws, report, todo, pdfa, progress)
+        _convert_batch(documents, report, todo, pdfa, progress)
 
 
-def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: list[tuple[Output, Any]],
+def _convert_batch(documents: DocumentStore, report: GenerationReport, todo: list[tuple[Output, Any]],
                    pdfa: bool, progress: Progress | None) -> None:
+    ws, session = documents.ws, documents.session
     with ws.scratch("pdf-") as tmp:
         def done(count: int) -> None:
             if progress:
@@ -289,27 +246,17 @@ def _convert_batch(session: Any, ws: Workspace, report: GenerationReport, todo: 
         converted = pdf.convert([ws.root / o.docx for o, _ in todo], Path(tmp), pdfa=pdfa,
                                 processes=ws.config.pdf_processes, timeout=ws.config.pdf_timeout, on_done=done)
         for output, docx_record in todo:
-            source = converted[ws.root / output.docx]
-            target = ws.root / str(output.pdf)
-            old = store.current(session, output.reference, output.nature, "pdf")
-            if old is not None:
-                folder = ws.archives / "conventions" / Path(output.docx).parent.name
-                note = store.archive_record(session, ws, old, folder)
-                if note:
-                    report.notes.append(note)
-                session.flush()
-            data = source.read_bytes()
-            files.move_into(source, target)
-            version = store.next_version(session, output.reference, output.nature, "pdf")
-            document = store.record_file(
-                session, ws, target, cle=output.reference, nature=output.nature, version=version,
-                convention_id=docx_record.convention_id, data=data, modele_sha256=docx_record.modele_sha256,
-                source_sha256=docx_record.sha256, empreinte=docx_record.empreinte, pdfa=pdfa,
-            )
+            folder = ws.archives / "conventions" / Path(output.docx).parent.name
+            document = documents.put(
+                ws.root / str(output.pdf), converted[ws.root / output.docx], cle=output.reference,
+                nature=output.nature, folder=folder, convention_id=docx_record.convention_id,
+                modele_sha256=docx_record.modele_sha256, source_sha256=docx_record.sha256,
+                empreinte=docx_record.empreinte, pdfa=pdfa)
             convention = session.get(Convention, docx_record.convention_id)
             if convention is not None:
                 journal.record(session, convention, "generation",
-                                 f"PDF{'/A' if pdfa else ''} produit : {document.chemin}.",
-                                 document=document.chemin, sha256=document.sha256)
+                               f"PDF{'/A' if pdfa else ''} produit : {document.chemin}.",
+                               document=document.chemin, sha256=document.sha256)
             session.flush()
-            output.pdf_status = "cree" if version == 1 else "regenere"  # its predecessor may be archived already
+            # its predecessor may have been archived already, by the DOCX's regeneration
+            output.pdf_status = "cree" if document.version == 1 else "regenere"

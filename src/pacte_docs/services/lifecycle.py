@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pacte_docs import files
-from pacte_docs.documents import store
+from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import LifecycleError
 from pacte_docs.files import sha256_file
 from pacte_docs.formatting import date_longue
 from pacte_docs.registry import journal, queries
-from pacte_docs.registry.models import Avenant, Convention, Renouvellement
+from pacte_docs.registry.models import Avenant, Renouvellement
 from pacte_docs.rules import periods
 from pacte_docs.services import generation
 from pacte_docs.workspace import Workspace, holding
-
-
-def situation(c: Convention, on: dt.date, premier_seuil: int = 180) -> periods.Situation:
-    return periods.situation(queries.faits(c), on, premier_seuil)
 
 
 def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
@@ -41,15 +34,13 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
         data = fichier.read_bytes()
         if not data.startswith(b"%PDF"):
             raise LifecycleError(f"{fichier} n'est pas un PDF : donnez le scan ou le PDF signé de la convention.")
-        version = store.next_version(session, reference, "signe", "pdf")
+        documents = DocumentStore(session, ws)
+        version = documents.next_version(reference, "signe", "pdf")
         suffix = "" if version == 1 else f"-{version}"
         target = ws.archives / "conventions" / reference / f"{reference}-signee{suffix}.pdf"
-        files.write_atomic(target, data, read_only=True)
-        os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        document = store.record_file(session, ws, target, cle=reference, nature="signe", version=version,
-                                        convention_id=c.id, data=data, archive=True)
+        document = documents.freeze(target, data, cle=reference, nature="signe", convention_id=c.id)
         archived = document.chemin
-        store.write_sums(session, ws)
+        documents.write_sums()
     c.date_signature = date
     journal.record(session, c, "signature", f"Convention signée le {date_longue(date)}.", date=date,
                    document=archived, sha256=sha256_file(ws.root / archived) if archived else None)
@@ -95,7 +86,7 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
     c = queries.convention(session, reference)
     if not objet.strip():
         raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
-    current = situation(c, date or on)
+    current = queries.situation(c, date or on)
     if nouvelle_fin is not None and nouvelle_fin <= current.periode.debut:
         raise LifecycleError(f"La nouvelle fin ({date_longue(nouvelle_fin)}) doit suivre le début de la période en "
                              f"cours ({date_longue(current.periode.debut)}).")
@@ -118,7 +109,7 @@ def record_denonciation(session: Session, reference: str, date: dt.date, motif: 
     c = queries.convention(session, reference)
     if c.date_denonciation is not None:
         raise LifecycleError(f"La convention {reference} est déjà dénoncée (le {date_longue(c.date_denonciation)}).")
-    current = situation(c, date)
+    current = queries.situation(c, date)
     if current.terminee:
         raise LifecycleError(f"La convention {reference} a pris fin le {date_longue(current.periode.fin)} : "
                              "il n'y a plus rien à dénoncer.")
@@ -139,7 +130,7 @@ def record_denonciation(session: Session, reference: str, date: dt.date, motif: 
     journal.record(session, c, "denonciation", text, date=date)
     session.flush()
     queries.refresh_echeances(session, [c])
-    return situation(c, date)
+    return queries.situation(c, date)
 
 
 # ---------------------------------------------------------------- the commands
@@ -156,8 +147,9 @@ class Step:
 def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
     """Regenerate the convention's documents if they were made before (the PDF too if there was one)."""
     with ws.db.session() as session:
-        docx = store.current(session, reference, "convention", "docx")
-        pdf = store.current(session, reference, "convention", "pdf")
+        documents = DocumentStore(session, ws)
+        docx = documents.current(reference, "convention", "docx")
+        pdf = documents.current(reference, "convention", "pdf")
     if docx is not None:
         step.generated.append(generation.generate(ws, [reference], with_pdf=pdf is not None,
                                                   pdfa=bool(pdf and pdf.pdfa)))

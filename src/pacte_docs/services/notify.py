@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pacte_docs import files
-from pacte_docs.errors import PacteError
+from pacte_docs.errors import PacteError, SmtpError
 from pacte_docs.files import owner_gone, owner_tag
 from pacte_docs.formatting import FILTERS, date_longue
 from pacte_docs.kinds import ConventionType
@@ -130,12 +130,8 @@ def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False)
             select(c.id, c.reference, c.type, c.responsable_email, c.responsable_nom, c.renouvellement,
                    c.renouvellements_max, c.preavis_mois, c.date_effet, c.duree_mois, c.date_signature,
                    c.date_denonciation).where(among(c.id)).order_by(c.reference)):
-        facts = periods.Faits(
-            date_effet=row.date_effet, duree_mois=row.duree_mois, renouvellement=row.renouvellement,
-            renouvellements_max=row.renouvellements_max, preavis_mois=row.preavis_mois,
-            date_signature=row.date_signature, renouvellements=tuple(renewals.get(row.id, ())),
-            fins_avenants=tuple(moved.get(row.id, ())), date_denonciation=row.date_denonciation)
-        first = max(config.seuils_par_type.get(row.type, config.seuils_jours))
+        facts = queries.faits_from(row._mapping, renewals.get(row.id, ()), moved.get(row.id, ()))
+        first = config.premier_seuil(row.type)
         partners = names.get(row.id, [])
         result.append(alerts.Suivi(
             convention_id=row.id, reference=row.reference, type=row.type,
@@ -314,6 +310,15 @@ class SendReport:
     non_envoyes: list[Digest] = field(default_factory=list)
     erreur: str | None = None
 
+    def error(self) -> SmtpError | None:
+        """What to tell the user when the server failed: what went, what is left for the next run."""
+        if self.erreur is None:
+            return None
+        waiting = sum(len(d.alertes) for d in self.non_envoyes)
+        pending = ", ".join(d.destinataire for d in self.non_envoyes)
+        return SmtpError(f"{self.erreur}. {len(self.envoyes)} récapitulatif(s) envoyé(s) ; {waiting} alerte(s) non "
+                         f"envoyée(s) ({pending}) : elles le seront à la prochaine exécution.")
+
 
 class _Connection:
     """One SMTP connection, opened on first use."""
@@ -399,3 +404,40 @@ def _signature(ws: Workspace) -> str:
     if len(deps) == 1:
         return " — ".join(filter(None, [deps[0].direction, deps[0].nom]))
     return "Direction de l'insertion"
+
+
+# ---------------------------------------------------------------- the job
+
+
+@dataclass
+class Preview:
+    """A digest that would be sent: to whom, under which subject, with how many alerts."""
+
+    destinataire: str
+    sujet: str
+    alertes: int
+
+
+@dataclass
+class AlertRun:
+    """What `pacte alertes` found, wrote and sent."""
+
+    due: list[alerts.Alerte]
+    calendrier: int | None = None  # events written to the iCalendar file
+    apercu: list[Preview] = field(default_factory=list)  # with simulation
+    envoi: SendReport | None = None  # with sending
+
+
+def run_alerts(ws: Workspace, on: dt.date, *, envoyer: bool = False, simulation: bool = False,
+               rediriger: str | None = None, ics: Path | None = None) -> AlertRun:
+    """The alerts due on *on*; the calendar of every deadline written to *ics*; the digests previewed
+    (simulation) or sent (envoyer) — redirected to one address as a rehearsal when *rediriger* is given."""
+    result = AlertRun(due(ws, on))
+    if ics is not None:
+        result.calendrier = write_calendar(ws, on, ics)
+    if simulation:
+        result.apercu = [Preview(rediriger or d.destinataire, subject(d, on), len(d.alertes))
+                         for d in digests(result.due)]
+    elif envoyer:
+        result.envoi = send(ws, result.due, on, redirect=rediriger)
+    return result

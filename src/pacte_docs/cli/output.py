@@ -1,0 +1,85 @@
+"""How the commands print: tables (rich), JSON for scripts, CSV; a progress bar on a terminal only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from pacte_docs.services.generation import Progress
+
+
+def output_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--format table|json|csv, for listing commands."""
+    return click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+                        show_default=True, help="Présentation : tableau lisible, JSON pour les scripts, CSV.")(command)
+
+
+def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: str | None = None) -> None:
+    """Print rows as a rich table, JSON (stable keys) or CSV."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=json_default))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+        writer.writerow(list(columns))
+        for row in rows:
+            writer.writerow([plain(row.get(key)) for key in columns])
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for label in columns.values():
+        table.add_column(label, overflow="fold")
+    for row in rows:
+        table.add_row(*(plain(row.get(key)) for key in columns))
+    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+    if not rows:
+        click.echo("(aucun élément)")
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Progress | None]:
+    """A rich progress bar on a terminal; nothing when piped or in CI."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    labels = {"docx": "Documents DOCX", "pdf": "Conversion PDF"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(phase: str, step: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, description), total=total)
+            bar.advance(tasks[phase], step)
+
+        yield advance

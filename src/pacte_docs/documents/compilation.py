@@ -1,0 +1,216 @@
+"""The bilan's compiled PDF, written with pypdf: the bilan's pages, the annexed conventions after « Annexe 1 »,
+the PDI/PTI's fiches-actions after « Annexe 2 », a bookmark tree built from the data, « k / n » stamped on every
+page without decoding its content, and the document's metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from docx import Document as new_docx
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+from pacte_docs.documents import pdf
+from pacte_docs.documents.outline import Bookmark, read_bookmarks
+from pacte_docs.errors import TemplateError
+
+
+def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, pacte_bookmarks: list[Bookmark],
+             work: Path, annee: int, pdfa: bool, timeout: float, meta: dict[str, Any], output: Path) -> int:
+    """Write the compiled PDF to *output* and return its page count: bilan up to annex 1's page, the
+    conventions, annex 2's page, the fiches-actions; bookmarks sections → axes → annexes; « k / n » on every
+    page; metadata. Written straight to a file, never held twice in memory."""
+    bilan = PdfReader(bilan_pdf)
+    own = read_bookmarks(bilan_pdf)
+    annex1 = next((b for b in own if b.title.startswith("Annexe 1")), None)
+    annex2 = next((b for b in own if b.title.startswith("Annexe 2")), None)
+    if annex1 is None or annex2 is None:
+        raise TemplateError("Le modèle bilan_annuel.docx doit garder ses titres « Annexe 1 – … » et « Annexe 2 – … » "
+                            "(style Titre 1) : le bilan compilé insère les annexes après eux.")
+    writer = PdfWriter()
+    for page in bilan.pages[:annex2.page - 1]:  # the bilan, up to and including annex 1's page
+        writer.add_page(page)
+    starts: list[tuple[str, int]] = []
+    for reference, path in annexes:
+        starts.append((reference, len(writer.pages) + 1))
+        for page in PdfReader(path).pages:
+            writer.add_page(page)
+    annex2_page = len(writer.pages) + 1
+    for page in bilan.pages[annex2.page - 1:]:
+        writer.add_page(page)
+    fiches_first = _fiches_range(pacte_bookmarks)
+    pacte = PdfReader(pacte_pdf)
+    offset = len(writer.pages) + 1 - fiches_first[0]
+    for page in pacte.pages[fiches_first[0] - 1:fiches_first[1]]:
+        writer.add_page(page)
+
+    # Bookmarks from the data: the bilan's sections and axes, then each annex and what it holds.
+    for section in own:
+        if section.title.startswith("Annexe"):
+            continue
+        parent = writer.add_outline_item(title=section.title, page_number=section.page - 1)
+        for child in section.children:
+            writer.add_outline_item(title=child.title, page_number=child.page - 1, parent=parent)
+    first = writer.add_outline_item(title=annex1.title, page_number=annex1.page - 1)
+    for reference, start in starts:
+        writer.add_outline_item(title=reference, page_number=start - 1, parent=first)
+    second = writer.add_outline_item(title=annex2.title, page_number=annex2_page - 1)
+    for axe in pacte_bookmarks:
+        if axe.title.startswith("Axe "):
+            parent = writer.add_outline_item(title=axe.title, page_number=axe.page + offset - 1, parent=second)
+            for fiche in axe.children:
+                writer.add_outline_item(title=fiche.title, page_number=fiche.page + offset - 1, parent=parent)
+    writer.page_mode = "/UseOutlines"
+
+    _stamp(writer, work, pdfa, timeout)
+    debut, fin = meta["periode"]
+    writer.add_metadata({
+        "/Title": f"Bilan {annee} de la politique départementale d'insertion",
+        "/Author": meta["departement"],
+        "/Subject": f"Bilan annuel du PDI/PTI {debut}-{fin} « {meta['titre']} », présenté à l'Assemblée "
+                    "départementale",
+        "/Keywords": f"bilan, insertion, RSA, PDI, PTI, {annee}",
+        "/Creator": "pacte_docs",
+        "/CreationDate": dt.datetime.now(dt.UTC).strftime("D:%Y%m%d%H%M%SZ"),
+    })
+    with output.open("wb") as stream:
+        writer.write(stream)
+        stream.flush()
+        os.fsync(stream.fileno())
+    return len(writer.pages)
+
+
+def _fiches_range(bookmarks: list[Bookmark]) -> tuple[int, int]:
+    """First and last page of the PDI/PTI's axes chapters (1-based, inclusive)."""
+    axes = [b for b in bookmarks if b.title.startswith("Axe ")]
+    if not axes:
+        raise TemplateError("Le PDF du PDI/PTI n'a pas de signet « Axe … » : impossible d'en extraire les "
+                            "fiches-actions pour l'annexe 2.")
+    after = next((b.page for b in bookmarks if b.page > axes[-1].page and not b.title.startswith("Axe ")), None)
+    last_axis = max([axes[-1].page] + [c.page for c in axes[-1].children])
+    end = after - 1 if after is not None else last_axis
+    return axes[0].page, max(end, last_axis)
+
+
+def stamp_document(pages: int) -> bytes:
+    """A DOCX of *pages* empty A4 pages whose footer reads « k / n » at the bottom right."""
+    document = new_docx()
+    section = document.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.left_margin = section.right_margin = Cm(1.2)
+    section.top_margin, section.bottom_margin = Cm(1.0), Cm(1.0)
+    section.footer_distance = Cm(0.45)
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+    def run(text: str = "") -> Any:
+        r = footer.add_run(text)
+        r.font.size = Pt(8)
+        r.font.name = "Liberation Sans"
+        r.font.bold = True
+        r.font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
+        return r
+
+    def field_char(kind: str) -> None:
+        element = OxmlElement("w:fldChar")
+        element.set(qn("w:fldCharType"), kind)
+        run()._r.append(element)
+
+    field_char("begin")
+    instruction = OxmlElement("w:instrText")
+    instruction.set(qn("xml:space"), "preserve")
+    instruction.text = " PAGE "
+    run()._r.append(instruction)
+    field_char("separate")
+    run("1")
+    field_char("end")
+    run(f"\u00a0/\u00a0{pages}")
+    for number in range(pages):  # one paragraph per page, each opening a new page but the first
+        paragraph = document.add_paragraph("\u00a0")
+        paragraph.paragraph_format.page_break_before = number > 0
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _stamp(writer: PdfWriter, work: Path, pdfa: bool, timeout: float) -> None:
+    """« k / n » on every page, n being the compiled PDF's page count (an overlay laid out by LibreOffice)."""
+    count = len(writer.pages)
+    source = work / "numeros.docx"
+    source.write_bytes(stamp_document(count))
+    overlay = PdfReader(pdf.convert([source], work / "numeros", pdfa=pdfa, processes=1, timeout=timeout)[source])
+    if len(overlay.pages) != count:
+        raise TemplateError(f"La numérotation des pages a échoué ({len(overlay.pages)} numéros pour {count} pages).")
+    stamper = _Stamper(writer)
+    for page, stamp in zip(writer.pages, overlay.pages, strict=True):
+        stamper.apply(page, stamp)
+
+
+_NAME = re.compile(rb"/([A-Za-z0-9_.+-]+)")
+
+
+class _Stamper:
+    """Lays an overlay page over a page without decoding the page's own content (pypdf's merge_page parses it:
+    about 25 ms a page): the page's streams are wrapped in q … Q, the overlay's stream, its resource names
+    prefixed, is appended, and its resources (the embedded font) are added to the page's."""
+
+    def __init__(self, writer: PdfWriter) -> None:
+        self.writer = writer
+        self.save = writer._add_object(_stream(b"q\n"))
+        self.restore = writer._add_object(_stream(b"\nQ\n"))
+        self.cloned: dict[int, Any] = {}
+
+    def apply(self, page: Any, stamp: Any) -> None:
+        resources = stamp.get("/Resources")
+        resources = resources.get_object() if resources is not None else DictionaryObject()
+        renamed: dict[bytes, bytes] = {}
+        page_resources = page.get("/Resources")
+        if page_resources is None:
+            page_resources = DictionaryObject()
+            page[NameObject("/Resources")] = page_resources
+        page_resources = page_resources.get_object()
+        for category, entries in resources.items():
+            if category == "/ProcSet":
+                continue
+            target = page_resources.get(category)
+            if target is None:
+                target = DictionaryObject()
+                page_resources[NameObject(category)] = target
+            target = target.get_object()
+            for name, value in entries.get_object().items():
+                new_name = "/PacteK" + name[1:]
+                renamed[name[1:].encode()] = new_name[1:].encode()
+                target[NameObject(new_name)] = self._clone(value)
+        content = stamp.get_contents()
+        data = content.get_data() if content is not None else b""
+        data = _NAME.sub(lambda m: b"/" + renamed.get(m.group(1), m.group(1)), data)
+        own = page.get("/Contents")
+        parts: list[Any] = []
+        if own is not None:
+            own = own.get_object()
+            parts = list(own) if isinstance(own, ArrayObject) else [page.raw_get("/Contents")]
+        addition = self.writer._add_object(_stream(b"q\n" + data + b"\nQ\n"))
+        page[NameObject("/Contents")] = ArrayObject([self.save, *parts, self.restore, addition])
+
+    def _clone(self, value: Any) -> Any:
+        key = id(value.get_object())
+        if key not in self.cloned:
+            self.cloned[key] = value.clone(self.writer)
+            if hasattr(self.cloned[key], "indirect_reference") and self.cloned[key].indirect_reference is not None:
+                self.cloned[key] = self.cloned[key].indirect_reference
+        return self.cloned[key]
+
+
+def _stream(data: bytes) -> DecodedStreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return stream

@@ -1,0 +1,68 @@
+"""The registry's kinds and statuses, defined once: import format, rules, CLI choices and documents use these.
+
+They are `StrEnum`s, so that a value read from the database or a file compares equal to its member."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PartenaireType(StrEnum):
+    COMMUNE = "commune"
+    CCAS = "ccas"
+    CIAS = "cias"
+    FRANCE_TRAVAIL = "france_travail"
+    CAF = "caf"
+    PREFECTURE = "prefecture"
+    REGION = "region"
+    ASSOCIATION = "association"
+    SIAE = "siae"
+    AUTRE = "autre"
+
+
+class ConventionType(StrEnum):
+    CCAS = "ccas"
+    FRANCE_TRAVAIL = "france_travail"
+    AUTRE = "autre"
+
+    @property
+    def default_template(self) -> str:
+        """The template a convention of this type is generated from when it names none."""
+        return "convention_france_travail" if self is ConventionType.FRANCE_TRAVAIL else "convention_ccas"
+
+    @property
+    def label(self) -> str:
+        """How the alerts name this kind of convention."""
+        return {ConventionType.CCAS: "convention commune / CCAS",
+                ConventionType.FRANCE_TRAVAIL: "accompagnement global France Travail",
+                ConventionType.AUTRE: "convention de partenariat"}[self]
+
+
+class Renouvellement(StrEnum):
+    EXPRESSE = "expresse"
+    TACITE = "tacite"
+    AUCUN = "aucun"
+
+
+class Statut(StrEnum):
+    """A convention's status on a given day (ARCHITECTURE §5), in the order of its life."""
+
+    BROUILLON = "brouillon"
+    SIGNEE = "signee"
+    EN_COURS = "en_cours"
+    A_RENOUVELER = "a_renouveler"
+    RECONDUITE = "reconduite"
+    DENONCEE = "denoncee"
+    EXPIREE = "expiree"
+
+
+class NatureAxe(StrEnum):
+    """An axis of the PDI/PTI is professional or social insertion: it drives the bilan's split."""
+
+    PROFESSIONNELLE = "professionnelle"
+    SOCIALE = "sociale"
+
+
+def values(kind: type[StrEnum]) -> tuple[str, ...]:
+    """The values of a kind, in their order: for choices and messages."""
+    return tuple(member.value for member in kind)
