@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
-from click.testing import CliRunner, Result
 from hypothesis import settings
 
-from pacte_docs.cli import cli
-
-DATA = Path(__file__).parent / "donnees"
+from tests.helpers import Mailbox, Pacte, free_port
 
 # On CI, the property tests draw the same examples each time (a submission's fate must not hang on a draw);
 # on a developer's machine they explore new ones at every run, and keep the failures they find.
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-PG_PORT = 54329
+
+
+SLOW = ("libreoffice", "postgresql", "crash")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tiers: a test on PostgreSQL is marked so; a test marked libreoffice, postgresql or crash is « lent »,
+    so that « pytest -m "not lent" » runs the fast tier (pure rules, import format, SQLite, rendering) alone."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (callspec is not None and callspec.params.get("base") == "postgresql") or "pg_server" in getattr(
+                item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+        if any(item.get_closest_marker(name) for name in SLOW):
+            item.add_marker(pytest.mark.lent)
 
 
 def _pg_bindir() -> Path | None:
@@ -74,11 +79,12 @@ def pg_server() -> Iterator[str]:
     if os.geteuid() == 0:
         log.touch()
         shutil.chown(log, "postgres")
-    options = f"-p {PG_PORT} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    port = free_port()  # two suites on one machine each start their own server
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
     subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w",
                                  "start"]), check=True, capture_output=True)
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        check=False, capture_output=True)
@@ -110,21 +116,6 @@ def base(request: pytest.FixtureRequest) -> Iterator[str | None]:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class Pacte:
-    """Runs `pacte` in a workspace as a user would, on the database under test."""
-
-    def __init__(self, root: Path, base: str | None) -> None:
-        self.root = root
-        self.base = base
-
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        options = ["--espace", str(self.root)] + (["--base", self.base] if self.base else [])
-        result = CliRunner().invoke(cli, [*options, *args], prog_name="pacte")
-        if ok and result.exit_code != 0:
-            raise AssertionError(f"pacte {' '.join(args)} → {result.exit_code}\n{result.output}\n{result.exception!r}")
-        return result
-
-
 @pytest.fixture
 def pacte(tmp_path: Path, base: str | None) -> Pacte:
     """An initialised, empty workspace on SQLite and on PostgreSQL."""
@@ -142,41 +133,6 @@ def pacte_sqlite(tmp_path: Path) -> Pacte:
 
 
 # ---------------------------------------------------------------- a real SMTP server on 127.0.0.1
-
-
-@dataclass
-class Mailbox:
-    """A real SMTP server's handler: stores what it accepts; a hook may inject a fault."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    before_reply: Callable[[int, Any], str | None] | None = None
-    delay: float = 0.0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        number = len(self.messages) + 1
-        if self.before_reply is not None and self.before_reply(number, "avant") == "drop":
-            server.transport.close()  # the connection is lost before the server accepts the message
-            return "421 connexion perdue"
-        if self.delay:
-            time.sleep(self.delay)  # a slow server keeps two concurrent runs overlapping
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-        if self.before_reply is not None:
-            self.before_reply(number, "accepte")  # stored: the message is the server's now
-        return "250 Message accepted for delivery"
-
-    def by_recipient(self) -> dict[str, list[EmailMessage]]:
-        result: dict[str, list[EmailMessage]] = {}
-        for recipients, message in self.messages:
-            for recipient in recipients:
-                result.setdefault(recipient, []).append(message)
-        return result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

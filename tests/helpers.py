@@ -1,18 +1,29 @@
-"""Helpers for tests: snapshots of the registry and of the workspace's folders, DOCX and PDF text."""
+"""What the test modules share (they import it from here only): pacte run as a user runs it, a mailbox for a real
+SMTP server, builders of registries, snapshots of the registry and of the workspace's folders, DOCX and PDF text."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
+import random
+import socket
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import yaml
+from click.testing import CliRunner, Result
 from docx import Document as DocxDocument
 
+from pacte_docs.cli import cli
 from pacte_docs.intake.exporter import registry_records
 from pacte_docs.registry.models import Document
 from pacte_docs.registry.queries import pacte_record, pactes
@@ -25,7 +36,7 @@ def registry_state(root: Path, base: str | None) -> dict[str, Any]:
         with ws.db.session() as session:
             state = registry_records(session)
             state["pactes"] = [pacte_record(p) for p in pactes(session)]
-            state["documents"] = sorted(
+            state["documents"] = sorted(  # type: ignore[assignment]  # tuples, for a stable comparison
                 (d.chemin, d.sha256, d.archive, d.version) for d in session.query(Document).all())
             return state
     finally:
@@ -139,3 +150,154 @@ def set_pdf_timeout(root: Path, seconds: int) -> None:
     config = root / "pacte.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("delai_pdf_secondes = 600",
                                                                  f"delai_pdf_secondes = {seconds}"), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- running pacte, data files, a mailbox
+
+DATA = Path(__file__).parent / "donnees"
+
+
+class Pacte:
+    """Runs `pacte` in a workspace as a user would, on the database under test."""
+
+    def __init__(self, root: Path, base: str | None) -> None:
+        self.root = root
+        self.base = base
+
+    def __call__(self, *args: str, ok: bool = True) -> Result:
+        options = ["--espace", str(self.root)] + (["--base", self.base] if self.base else [])
+        result = CliRunner().invoke(cli, [*options, *args], prog_name="pacte")
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"pacte {' '.join(args)} → {result.exit_code}\n{result.output}\n{result.exception!r}")
+        return result
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server's handler: stores what it accepts; a hook may inject a fault."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    before_reply: Callable[[int, Any], str | None] | None = None
+    delay: float = 0.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        number = len(self.messages) + 1
+        if self.before_reply is not None and self.before_reply(number, "avant") == "drop":
+            server.transport.close()  # the connection is lost before the server accepts the message
+            return "421 connexion perdue"
+        if self.delay:
+            time.sleep(self.delay)  # a slow server keeps two concurrent runs overlapping
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        if self.before_reply is not None:
+            self.before_reply(number, "accepte")  # stored: the message is the server's now
+        return "250 Message accepted for delivery"
+
+    def by_recipient(self) -> dict[str, list[EmailMessage]]:
+        result: dict[str, list[EmailMessage]] = {}
+        for recipients, message in self.messages:
+            for recipient in recipients:
+                result.setdefault(recipient, []).append(message)
+        return result
+
+
+def body(message: EmailMessage, kind: str) -> str:
+    """The plain text or HTML part of a message."""
+    part = message.get_body((kind,))
+    assert part is not None, f"pas de partie {kind}"
+    return str(part.get_content())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------- registries built by the tests
+
+def many_conventions(count: int) -> dict[str, object]:
+    return {
+        "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "ville": "Bobigny"},
+        "partenaires": [{"code": "CCAS-X", "type": "ccas", "nom": "CCAS d'X « & »"}],
+        "conventions": [{"reference": f"CCAS-2024-{i:04d}", "type": "ccas", "partenaires": ["CCAS-X"],
+                         "objet": f"Objet n° {i} <avec> des caractères « spéciaux » & d'autres.",
+                         "date_effet": "2024-06-01", "date_signature": "2024-05-15", "renouvellement": "expresse",
+                         "responsable": {"email": "dir@d.example.fr"}} for i in range(count)],
+    }
+
+
+THEMES = [
+    ("Lever les freins à l'emploi : santé, mobilité & garde d'enfants", "sociale"),
+    ("Accompagner vers l'emploi durable les bénéficiaires du RSA", "professionnelle"),
+    ("Mobiliser les employeurs « inclusifs » du territoire", "professionnelle"),
+    ("Prévenir les ruptures de parcours et l'isolement", "sociale"),
+]
+
+
+def build_pacte(seed: int = 2024, fiches_per_axe: tuple[int, ...] = (3, 4, 2, 3)) -> dict[str, Any]:
+    """A Creuse-like PDI/PTI with amounts in cents and names full of XML-special characters."""
+    rng = random.Random(seed)
+    partners = [
+        {"code": "PREF-23", "type": "prefecture", "nom": "Préfecture de la Creuse",
+         "representant": {"civilite": "Mme", "nom": "Anne Préfète", "qualite": "Préfète de la Creuse"}},
+        {"code": "CAF-23", "type": "caf", "nom": "Caisse d'allocations familiales de la Creuse",
+         "representant": {"civilite": "M.", "nom": "Yves O'Neil", "qualite": "Directeur de la Caf"}},
+        {"code": "FT-23", "type": "france_travail", "nom": "France Travail Creuse",
+         "representant": {"civilite": "M.", "nom": "Luc Emploi", "qualite": "Directeur territorial"}},
+        {"code": "ASSO-23", "type": "association", "nom": "Association « Rural & Solidaire » <Creuse>",
+         "representant": {"civilite": "Mme", "nom": "Léa \"Lou\" Martin", "qualite": "Présidente"}},
+    ]
+    axes = []
+    for number, ((title, nature), count) in enumerate(zip(THEMES, fiches_per_axe, strict=False), start=1):
+        fiches = []
+        for k in range(1, count + 1):
+            cents = rng.randrange(500_000, 90_000_000)
+            fiches.append({
+                "numero": f"{number}.{k}",
+                "intitule": f"Action {number}.{k} : {rng.choice(['plateforme', 'atelier', 'chantier', 'binôme'])}"
+                            f" n° {rng.randrange(10, 99)} & suivi",
+                "contexte": "Constat partagé lors des ateliers territoriaux.",
+                "objectifs": [f"Objectif {number}.{k}.a", f"Objectif {number}.{k}.b"],
+                "public": "Bénéficiaires du RSA",
+                "pilote": "Direction de l'insertion",
+                "partenaires": [rng.choice(["FT-23", "CAF-23", "ASSO-23"])],
+                "modalites": "Entretiens individuels et ateliers collectifs.",
+                "calendrier": "2024-2027",
+                "indicateurs": ["Nombre d'entrées", "Sorties positives"],
+                "budget": f"{Decimal(cents) / 100:.2f}",
+                "financeurs": ["Département", "FSE+"],
+            })
+        axes.append({"numero": number, "intitule": title, "nature": nature,
+                     "objectifs": [f"Premier objectif de l'axe {number}"], "fiches": fiches})
+    return {
+        "departement": {"code": "23", "nom": "Département de la Creuse", "ville": "Guéret",
+                        "adresse": "13, rue Joseph-Ducouret, 23000 Guéret",
+                        "president": {"civilite": "Mme", "nom": "Valérie Simonet",
+                                      "qualite": "Présidente du Conseil départemental"}},
+        "partenaires": partners,
+        "pacte": {
+            "reference": "PTI-2024-2027",
+            "titre": "Pacte creusois pour l'insertion & l'emploi",
+            "periode": {"debut": 2024, "fin": 2027},
+            "adoption": {"instance": "Assemblée départementale", "date": "2024-03-01"},
+            "cosignataires": ["PREF-23", "CAF-23", "FT-23"],
+            "contexte": "Premier paragraphe du contexte.\n\nSecond paragraphe : la précarité recule.",
+            "diagnostic": ["3 100 foyers bénéficiaires du RSA fin 2023 (+2,1 %)."],
+            "methode": "Quatre ateliers territoriaux.",
+            "gouvernance": ["Comité de pilotage semestriel.", "Bilan annuel devant l'Assemblée."],
+            "engagements": {"CAF-23": ["Réduire les délais d'ouverture des droits."],
+                            "FT-23": ["Déployer l'accompagnement global."]},
+            "axes": axes,
+        },
+    }
+
+
+def write(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def euros(amount: Decimal) -> str:
+    """The French form, written independently of the product: 1 234 567,89 €."""
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"

@@ -60,6 +60,7 @@ def test_professional_social_split_follows_the_axes_nature(records: dict[str, Ch
     assert split.professionnelle == Decimal(pro) and split.sociale == Decimal(sociale)
     assert split.part_professionnelle == (Decimal(part_pro) if part_pro else None)
     if part_pro:
+        assert split.part_professionnelle is not None and split.part_sociale is not None
         assert split.part_professionnelle + split.part_sociale == pytest.approx(Decimal(1), abs=Decimal("0.001"))
 
 

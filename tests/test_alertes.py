@@ -14,7 +14,7 @@ from typing import Any
 import icalendar
 import pytest
 
-from tests.conftest import DATA, Mailbox, Pacte, free_port
+from tests.helpers import DATA, Mailbox, Pacte, body, free_port
 
 ON = "2027-01-29"
 ELODIE = "elodie.dupre@valdemarne.example.fr"
@@ -71,8 +71,8 @@ def test_one_digest_per_director_in_french_then_nothing_twice(registre: Pacte, s
     assert message["To"].addresses[0].display_name == "Élodie Dupré"
     assert message["From"] == "insertion@valdemarne.example.fr"
     assert message.is_multipart() and message.get_content_type() == "multipart/alternative"
-    text = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
+    text = body(message, "plain")
+    html = body(message, "html")
     assert "Bonjour Élodie Dupré," in text
     assert "• CCAS-2024-101 — CCAS d'Ivry-sur-Seine (convention commune / CCAS)" in text
     assert "Date limite de décision : 28 février 2027 (dans 30 jours)" in text
@@ -80,7 +80,7 @@ def test_one_digest_per_director_in_french_then_nothing_twice(registre: Pacte, s
     assert "À faire : Décider avant le 28 février 2027 : laisser reconduire, ou dénoncer" in text
     assert "<strong>CCAS-2024-101</strong>" in html and "CCAS d&#39;Ivry-sur-Seine" in html
     chloe = received[CHLOE][0]
-    assert "Convention expirée le 28 février 2026 sans renouvellement" in chloe.get_body(("plain",)).get_content()
+    assert "Convention expirée le 28 février 2026 sans renouvellement" in body(chloe, "plain")
     assert chloe["Subject"] == "[pacte] 1 convention à décider, urgente — situation au 29 janvier 2027"
     assert b"=?utf-8?" in chloe.as_bytes().split(b"\n\n", 1)[0].replace(b"UTF-8", b"utf-8")  # RFC 2047 on the wire
     again = _send(registre)
@@ -142,6 +142,7 @@ def _cli(pacte: Pacte, port: int, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.crash
 def test_two_runs_at_once_never_send_an_alert_twice(registre: Pacte, smtp: tuple[Mailbox, int]) -> None:
     box, port = smtp
     box.delay = 0.3
@@ -154,6 +155,7 @@ def test_two_runs_at_once_never_send_an_alert_twice(registre: Pacte, smtp: tuple
     assert sum(out.count("envoyé à") for out, _ in outputs) == 3  # the two runs shared the digests out
 
 
+@pytest.mark.crash
 def test_crash_between_sending_and_recording(registre: Pacte, smtp: tuple[Mailbox, int]) -> None:
     """The run is killed after the server accepted its first digest, before recording it."""
     box, port = smtp

@@ -53,7 +53,7 @@ def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
     """(imported module, at top level?) for each import of the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top = {id(node) for node in tree.body}
-    result = []
+    result: list[tuple[str, bool]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             result.extend((alias.name, id(node) in top) for alias in node.names)

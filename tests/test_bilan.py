@@ -17,9 +17,19 @@ import pytest
 from pypdf import PdfReader
 
 from pacte_docs.documents.outline import read_bookmarks
-from tests.conftest import Pacte
-from tests.helpers import folder_state, libreoffice_of, normalise, registry_state, scanned_pdf, start, wait_until
-from tests.test_pdi_pti import build_pacte, euros, write
+from tests.helpers import (
+    Pacte,
+    build_pacte,
+    euros,
+    folder_state,
+    libreoffice_of,
+    normalise,
+    registry_state,
+    scanned_pdf,
+    start,
+    wait_until,
+    write,
+)
 
 YEAR = 2025
 COLUMNS = ["annee", "axe", "fiche", "convention", "actions_financees", "credits_engages", "credits_consommes",
@@ -128,6 +138,7 @@ def scenario(pacte_sqlite: Pacte, tmp_path: Path) -> dict[str, Any]:
     return {"pacte": pacte, "this_year": this_year, "last_year": last_year, "runner": pacte_sqlite}
 
 
+@pytest.mark.libreoffice
 def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) -> None:
     run: Pacte = scenario["runner"]
     result = run("bilan", "compiler", str(YEAR))
@@ -198,6 +209,7 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     assert "(inchangé" in run("bilan", "compiler", str(YEAR)).output
 
 
+@pytest.mark.libreoffice
 def test_first_year_has_no_evolution_and_says_so(scenario: dict[str, Any], tmp_path: Path) -> None:
     run: Pacte = scenario["runner"]
     out = tmp_path / "bilan-2024.pdf"
@@ -313,6 +325,8 @@ def test_figures_in_yaml_on_both_databases(pacte: Pacte, tmp_path: Path) -> None
         assert "réalisations annuelles : 3 inchangées" in imported.output, (name, imported.output)
 
 
+@pytest.mark.crash
+@pytest.mark.libreoffice
 def test_kill_9_while_compiling_keeps_the_previous_bilan_whole(scenario: dict[str, Any], tmp_path: Path) -> None:
     """Killed while LibreOffice converts the bilan, then while it makes the page numbers: the previous bilan stays
     whole under its name, no LibreOffice is left, and the next run compiles and archives it as version 1."""
@@ -384,6 +398,7 @@ def test_figures_from_french_excel_are_read(pacte_sqlite: Pacte, tmp_path: Path)
     assert Decimal(str(fiche[rows[0].index("Crédits engagés")])) == Decimal("12345.67")
 
 
+@pytest.mark.libreoffice
 def test_a_convention_signed_in_the_year_is_annexed_as_its_signed_copy(scenario: dict[str, Any],
                                                                        tmp_path: Path) -> None:
     run: Pacte = scenario["runner"]

@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from docx import Document as DocxDocument
 
 from pacte_docs.cli import cli
-from tests.conftest import DATA, Pacte
-from tests.helpers import registry_state
+from tests.helpers import DATA, Pacte, registry_state
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -31,9 +30,10 @@ def test_every_command_has_french_help_with_an_example(path: tuple[str, ...]) ->
     result = CliRunner().invoke(cli, [*path, "--help"], prog_name="pacte")
     assert result.exit_code == 0
     assert "Utilisation :" in result.output
-    command = cli
+    command: click.Command = cli
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
     if not isinstance(command, click.Group):
         assert "Exemple" in result.output, f"pacte {' '.join(path)} --help n'a pas d'exemple"
     assert "Show this message" not in result.output

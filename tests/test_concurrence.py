@@ -11,17 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import Mailbox, Pacte
-from tests.helpers import registry_state
-from tests.test_crash import many_conventions
+from tests.helpers import Mailbox, Pacte, body, many_conventions, registry_state
+
+pytestmark = pytest.mark.crash  # processes killed or run at once
 
 
 def mentioned(box: Mailbox, reference: str) -> int:
     """In how many of the messages received the reference appears."""
     return sum(1 for _, message in box.messages
-               if reference in message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+               if reference in body(message, "plain"))
 
 
 def test_processes_at_once(pacte: Pacte, tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:

@@ -12,22 +12,23 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 from pypdf import PdfReader
 
-from tests.conftest import DATA, Pacte
-from tests.helpers import docx_text, fake_soffice, libreoffice_of, running, start, wait_until
+from tests.helpers import (
+    DATA,
+    Pacte,
+    docx_text,
+    fake_soffice,
+    libreoffice_of,
+    many_conventions,
+    running,
+    start,
+    wait_until,
+)
 
-
-def many_conventions(count: int) -> dict[str, object]:
-    return {
-        "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "ville": "Bobigny"},
-        "partenaires": [{"code": "CCAS-X", "type": "ccas", "nom": "CCAS d'X « & »"}],
-        "conventions": [{"reference": f"CCAS-2024-{i:04d}", "type": "ccas", "partenaires": ["CCAS-X"],
-                         "objet": f"Objet n° {i} <avec> des caractères « spéciaux » & d'autres.",
-                         "date_effet": "2024-06-01", "date_signature": "2024-05-15", "renouvellement": "expresse",
-                         "responsable": {"email": "dir@d.example.fr"}} for i in range(count)],
-    }
+pytestmark = pytest.mark.crash  # processes killed or run at once
 
 
 def test_kill_9_during_bulk_generation_then_the_next_run_completes(pacte_sqlite: Pacte, tmp_path: Path) -> None:
@@ -71,6 +72,7 @@ def whole_pdfs(folder: Path) -> int:
     return count
 
 
+@pytest.mark.libreoffice
 def test_kill_9_during_pdf_conversion_leaves_no_libreoffice_and_the_next_run_completes(
         pacte_sqlite: Pacte, tmp_path: Path) -> None:
     root = pacte_sqlite.root
@@ -156,8 +158,7 @@ def test_kill_9_during_a_regeneration_loses_no_archived_version(pacte_sqlite: Pa
 
 def test_only_leftovers_of_dead_processes_of_this_machine_are_removed(pacte_sqlite: Pacte) -> None:
     """The workspace may sit on a share used by several machines: a pid means something only on its own."""
-    from pacte_docs.documents import store
-    from pacte_docs.files import owner_tag
+    from pacte_docs.files import owner_tag, remove_stale_temporaries
     from pacte_docs.workspace import Workspace
 
     ws = Workspace(pacte_sqlite.root)
@@ -175,7 +176,7 @@ def test_only_leftovers_of_dead_processes_of_this_machine_are_removed(pacte_sqli
     for file in files:
         file.write_bytes(b"partiel")
     ws.remove_dead_scratch()
-    store.remove_stale_temporaries(target)
+    remove_stale_temporaries(target)
     assert [f.exists() for f in folders.values()] == [False, True, True]
     assert [f.exists() for f in files] == [False, True, True]
     ws.close()

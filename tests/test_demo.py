@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from tests.helpers import docx_text, pdf_text
 
 
+@pytest.mark.libreoffice
 def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}

@@ -108,7 +108,7 @@ def test_rendering_on_every_core_gives_the_same_bytes_in_the_same_order(tmp_path
     sequential = render_all(jobs, processes=1)
     assert parallel[:-1] == sequential[:-1]
     assert [docx_text_of(data) for data in parallel[:3]] == [docx_text_of(template.render(c)) for c in contexts[:3]]
-    (tmp_path / "quatre.docx").write_bytes(parallel[4])  # type: ignore[arg-type]
+    (tmp_path / "quatre.docx").write_bytes(parallel[4])
     assert "Convention n° CCAS-2024-004" in docx_text(tmp_path / "quatre.docx")
     assert isinstance(parallel[-1], Exception) and "objet" in str(parallel[-1])  # an error comes back, named
 

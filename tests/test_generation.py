@@ -10,8 +10,7 @@ from pathlib import Path
 
 from docx import Document as DocxDocument
 
-from tests.conftest import DATA, Pacte
-from tests.helpers import docx_text, folder_state, registry_state
+from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state
 
 SPECIAL = "Association « Pain & Partage » <Sud> 'Est' \"Nord\""
 

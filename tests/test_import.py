@@ -10,8 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.conftest import DATA, Pacte
-from tests.helpers import folder_state, registry_state
+from tests.helpers import DATA, Pacte, folder_state, registry_state
 
 REGISTRE = (DATA / "registre.yaml").read_text(encoding="utf-8")
 

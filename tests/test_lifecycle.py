@@ -6,13 +6,16 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import DATA, Pacte
-from tests.helpers import docx_text, pdf_text, registry_state, scanned_pdf
+import pytest
+
+from tests.helpers import DATA, Pacte, docx_text, pdf_text, registry_state, scanned_pdf
 
 
-def _show(pacte: Pacte, reference: str, *options: str) -> dict[str, object]:
-    return json.loads(pacte(*options, "conventions", "afficher", reference, "--format", "json").output)
+def _show(pacte: Pacte, reference: str, *options: str) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(pacte(*options, "conventions", "afficher", reference, "--format", "json").output)
+    return shown
 
 
 def test_sign_archives_the_signed_pdf_read_only(pacte: Pacte, tmp_path: Path) -> None:
@@ -57,7 +60,7 @@ def test_express_renewal_opens_the_next_period_and_regenerates(pacte: Pacte) -> 
             "période du 1er juin 2027 au 31 mai 2030 inclus.") in text
     shown = _show(pacte, "CCAS-2024-101", "--au", "2027-06-02")
     assert (shown["statut"], shown["periode"], shown["fin_periode"]) == ("reconduite", 2, "2030-05-31")
-    natures = [e["nature"] for e in shown["journal"]]  # type: ignore[union-attr]
+    natures = [e["nature"] for e in shown["journal"]]
     assert natures == ["import", "generation", "renouvellement", "generation"]
     refused = pacte("--au", "2027-03-21", "conventions", "renouveler", "CCAS-2024-101", ok=False)
     assert refused.exit_code == 1 and "le maximum prévu (1)" in refused.output
@@ -82,7 +85,7 @@ def test_avenant_is_numbered_generated_and_moves_the_end(pacte: Pacte) -> None:
         pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx")
     shown = _show(pacte, "CCAS-2024-103", "--au", "2027-01-29")
     assert (shown["fin_periode"], shown["date_limite"]) == ("2028-02-29", "2027-11-29")
-    assert [d["chemin"] for d in shown["documents"]] == [  # type: ignore[union-attr]
+    assert [d["chemin"] for d in shown["documents"]] == [
         "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx",
         "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx"]
     assert "✓" in pacte("archives", "verifier").output
@@ -101,7 +104,7 @@ def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None
     assert "la convention prend fin le 31 mai 2027" in forced.output
     shown = _show(pacte, "CCAS-2024-102", "--au", "2027-06-15")
     assert shown["statut"] == "denoncee" and shown["periode"] == 1
-    assert "hors délai, avec --force" in shown["journal"][-1]["description"]  # type: ignore[index]
+    assert "hors délai, avec --force" in shown["journal"][-1]["description"]
     in_time = pacte("conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15")
     assert "dénonciation enregistrée au 15 janvier 2027" in in_time.output
     statuses = {r["reference"]: r["statut"] for r in json.loads(
@@ -114,6 +117,7 @@ def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None
     assert [r["reference"] for r in only] == ["FT-2023-104"]
 
 
+@pytest.mark.libreoffice
 def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp_path: Path) -> None:
     """Regenerating after the signature, twice, with changed data: the signed copy keeps its bytes and stays
     read-only; each earlier archived version too; the archives only grow."""

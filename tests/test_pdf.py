@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import DATA, Pacte
-from tests.helpers import fake_soffice, folder_state, pdf_text, running, set_pdf_timeout
+from tests.helpers import DATA, Pacte, fake_soffice, folder_state, pdf_text, running, set_pdf_timeout
 
 
+@pytest.mark.libreoffice
 def test_pdf_reads_like_the_convention(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "registre.yaml"))
     output = pacte("conventions", "generer", "--toutes").output
@@ -34,6 +34,7 @@ def test_pdf_reads_like_the_convention(pacte: Pacte) -> None:
     assert "PDF inchangé" in again and "0 document(s) produit(s)" in again
 
 
+@pytest.mark.libreoffice
 def test_pdfa_export(pacte_sqlite: Pacte) -> None:
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
     pacte_sqlite("conventions", "generer", "CCAS-2024-010", "--pdfa")
@@ -45,6 +46,7 @@ def test_pdfa_export(pacte_sqlite: Pacte) -> None:
     assert "pdfaid:conformance" in xml and ("B<" in xml or '"B"' in xml)
 
 
+@pytest.mark.crash
 def test_missing_libreoffice_exits_3_and_keeps_the_docx(pacte_sqlite: Pacte, monkeypatch: pytest.MonkeyPatch) -> None:
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
     monkeypatch.setenv("PACTE_SOFFICE", "/nulle/part/soffice")

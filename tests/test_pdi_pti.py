@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import random
 import re
 import signal
 import stat
@@ -21,9 +20,11 @@ from docx import Document as DocxDocument
 from pypdf import PdfReader
 
 from pacte_docs.documents.outline import read_bookmarks
-from tests.conftest import Pacte
 from tests.helpers import (
+    Pacte,
+    build_pacte,
     docx_text,
+    euros,
     folder_state,
     libreoffice_of,
     normalise,
@@ -31,83 +32,14 @@ from tests.helpers import (
     registry_state,
     start,
     wait_until,
+    write,
 )
 
 FOLDER = "archives/pdi-pti/PTI-2024-2027"
-THEMES = [
-    ("Lever les freins à l'emploi : santé, mobilité & garde d'enfants", "sociale"),
-    ("Accompagner vers l'emploi durable les bénéficiaires du RSA", "professionnelle"),
-    ("Mobiliser les employeurs « inclusifs » du territoire", "professionnelle"),
-    ("Prévenir les ruptures de parcours et l'isolement", "sociale"),
-]
 
 
-def build_pacte(seed: int = 2024, fiches_per_axe: tuple[int, ...] = (3, 4, 2, 3)) -> dict[str, Any]:
-    """A Creuse-like PDI/PTI with amounts in cents and names full of XML-special characters."""
-    rng = random.Random(seed)
-    partners = [
-        {"code": "PREF-23", "type": "prefecture", "nom": "Préfecture de la Creuse",
-         "representant": {"civilite": "Mme", "nom": "Anne Préfète", "qualite": "Préfète de la Creuse"}},
-        {"code": "CAF-23", "type": "caf", "nom": "Caisse d'allocations familiales de la Creuse",
-         "representant": {"civilite": "M.", "nom": "Yves O'Neil", "qualite": "Directeur de la Caf"}},
-        {"code": "FT-23", "type": "france_travail", "nom": "France Travail Creuse",
-         "representant": {"civilite": "M.", "nom": "Luc Emploi", "qualite": "Directeur territorial"}},
-        {"code": "ASSO-23", "type": "association", "nom": "Association « Rural & Solidaire » <Creuse>",
-         "representant": {"civilite": "Mme", "nom": "Léa \"Lou\" Martin", "qualite": "Présidente"}},
-    ]
-    axes = []
-    for number, ((title, nature), count) in enumerate(zip(THEMES, fiches_per_axe, strict=False), start=1):
-        fiches = []
-        for k in range(1, count + 1):
-            cents = rng.randrange(500_000, 90_000_000)
-            fiches.append({
-                "numero": f"{number}.{k}",
-                "intitule": f"Action {number}.{k} : {rng.choice(['plateforme', 'atelier', 'chantier', 'binôme'])}"
-                            f" n° {rng.randrange(10, 99)} & suivi",
-                "contexte": "Constat partagé lors des ateliers territoriaux.",
-                "objectifs": [f"Objectif {number}.{k}.a", f"Objectif {number}.{k}.b"],
-                "public": "Bénéficiaires du RSA",
-                "pilote": "Direction de l'insertion",
-                "partenaires": [rng.choice(["FT-23", "CAF-23", "ASSO-23"])],
-                "modalites": "Entretiens individuels et ateliers collectifs.",
-                "calendrier": "2024-2027",
-                "indicateurs": ["Nombre d'entrées", "Sorties positives"],
-                "budget": f"{Decimal(cents) / 100:.2f}",
-                "financeurs": ["Département", "FSE+"],
-            })
-        axes.append({"numero": number, "intitule": title, "nature": nature,
-                     "objectifs": [f"Premier objectif de l'axe {number}"], "fiches": fiches})
-    return {
-        "departement": {"code": "23", "nom": "Département de la Creuse", "ville": "Guéret",
-                        "adresse": "13, rue Joseph-Ducouret, 23000 Guéret",
-                        "president": {"civilite": "Mme", "nom": "Valérie Simonet",
-                                      "qualite": "Présidente du Conseil départemental"}},
-        "partenaires": partners,
-        "pacte": {
-            "reference": "PTI-2024-2027",
-            "titre": "Pacte creusois pour l'insertion & l'emploi",
-            "periode": {"debut": 2024, "fin": 2027},
-            "adoption": {"instance": "Assemblée départementale", "date": "2024-03-01"},
-            "cosignataires": ["PREF-23", "CAF-23", "FT-23"],
-            "contexte": "Premier paragraphe du contexte.\n\nSecond paragraphe : la précarité recule.",
-            "diagnostic": ["3 100 foyers bénéficiaires du RSA fin 2023 (+2,1 %)."],
-            "methode": "Quatre ateliers territoriaux.",
-            "gouvernance": ["Comité de pilotage semestriel.", "Bilan annuel devant l'Assemblée."],
-            "engagements": {"CAF-23": ["Réduire les délais d'ouverture des droits."],
-                            "FT-23": ["Déployer l'accompagnement global."]},
-            "axes": axes,
-        },
-    }
 
 
-def write(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def euros(amount: Decimal) -> str:
-    """The French form, written independently of the product: 1 234 567,89 €."""
-    return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
 
 
 def percent(part: Decimal, total: Decimal) -> str:
@@ -124,6 +56,7 @@ def page_texts(path: Path) -> list[str]:
     return [flat(page.extract_text()) for page in PdfReader(path).pages]
 
 
+@pytest.mark.libreoffice
 def test_pacte_file_gives_a_complete_pdf_with_toc_and_bookmarks(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     data = build_pacte()
     imported = pacte_sqlite("importer", str(write(tmp_path / "pti-creuse.yaml", data)))
@@ -205,10 +138,11 @@ def test_pacte_file_gives_a_complete_pdf_with_toc_and_bookmarks(pacte_sqlite: Pa
     assert f"{normalise(pacte_data['axes'][0]['intitule'])}\t{first_axe.page}" in document_text
     metadata = PdfReader(pdf).metadata
     assert metadata is not None and metadata.author == "Département de la Creuse"
-    assert metadata.title.startswith("Pacte creusois pour l'insertion & l'emploi")
+    assert metadata.title is not None and metadata.title.startswith("Pacte creusois pour l'insertion & l'emploi")
     assert "PTI-2024-2027" in (metadata.get("/Keywords") or "")
 
 
+@pytest.mark.libreoffice
 def test_regeneration_keeps_every_version_and_skips_unchanged(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     data = build_pacte(seed=7, fiches_per_axe=(1, 2))
     path = write(tmp_path / "pti.yaml", data)
@@ -360,6 +294,7 @@ def test_unknown_or_ambiguous_pacte_is_named(pacte_sqlite: Pacte, tmp_path: Path
     assert unknown.exit_code == 1 and "PDI/PTI « PTI-1999 » inconnu" in unknown.output
 
 
+@pytest.mark.libreoffice
 def test_pdfa_replaces_the_pdf_and_keeps_the_identical_docx(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 2)))))
     pacte_sqlite("pdi-pti", "generer")
@@ -397,6 +332,8 @@ def test_pacte_in_an_unknown_encoding_is_refused_and_changes_nothing(pacte_sqlit
     assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == folders
 
 
+@pytest.mark.crash
+@pytest.mark.libreoffice
 def test_kill_9_during_the_layout_keeps_the_previous_document(pacte_sqlite: Pacte, tmp_path: Path) -> None:
 
     data = build_pacte(seed=3)

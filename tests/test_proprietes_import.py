@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pacte_docs.intake.import_format import RESERVED
-from tests.conftest import Pacte
-from tests.helpers import folder_state, registry_state
+from tests.helpers import Pacte, folder_state, registry_state
 
 # What a person can type or paste and the importer keeps as it is: no control character (refused), no line or
 # paragraph separator (YAML reads them as line ends), no surrounding spaces (trimmed).
@@ -85,6 +84,7 @@ def as_given(value: Any) -> Any:
     return value
 
 
+@pytest.mark.lent  # whole files imported a hundred times: about 10 s each
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=registries(), fmt=st.sampled_from(["yaml", "csv", "xlsx"]))
@@ -126,6 +126,7 @@ SPOILERS: list[Any] = [
 ]
 
 
+@pytest.mark.lent  # whole files imported a hundred times: about 10 s each
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=registries(), where=st.randoms(use_true_random=False), spoiler=st.sampled_from(SPOILERS))

@@ -21,8 +21,7 @@ from pacte_docs.intake import import_format
 from pacte_docs.intake.readers import Item
 from pacte_docs.registry import database
 from pacte_docs.rules import alerts, periods
-from tests.conftest import DATA, Pacte
-from tests.helpers import fake_soffice, folder_state, running, set_pdf_timeout
+from tests.helpers import DATA, Pacte, fake_soffice, folder_state, running, set_pdf_timeout
 
 REVISIONS = ["0001", "0002", "0003", "0004"]
 
@@ -116,6 +115,7 @@ def test_any_value_in_any_field_is_checked_never_crashes(data: dict[str, Any], s
 
 # ---------------------------------------------------------------- LibreOffice hanging
 
+@pytest.mark.crash
 def test_hanging_libreoffice_is_stopped_with_its_process_group(pacte_sqlite: Pacte, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A converter that never answers (injected: a real LibreOffice cannot be made to hang on demand), with a

@@ -16,7 +16,7 @@ from pacte_docs.registry.models import Convention
 from pacte_docs.rules import alerts
 from pacte_docs.services import lifecycle, notify
 from pacte_docs.workspace import Workspace
-from tests.conftest import Pacte
+from tests.helpers import Pacte
 
 START = dt.date(2017, 1, 1)
 
