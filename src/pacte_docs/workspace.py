@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from pacte_docs.errors import Problem, ValidationError, WorkspaceError
-from pacte_docs.files import owner_gone, owner_tag, write_new
+from pacte_docs.files import owner_gone, owner_tag, sha256_bytes, sha256_file, write_new
 from pacte_docs.kinds import ConventionType, values
 from pacte_docs.registry.database import Database, sqlite_url
 
@@ -63,6 +64,14 @@ reprise_minutes = 30
 """
 
 
+def default_template_fingerprints() -> dict[str, tuple[str, frozenset[str]]]:
+    """For each default template, the SHA-256 of this version's file and of every earlier version's (recorded in
+    modeles/empreintes.json by outils/empreintes_modeles.py), so that an untouched old default can be told from
+    a template edited in a workspace."""
+    manifest = json.loads((resources.files("pacte_docs") / "modeles" / "empreintes.json").read_text("utf-8"))
+    return {name: (entry["actuel"], frozenset(entry["precedents"])) for name, entry in manifest.items()}
+
+
 def package_templates() -> dict[str, bytes]:
     """The default DOCX templates shipped inside the package, by name."""
     folder = resources.files("pacte_docs") / "modeles"
@@ -77,6 +86,8 @@ def package_templates() -> dict[str, bytes]:
 class InitReport:
     created: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # untouched defaults of an earlier version, replaced
+    edited: list[str] = field(default_factory=list)  # defaults edited in the workspace, kept though a newer exists
 
 
 @dataclass
@@ -295,13 +306,23 @@ def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
         if not folder.is_dir():
             folder.mkdir()
             report.created.append(name + "/")
+    fingerprints = default_template_fingerprints()
     for name, data in package_templates().items():
         target = root / "modeles" / f"{name}.docx"
-        if target.exists():
-            report.kept.append(f"modeles/{name}.docx")
-        else:
+        label = f"modeles/{name}.docx"
+        if not target.exists():
             write_new(target, data)
-            report.created.append(f"modeles/{name}.docx")
+            report.created.append(label)
+            continue
+        current, earlier = fingerprints.get(name, (sha256_bytes(data), frozenset()))
+        found = sha256_file(target)
+        if found == current:
+            report.kept.append(label)
+        elif found in earlier:  # an earlier version's default that nobody edited: the new default replaces it
+            write_new(target, data)
+            report.updated.append(label)
+        else:
+            report.edited.append(label)
     workspace = Workspace(root, base_url)
     try:
         existed = workspace.base_url.startswith("sqlite") and (root / DB_NAME).exists()

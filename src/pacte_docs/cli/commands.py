@@ -138,6 +138,11 @@ def init_command(state: State, dossier: Path | None) -> None:
         click.echo(f"  créé    {name}")
     for name in report.kept:
         click.echo(f"  conservé {name}")
+    for name in report.updated:
+        click.echo(f"  mis à jour {name} (modèle par défaut d'une version précédente, jamais modifié)")
+    for name in report.edited:
+        click.echo(f"  conservé {name} : modifié dans l'espace, il est gardé tel quel ; le modèle par défaut de "
+                   f"cette version a changé (« pacte modeles verifier » dit s'il reste compatible)")
     click.echo(f"Espace de travail prêt : {root.resolve()}")
 
 
@@ -653,7 +658,8 @@ def modeles_list(state: State, fmt: str) -> None:
 
 @modeles_group.command("verifier")
 @click.argument("noms", nargs=-1)
-@click.option("--variables", is_flag=True, help="Affiche toutes les variables utilisées par chaque modèle.")
+@click.option("--variables", is_flag=True,
+              help="Liste toutes les variables disponibles pour chaque modèle et marque celles qu'il utilise.")
 @click.pass_obj
 def modeles_check(state: State, noms: tuple[str, ...], variables: bool) -> None:
     """Vérifie les modèles : syntaxe, variables connues, balises coupées par la mise en forme.
@@ -668,10 +674,13 @@ def modeles_check(state: State, noms: tuple[str, ...], variables: bool) -> None:
     failed = False
     for result in results:
         mark = "✓" if result.ok else "✗"
-        click.echo(f"{mark} {result.name} ({result.path}) : {len(result.used)} variables utilisées")
+        click.echo(f"{mark} {result.name} ({result.path}) : {len(result.used)} variables utilisées sur "
+                   f"{len(result.available)} disponibles")
         if variables:
-            for path in result.used:
-                click.echo(f"      {path}")
+            used = set(result.used)
+            click.echo("    Variables disponibles (● : utilisée par le modèle) :")
+            for path in result.available:
+                click.echo(f"    {'●' if path in used or any(u.startswith(path + '.') for u in used) else ' '} {path}")
         for path in result.unknown:
             click.echo(f"    erreur — variable « {path} » inconnue du contexte documenté")
         for finding in result.findings:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from docx import Document as DocxDocument
 
 from pacte_docs.documents import context
 from pacte_docs.documents.rendering import Finding, analyse, make_environment, missing_paths
 from pacte_docs.errors import UnknownReferenceError
 from pacte_docs.files import sha256_bytes, sha256_file
-from pacte_docs.workspace import Workspace, package_templates
+from pacte_docs.workspace import Workspace, default_template_fingerprints, package_templates
 
 # The context each template is checked against; every other template renders a convention.
 KIND = {"avenant": "avenant", "pdi_pti": "pdi_pti", "bilan_annuel": "bilan_annuel"}
@@ -24,14 +26,23 @@ class TemplateInfo:
 
 
 def list_templates(ws: Workspace) -> list[TemplateInfo]:
+    """The workspace's templates, each « par défaut », « par défaut (version précédente) », « modifié » or
+    « ajouté »."""
     defaults = {name: sha256_bytes(data) for name, data in package_templates().items()}
+    earlier = {name: known for name, (_, known) in default_template_fingerprints().items()}
     result = []
     for path in sorted(ws.modeles.glob("*.docx")):
         if path.name.startswith(("~$", ".")):
             continue  # Word's lock files
-        name = path.stem
-        origin = "ajouté" if name not in defaults else (
-            "par défaut" if sha256_file(path) == defaults[name] else "modifié")
+        name, sha = path.stem, sha256_file(path)
+        if name not in defaults:
+            origin = "ajouté"
+        elif sha == defaults[name]:
+            origin = "par défaut"
+        elif sha in earlier.get(name, ()):
+            origin = "par défaut (version précédente)"
+        else:
+            origin = "modifié"
         result.append(TemplateInfo(name, ws.relative(path), origin, path.stat().st_size))
     return result
 
@@ -43,6 +54,7 @@ class TemplateCheck:
     used: list[str]
     unknown: list[str]
     findings: list[Finding]
+    available: list[str] = field(default_factory=list)  # every variable the template may use
 
     @property
     def ok(self) -> bool:
@@ -62,6 +74,33 @@ def check_templates(ws: Workspace, names: list[str]) -> list[TemplateCheck]:
         path: Path = available[name]
         analysis = analyse(path, env)
         documented = context.documented_context(KIND.get(name, "convention"))
+        findings = analysis.findings + _missing_headings(path, REQUIRED_HEADINGS.get(name, ()))
         results.append(TemplateCheck(name, ws.relative(path), sorted(analysis.paths),
-                                     missing_paths(analysis.paths, documented), analysis.findings))
+                                     missing_paths(analysis.paths, documented), findings,
+                                     sorted(context.leaf_paths(documented))))
     return results
+
+
+# Headings a template must keep, in this order, as « Titre 1 » paragraphs: the compiled bilan inserts the
+# annexed conventions after « Annexe 1 – … » and the fiches-actions after « Annexe 2 – … ».
+REQUIRED_HEADINGS = {"bilan_annuel": ("Annexe 1", "Annexe 2")}
+
+
+def _missing_headings(path: Path, required: tuple[str, ...]) -> list[Finding]:
+    if not required:
+        return []
+    try:
+        paragraphs = DocxDocument(str(path)).paragraphs
+    except Exception:  # noqa: BLE001 — an unreadable file is already reported by analyse()
+        return []
+    headings = [p.text.strip() for p in paragraphs if p.style is not None and p.style.name in ("Heading 1", "Titre 1")]
+    findings = []
+    position = 0
+    for title in required:
+        found = next((i for i in range(position, len(headings)) if headings[i].startswith(title)), None)
+        if found is None:
+            findings.append(Finding("erreur", "document", None, "", f"titre « {title} – … » (style Titre 1) absent "
+                                    "ou mal placé : le bilan compilé insère ses annexes après lui ; rétablissez-le"))
+        else:
+            position = found + 1
+    return findings

@@ -1,0 +1,93 @@
+"""The default templates are the DOCX files under version control: their fingerprints are recorded, `pacte init`
+updates an untouched old default and keeps an edited one, and `modeles verifier` checks what the jobs need."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from docx import Document as DocxDocument
+
+from pacte_docs import workspace
+from pacte_docs.cli import cli
+from pacte_docs.services import templates
+from tests.helpers import Pacte
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "pacte_docs" / "modeles"
+
+
+def test_committed_templates_are_the_recorded_defaults() -> None:
+    manifest = json.loads((PACKAGE_TEMPLATES / "empreintes.json").read_text(encoding="utf-8"))
+    files = {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in PACKAGE_TEMPLATES.glob("*.docx")}
+    assert set(files) == set(manifest) == {"avenant", "bilan_annuel", "convention_ccas", "convention_france_travail",
+                                           "pdi_pti"}
+    changed = [name for name, sha in files.items() if manifest[name]["actuel"] != sha]
+    assert changed == [], "modèle modifié : lancez « python outils/empreintes_modeles.py » et committez l'empreinte"
+    for entry in manifest.values():
+        assert entry["actuel"] not in entry["precedents"]
+
+
+def _init(root: Path) -> str:
+    result = CliRunner().invoke(cli, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_init_updates_an_untouched_old_default_and_keeps_an_edited_one(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "espace"
+    _init(root)
+    old_default, edited = root / "modeles/avenant.docx", root / "modeles/convention_ccas.docx"
+    # The avenant as a previous version shipped it, never touched here since; the convention edited by a lawyer.
+    previous = DocxDocument(str(old_default))
+    previous.add_paragraph("Ancienne rédaction du modèle par défaut.")
+    previous.save(str(old_default))
+    lawyer = DocxDocument(str(edited))
+    lawyer.add_paragraph("Clause ajoutée par le service juridique.")
+    lawyer.save(str(edited))
+    edited_bytes = edited.read_bytes()
+    real = workspace.default_template_fingerprints()
+    earlier = hashlib.sha256(old_default.read_bytes()).hexdigest()
+    def fingerprints() -> dict[str, tuple[str, frozenset[str]]]:
+        return {name: (current, known | {earlier} if name == "avenant" else known)
+                for name, (current, known) in real.items()}
+
+    monkeypatch.setattr(workspace, "default_template_fingerprints", fingerprints)
+    monkeypatch.setattr(templates, "default_template_fingerprints", fingerprints)
+
+    listing = CliRunner().invoke(cli, ["--espace", str(root), "modeles", "lister", "--format", "json"])
+    origins = {row["name"]: row["origine"] for row in json.loads(listing.output)}
+    assert origins["avenant"] == "par défaut (version précédente)" and origins["convention_ccas"] == "modifié"
+
+    output = _init(root)
+    assert "mis à jour modeles/avenant.docx (modèle par défaut d'une version précédente, jamais modifié)" in output
+    assert "conservé modeles/convention_ccas.docx : modifié dans l'espace, il est gardé tel quel" in output
+    assert old_default.read_bytes() == (PACKAGE_TEMPLATES / "avenant.docx").read_bytes()
+    assert edited.read_bytes() == edited_bytes
+    assert "conservé modeles/pdi_pti.docx" in output
+
+
+def test_verifier_lists_every_available_variable_and_marks_the_used_ones(pacte_sqlite: Pacte) -> None:
+    result = pacte_sqlite("modeles", "verifier", "avenant", "--variables")
+    lines = result.output.splitlines()
+    assert any(line.startswith("✓ avenant") and "disponibles" in line for line in lines)
+    assert "    ● avenant.objet" in lines  # used by the avenant
+    assert "      convention.montant" in lines  # available, not used by the avenant
+
+
+def test_verifier_requires_the_bilan_s_annex_headings(pacte_sqlite: Pacte) -> None:
+    path = pacte_sqlite.root / "modeles/bilan_annuel.docx"
+    document = DocxDocument(str(path))
+    heading = next(p for p in document.paragraphs if p.text.startswith("Annexe 2"))
+    for run in heading.runs:
+        run.text = ""
+    heading.runs[0].text = "Deuxième annexe"
+    document.save(str(path))
+    result = pacte_sqlite("modeles", "verifier", "bilan_annuel", ok=False)
+    assert result.exit_code == 1
+    assert "✗ bilan_annuel" in result.output
+    assert "titre « Annexe 2 – … » (style Titre 1) absent ou mal placé" in result.output
+    assert "« Annexe 1 – … »" not in result.output
