@@ -104,16 +104,21 @@ def test_migrations_carry_their_own_rules() -> None:
     assert offenders == []
 
 
+def _base_name(base: ast.expr) -> str:
+    return base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+
+
 def test_every_exception_lives_in_errors() -> None:
+    """Domain errors are all in errors.py; the CLI only adapts them to click (its exception, its exit code)."""
     offenders = []
     for name, path in _modules():
         if name == "pacte_docs.errors":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef) and any(
-                    isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception"))) for b in node.bases):
+                    _base_name(b).endswith(("Error", "Exception")) for b in node.bases):
                 offenders.append(f"{name}.{node.name}")
-    assert offenders == []
+    assert offenders == ["pacte_docs.cli.commands.PacteClickError"]
 
 
 @pytest.mark.parametrize("part", ["registry", "rules", "intake", "documents", "services", "cli"])
