@@ -216,14 +216,18 @@ def free_port() -> int:
 
 # ---------------------------------------------------------------- registries built by the tests
 
-def many_conventions(count: int) -> dict[str, object]:
+def many_conventions(count: int, *, signed: bool = True) -> dict[str, object]:
+    """A registry of *count* conventions with XML-special characters; drafts unless *signed* (a signed
+    convention's text, once generated, is never rewritten)."""
     return {
         "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "ville": "Bobigny"},
         "partenaires": [{"code": "CCAS-X", "type": "ccas", "nom": "CCAS d'X « & »"}],
         "conventions": [{"reference": f"CCAS-2024-{i:04d}", "type": "ccas", "partenaires": ["CCAS-X"],
                          "objet": f"Objet n° {i} <avec> des caractères « spéciaux » & d'autres.",
-                         "date_effet": "2024-06-01", "date_signature": "2024-05-15", "renouvellement": "expresse",
-                         "responsable": {"email": "dir@d.example.fr"}} for i in range(count)],
+                         "date_effet": "2024-06-01", "renouvellement": "expresse",
+                         "responsable": {"email": "dir@d.example.fr"}, **({"date_signature": "2024-05-15"}
+                                                                         if signed else {})}
+                        for i in range(count)],
     }
 
 

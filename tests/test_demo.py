@@ -45,8 +45,17 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "entre le Département de l'Essonne et France Travail" in essonne
     check = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier"],
                            capture_output=True, text=True, check=False)
-    # 12 conventions + 1 avenant + the PDI/PTI + the bilan, in DOCX and PDF; 2 regenerated conventions archived
-    assert check.returncode == 0 and "34 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # 12 conventions + 1 avenant + 1 renewal act + 1 dénonciation letter + the PDI/PTI + the bilan, in DOCX and
+    # PDF; the draft signed during the demo archived (DOCX and PDF)
+    assert check.returncode == 0 and "36 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # Each later decision is an act of its own; the signed 2016 text is not rewritten.
+    renewal = " ".join(pdf_text(root / "conventions/PE-2016-001/PE-2016-001-renouvellement-1.pdf").split())
+    assert "RENOUVELLEMENT N° 1" in renewal and "du 1er janvier 2019 au 31 décembre 2020 inclus" in renewal
+    assert "a été renouvelée" not in pdf_text(root / "conventions/PE-2016-001/PE-2016-001.pdf")
+    letter = " ".join(pdf_text(root / "conventions/ASSO-2023-011/ASSO-2023-011-denonciation.pdf").split())
+    assert "LETTRE RECOMMANDÉE" in letter and "Objet : dénonciation de la convention n° ASSO-2023-011" in letter
+    assert "PE-2016-001-renouvellement-1.docx et conventions/PE-2016-001/PE-2016-001-renouvellement-1.pdf" \
+        in result.stdout
     compiled = root / "archives/bilans/2019/bilan-2019.pdf"
     assert "Bilan 2019 pour l'Assemblée : archives/bilans/2019/bilan-2019.pdf" in result.stdout
     bilan_text = " ".join(pdf_text(compiled).split())

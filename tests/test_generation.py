@@ -45,14 +45,16 @@ def test_pole_emploi_before_2024_france_travail_after(pacte: Pacte, tmp_path: Pa
     assert "Pôle emploi Seine-Saint-Denis" in text
     assert "France Travail" not in text
     assert "4 200 000,00 €" in text and "2 100 000,00 €" in text
+    # The same agreement concluded a year later, as a new convention (the 2023 one, signed, keeps its text).
     later = tmp_path / "ft-2024.yaml"
     later.write_text((DATA / "registre.yaml").read_text(encoding="utf-8").replace(
+        "reference: FT-2023-009", "reference: FT-2024-009").replace(
         "date_signature: 2023-01-10\n    date_effet: 2023-02-01",
         "date_signature: 2024-01-10\n    date_effet: 2024-02-01"),
         encoding="utf-8")
     pacte("importer", str(later))
-    pacte("conventions", "generer", "FT-2023-009", "--sans-pdf")
-    text = docx_text(pacte.root / "conventions/FT-2023-009/FT-2023-009.docx")
+    pacte("conventions", "generer", "FT-2024-009", "--sans-pdf")
+    text = docx_text(pacte.root / "conventions/FT-2024-009/FT-2024-009.docx")
     assert "entre le Département de la Seine-Saint-Denis et France Travail" in text
     assert "loi n° 2023-1196 du 18 décembre 2023 pour le plein emploi" in text
     assert "France Travail Seine-Saint-Denis" in text and "Pôle emploi Seine-Saint-Denis" not in text
@@ -75,15 +77,21 @@ def test_unchanged_documents_are_skipped(pacte: Pacte) -> None:
     before = folder_state(pacte.root)
     again = pacte("conventions", "generer", "--toutes", "--sans-pdf").output
     assert "0 document(s) produit(s), 3 inchangé(s)." in again
+    assert again.count("(texte signé, inchangé)") == 3  # the three are signed: their text is frozen
     assert folder_state(pacte.root) == before
 
 
 def test_superseded_version_is_archived_and_summed(pacte: Pacte, tmp_path: Path) -> None:
-    _generate(pacte, "CCAS-2024-010")
+    """A draft regenerated after a change of its data: the previous version is archived (a signed text is
+    frozen instead, see test_actes.py)."""
+    draft = (DATA / "registre.yaml").read_text(encoding="utf-8").replace("    date_signature: 2024-05-15\n", "")
+    (tmp_path / "brouillon.yaml").write_text(draft, encoding="utf-8")
+    pacte("importer", str(tmp_path / "brouillon.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-010", "--sans-pdf")
     first = (pacte.root / "conventions/CCAS-2024-010/CCAS-2024-010.docx").read_bytes()
     changed = tmp_path / "change.yaml"
-    changed.write_text((DATA / "registre.yaml").read_text(encoding="utf-8").replace(
-        "mieux orienter les usagers.", "mieux orienter et accompagner les usagers."), encoding="utf-8")
+    changed.write_text(draft.replace("mieux orienter les usagers.", "mieux orienter et accompagner les usagers."),
+                       encoding="utf-8")
     pacte("importer", str(changed))
     output = pacte("conventions", "generer", "CCAS-2024-010", "--sans-pdf").output
     assert "régénéré" in output

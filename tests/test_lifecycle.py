@@ -46,22 +46,33 @@ def test_sign_archives_the_signed_pdf_read_only(pacte: Pacte, tmp_path: Path) ->
     assert refused.exit_code == 1 and "n'est pas un PDF" in refused.output
 
 
-def test_express_renewal_opens_the_next_period_and_regenerates(pacte: Pacte) -> None:
+def test_express_renewal_opens_the_next_period_with_its_own_act(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "alertes.yaml"))
     pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
+    signed_text = (pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx").read_bytes()
     result = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
-                   "CP-2027-03-041")
+                   "CP-2027-03-041", "--sans-pdf")
     assert ("période 2 du 1er juin 2027 au 31 mai 2030 (date limite de décision : 28 février 2030)"
             in result.output)
-    assert "régénéré" in result.output
-    assert (pacte.root / "archives/conventions/CCAS-2024-101/CCAS-2024-101-v1.docx").is_file()
-    text = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx")
-    assert ("Par décision du 20 mars 2027 (délibération n° CP-2027-03-041), la convention a été renouvelée pour la "
-            "période du 1er juin 2027 au 31 mai 2030 inclus.") in text
+    assert "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx (créé)" in result.output
+    # The signed convention is not rewritten: the renewal is an act of its own.
+    assert (pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx").read_bytes() == signed_text
+    assert not (pacte.root / "archives/conventions/CCAS-2024-101").exists()
+    assert "a été renouvelée" not in docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx")
+    act = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx")
+    assert "RENOUVELLEMENT N° 1" in act and "de la convention n° CCAS-2024-101" in act
+    assert ("Vu la délibération de la Commission permanente n° CP-2027-03-041 du 20 mars 2027 décidant le "
+            "renouvellement de la convention ;") in act
+    assert ("est renouvelée de manière expresse pour une nouvelle période de trois ans, du 1er juin 2027 au "
+            "31 mai 2030 inclus.") in act
+    assert "Ce renouvellement est le dernier que prévoit la convention" in act
     shown = _show(pacte, "CCAS-2024-101", "--au", "2027-06-02")
     assert (shown["statut"], shown["periode"], shown["fin_periode"]) == ("reconduite", 2, "2030-05-31")
     natures = [e["nature"] for e in shown["journal"]]
     assert natures == ["import", "generation", "renouvellement", "generation"]
+    assert [d["chemin"] for d in shown["documents"]] == [
+        "conventions/CCAS-2024-101/CCAS-2024-101.docx",
+        "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx"]
     refused = pacte("--au", "2027-03-21", "conventions", "renouveler", "CCAS-2024-101", ok=False)
     assert refused.exit_code == 1 and "le maximum prévu (1)" in refused.output
     tacit = pacte("conventions", "renouveler", "CCAS-2024-102", ok=False)
@@ -100,13 +111,26 @@ def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None
             "28 février 2027. La convention sera reconduite le 1er juin 2027.") in late.output
     assert registry_state(pacte.root, pacte.base) == before
     forced = pacte("conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01", "--motif", "Fin du dispositif",
-                   "--force")
+                   "--force", "--sans-pdf")
     assert "la convention prend fin le 31 mai 2027" in forced.output
+    letter = docx_text(pacte.root / "conventions/CCAS-2024-102/CCAS-2024-102-denonciation.docx")
+    assert "LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION" in letter
+    assert "Objet : dénonciation de la convention n° CCAS-2024-102" in letter
+    assert "Cette décision est motivée par le motif suivant : Fin du dispositif" in letter
+    assert ("Intervenant après le 28 février 2027, date que fixait le préavis de trois mois prévu par la convention, "
+            "cette dénonciation a été convenue d'un commun accord entre les parties : la convention prend fin au "
+            "terme de la période en cours, le 31 mai 2027, et ne sera pas reconduite.") in letter
     shown = _show(pacte, "CCAS-2024-102", "--au", "2027-06-15")
     assert shown["statut"] == "denoncee" and shown["periode"] == 1
-    assert "hors délai, avec --force" in shown["journal"][-1]["description"]
-    in_time = pacte("conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15")
+    denounced = [e for e in shown["journal"] if e["nature"] == "denonciation"]
+    assert len(denounced) == 1 and "hors délai, avec --force" in denounced[0]["description"]
+    in_time = pacte("conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15", "--sans-pdf")
     assert "dénonciation enregistrée au 15 janvier 2027" in in_time.output
+    letter = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101-denonciation.docx")
+    assert ("Notifiée avant le 28 février 2027, dans le respect du préavis de trois mois prévu par la convention, "
+            "cette dénonciation met fin à la convention au terme de la période en cours, le 31 mai 2027 ; elle ne "
+            "sera pas reconduite.") in letter
+    assert "Madame, Monsieur," in letter  # the CCAS's representative is not known
     statuses = {r["reference"]: r["statut"] for r in json.loads(
         pacte("--au", "2027-01-29", "conventions", "lister", "--format", "json").output)}
     # CCAS-2024-102 is denounced as of 1 March 2027 (a date still to come on 29 January)
@@ -119,8 +143,9 @@ def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None
 
 @pytest.mark.libreoffice
 def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp_path: Path) -> None:
-    """Regenerating after the signature, twice, with changed data: the signed copy keeps its bytes and stays
-    read-only; each earlier archived version too; the archives only grow."""
+    """Regenerating after the signature, twice, with changed data: the signed text stays the current document,
+    byte for byte, and says so; the signed copy keeps its bytes and stays read-only; the draft archived at the
+    signature too."""
     pacte("importer", str(DATA / "alertes.yaml"))
     pacte("conventions", "generer", "CCAS-2027-105")
     scan = tmp_path / "scan.pdf"
@@ -135,12 +160,15 @@ def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp
             "reference: CCAS-2027-105", f"reference: CCAS-2027-105\n    territoire: Secteur {round_}", 1),
             encoding="utf-8")
         pacte("importer", str(changed))
+        current = {p.name: p.read_bytes() for p in (pacte.root / "conventions/CCAS-2027-105").iterdir()}
         result = pacte("conventions", "generer", "CCAS-2027-105")
-        assert "(régénéré, PDF régénéré)" in result.output, result.output
+        assert "(texte signé, inchangé, PDF texte signé, inchangé)" in result.output, result.output
+        assert "le texte signé reste celui du document enregistré" in result.output
+        assert {p.name: p.read_bytes() for p in (pacte.root / "conventions/CCAS-2027-105").iterdir()} == current
         now = {p.relative_to(pacte.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                for p in (pacte.root / "archives/conventions").rglob("*") if p.is_file()}
         assert archived.items() <= now.items(), "un fichier archivé a changé ou disparu"
-        assert len(now) > len(archived)
+        assert "archives/conventions/CCAS-2027-105/CCAS-2027-105-v1.pdf" in now  # the draft, before signing
         archived = now
         for name in now:
             assert not (pacte.root / name).stat().st_mode & 0o222, f"{name} n'est pas en lecture seule"

@@ -23,7 +23,7 @@ def test_committed_templates_are_the_recorded_defaults() -> None:
     manifest = json.loads((PACKAGE_TEMPLATES / "empreintes.json").read_text(encoding="utf-8"))
     files = {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in PACKAGE_TEMPLATES.glob("*.docx")}
     assert set(files) == set(manifest) == {"avenant", "bilan_annuel", "convention_ccas", "convention_france_travail",
-                                           "pdi_pti"}
+                                           "denonciation", "pdi_pti", "renouvellement"}
     changed = [name for name, sha in files.items() if manifest[name]["actuel"] != sha]
     assert changed == [], "modèle modifié : lancez « python outils/empreintes_modeles.py » et committez l'empreinte"
     for entry in manifest.values():
@@ -91,3 +91,28 @@ def test_verifier_requires_the_bilan_s_annex_headings(pacte_sqlite: Pacte) -> No
     assert "✗ bilan_annuel" in result.output
     assert "titre « Annexe 2 – … » (style Titre 1) absent ou mal placé" in result.output
     assert "« Annexe 1 – … »" not in result.output
+
+
+def test_verifier_flags_what_the_law_of_the_act_s_date_forbids(pacte_sqlite: Pacte) -> None:
+    """Rendered as acts of 2023, 2024 and 2025: « Pôle emploi » from 2024, CER or PPAE from 2025, and a
+    dénonciation clause in a convention that is not renewable are reported; visas citing older texts are not."""
+    path = pacte_sqlite.root / "modeles/convention_france_travail.docx"
+    document = DocxDocument(str(path))
+    document.add_paragraph("Le conseiller de Pôle emploi reçoit la personne dans le mois qui suit son orientation.")
+    document.add_paragraph("Le référent signe avec la personne un contrat d'engagements réciproques (CER).")
+    document.save(str(path))
+    result = pacte_sqlite("modeles", "verifier", "convention_france_travail", ok=False)
+    assert result.exit_code == 1 and "✗ convention_france_travail" in result.output
+    assert "« Pôle emploi » dans un acte du 1er juin 2024 : l'opérateur s'appelle France Travail depuis le " \
+           "1er janvier 2024" in result.output
+    assert "Le conseiller de Pôle emploi reçoit la personne" in result.output
+    assert "dans un acte du 1er juin 2025 : depuis le 1er janvier 2025, le contrat d'engagement remplace le CER et " \
+           "le PPAE" in result.output
+    assert "Vu la loi n° 2023-1196" not in result.output  # a visa names the law by its title: not an anachronism
+
+    ccas = pacte_sqlite.root / "modeles/convention_ccas.docx"
+    document = DocxDocument(str(ccas))
+    document.add_paragraph("Chacune des parties peut dénoncer la présente convention avec un préavis de trois mois.")
+    document.save(str(ccas))
+    result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
+    assert "une convention qui n'est pas renouvelable ne se dénonce pas" in result.output

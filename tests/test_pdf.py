@@ -31,7 +31,8 @@ def test_pdf_reads_like_the_convention(pacte: Pacte) -> None:
     shown = pacte("conventions", "afficher", "ASSO-2025-001").output
     assert "conventions/ASSO-2025-001/ASSO-2025-001.pdf" in shown
     again = pacte("conventions", "generer", "--toutes").output
-    assert "PDF inchangé" in again and "0 document(s) produit(s)" in again
+    # signed conventions: their text and its PDF are frozen
+    assert "(texte signé, inchangé, PDF texte signé, inchangé)" in again and "0 document(s) produit(s)" in again
 
 
 @pytest.mark.libreoffice

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 # so that `pacte alertes` and the listings start in a fraction of a second.
 clickfr.install()
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-STATUS_LABELS = {"cree": "créé", "regenere": "régénéré", "inchange": "inchangé", "modifie": "modifié"}
+STATUS_LABELS = {"cree": "créé", "regenere": "régénéré", "inchange": "inchangé", "modifie": "modifié",
+                 "fige": "texte signé, inchangé"}
 
 
 class State:
@@ -385,7 +386,7 @@ def conventions_generate(state: State, references: tuple[str, ...], toutes: bool
     for note in report.notes:
         click.echo(f"  Remarque : {note}")
     made = report.count("cree") + report.count("regenere")
-    click.echo(f"{made} document(s) produit(s), {report.count('inchange')} inchangé(s).")
+    click.echo(f"{made} document(s) produit(s), {report.count('inchange') + report.count('fige')} inchangé(s).")
 
 
 def _print_step(step: lifecycle.Step) -> None:
@@ -421,9 +422,12 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
 @click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de la décision de renouvellement (par défaut : --au, aujourd'hui).")
 @click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui renouvelle.")
+@click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'acte de renouvellement.")
 @click.pass_obj
-def conventions_renew(state: State, reference: str, date_: dt.date | None, deliberation: str | None) -> None:
-    """Enregistre le renouvellement exprès d'une convention : la période suivante s'ouvre.
+def conventions_renew(state: State, reference: str, date_: dt.date | None, deliberation: str | None,
+                      sans_pdf: bool) -> None:
+    """Enregistre le renouvellement exprès d'une convention : la période suivante s'ouvre, et l'acte de
+    renouvellement est produit depuis modeles/renouvellement.docx (le texte signé de la convention ne change pas).
 
     \b
     Exemple :
@@ -431,7 +435,8 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
     """
     from pacte_docs.services import lifecycle
 
-    _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au))
+    _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au,
+                                     with_pdf=not sans_pdf))
 
 
 @conventions_group.command("avenant")
@@ -462,9 +467,12 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
               help="Date de la dénonciation (envoi de la lettre recommandée).")
 @click.option("--motif", help="Motif de la dénonciation.")
 @click.option("--force", is_flag=True, help="Enregistre une dénonciation tacite hors délai, d'un commun accord.")
+@click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de la lettre de dénonciation.")
 @click.pass_obj
-def conventions_denounce(state: State, reference: str, date_: dt.date, motif: str | None, force: bool) -> None:
-    """Enregistre la dénonciation d'une convention ; elle prend fin au terme de sa période.
+def conventions_denounce(state: State, reference: str, date_: dt.date, motif: str | None, force: bool,
+                         sans_pdf: bool) -> None:
+    """Enregistre la dénonciation d'une convention ; elle prend fin au terme de sa période. La lettre
+    recommandée qui la notifie est produite depuis modeles/denonciation.docx.
 
     \b
     Exemple :
@@ -472,7 +480,7 @@ def conventions_denounce(state: State, reference: str, date_: dt.date, motif: st
     """
     from pacte_docs.services import lifecycle
 
-    _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force))
+    _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force, with_pdf=not sans_pdf))
 
 
 # ---------------------------------------------------------------- alertes

@@ -10,7 +10,16 @@ from typing import Any
 
 from pacte_docs.formatting import typographie
 from pacte_docs.registry import queries
-from pacte_docs.registry.models import Axe, Convention, Departement, FicheAction, Pacte, PacteCosignataire, Partenaire
+from pacte_docs.registry.models import (
+    Axe,
+    Convention,
+    Departement,
+    FicheAction,
+    Pacte,
+    PacteCosignataire,
+    Partenaire,
+    Renouvellement,
+)
 from pacte_docs.rules import periods
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
@@ -69,6 +78,7 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
         "de_appellation": _de(appellation),
         "a_designation": _a(desig),
         "represente": "représentée" if feminine else "représenté",
+        "formule_appel": formule_appel(civilite, p.representant_qualite),
         "commune": p.commune,
         "code_insee": p.code_insee,
         "siret": p.siret,
@@ -81,6 +91,25 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
             "e": "e" if civilite.lower().startswith(("mme", "madame", "mlle")) else "",
         },
     }
+
+
+def formule_appel(civilite: str, qualite: str | None) -> str:
+    """How a letter addresses a representative: « Madame la Vice-présidente », « Monsieur le Maire »; « Madame,
+    Monsieur » when the person is unknown."""
+    title = civilite.strip().lower().rstrip(".")
+    madame = title in ("mme", "madame", "mlle")
+    if not (madame or title in ("m", "monsieur", "mr")):
+        return "Madame, Monsieur"
+    appel = "Madame" if madame else "Monsieur"
+    if not qualite:
+        return appel
+    # « Vice-présidente du CCAS » → « la Vice-présidente » ; « Directeur territorial de … » → « le Directeur
+    # territorial »
+    function = qualite.strip()
+    for cut in (" du ", " de la ", " de l'", " de l’", " des ", " de ", " d'", " d’"):
+        function = function.split(cut)[0]
+    function = function[:1].upper() + function[1:]
+    return f"{appel} {'la' if madame else 'le'} {function}"
 
 
 def _de(phrase: str) -> str:
@@ -103,6 +132,7 @@ def departement_context(d: Departement) -> dict[str, Any]:
         "code": d.code,
         "nom": d.nom,
         "designation": designation(d.nom),
+        "de_designation": _de(designation(d.nom)),
         "direction": d.direction,
         "adresse": d.adresse,
         "ville": d.ville,
@@ -115,9 +145,11 @@ def departement_context(d: Departement) -> dict[str, Any]:
     }
 
 
-def convention_context(c: Convention) -> dict[str, Any]:
-    """The documented context of a convention document (see `pacte modeles verifier`)."""
-    document_date = c.date_signature or c.deliberation_date or c.date_effet
+def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, Any]:
+    """The documented context of a convention document (see `pacte modeles verifier`), as of the act's date *on*
+    (by default the convention's own: its signature, else its délibération, else its effect). It holds what the
+    parties agreed, never a later decision: each decision is an act of its own."""
+    document_date = on or c.date_signature or c.deliberation_date or c.date_effet
     fin = periods.fin_periode(c.date_effet, c.duree_mois)
     montant_fse = (c.montant * c.taux_fse).quantize(Decimal("0.01")) if c.montant and c.taux_fse else None
     partenaires = [partenaire_context(p, document_date) for p in c.partenaires]
@@ -156,7 +188,6 @@ def convention_context(c: Convention) -> dict[str, Any]:
             "actions": [{key: a.get(key) for key in ACTION_FIELDS} for a in c.actions or []],
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
-            "renouvellements": _renouvellements(c),
         },
     })
     return shown
@@ -172,21 +203,48 @@ def fingerprint(context: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _renouvellements(c: Convention) -> list[dict[str, Any]]:
-    """Recorded express renewals with the period each opened (recorded data only, never today's date)."""
-    if c.renouvellement != "expresse" or not c.renouvellements:
-        return []
-    chain = periods.periodes(queries.faits(c), c.date_effet)  # express periods depend on recorded decisions only
-    return [{"numero": r.numero, "date": r.date, "deliberation": r.deliberation_numero,
-             "debut": period.debut, "fin": period.fin}
-            for r, period in zip(c.renouvellements, chain[1:], strict=False)]
-
-
 def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None,
                     nouvelle_fin: dt.date | None) -> dict[str, Any]:
     """The documented context of an avenant: the convention's, plus the avenant itself."""
     result = convention_context(c)
     result["avenant"] = {"numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin}
+    return result
+
+
+def renouvellement_context(c: Convention, numero: int) -> dict[str, Any]:
+    """The documented context of the act renewing a convention (express renewal *numero*), dated its decision."""
+    recorded = next((r for r in c.renouvellements if r.numero == numero), None)
+    if recorded is None:
+        raise ValueError(f"{c.reference} has no renewal {numero}")
+    chain = periods.periodes(queries.faits(c), c.date_effet)  # express periods depend on recorded decisions only
+    period = chain[numero] if numero < len(chain) else chain[-1]
+    result = convention_context(c, recorded.date)
+    result["renouvellement"] = typographie({
+        "numero": numero,
+        "date": recorded.date,
+        "deliberation": recorded.deliberation_numero,
+        "debut": period.debut,
+        "fin": period.fin,
+        "duree_mois": c.duree_mois,
+        "date_limite": period.date_limite,
+        "restants": max(0, c.renouvellements_max - numero),
+    })
+    return result
+
+
+def denonciation_context(c: Convention) -> dict[str, Any]:
+    """The documented context of the registered letter that denounces a convention, dated its dénonciation."""
+    if c.date_denonciation is None:
+        raise ValueError(f"{c.reference} is not denounced")
+    current = queries.situation(c, c.date_denonciation)
+    result = convention_context(c, c.date_denonciation)
+    result["denonciation"] = typographie({
+        "date": c.date_denonciation,
+        "motif": c.motif_denonciation,
+        "fin": current.periode.fin,
+        "date_limite": current.date_limite,
+        "dans_les_delais": c.date_denonciation <= current.date_limite,
+    })
     return result
 
 
@@ -224,6 +282,12 @@ def documented_context(kind: str) -> dict[str, Any]:
     if kind == "bilan_annuel":
         return sample_bilan_context()
     sample = sample_convention()
+    if kind == "renouvellement":
+        sample.renouvellements = [Renouvellement(numero=1, date=dt.date(2027, 3, 20), deliberation_numero="CP-2")]
+        return renouvellement_context(sample, 1)
+    if kind == "denonciation":
+        sample.date_denonciation, sample.motif_denonciation = dt.date(2027, 1, 10), "Motif de la dénonciation."
+        return denonciation_context(sample)
     if kind == "avenant":
         return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31))
     return convention_context(sample)

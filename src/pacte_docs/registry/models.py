@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -173,7 +173,8 @@ class Document(Base):
     convention_id: Mapped[int | None] = mapped_column(
         ForeignKey("convention.id", ondelete="SET NULL"), index=True
     )
-    nature: Mapped[str] = mapped_column(String(20))  # convention | avenant | signe | pdi_pti | bilan
+    # convention | avenant | renouvellement | denonciation | signe | pdi_pti | bilan
+    nature: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(5))  # docx | pdf
     cle: Mapped[str] = mapped_column(String(80), index=True)  # stable name of the output, e.g. CCAS-2024-001
     version: Mapped[int] = mapped_column(Integer)
@@ -184,6 +185,8 @@ class Document(Base):
     source_sha256: Mapped[str | None] = mapped_column(String(64))  # the DOCX a PDF was made from
     empreinte: Mapped[str | None] = mapped_column(String(64))  # fingerprint of the data rendered
     pdfa: Mapped[bool] = mapped_column(default=False)
+    # The text of a signed act: it stays the current document whatever changes later (template, data, renewal).
+    fige: Mapped[bool] = mapped_column(default=False, server_default=false())
     cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -51,18 +51,22 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
         amend = not gennevilliers.avenants
         clichy = queries.convention(session, "CCAS-2027-005")
         sign = clichy.date_signature is None
+    steps = []
     if renew:
-        lines += lifecycle.renouveler(ws, "PE-2016-001", D(2018, 10, 15), "2018-04-0412", on).lines
+        steps.append(lifecycle.renouveler(ws, "PE-2016-001", D(2018, 10, 15), "2018-04-0412", on))
     if denounce:
-        lines += lifecycle.denoncer(ws, "ASSO-2023-011", D(2026, 5, 15),
-                                    "Reprise de l'action par la plateforme départementale de mobilité.", False).lines
+        steps.append(lifecycle.denoncer(ws, "ASSO-2023-011", D(2026, 5, 15),
+                                        "Reprise de l'action par la plateforme départementale de mobilité.", False))
     if amend:
-        lines += lifecycle.avenant(
+        steps.append(lifecycle.avenant(
             ws, "CCAS-2024-002", "L'article 4 est complété par une action « Permanence numérique » tenue chaque "
             "semaine par le CCAS dans les locaux du service des solidarités territoriales.", D(2025, 6, 2), None,
-            on).lines
+            on))
     if sign:
-        lines += lifecycle.signer(ws, "CCAS-2027-005", D(2026, 11, 10)).lines
+        steps.append(lifecycle.signer(ws, "CCAS-2027-005", D(2026, 11, 10)))
+    for step in steps:
+        lines += step.lines
+        lines += [f"  {o.docx}" + (f" et {o.pdf}" if o.pdf else "") for made in step.generated for o in made.outputs]
     return lines
 
 

@@ -28,7 +28,7 @@ class Output:
     nature: str  # "convention" | "avenant"
     docx: str
     pdf: str | None
-    docx_status: str  # "cree" | "regenere" | "inchange"
+    docx_status: str  # "cree" | "regenere" | "inchange" | "fige" (a signed act's text, kept as signed)
     pdf_status: str | None
 
 
@@ -46,9 +46,11 @@ class _Planned:
     convention: Convention
     cle: str
     nature: str
-    template: CompiledTemplate
+    template: CompiledTemplate | None  # None for a frozen document: its template is not even read
     context: dict[str, Any]
     fingerprint: str
+    freeze: bool = False  # the text of a signed act: once written, never rewritten
+    frozen: bool = False  # the current document is such a text
     data: bytes | None = None  # rendered DOCX, None when the current file is up to date
 
 
@@ -71,35 +73,72 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
     """Render, check and write the DOCX of each convention, then its PDF; unchanged documents are skipped."""
     with ws.db.session() as session:
         conventions = select_conventions(session, references, all_)
-        jobs = [(c, c.reference, "convention", template_name(c), context.convention_context(c)) for c in conventions]
+        jobs = [Job(c, c.reference, "convention", template_name(c), context.convention_context(c),
+                    freeze=c.date_signature is not None) for c in conventions]
         report = _render_and_write(session, ws, jobs, progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
 
 
-@holding("documents")
+ACTS = ("avenant", "renouvellement", "denonciation")  # each later decision on a convention is an act of its own
+
+
 def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bool = True, pdfa: bool = False,
                      progress: Progress | None = None) -> GenerationReport:
     """The DOCX (and PDF) of avenant *numero* of a convention: conventions/REF/REF-avenant-N."""
+    return generate_act(ws, reference, "avenant", numero, with_pdf=with_pdf, pdfa=pdfa, progress=progress)
+
+
+@holding("documents")
+def generate_act(ws: Workspace, reference: str, nature: str, numero: int | None = None, *, with_pdf: bool = True,
+                 pdfa: bool = False, progress: Progress | None = None) -> GenerationReport:
+    """The DOCX (and PDF) of an act recorded on a convention, from modeles/<nature>.docx: avenant *numero*
+    (REF-avenant-N), renewal *numero* (REF-renouvellement-N) or the dénonciation letter (REF-denonciation)."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
-        recorded = next((a for a in c.avenants if a.numero == numero), None)
-        if recorded is None:
-            raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
-        ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin)
-        jobs = [(c, f"{reference}-avenant-{numero}", "avenant", "avenant", ctx)]
-        report = _render_and_write(session, ws, jobs, progress)
+        if nature == "avenant":
+            recorded = next((a for a in c.avenants if a.numero == numero), None)
+            if recorded is None:
+                raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
+            ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin)
+            cle = f"{reference}-avenant-{numero}"
+        elif nature == "renouvellement":
+            if not any(r.numero == numero for r in c.renouvellements):
+                raise UnknownReferenceError(f"La convention {reference} n'a pas de renouvellement n° {numero}.")
+            ctx, cle = context.renouvellement_context(c, int(numero or 0)), f"{reference}-renouvellement-{numero}"
+        elif nature == "denonciation":
+            if c.date_denonciation is None:
+                raise UnknownReferenceError(f"La convention {reference} n'a pas été dénoncée.")
+            ctx, cle = context.denonciation_context(c), f"{reference}-denonciation"
+        else:
+            raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
+        report = _render_and_write(session, ws, [Job(c, cle, nature, nature, ctx)], progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
 
 
-def _render_and_write(session: Any, ws: Workspace, jobs: list[tuple[Convention, str, str, str, dict[str, Any]]],
-                      progress: Progress | None) -> GenerationReport:
+@dataclass
+class Job:
+    """A document to produce: of which convention, under which name, from which template and data."""
+
+    convention: Convention
+    cle: str  # CCAS-2024-001, CCAS-2024-001-avenant-1, CCAS-2024-001-renouvellement-1
+    nature: str  # convention | avenant | renouvellement | denonciation
+    template: str
+    context: dict[str, Any]
+    freeze: bool = False  # a signed act: its text, once written, stays the current document
+
+
+def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Progress | None) -> GenerationReport:
     report = GenerationReport()
     cache = TemplateCache(ws)
-    plans = [_Planned(c, cle, nature, cache.get(name), ctx, context.fingerprint(ctx))
-             for c, cle, nature, name, ctx in jobs]
     documents = DocumentStore(session, ws)
-    for nature in {p.nature for p in plans}:
-        documents.load([p.cle for p in plans if p.nature == nature], nature)
+    for nature in {j.nature for j in jobs}:
+        documents.load([j.cle for j in jobs if j.nature == nature], nature)
+    plans = []
+    for job in jobs:
+        current = documents.current(job.cle, job.nature, "docx")
+        frozen = current is not None and current.fige
+        plans.append(_Planned(job.convention, job.cle, job.nature, cache.get(job.template) if not frozen else None,
+                              job.context, context.fingerprint(job.context), job.freeze, frozen))
     _check_and_render(documents, plans, progress)
     _write_docx(documents, plans, report)
     documents.write_sums()
@@ -122,21 +161,23 @@ def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress:
     """Check every document's variables, then render the changed ones in memory: nothing is written yet."""
     missing: dict[tuple[str, str], list[str]] = {}
     for plan in plans:
-        for path in plan.template.missing(plan.context):
-            missing.setdefault((plan.template.name, path), []).append(plan.cle)
+        if plan.template is not None:
+            for path in plan.template.missing(plan.context):
+                missing.setdefault((plan.template.name, path), []).append(plan.cle)
     if missing:
         raise missing_variables(missing)
     todo = []
-    shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
+    shas = _template_shas(plans)
     for plan in plans:
-        if documents.is_up_to_date(documents.current(plan.cle, plan.nature, "docx"), empreinte=plan.fingerprint,
-                                   modele_sha256=shas[id(plan.template)]):
+        if plan.template is None or documents.is_up_to_date(
+                documents.current(plan.cle, plan.nature, "docx"), empreinte=plan.fingerprint,
+                modele_sha256=shas[id(plan.template)]):
             if progress:
                 progress("docx", 1, len(plans))
         else:
             todo.append(plan)
     errors = []
-    for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo],
+    for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo if p.template is not None],
                                              documents.ws.config.pdf_processes,
                                              lambda n: progress("docx", n, len(plans)) if progress else None),
                             strict=True):
@@ -193,12 +234,26 @@ def render_all(jobs: list[tuple[CompiledTemplate, dict[str, Any]]], processes: i
         _WORKER_TEMPLATES.clear()
 
 
+def _template_shas(plans: list[_Planned]) -> dict[int, str]:
+    templates = {id(p.template): p.template for p in plans if p.template is not None}
+    return {key: sha256_bytes(template.data) for key, template in templates.items()}
+
+
 def _write_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport) -> None:
     ws = documents.ws
-    shas = {id(t): sha256_bytes(t.data) for t in {id(p.template): p.template for p in plans}.values()}
+    shas = _template_shas(plans)
     for plan in plans:
         ref, cle = plan.convention.reference, plan.cle
         target = ws.conventions / ref / f"{cle}.docx"
+        if plan.frozen:
+            current = documents.current(cle, plan.nature, "docx")
+            if current is not None and current.empreinte != plan.fingerprint:
+                report.notes.append(
+                    f"{cle} : le texte signé reste celui du document enregistré ({current.chemin}) ; les données "
+                    f"ont changé depuis. Pour modifier une clause d'un acte signé, passez par un avenant "
+                    f"(pacte conventions avenant {ref} …).")
+            report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "fige", None))
+            continue
         if plan.data is None:
             report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "inchange", None))
             continue
@@ -207,7 +262,7 @@ def _write_docx(documents: DocumentStore, plans: list[_Planned], report: Generat
         documents.retire(cle, plan.nature, "pdf", folder)  # made from the previous text, it no longer matches
         document = documents.put(target, plan.data, cle=cle, nature=plan.nature, folder=folder,
                                  convention_id=plan.convention.id, modele_sha256=shas[id(plan.template)],
-                                 empreinte=plan.fingerprint)
+                                 empreinte=plan.fingerprint, fige=plan.freeze)
         journal.record(documents.session, plan.convention, "generation",
                        f"Document {'régénéré' if regenerated else 'produit'} : {document.chemin} "
                        f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
@@ -226,8 +281,11 @@ def _convert(documents: DocumentStore, report: GenerationReport, pdfa: bool, pro
         if docx_record is None:
             continue
         output.pdf = ws.relative(ws.root / output.docx).removesuffix(".docx") + ".pdf"
-        if documents.is_up_to_date(documents.current(output.reference, output.nature, "pdf"),
-                                   source_sha256=docx_record.sha256, pdfa=pdfa):
+        current_pdf = documents.current(output.reference, output.nature, "pdf")
+        if docx_record.fige and documents.is_up_to_date(current_pdf, source_sha256=docx_record.sha256):
+            output.pdf_status = "fige"  # the signed act's PDF, PDF/A or not, is kept as it is
+            continue
+        if documents.is_up_to_date(current_pdf, source_sha256=docx_record.sha256, pdfa=pdfa):
             output.pdf_status = "inchange"
             continue
         todo.append((output, docx_record))
@@ -251,7 +309,7 @@ def _convert_batch(documents: DocumentStore, report: GenerationReport, todo: lis
                 ws.root / str(output.pdf), converted[ws.root / output.docx], cle=output.reference,
                 nature=output.nature, folder=folder, convention_id=docx_record.convention_id,
                 modele_sha256=docx_record.modele_sha256, source_sha256=docx_record.sha256,
-                empreinte=docx_record.empreinte, pdfa=pdfa)
+                empreinte=docx_record.empreinte, pdfa=pdfa, fige=docx_record.fige)
             convention = session.get(Convention, docx_record.convention_id)
             if convention is not None:
                 journal.record(session, convention, "generation",

@@ -168,15 +168,25 @@ def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = 
     return step
 
 
+def _act(ws: Workspace, step: Step, reference: str, nature: str, numero: int | None, label: str,
+         with_pdf: bool) -> None:
+    """Produce the act that records a decision (its paths are in step.generated)."""
+    step.lines.append(f"{label} :")
+    step.generated.append(generation.generate_act(ws, reference, nature, numero, with_pdf=with_pdf))
+
+
 @holding("registre")
-def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str | None, on: dt.date) -> Step:
+def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str | None, on: dt.date, *,
+               with_pdf: bool = True) -> Step:
+    """Record an express renewal and produce its act (modeles/renouvellement.docx); the convention's own text,
+    once signed, is not touched."""
     step = Step()
     with ws.db.session() as session:
         opened = record_renewal(session, reference, date, deliberation, on)
     step.lines.append(f"{reference} : renouvellement enregistré ; période {opened.numero} du "
                       f"{date_longue(opened.debut)} au {date_longue(opened.fin)} (date limite de décision : "
                       f"{date_longue(opened.date_limite)}).")
-    _regenerate(ws, reference, step)
+    _act(ws, step, reference, "renouvellement", opened.numero - 1, "Acte de renouvellement", with_pdf)
     return step
 
 
@@ -195,8 +205,12 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
 
 
 @holding("registre")
-def denoncer(ws: Workspace, reference: str, date: dt.date, motif: str | None, force: bool) -> Step:
+def denoncer(ws: Workspace, reference: str, date: dt.date, motif: str | None, force: bool, *,
+             with_pdf: bool = True) -> Step:
+    """Record a dénonciation and produce the registered letter that notifies it (modeles/denonciation.docx)."""
     with ws.db.session() as session:
         after = record_denonciation(session, reference, date, motif, force)
-    return Step([f"{reference} : dénonciation enregistrée au {date_longue(date)} ; la convention prend fin le "
+    step = Step([f"{reference} : dénonciation enregistrée au {date_longue(date)} ; la convention prend fin le "
                  f"{date_longue(after.periode.fin)}."])
+    _act(ws, step, reference, "denonciation", None, "Lettre recommandée de dénonciation", with_pdf)
+    return step

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from docx import Document as DocxDocument
 
 from pacte_docs.documents import context
-from pacte_docs.documents.rendering import Finding, analyse, make_environment, missing_paths
-from pacte_docs.errors import UnknownReferenceError
+from pacte_docs.documents.rendering import CompiledTemplate, Finding, analyse, make_environment, missing_paths
+from pacte_docs.errors import TemplateError, UnknownReferenceError
 from pacte_docs.files import sha256_bytes, sha256_file
+from pacte_docs.formatting import date_longue
+from pacte_docs.registry.models import Convention, Renouvellement
 from pacte_docs.workspace import Workspace, default_template_fingerprints, package_templates
 
 # The context each template is checked against; every other template renders a convention.
-KIND = {"avenant": "avenant", "pdi_pti": "pdi_pti", "bilan_annuel": "bilan_annuel"}
+KIND = {"avenant": "avenant", "renouvellement": "renouvellement", "denonciation": "denonciation", "pdi_pti": "pdi_pti",
+        "bilan_annuel": "bilan_annuel"}
 
 
 @dataclass
@@ -75,6 +82,8 @@ def check_templates(ws: Workspace, names: list[str]) -> list[TemplateCheck]:
         analysis = analyse(path, env)
         documented = context.documented_context(KIND.get(name, "convention"))
         findings = analysis.findings + _missing_headings(path, REQUIRED_HEADINGS.get(name, ()))
+        if not any(f.severity == "erreur" for f in analysis.findings):
+            findings += legal_findings(path, name, KIND.get(name, "convention"), env)
         results.append(TemplateCheck(name, ws.relative(path), sorted(analysis.paths),
                                      missing_paths(analysis.paths, documented), findings,
                                      sorted(context.leaf_paths(documented))))
@@ -104,3 +113,109 @@ def _missing_headings(path: Path, required: tuple[str, ...]) -> list[Finding]:
         else:
             position = found + 1
     return findings
+
+
+# ---------------------------------------------------------------- the legal check
+
+# The law a template must follow, checked on acts rendered at several dates (sample data): what a legal service
+# would refuse to sign. Sources: loi n° 2023-1196 du 18 décembre 2023 pour le plein emploi (Pôle emploi becomes
+# France Travail on 1 January 2024; the contrat d'engagement replaces the CER and the PPAE from 1 January 2025).
+LEGAL_DATES = (dt.date(2023, 6, 1), dt.date(2024, 6, 1), dt.date(2025, 6, 1))
+ACT_KINDS = ("convention", "avenant", "renouvellement", "denonciation")
+_ANACHRONISMS = (
+    (dt.date(2024, 1, 1), re.compile(r"Pôle emploi", re.IGNORECASE),
+     "l'opérateur s'appelle France Travail depuis le 1er janvier 2024 (loi n° 2023-1196 du 18 décembre 2023) : "
+     "écrivez {{ operateur }}, qui suit la date de l'acte"),
+    (dt.date(2025, 1, 1), re.compile(r"\b(CER|PPAE)\b|contrat d['’]engagements? réciproques?|projet personnalisé "
+                                     r"d['’]accès à l['’]emploi", re.IGNORECASE),
+     "depuis le 1er janvier 2025, le contrat d'engagement remplace le CER et le PPAE (loi n° 2023-1196)"),
+)
+_DENONCIATION = re.compile(r"\bdénonc", re.IGNORECASE)
+
+
+def _sample_convention(template: str, day: dt.date, renouvellement: str) -> Convention:
+    """The documented sample convention, its act dated *day*; a France Travail partner for that template."""
+    c = context.sample_convention()
+    c.deliberation_date, c.date_signature, c.date_effet = (day - dt.timedelta(days=45), day - dt.timedelta(days=15),
+                                                           day)
+    c.renouvellement = renouvellement
+    if template == "convention_france_travail":
+        c.type = "france_travail"
+        partner = c.partenaires[0]
+        partner.type, partner.nom, partner.code = "france_travail", "France Travail Exemple", "FT-EXEMPLE"
+    return c
+
+
+def _act_context(kind: str, c: Convention, day: dt.date) -> dict[str, Any]:
+    if kind == "avenant":
+        return context.avenant_context(c, 1, "Objet de l'avenant.", day, None)
+    if kind == "renouvellement":
+        c.renouvellements = [Renouvellement(numero=1, date=day, deliberation_numero="CP-2")]
+        return context.renouvellement_context(c, 1)
+    if kind == "denonciation":
+        c.date_denonciation, c.motif_denonciation = day, "Motif."
+        return context.denonciation_context(c)
+    return context.convention_context(c)
+
+
+def _rendered_text(data: bytes) -> str:
+    document = DocxDocument(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    for section in document.sections:
+        parts += [p.text for p in section.header.paragraphs] + [p.text for p in section.footer.paragraphs]
+    return "\n".join(parts)
+
+
+def legal_findings(path: Path, name: str, kind: str, env: Any) -> list[Finding]:
+    """Render the template as an act of each date of LEGAL_DATES (and, for a convention, not renewable) and report
+    what the law of that date forbids: names and contracts that no longer exist, a dénonciation clause in a
+    convention that cannot be renewed."""
+    if kind not in ACT_KINDS:
+        return []
+    try:
+        template = CompiledTemplate(path, env)
+    except TemplateError:
+        return []  # reported by the analysis
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    cases = [(day, "expresse") for day in LEGAL_DATES]
+    if kind == "convention":
+        cases.append((LEGAL_DATES[-1], "aucun"))
+    for day, renouvellement in cases:
+        try:
+            text = _rendered_text(template.render(_act_context(kind, _sample_convention(name, day, renouvellement),
+                                                                day)))
+        except (TemplateError, ValueError, KeyError):
+            return findings  # a template that does not render is reported by the analysis
+        for since, pattern, why in _ANACHRONISMS:
+            found = _anachronism(text, pattern) if day >= since else None
+            if found and (found.group(0), why) not in seen:
+                seen.add((found.group(0), why))
+                findings.append(Finding("erreur", "texte rendu", None, _sentence(text, found.start()),
+                                        f"« {found.group(0)} » dans un acte du {date_longue(day)} : {why}"))
+        if renouvellement == "aucun" and _DENONCIATION.search(text):
+            where = _DENONCIATION.search(text)
+            assert where is not None
+            findings.append(Finding("erreur", "texte rendu", None, _sentence(text, where.start()),
+                                    "une convention qui n'est pas renouvelable ne se dénonce pas : réservez "
+                                    "l'article de dénonciation à convention.renouvellement != 'aucun'"))
+    return findings
+
+
+def _anachronism(text: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """The first use of an old name or contract as a current one: a visa (« Vu … ») cites a text by its own title
+    and date, and « anciennement … » or « ex-… » recalls a former name; neither is an anachronism."""
+    for found in pattern.finditer(text):
+        line_start = text.rfind("\n", 0, found.start()) + 1
+        before = text[line_start:found.start()]
+        if text.startswith("Vu ", line_start) or before.rstrip().endswith(("anciennement", "ex-", "ex")):
+            continue
+        return found
+    return None
+
+
+def _sentence(text: str, position: int) -> str:
+    start = max(text.rfind("\n", 0, position), text.rfind(". ", 0, position)) + 1
+    end = min((i for i in (text.find("\n", position), text.find(". ", position)) if i != -1), default=len(text))
+    return text[start:end].strip()

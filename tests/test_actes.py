@@ -1,0 +1,119 @@
+"""Acts a legal service signs as they are, read back from the PDF LibreOffice makes: a draft says PROJET on every
+page; once signed, the convention's text is frozen (across a renewal, a change of data and a change of template);
+each later decision is an act of its own — the renewal act, the registered letter of dénonciation."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+from docx import Document as DocxDocument
+from pypdf import PdfReader
+
+from tests.helpers import Pacte, docx_text, pdf_text
+
+REGISTRE = {
+    "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "ville": "Bobigny",
+                    "adresse": "Hôtel du Département, 93006 Bobigny Cedex",
+                    "president": {"civilite": "M.", "nom": "Stéphane Troussel",
+                                  "qualite": "Président du Conseil départemental"}},
+    "partenaires": [
+        {"code": "CCAS-PANTIN", "type": "ccas", "nom": "CCAS de Pantin", "commune": "Pantin",
+         "adresse": "84-88, avenue du Général-Leclerc, 93500 Pantin",
+         "representant": {"civilite": "Mme", "nom": "Nadia Ben Amar", "qualite": "Vice-présidente du CCAS"}},
+    ],
+    "conventions": [
+        {"reference": "CCAS-2025-301", "type": "ccas", "partenaires": ["CCAS-PANTIN"],
+         "objet": "La présente convention organise l'accompagnement social des bénéficiaires du RSA par le CCAS.",
+         "deliberation": {"instance": "Commission permanente", "numero": "CP-2025-05-118", "date": "2025-05-12"},
+         "date_effet": "2025-07-01", "renouvellement": "expresse", "renouvellements_max": 2,
+         "responsable": {"nom": "Inès Carpentier", "email": "icarpentier@seinesaintdenis.example.fr"},
+         "engagements_departement": [f"Engagement n° {i} du Département, décrit en une phrase assez longue pour que "
+                                     "la convention tienne sur plusieurs pages." for i in range(1, 30)]},
+        {"reference": "CCAS-2024-302", "type": "ccas", "partenaires": ["CCAS-PANTIN"],
+         "objet": "La présente convention organise des permanences communes.",
+         "date_signature": "2024-03-01", "date_effet": "2024-04-01", "renouvellement": "tacite",
+         "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
+    ],
+}
+
+
+@pytest.fixture
+def actes(pacte_sqlite: Pacte, tmp_path: Path) -> Pacte:
+    path = tmp_path / "registre.yaml"
+    path.write_text(yaml.safe_dump(REGISTRE, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    return pacte_sqlite
+
+
+def _pages(pdf: Path) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(pdf).pages]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.libreoffice
+def test_a_draft_says_projet_on_every_page_and_the_signed_text_is_frozen(actes: Pacte) -> None:
+    folder = actes.root / "conventions/CCAS-2025-301"
+    actes("conventions", "generer", "CCAS-2025-301")
+    draft = _pages(folder / "CCAS-2025-301.pdf")
+    assert len(draft) >= 2
+    assert all("PROJET" in page for page in draft), "PROJET manque sur une page du brouillon"
+    assert "Fait à Bobigny, le ……" in pdf_text(folder / "CCAS-2025-301.pdf")
+
+    signed = actes("conventions", "signer", "CCAS-2025-301", "--date", "2025-06-02")
+    assert "régénéré" in signed.output
+    text = pdf_text(folder / "CCAS-2025-301.pdf")
+    assert "PROJET" not in text and "Fait à Bobigny, le 2 juin 2025" in text
+    frozen = {name: _sha(folder / name) for name in ("CCAS-2025-301.docx", "CCAS-2025-301.pdf")}
+
+    # A renewal is its own act; the signed convention does not change.
+    renewed = actes("--au", "2028-03-15", "conventions", "renouveler", "CCAS-2025-301", "--date", "2028-03-10",
+                    "--deliberation", "CP-2028-03-044")
+    assert "CCAS-2025-301-renouvellement-1.docx (créé, PDF créé)" in renewed.output
+    act = pdf_text(folder / "CCAS-2025-301-renouvellement-1.pdf")
+    assert "RENOUVELLEMENT N° 1" in act
+    assert "CP-2028-03-044 du 10 mars 2028" in act
+    assert "du 1er juillet 2028 au 30 juin 2031 inclus" in " ".join(act.split())
+    assert "renouvelée une fois de la même manière" in " ".join(act.split())
+    assert "PROJET" not in act
+
+    # A change of template, then of data: the signed text stays, byte for byte, and the command says so.
+    template = actes.root / "modeles/convention_ccas.docx"
+    document = DocxDocument(str(template))
+    document.add_paragraph("Clause nouvelle du modèle.")
+    document.save(str(template))
+    again = actes("conventions", "generer", "CCAS-2025-301")
+    assert "(texte signé, inchangé, PDF texte signé, inchangé)" in again.output
+    assert {name: _sha(folder / name) for name in frozen} == frozen
+    assert "Clause nouvelle" not in pdf_text(folder / "CCAS-2025-301.pdf")
+    assert "a été renouvelée" not in pdf_text(folder / "CCAS-2025-301.pdf")
+    shown = actes("conventions", "afficher", "CCAS-2025-301")
+    assert "CCAS-2025-301-renouvellement-1.pdf" in shown.output
+    assert "✓" in actes("archives", "verifier").output
+
+
+@pytest.mark.libreoffice
+def test_the_denonciation_is_a_registered_letter_to_the_partner(actes: Pacte) -> None:
+    result = actes("conventions", "denoncer", "CCAS-2024-302", "--date", "2026-11-20", "--motif",
+                   "Reprise des permanences par la Maison des solidarités.")
+    assert "CCAS-2024-302-denonciation.docx (créé, PDF créé)" in result.output
+    pdf = actes.root / "conventions/CCAS-2024-302/CCAS-2024-302-denonciation.pdf"
+    text = " ".join(pdf_text(pdf).split())
+    assert "Bobigny, le 20 novembre 2026" in text
+    assert "LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION" in text
+    assert "Mme Nadia Ben Amar Vice-présidente du CCAS CCAS de Pantin" in text
+    assert "Objet : dénonciation de la convention n° CCAS-2024-302" in text
+    assert "Madame la Vice-présidente," in text
+    assert "décision du Département de la Seine-Saint-Denis de dénoncer la convention n° CCAS-2024-302" in text
+    assert ("Notifiée avant le 31 décembre 2026, dans le respect du préavis de trois mois prévu par la convention, "
+            "cette dénonciation met fin à la convention au terme de la période en cours, le 31 mars 2027") in text
+    assert "Reprise des permanences par la Maison des solidarités." in text
+    assert "Stéphane Troussel" in text
+    assert len(PdfReader(pdf).pages) == 1
+    docx = docx_text(pdf.with_suffix(".docx"))
+    assert "PROJET" not in docx
