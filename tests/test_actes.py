@@ -117,3 +117,73 @@ def test_the_denonciation_is_a_registered_letter_to_the_partner(actes: Pacte) ->
     assert len(PdfReader(pdf).pages) == 1
     docx = docx_text(pdf.with_suffix(".docx"))
     assert "PROJET" not in docx
+
+
+VISAS = {
+    "departement": REGISTRE["departement"],
+    "partenaires": [
+        {"code": "ASSO-RELAIS", "type": "association", "nom": "Association Le Relais 93",
+         "representant": {"civilite": "M.", "nom": "Karim Haddad", "qualite": "Président de l'association"}},
+        {"code": "FT-93", "type": "france_travail", "nom": "France Travail Seine-Saint-Denis"},
+    ],
+    "conventions": [
+        {"reference": "ASSO-2025-401", "type": "autre", "partenaires": ["ASSO-RELAIS"],
+         "objet": "Subvention à l'action de remobilisation.", "date_signature": "2025-03-03",
+         "date_effet": "2025-04-01", "renouvellement": "aucun", "montant": "96000",
+         "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
+        {"reference": "ASSO-2025-402", "type": "autre", "partenaires": ["ASSO-RELAIS"],
+         "objet": "Subvention à l'atelier de quartier.", "date_signature": "2025-03-03",
+         "date_effet": "2025-04-01", "renouvellement": "aucun", "montant": "30000",
+         "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
+        {"reference": "FT-2025-403", "type": "france_travail", "partenaires": ["FT-93"],
+         "objet": "Accompagnement global.", "date_signature": "2025-01-20", "date_effet": "2025-02-01",
+         "renouvellement": "expresse", "montant": "1200000", "taux_fse": "0.4",
+         "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
+        {"reference": "FT-2023-404", "type": "france_travail", "partenaires": ["FT-93"],
+         "objet": "Accompagnement global.", "date_signature": "2023-01-20", "date_effet": "2023-02-01",
+         "renouvellement": "expresse", "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
+    ],
+}
+
+
+def test_visas_follow_the_act_s_date_and_case(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """From the dated table of legal texts: the subsidy law above 23 000 € a year to an association, the FSE+
+    regulations and the EU mention for a co-funded convention, the 2023 law from 2024 on — and not otherwise."""
+    path = tmp_path / "visas.yaml"
+    path.write_text(yaml.safe_dump(VISAS, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "--toutes", "--sans-pdf")
+
+    def text(reference: str) -> str:
+        return " ".join(docx_text(pacte_sqlite.root / f"conventions/{reference}/{reference}.docx").split())
+
+    big, small, ft_2025, ft_2023 = (text(r) for r in ("ASSO-2025-401", "ASSO-2025-402", "FT-2025-403",
+                                                         "FT-2023-404"))
+    subsidy_law = "Vu la loi n° 2000-321 du 12 avril 2000 relative aux droits des citoyens dans leurs relations"
+    decree = "Vu le décret n° 2001-495 du 6 juin 2001 pris pour l'application de l'article 10"
+    report = "l'association transmet au Département le compte rendu financier"
+    assert subsidy_law in big and decree in big and report in big  # 96 000 € over three years: 32 000 € a year
+    assert subsidy_law not in small and decree not in small and report not in small  # 10 000 € a year
+    for regulation in ("Vu le règlement (UE) 2021/1060 du Parlement européen et du Conseil du 24 juin 2021",
+                       "Vu le règlement (UE) 2021/1057 du Parlement européen et du Conseil du 24 juin 2021"):
+        assert regulation in ft_2025 and regulation not in ft_2023
+    assert "« Cofinancé par l'Union européenne »" in ft_2025 and "Cofinancé" not in ft_2023
+    assert "Vu la loi n° 2023-1196 du 18 décembre 2023" in ft_2025 and "2023-1196" not in ft_2023
+    assert "Vu le protocole national du 1er avril 2014" in ft_2025 and "protocole national" not in big
+    for act in (big, small, ft_2025, ft_2023):
+        assert "Vu le code de l'action sociale et des familles, notamment ses articles L262-1 et suivants, L263-1 et " \
+               "L263-2 ;" in act
+    # not renewable: no dénonciation clause
+    assert "Résiliation" in big and "dénoncer" not in big
+
+
+def test_verifier_reports_a_missing_visa(pacte_sqlite: Pacte) -> None:
+    path = pacte_sqlite.root / "modeles/convention_ccas.docx"
+    document = DocxDocument(str(path))
+    visa = next(p for p in document.paragraphs if p.text.startswith("Vu {{ v }}"))
+    visa._p.getparent().remove(visa._p)
+    document.save(str(path))
+    result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
+    assert "visa manquant dans un acte du 1er juin 2023 : « Vu le code général des collectivités territoriales »" \
+        in result.output
+    assert "Vu la loi n° 2000-321" in result.output  # the association's case is checked too

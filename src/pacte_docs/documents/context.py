@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from decimal import Decimal
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from pacte_docs.formatting import typographie
 from pacte_docs.registry import queries
@@ -20,7 +24,7 @@ from pacte_docs.registry.models import (
     Partenaire,
     Renouvellement,
 )
-from pacte_docs.rules import periods
+from pacte_docs.rules import periods, visas
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -145,6 +149,23 @@ def departement_context(d: Departement) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=1)
+def legal_texts() -> tuple[visas.Texte, ...]:
+    """The dated table of legal texts the visas cite (donnees/textes.yaml)."""
+    raw = yaml.safe_load((resources.files("pacte_docs") / "donnees" / "textes.yaml").read_text("utf-8"))
+    return tuple(visas.Texte(cle=e["cle"], visa=" ".join(str(e["visa"]).split()), depuis=e.get("depuis"),
+                             jusqu_au=e.get("jusqu_au"), types=tuple(e.get("types", ())), cas=tuple(e.get("cas", ())))
+                 for e in raw)
+
+
+def act_case(c: Convention, on: dt.date) -> visas.Cas:
+    """What decides the visas of an act of convention *c* dated *on*."""
+    return visas.Cas(on, c.type, visas.situations(
+        france_travail=any(p.type == "france_travail" for p in c.partenaires), taux_fse=c.taux_fse,
+        association=any(p.type == "association" for p in c.partenaires), montant=c.montant,
+        duree_mois=c.duree_mois))
+
+
 def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, Any]:
     """The documented context of a convention document (see `pacte modeles verifier`), as of the act's date *on*
     (by default the convention's own: its signature, else its délibération, else its effect). It holds what the
@@ -154,7 +175,9 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
     montant_fse = (c.montant * c.taux_fse).quantize(Decimal("0.01")) if c.montant and c.taux_fse else None
     partenaires = [partenaire_context(p, document_date) for p in c.partenaires]
     objectifs = {key: c.objectifs.get(key) for key in OBJECTIFS} | dict(c.objectifs)
+    case = act_case(c, document_date)
     shown: dict[str, Any] = typographie({
+        "visas": [t.visa for t in visas.select(legal_texts(), case)],
         "departement": departement_context(c.departement),
         "partenaires": partenaires,
         "partenaire": partenaires[0],
@@ -188,6 +211,8 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
             "actions": [{key: a.get(key) for key in ACTION_FIELDS} for a in c.actions or []],
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
+            "cofinancement_fse": "fse" in case.situations,
+            "subvention_association": "subvention_association" in case.situations,
         },
     })
     return shown

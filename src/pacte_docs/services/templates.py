@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +134,9 @@ _ANACHRONISMS = (
 _DENONCIATION = re.compile(r"\bdénonc", re.IGNORECASE)
 
 
-def _sample_convention(template: str, day: dt.date, renouvellement: str) -> Convention:
-    """The documented sample convention, its act dated *day*; a France Travail partner for that template."""
+def _sample_convention(template: str, day: dt.date, renouvellement: str, association: bool = False) -> Convention:
+    """The documented sample convention, its act dated *day*; a France Travail partner for that template, an
+    association given a subsidy above the threshold of décret n° 2001-495 when *association*."""
     c = context.sample_convention()
     c.deliberation_date, c.date_signature, c.date_effet = (day - dt.timedelta(days=45), day - dt.timedelta(days=15),
                                                            day)
@@ -143,6 +145,11 @@ def _sample_convention(template: str, day: dt.date, renouvellement: str) -> Conv
         c.type = "france_travail"
         partner = c.partenaires[0]
         partner.type, partner.nom, partner.code = "france_travail", "France Travail Exemple", "FT-EXEMPLE"
+    elif association:
+        c.type = "autre"
+        partner = c.partenaires[0]
+        partner.type, partner.nom, partner.code = "association", "Association Exemple", "ASSO-EXEMPLE"
+        c.montant, c.taux_fse = Decimal("96000.00"), None
     return c
 
 
@@ -179,15 +186,27 @@ def legal_findings(path: Path, name: str, kind: str, env: Any) -> list[Finding]:
         return []  # reported by the analysis
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
-    cases = [(day, "expresse") for day in LEGAL_DATES]
+    cases = [(day, "expresse", False) for day in LEGAL_DATES]
     if kind == "convention":
-        cases.append((LEGAL_DATES[-1], "aucun"))
-    for day, renouvellement in cases:
+        cases.append((LEGAL_DATES[-1], "aucun", False))
+        if name != "convention_france_travail":
+            cases.append((LEGAL_DATES[-1], "expresse", True))
+    for day, renouvellement, association in cases:
         try:
-            text = _rendered_text(template.render(_act_context(kind, _sample_convention(name, day, renouvellement),
-                                                                day)))
+            ctx = _act_context(kind, _sample_convention(name, day, renouvellement, association), day)
+            text = _rendered_text(template.render(ctx))
         except (TemplateError, ValueError, KeyError):
             return findings  # a template that does not render is reported by the analysis
+        if kind == "convention":
+            flat = " ".join(text.replace("\u00a0", " ").split())
+            for visa in ctx.get("visas", []):
+                wanted = " ".join(f"Vu {visa}".replace("\u00a0", " ").split())
+                if wanted not in flat and ("visa", visa) not in seen:
+                    seen.add(("visa", visa))
+                    findings.append(Finding("erreur", "texte rendu", None, "", f"visa manquant dans un acte du "
+                                            f"{date_longue(day)} : « {wanted} » — les visas viennent de la table "
+                                            "des textes : écrivez-les par {%p for v in visas %}Vu {{ v }} ;"
+                                            "{%p endfor %}"))
         for since, pattern, why in _ANACHRONISMS:
             found = _anachronism(text, pattern) if day >= since else None
             if found and (found.group(0), why) not in seen:
