@@ -187,3 +187,25 @@ def test_verifier_reports_a_missing_visa(pacte_sqlite: Pacte) -> None:
     assert "visa manquant dans un acte du 1er juin 2023 : « Vu le code général des collectivités territoriales »" \
         in result.output
     assert "Vu la loi n° 2000-321" in result.output  # the association's case is checked too
+
+
+def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """« l'Association … représentée par », « à l'initiative d'Hélène … », « dans la limite d'une
+    reconduction »."""
+    data = {
+        "departement": REGISTRE["departement"],
+        "partenaires": VISAS["partenaires"],
+        "conventions": [{"reference": "ASSO-2025-405", "type": "autre", "partenaires": ["ASSO-RELAIS"],
+                         "objet": "Ateliers de remobilisation.", "date_signature": "2025-03-03",
+                         "date_effet": "2025-04-01", "renouvellement": "tacite", "renouvellements_max": 1,
+                         "responsable": {"nom": "Hélène Garnier", "email": "hgarnier@seinesaintdenis.example.fr"}}],
+    }
+    path = tmp_path / "parties.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "ASSO-2025-405", "--sans-pdf")
+    text = " ".join(docx_text(pacte_sqlite.root / "conventions/ASSO-2025-405/ASSO-2025-405.docx").split())
+    assert "L'Association Le Relais 93, représentée par M. Karim Haddad" in text
+    assert "ci-après dénommée « l'association »" in text
+    assert "à l'initiative d'Hélène Garnier pour le Département" in text
+    assert "dans la limite d'une reconduction," in text

@@ -84,11 +84,20 @@ def test_express_renewal_opens_the_next_period_with_its_own_act(pacte: Pacte) ->
 def test_avenant_is_numbered_generated_and_moves_the_end(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "alertes.yaml"))
     first = pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet",
-                  "Ajout d'une permanence « numérique » & d'un atelier.", "--date", "2026-01-15", "--sans-pdf")
+                  "Ajout d'une permanence « numérique » & d'un atelier.", "--date", "2026-01-15", "--sans-pdf",
+                  "--deliberation", "CP-2025-12-207", "--date-deliberation", "2025-12-15")
     assert "avenant n° 1 enregistré" in first.output
     docx = pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx"
     text = docx_text(docx)
     assert "AVENANT N° 1" in text and "Ajout d'une permanence « numérique » & d'un atelier." in text
+    # its own délibération, and the convention named in one line (its object clause is not spliced in)
+    assert ("Vu la délibération de la Commission permanente n° CP-2025-12-207 du 15 décembre 2025 approuvant le "
+            "présent avenant et autorisant le Président à le signer ;") in text
+    assert ("Vu la convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles "
+            "n° CCAS-2024-103 signée le 1er août 2024 ;") in text
+    before = pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet", "Autre.", "--date",
+                   "2025-12-01", "--date-deliberation", "2025-12-15", "--sans-pdf", ok=False)
+    assert before.exit_code == 1 and "ne peut précéder la délibération qui l'approuve" in before.output
     second = pacte("--au", "2026-02-01", "conventions", "avenant", "CCAS-2024-103", "--objet",
                    "Prolongation de six mois.", "--nouvelle-fin", "2028-02-29", "--sans-pdf")
     assert "avenant n° 2 enregistré" in second.output and "Fin de période portée au 29 février 2028." in second.output

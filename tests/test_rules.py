@@ -65,9 +65,19 @@ def test_operateur_emploi(day: dt.date, operator: str) -> None:
     (formatting.duree, 18, "dix-huit mois"),
     (formatting.fois, 1, "une fois"),
     (formatting.en_lettres, 2, "deux"),
+    (formatting.en_lettres, 1, "un"),
+    (formatting.de, "Marc Olivier", "de Marc Olivier"),
+    (formatting.de, "Hélène Garnier", "d'Hélène Garnier"),
+    (formatting.de, "une", "d'une"),
+    (formatting.de, "deux", "de deux"),
 ])
 def test_french_filters(function: object, value: object, expected: str) -> None:
     assert function(value) == expected  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("n", "genre", "expected"), [(1, "f", "une"), (1, "m", "un"), (3, "f", "trois")])
+def test_counts_of_a_feminine_noun(n: int, genre: str, expected: str) -> None:
+    assert formatting.en_lettres(n, genre) == expected
 
 
 @pytest.mark.parametrize(("nom", "designation"), [

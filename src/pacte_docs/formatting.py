@@ -94,11 +94,21 @@ def fois(n: int) -> str:
     return f"{words.get(n, str(n))} fois"
 
 
-def en_lettres(n: int) -> str:
-    """2 → deux (small counts, masculine)."""
+def en_lettres(n: int, genre: str = "m") -> str:
+    """2 → deux; 1 → un, or une with genre « f » (a count of a feminine noun: « une reconduction »)."""
     words = {0: "zéro", 1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept",
              8: "huit", 9: "neuf", 10: "dix", 12: "douze"}
-    return words.get(n, str(n))
+    word = words.get(n, str(n))
+    return "une" if word == "un" and genre.lower().startswith("f") else word
+
+
+_ELIDES = re.compile(r"^[aeiouyhâàéèêëîïôöûüœAEIOUYHÂÀÉÈÊËÎÏÔÖÛÜŒ]")
+
+
+def de(value: Any) -> str:
+    """« de » before a word, elided before a vowel or a mute h: de Marc, d'Hélène, d'une reconduction."""
+    text = "" if value is None else str(value)
+    return f"d'{text}" if _ELIDES.match(text) else f"de {text}"
 
 
 _BEFORE = re.compile(r"[ \t]+([:;?!»])")
@@ -128,4 +138,5 @@ FILTERS = {
     "duree": duree,
     "fois": fois,
     "en_lettres": en_lettres,
+    "de": de,
 }

@@ -445,20 +445,26 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
 @click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ", help="Date de l'avenant.")
 @click.option("--nouvelle-fin", callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Nouvelle date de fin de la période en cours.")
+@click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui approuve l'avenant.")
+@click.option("--date-deliberation", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de cette délibération.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'avenant.")
 @click.pass_obj
 def conventions_amend(state: State, reference: str, objet: str, date_: dt.date | None,
-                      nouvelle_fin: dt.date | None, sans_pdf: bool) -> None:
+                      nouvelle_fin: dt.date | None, deliberation: str | None, date_deliberation: dt.date | None,
+                      sans_pdf: bool) -> None:
     """Enregistre un avenant numéroté et le génère depuis modeles/avenant.docx.
 
     \b
     Exemple :
-      pacte conventions avenant CCAS-2024-001 --objet "Ajout d'une permanence numérique." --date 2025-09-01
+      pacte conventions avenant CCAS-2024-001 --objet "Ajout d'une permanence numérique." --date 2025-09-01 \\
+        --deliberation CP-2025-07-112 --date-deliberation 2025-07-07
     """
     from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
-                                  with_pdf=not sans_pdf))
+                                  with_pdf=not sans_pdf, deliberation=deliberation,
+                                  date_deliberation=date_deliberation))
 
 
 @conventions_group.command("denoncer")

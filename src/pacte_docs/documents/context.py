@@ -57,8 +57,15 @@ def designation(nom: str) -> str:
     return ("la " if first in _FEMININE else "le ") + nom
 
 
+_FEMININE_ELIDED = {"association", "agence", "union", "assemblée", "assemblee", "entreprise", "école", "ecole"}
+
+
 def _feminine(article_phrase: str) -> bool:
-    return article_phrase.startswith("la ")
+    """Whether « représenté » agrees in the feminine: « la Ville de … », « l'Association … »."""
+    if article_phrase.startswith("la "):
+        return True
+    first = article_phrase.removeprefix("l'").split(" ")[0].lower()
+    return article_phrase.startswith("l'") and first in _FEMININE_ELIDED
 
 
 def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
@@ -211,6 +218,7 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
             "actions": [{key: a.get(key) for key in ACTION_FIELDS} for a in c.actions or []],
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
+            "intitule": INTITULES.get(c.type, INTITULES["autre"]),
             "cofinancement_fse": "fse" in case.situations,
             "subvention_association": "subvention_association" in case.situations,
         },
@@ -218,6 +226,12 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
     return shown
 
 
+# The one line that names a convention in a later act (its object is a clause, not a title).
+INTITULES = {
+    "ccas": "convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles",
+    "france_travail": "convention de partenariat relative à l'accompagnement global des demandeurs d'emploi",
+    "autre": "convention de partenariat",
+}
 OBJECTIFS = ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois")
 ACTION_FIELDS = ("intitule", "public", "indicateur", "cible")
 
@@ -229,10 +243,15 @@ def fingerprint(context: dict[str, Any]) -> str:
 
 
 def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None,
-                    nouvelle_fin: dt.date | None) -> dict[str, Any]:
-    """The documented context of an avenant: the convention's, plus the avenant itself."""
+                    nouvelle_fin: dt.date | None, deliberation: str | None = None,
+                    date_deliberation: dt.date | None = None) -> dict[str, Any]:
+    """The documented context of an avenant: the convention's, plus the avenant itself and its délibération."""
     result = convention_context(c)
-    result["avenant"] = {"numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin}
+    result["avenant"] = typographie({
+        "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin,
+        "deliberation": {"instance": c.deliberation_instance or "Commission permanente", "numero": deliberation,
+                         "date": date_deliberation},
+    })
     return result
 
 

@@ -128,6 +128,8 @@ class Avenant(Base):
     date: Mapped[dt.date | None] = mapped_column(Date)
     periode: Mapped[int] = mapped_column(Integer)  # the period whose end it may move
     nouvelle_fin: Mapped[dt.date | None] = mapped_column(Date)
+    deliberation_numero: Mapped[str | None] = mapped_column(String(60))  # the délibération approving it
+    deliberation_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Evenement(Base):

@@ -61,7 +61,7 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
         steps.append(lifecycle.avenant(
             ws, "CCAS-2024-002", "L'article 4 est complété par une action « Permanence numérique » tenue chaque "
             "semaine par le CCAS dans les locaux du service des solidarités territoriales.", D(2025, 6, 2), None,
-            on))
+            on, deliberation="CP-2025-05-087", date_deliberation=D(2025, 5, 19)))
     if sign:
         steps.append(lifecycle.signer(ws, "CCAS-2027-005", D(2026, 11, 10)))
     for step in steps:

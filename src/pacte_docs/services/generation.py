@@ -99,7 +99,8 @@ def generate_act(ws: Workspace, reference: str, nature: str, numero: int | None 
             recorded = next((a for a in c.avenants if a.numero == numero), None)
             if recorded is None:
                 raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
-            ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin)
+            ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
+                                          recorded.deliberation_numero, recorded.deliberation_date)
             cle = f"{reference}-avenant-{numero}"
         elif nature == "renouvellement":
             if not any(r.numero == numero for r in c.renouvellements):

@@ -81,18 +81,23 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
 
 
 def record_avenant(session: Session, reference: str, objet: str, date: dt.date | None,
-                   nouvelle_fin: dt.date | None, on: dt.date) -> Avenant:
-    """Record a numbered avenant; it may move the end of the current period."""
+                   nouvelle_fin: dt.date | None, on: dt.date, deliberation: str | None = None,
+                   date_deliberation: dt.date | None = None) -> Avenant:
+    """Record a numbered avenant, approved by its own délibération; it may move the end of the current period."""
     c = queries.convention(session, reference)
     if not objet.strip():
         raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
+    if date is not None and date_deliberation is not None and date < date_deliberation:
+        raise LifecycleError(f"L'avenant ({date_longue(date)}) ne peut précéder la délibération qui l'approuve "
+                             f"({date_longue(date_deliberation)}).")
     current = queries.situation(c, date or on)
     if nouvelle_fin is not None and nouvelle_fin <= current.periode.debut:
         raise LifecycleError(f"La nouvelle fin ({date_longue(nouvelle_fin)}) doit suivre le début de la période en "
                              f"cours ({date_longue(current.periode.debut)}).")
     numero = len(c.avenants) + 1
     added = Avenant(numero=numero, objet=objet.strip(), date=date, periode=current.periode.numero,
-                    nouvelle_fin=nouvelle_fin)
+                    nouvelle_fin=nouvelle_fin, deliberation_numero=(deliberation or "").strip() or None,
+                    deliberation_date=date_deliberation)
     c.avenants.append(added)
     session.flush()
     queries.refresh_echeances(session, [c])
@@ -192,10 +197,12 @@ def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str |
 
 @holding("registre")
 def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nouvelle_fin: dt.date | None,
-            on: dt.date, *, with_pdf: bool = True) -> Step:
+            on: dt.date, *, with_pdf: bool = True, deliberation: str | None = None,
+            date_deliberation: dt.date | None = None) -> Step:
+    """Record an avenant (with the délibération approving it) and produce it from modeles/avenant.docx."""
     step = Step()
     with ws.db.session() as session:
-        added = record_avenant(session, reference, objet, date, nouvelle_fin, on)
+        added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation)
         numero = added.numero
     step.lines.append(f"{reference} : avenant n° {numero} enregistré.")
     if nouvelle_fin:
