@@ -175,6 +175,9 @@ def test_visas_follow_the_act_s_date_and_case(pacte_sqlite: Pacte, tmp_path: Pat
                "L263-2 ;" in act
     # not renewable: no dénonciation clause
     assert "Résiliation" in big and "dénoncer" not in big
+    # an unknown representative leaves a blank to fill by hand, never « représenté par , , »
+    assert "France Travail Seine-Saint-Denis, représenté par ……………………, dûment habilité(e) à cet effet," in ft_2025
+    assert " , ," not in ft_2025 and "par ," not in ft_2025
 
 
 def test_verifier_reports_a_missing_visa(pacte_sqlite: Pacte) -> None:
@@ -209,3 +212,11 @@ def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, 
     assert "ci-après dénommée « l'association »" in text
     assert "à l'initiative d'Hélène Garnier pour le Département" in text
     assert "dans la limite d'une reconduction," in text
+
+
+def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte) -> None:
+    actes("conventions", "generer", "CCAS-2025-301", "--sans-pdf")
+    text = " ".join(docx_text(actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
+    assert ("Le CCAS de Pantin, 84-88, avenue du Général-Leclerc, 93500 Pantin, représenté par Mme Nadia Ben Amar, "
+            "Vice-présidente du CCAS, agissant par délégation, dûment habilitée à cet effet,") in text
+    assert "PROJET — " in text  # a draft, in its header

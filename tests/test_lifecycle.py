@@ -66,6 +66,9 @@ def test_express_renewal_opens_the_next_period_with_its_own_act(pacte: Pacte) ->
     assert ("est renouvelée de manière expresse pour une nouvelle période de trois ans, du 1er juin 2027 au "
             "31 mai 2030 inclus.") in act
     assert "Ce renouvellement est le dernier que prévoit la convention" in act
+    # the Président signs it by the délibération that renews, not the one that approved the convention
+    assert ("dûment habilité à signer le présent renouvellement par délibération de la Commission permanente "
+            "n° CP-2027-03-041 du 20 mars 2027,") in act
     shown = _show(pacte, "CCAS-2024-101", "--au", "2027-06-02")
     assert (shown["statut"], shown["periode"], shown["fin_periode"]) == ("reconduite", 2, "2030-05-31")
     natures = [e["nature"] for e in shown["journal"]]
@@ -93,6 +96,8 @@ def test_avenant_is_numbered_generated_and_moves_the_end(pacte: Pacte) -> None:
     # its own délibération, and the convention named in one line (its object clause is not spliced in)
     assert ("Vu la délibération de la Commission permanente n° CP-2025-12-207 du 15 décembre 2025 approuvant le "
             "présent avenant et autorisant le Président à le signer ;") in text
+    assert ("dûment habilité à signer le présent avenant par délibération de la Commission permanente "
+            "n° CP-2025-12-207 du 15 décembre 2025,") in text
     assert ("Vu la convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles "
             "n° CCAS-2024-103 signée le 1er août 2024 ;") in text
     before = pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet", "Autre.", "--date",

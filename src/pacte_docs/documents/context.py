@@ -90,6 +90,8 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
         "a_designation": _a(desig),
         "represente": "représentée" if feminine else "représenté",
         "formule_appel": formule_appel(civilite, p.representant_qualite),
+        "representation": representation("représentée" if feminine else "représenté", civilite,
+                                         p.representant_nom, p.representant_qualite, p.type),
         "commune": p.commune,
         "code_insee": p.code_insee,
         "siret": p.siret,
@@ -102,6 +104,24 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
             "e": "e" if civilite.lower().startswith(("mme", "madame", "mlle")) else "",
         },
     }
+
+
+BLANK = "……………………"  # a blank the signatories fill by hand
+
+
+def representation(represente: str, civilite: str, nom: str | None, qualite: str | None,
+                   type_: str = "autre") -> str:
+    """« représentée par Mme Nadia Ben Amar, Vice-présidente du CCAS, agissant par délégation, dûment habilitée à
+    cet effet »; a blank to fill by hand where the representative is not known, never « représenté par , , ».
+    A CCAS or CIAS is chaired by the maire: a vice-président signs by delegation (DOMAIN.md, « Since 2024 »)."""
+    person = " ".join(filter(None, [civilite.strip(), (nom or "").strip()])) if nom else ""
+    e = "e" if civilite.strip().lower().rstrip(".") in ("mme", "madame", "mlle") else ""
+    habilite = f"dûment habilité{e} à cet effet" if person else "dûment habilité(e) à cet effet"
+    function = qualite.strip() if qualite and qualite.strip() else None
+    delegation = ("agissant par délégation" if type_ in ("ccas", "cias") and function
+                  and function.lower().startswith("vice-président") else None)
+    parts = [f"{represente} par {person or BLANK}", function, delegation, habilite]
+    return ", ".join(p for p in parts if p)
 
 
 def formule_appel(civilite: str, qualite: str | None) -> str:
