@@ -87,8 +87,9 @@ def test_a_draft_says_projet_on_every_page_and_the_signed_text_is_frozen(actes: 
     document = DocxDocument(str(template))
     document.add_paragraph("Clause nouvelle du modèle.")
     document.save(str(template))
-    again = actes("conventions", "generer", "CCAS-2025-301")
+    again = actes("conventions", "generer", "CCAS-2025-301", "--pdfa")
     assert "(texte signé, inchangé, PDF texte signé, inchangé)" in again.output
+    assert "le PDF du texte signé est gardé tel quel ; il n'est pas refait en PDF/A" in again.output
     assert {name: _sha(folder / name) for name in frozen} == frozen
     assert "Clause nouvelle" not in pdf_text(folder / "CCAS-2025-301.pdf")
     assert "a été renouvelée" not in pdf_text(folder / "CCAS-2025-301.pdf")

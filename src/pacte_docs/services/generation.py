@@ -285,6 +285,9 @@ def _convert(documents: DocumentStore, report: GenerationReport, pdfa: bool, pro
         current_pdf = documents.current(output.reference, output.nature, "pdf")
         if docx_record.fige and documents.is_up_to_date(current_pdf, source_sha256=docx_record.sha256):
             output.pdf_status = "fige"  # the signed act's PDF, PDF/A or not, is kept as it is
+            if pdfa and current_pdf is not None and not current_pdf.pdfa:
+                report.notes.append(f"{output.reference} : le PDF du texte signé est gardé tel quel ; il n'est pas "
+                                    "refait en PDF/A.")
             continue
         if documents.is_up_to_date(current_pdf, source_sha256=docx_record.sha256, pdfa=pdfa):
             output.pdf_status = "inchange"
