@@ -179,6 +179,14 @@ class Mailbox:
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     before_reply: Callable[[int, Any], str | None] | None = None
     delay: float = 0.0
+    refuse: set[str] = field(default_factory=set)  # recipients the server refuses (550), as a real one would
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address.lower() in self.refuse:
+            return "550 5.1.1 Destinataire inconnu"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         number = len(self.messages) + 1

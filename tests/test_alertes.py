@@ -241,3 +241,43 @@ def test_the_smtp_password_never_appears_in_output_files_or_messages(registre: P
         if path.is_file():
             seen.append(path.read_bytes().decode("latin-1"))
     assert not any(secret in text for text in seen)
+
+
+def test_a_refused_recipient_leaves_everyone_else_served(registre: Pacte, smtp: tuple[Mailbox, int]) -> None:
+    """The server refuses one director (550): the others get their digest, the refused one is named, and the next
+    run, once the address is right, sends only what that director is owed."""
+    box, _ = smtp
+    box.refuse = {JEROME}
+    first = _send(registre, ok=False)
+    assert first.exit_code == 1, first.output
+    assert f"envoyé à {ELODIE} : 2 alerte(s)" in first.output and f"envoyé à {CHLOE}" in first.output
+    assert "1 destinataire(s) refusé(s) ; 2 récapitulatif(s) envoyé(s) aux autres." in first.output
+    assert f"{JEROME} : refusé par le serveur (550 5.1.1 Destinataire inconnu)" in first.output
+    assert sorted(box.by_recipient()) == [CHLOE, ELODIE]
+    box.refuse = set()
+    second = _send(registre)
+    assert f"envoyé à {JEROME} : 1 alerte(s)" in second.output
+    assert sorted(box.by_recipient()) == [CHLOE, ELODIE, JEROME] and len(box.messages) == 3
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("email", ".jerome@valdemarne.example.fr", "un point au début"),
+    ("email", "jerome..lefevre@valdemarne.example.fr", "deux points qui se suivent"),
+    ("nom", "Jérôme\rLefèvre", "retour à la ligne interdit"),
+])
+def test_an_address_or_name_unfit_for_a_message_is_refused_at_import(pacte: Pacte, tmp_path: Path, field: str,
+                                                                      value: str, said: str) -> None:
+    source = (DATA / "alertes.yaml").read_text(encoding="utf-8")
+    original = {"email": JEROME, "nom": "Jérôme Lefèvre"}[field]
+    spoiled = tmp_path / "alertes.yaml"
+    spoiled.write_text(source.replace(original, value.replace("\r", "\\r") if field == "nom" else value, 1)
+                       .replace("{nom: Jérôme\\rLefèvre", '{nom: "Jérôme\\rLefèvre"'), encoding="utf-8")
+    result = pacte("importer", str(spoiled), ok=False)
+    assert result.exit_code == 1 and said in result.output, result.output
+    assert f"responsable.{field}" in result.output or "responsable" in result.output
+
+
+def test_rediriger_takes_one_valid_address(registre: Pacte, smtp: tuple[Mailbox, int]) -> None:
+    result = registre("--au", "2027-01-29", "alertes", "--envoyer", "--rediriger", "a@x.fr, b@y.fr", ok=False)
+    assert result.exit_code == 1 and "--rediriger : « a@x.fr, b@y.fr » n'est pas une adresse" in result.output
+    assert smtp[0].messages == []

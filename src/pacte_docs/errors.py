@@ -40,6 +40,10 @@ class Invalid(ValueError):
         self.fix = fix
 
 
+class AddressError(ValueError):
+    """An e-mail address or a header text that cannot be written in a message; the message says why, in French."""
+
+
 class ValidationError(PacteError):
     """Input data do not satisfy the import format; carries every problem found."""
 

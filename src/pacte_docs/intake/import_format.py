@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pacte_docs.errors import Invalid, Problem
+from pacte_docs.addresses import check_email
+from pacte_docs.errors import AddressError, Invalid, Problem
 from pacte_docs.intake.readers import Item
 from pacte_docs.kinds import ConventionType, NatureAxe, PartenaireType, Renouvellement, values
 from pacte_docs.rules.aggregation import FIGURES
@@ -22,6 +23,7 @@ DEPARTEMENT_CODE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
 INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+LINE_BREAK = re.compile(r"[\r\n\u0085\u2028\u2029]")  # a carriage return alone breaks a mail header too
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 
 
@@ -37,7 +39,7 @@ def text(limit: int = 2000, multiline: bool = True) -> Callable[[Any], str | Non
         if found:
             raise Invalid(f"caractère de contrôle invisible (U+{ord(found.group(0)):04X}), souvent collé depuis "
                           "Word ou Excel", "retapez ce texte ou collez-le sans mise en forme")
-        if not multiline and "\n" in result:
+        if not multiline and LINE_BREAK.search(result):
             raise Invalid("retour à la ligne interdit dans ce champ", "écrivez la valeur sur une seule ligne")
         if len(result) > limit:
             raise Invalid(f"texte trop long ({len(result)} caractères, {limit} au plus)", "raccourcissez-le")
@@ -183,7 +185,10 @@ def email(value: Any) -> str:
     raw = str(value).strip()
     if not EMAIL.match(raw) or len(raw) > 254:
         raise Invalid(f"« {raw} » n'est pas une adresse électronique", "écrivez-la sous la forme prenom.nom@exemple.fr")
-    return raw.lower()
+    try:
+        return check_email(raw)  # the same check as the one made before sending (no « .b@x.fr », « a..b@x.fr »)
+    except AddressError as exc:
+        raise Invalid(str(exc), "écrivez-la sous la forme prenom.nom@exemple.fr") from None
 
 
 def departement_code(value: Any) -> str:

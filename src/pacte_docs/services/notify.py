@@ -21,6 +21,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -35,7 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pacte_docs import files
-from pacte_docs.errors import PacteError, SmtpError
+from pacte_docs.addresses import check_email, check_header_text
+from pacte_docs.errors import AddressError, PacteError, SmtpError
 from pacte_docs.files import owner_gone, owner_tag
 from pacte_docs.formatting import FILTERS, date_longue
 from pacte_docs.kinds import ConventionType
@@ -214,7 +216,10 @@ def subject(digest: Digest, on: dt.date) -> str:
 
 def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequence[int],
             redirect: str | None = None, signature: str = "Direction de l'insertion") -> EmailMessage:
-    """A multipart (plain text + HTML) French message; headers encoded per RFC 2047 when needed."""
+    """A multipart (plain text + HTML) French message; headers encoded per RFC 2047 when needed. An address or a
+    name that cannot be written in a header (recorded before the import checked them) raises AddressError."""
+    check_email(digest.destinataire)
+    check_header_text(digest.nom, "le nom du responsable")
     folder = resources.files("pacte_docs") / "courriels"
     values = {"nom": digest.nom, "alertes": digest.alertes, "au": on, "signature": signature,
               "types": {kind.value: kind.label for kind in ConventionType},
@@ -309,9 +314,17 @@ class SendReport:
     deja: int = 0  # alerts already sent (or being sent by another run)
     non_envoyes: list[Digest] = field(default_factory=list)
     erreur: str | None = None
+    refuses: list[tuple[Digest, str]] = field(default_factory=list)  # one recipient refused, the others served
 
-    def error(self) -> SmtpError | None:
-        """What to tell the user when the server failed: what went, what is left for the next run."""
+    def error(self) -> PacteError | None:
+        """What to tell the user when the server failed (what went, what is left for the next run), or when
+        recipients were refused (who, why, and that everyone else was served)."""
+        if self.erreur is None and self.refuses:
+            names = "\n".join(f"  • {d.destinataire} : {why} — {len(d.alertes)} alerte(s) non envoyée(s)"
+                               for d, why in self.refuses)
+            return PacteError(f"{len(self.refuses)} destinataire(s) refusé(s) ; {len(self.envoyes)} récapitulatif(s) "
+                              f"envoyé(s) aux autres.\n{names}\nCorrigez l'adresse du responsable dans le "
+                              "registre (pacte importer) : ses alertes partiront à l'exécution suivante.")
         if self.erreur is None:
             return None
         waiting = sum(len(d.alertes) for d in self.non_envoyes)
@@ -367,16 +380,20 @@ def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, red
                 report.deja += len(digest.alertes) - len(to_send.alertes)
                 if not to_send.alertes:
                     continue
-            message = compose(to_send, on, settings, ws.config.seuils_jours, redirect, signature)
             try:
+                message = compose(to_send, on, settings, ws.config.seuils_jours, redirect, signature)
                 connection.send(message)
-            except (smtplib.SMTPException, OSError) as exc:
+            except (AddressError, HeaderParseError, ValueError, smtplib.SMTPException, OSError) as exc:
                 if not redirect:
                     with ws.db.session() as session:
-                        _settle(session, message_id, sent=False)
-                report.non_envoyes.extend(pending[index:])
-                report.erreur = _describe(exc, settings)
-                break
+                        _settle(session, message_id, sent=False)  # released: the next run retries it
+                refused = _refused(exc)
+                if refused is None:  # the server or the connection failed: stop here, the next run goes on
+                    report.non_envoyes.extend(pending[index:])
+                    report.erreur = _describe(exc, settings)
+                    break
+                report.refuses.append((to_send, refused))  # this recipient alone; everyone else is served
+                continue
             if not redirect:
                 with ws.db.session() as session:
                     _settle(session, message_id, sent=True)
@@ -384,6 +401,24 @@ def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, red
     finally:
         connection.close()
     return report
+
+
+def _refused(exc: Exception) -> str | None:
+    """Why this recipient alone could not be served — an address or a name that cannot be written in a message,
+    or a permanent refusal (5xx) of the recipient or of the message — or None when the server or the connection
+    failed for everyone (unreachable, login, sender refused, temporary 4xx), which stops the run."""
+    if isinstance(exc, AddressError | HeaderParseError) or type(exc) is ValueError:
+        return f"adresse ou nom impossible à écrire dans un courriel ({exc})"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()), (550, b""))
+        return f"refusé par le serveur ({code} {_decoded(text)})".strip()
+    if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
+        return f"message refusé par le serveur ({exc.smtp_code} {_decoded(exc.smtp_error)})".strip()
+    return None
+
+
+def _decoded(text: bytes | str) -> str:
+    return (text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)).strip()
 
 
 def _describe(exc: Exception, settings: SmtpSettings) -> str:
@@ -432,6 +467,11 @@ def run_alerts(ws: Workspace, on: dt.date, *, envoyer: bool = False, simulation:
                rediriger: str | None = None, ics: Path | None = None) -> AlertRun:
     """The alerts due on *on*; the calendar of every deadline written to *ics*; the digests previewed
     (simulation) or sent (envoyer) — redirected to one address as a rehearsal when *rediriger* is given."""
+    if rediriger:
+        try:
+            rediriger = check_email(rediriger)
+        except AddressError as exc:
+            raise PacteError(f"--rediriger : {exc}. Donnez une seule adresse, par exemple essai@exemple.fr.") from None
     result = AlertRun(due(ws, on))
     if ics is not None:
         result.calendrier = write_calendar(ws, on, ics)
