@@ -56,6 +56,10 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "LETTRE RECOMMANDÉE" in letter and "Objet : dénonciation de la convention n° ASSO-2023-011" in letter
     assert "PE-2016-001-renouvellement-1.docx et conventions/PE-2016-001/PE-2016-001-renouvellement-1.pdf" \
         in result.stdout
+    again = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "bilan", "compiler", "2019"],
+                           capture_output=True, text=True, check=False, env=env)
+    assert again.returncode == 0 and "(inchangé, " in again.stdout, again.stdout + again.stderr
+    assert "mises à jour pour l'annexe 1" not in again.stdout  # a frozen signed text is not « produced again »
     compiled = root / "archives/bilans/2019/bilan-2019.pdf"
     assert "Bilan 2019 pour l'Assemblée : archives/bilans/2019/bilan-2019.pdf" in result.stdout
     bilan_text = " ".join(pdf_text(compiled).split())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docx import Document as DocxDocument
 
 from tests.helpers import DATA, Pacte, docx_text, pdf_text, registry_state, scanned_pdf
 
@@ -190,3 +191,27 @@ def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp
     assert "EXEMPLAIRE SIGNE CCAS-2027-105" in pdf_text(signed)
     check = pacte("archives", "verifier")
     assert check.exit_code == 0 and "aucun fichier inconnu" in check.output, check.output
+
+
+def test_an_act_a_failed_run_left_unmade_is_made_by_generer(pacte: Pacte) -> None:
+    """The renewal is recorded before its act is produced: if producing it fails (here its template is missing),
+    « conventions generer » makes it once the cause is fixed; an act already made is never rewritten."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    (pacte.root / "modeles/renouvellement.docx").unlink()
+    failed = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--sans-pdf", ok=False)
+    assert failed.exit_code == 1 and "Modèle « renouvellement » introuvable" in failed.output
+    assert "CCAS-2024-101 : renouvellement enregistré ; période 2" in failed.output
+    assert "« pacte conventions generer CCAS-2024-101 » le produira" in failed.output
+    assert _show(pacte, "CCAS-2024-101", "--au", "2027-06-02")["periode"] == 2  # the decision is recorded
+    assert "créé    modeles/renouvellement.docx" in pacte("init", str(pacte.root)).output
+    made = pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
+    assert "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx (créé)" in made.output
+    act = pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx"
+    first = act.read_bytes()
+    template = pacte.root / "modeles/renouvellement.docx"
+    document = DocxDocument(str(template))
+    document.add_paragraph("Clause ajoutée au modèle après coup.")
+    document.save(str(template))
+    again = pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
+    assert "CCAS-2024-101-renouvellement-1.docx (texte signé, inchangé)" in again.output
+    assert act.read_bytes() == first

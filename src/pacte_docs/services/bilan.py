@@ -175,8 +175,7 @@ def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str]) ->
     if not report.annexes:
         return []
     made = generation.generate(ws, report.annexes, with_pdf=True)
-    refreshed = [o.reference for o in made.outputs if o.docx_status != "inchange" or o.pdf_status not in (None,
-                                                                                                         "inchange")]
+    refreshed = list(dict.fromkeys(o.reference for o in made.outputs if o.made and o.nature == "convention"))
     if refreshed:
         report.notes.append("Conventions produites ou mises à jour pour l'annexe 1 : " + ", ".join(refreshed) + ".")
     result = []

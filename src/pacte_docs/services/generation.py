@@ -31,6 +31,11 @@ class Output:
     docx_status: str  # "cree" | "regenere" | "inchange" | "fige" (a signed act's text, kept as signed)
     pdf_status: str | None
 
+    @property
+    def made(self) -> bool:
+        """Whether this run wrote the DOCX or the PDF (a frozen or unchanged document is not rewritten)."""
+        return self.docx_status in ("cree", "regenere") or self.pdf_status in ("cree", "regenere")
+
 
 @dataclass
 class GenerationReport:
@@ -73,8 +78,11 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
     """Render, check and write the DOCX of each convention, then its PDF; unchanged documents are skipped."""
     with ws.db.session() as session:
         conventions = select_conventions(session, references, all_)
-        jobs = [Job(c, c.reference, "convention", template_name(c), context.convention_context(c),
-                    freeze=c.date_signature is not None) for c in conventions]
+        jobs = []
+        for c in conventions:
+            jobs.append(Job(c, c.reference, "convention", template_name(c), context.convention_context(c),
+                            freeze=c.date_signature is not None))
+            jobs.extend(_recorded_acts(c))  # made once; those a failed run left without a document are made now
         report = _render_and_write(session, ws, jobs, progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
 
@@ -95,25 +103,41 @@ def generate_act(ws: Workspace, reference: str, nature: str, numero: int | None 
     (REF-avenant-N), renewal *numero* (REF-renouvellement-N) or the dénonciation letter (REF-denonciation)."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
-        if nature == "avenant":
-            recorded = next((a for a in c.avenants if a.numero == numero), None)
-            if recorded is None:
-                raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
-            ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
-                                          recorded.deliberation_numero, recorded.deliberation_date)
-            cle = f"{reference}-avenant-{numero}"
-        elif nature == "renouvellement":
-            if not any(r.numero == numero for r in c.renouvellements):
-                raise UnknownReferenceError(f"La convention {reference} n'a pas de renouvellement n° {numero}.")
-            ctx, cle = context.renouvellement_context(c, int(numero or 0)), f"{reference}-renouvellement-{numero}"
-        elif nature == "denonciation":
-            if c.date_denonciation is None:
-                raise UnknownReferenceError(f"La convention {reference} n'a pas été dénoncée.")
-            ctx, cle = context.denonciation_context(c), f"{reference}-denonciation"
-        else:
-            raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
-        report = _render_and_write(session, ws, [Job(c, cle, nature, nature, ctx)], progress)
+        report = _render_and_write(session, ws, [_act_job(c, nature, numero)], progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
+
+
+def _act_job(c: Convention, nature: str, numero: int | None) -> Job:
+    """The act *nature* (number *numero*) recorded on convention *c*. An act is the text sent or signed: once
+    written, it is frozen like a signed convention."""
+    reference = c.reference
+    if nature == "avenant":
+        recorded = next((a for a in c.avenants if a.numero == numero), None)
+        if recorded is None:
+            raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
+        ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
+                                      recorded.deliberation_numero, recorded.deliberation_date)
+        return Job(c, f"{reference}-avenant-{numero}", nature, nature, ctx, freeze=True)
+    if nature == "renouvellement":
+        if not any(r.numero == numero for r in c.renouvellements):
+            raise UnknownReferenceError(f"La convention {reference} n'a pas de renouvellement n° {numero}.")
+        return Job(c, f"{reference}-renouvellement-{numero}", nature, nature,
+                   context.renouvellement_context(c, int(numero or 0)), freeze=True)
+    if nature == "denonciation":
+        if c.date_denonciation is None:
+            raise UnknownReferenceError(f"La convention {reference} n'a pas été dénoncée.")
+        return Job(c, f"{reference}-denonciation", nature, nature, context.denonciation_context(c), freeze=True)
+    raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
+
+
+def _recorded_acts(c: Convention) -> list[Job]:
+    """Every act recorded on a convention: its avenants, its renewals, its dénonciation."""
+    jobs = [_act_job(c, "avenant", a.numero) for a in c.avenants]
+    if c.renouvellement == "expresse":
+        jobs += [_act_job(c, "renouvellement", r.numero) for r in c.renouvellements]
+    if c.date_denonciation is not None:
+        jobs.append(_act_job(c, "denonciation", None))
+    return jobs
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from pacte_docs.documents.store import DocumentStore
-from pacte_docs.errors import LifecycleError
+from pacte_docs.errors import LifecycleError, PacteError
 from pacte_docs.files import sha256_file
 from pacte_docs.formatting import date_longue
 from pacte_docs.registry import journal, queries
@@ -175,9 +175,15 @@ def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = 
 
 def _act(ws: Workspace, step: Step, reference: str, nature: str, numero: int | None, label: str,
          with_pdf: bool) -> None:
-    """Produce the act that records a decision (its paths are in step.generated)."""
+    """Produce the act that records a decision (its paths are in step.generated). The decision is recorded
+    already: if the act cannot be made, the error says so and how to make it once the cause is fixed."""
     step.lines.append(f"{label} :")
-    step.generated.append(generation.generate_act(ws, reference, nature, numero, with_pdf=with_pdf))
+    try:
+        step.generated.append(generation.generate_act(ws, reference, nature, numero, with_pdf=with_pdf))
+    except PacteError as exc:
+        exc.args = (f"{step.lines[0]}\nMais l'acte n'a pas pu être produit : {exc}\nUne fois la cause corrigée, "
+                    f"« pacte conventions generer {reference} » le produira.",)
+        raise
 
 
 @holding("registre")
