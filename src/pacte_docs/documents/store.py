@@ -127,7 +127,6 @@ class DocumentStore:
                convention_id: int | None = None) -> Document:
         """Add a document straight to the archives, read-only (a signed copy): it is never superseded."""
         write_atomic(target, data, read_only=True)
-        os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         return self._record(target, sha256_bytes(data), cle=cle, nature=nature, fmt=target.suffix.lstrip(".").lower(),
                             convention_id=convention_id, archive=True, made_from={})
 
@@ -149,10 +148,6 @@ class DocumentStore:
         target = self.ws.archives / SUMS_NAME
         if not target.exists() or target.read_text(encoding="utf-8") != lines:
             write_atomic(target, lines.encode("utf-8"))
-
-    def verify(self) -> tuple[int, list[Anomaly]]:
-        """Check every recorded file and look for files nobody recorded; returns (files checked, anomalies)."""
-        return verify(self.session, self.ws)
 
     # ------------------------------------------------------------ inside
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import LifecycleError, PacteError
-from pacte_docs.files import sha256_file
 from pacte_docs.formatting import date_longue
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Avenant, Renouvellement
@@ -29,7 +28,7 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     if c.deliberation_date and date < c.deliberation_date:
         raise LifecycleError(f"La signature ({date_longue(date)}) ne peut précéder la délibération qui l'autorise "
                              f"({date_longue(c.deliberation_date)}).")
-    archived = None
+    archived = archived_sha = None
     if fichier is not None:
         data = fichier.read_bytes()
         if not data.startswith(b"%PDF"):
@@ -39,11 +38,11 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
         suffix = "" if version == 1 else f"-{version}"
         target = ws.archives / "conventions" / reference / f"{reference}-signee{suffix}.pdf"
         document = documents.freeze(target, data, cle=reference, nature="signe", convention_id=c.id)
-        archived = document.chemin
+        archived, archived_sha = document.chemin, document.sha256
         documents.write_sums()
     c.date_signature = date
     journal.record(session, c, "signature", f"Convention signée le {date_longue(date)}.", date=date,
-                   document=archived, sha256=sha256_file(ws.root / archived) if archived else None)
+                   document=archived, sha256=archived_sha)
     session.flush()
     queries.refresh_echeances(session, [c])
     return archived

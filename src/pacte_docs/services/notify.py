@@ -227,7 +227,7 @@ def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequenc
     text = _environment(False).from_string((folder / "alerte.txt.j2").read_text(encoding="utf-8")).render(values)
     html = _environment(True).from_string((folder / "alerte.html.j2").read_text(encoding="utf-8")).render(values)
     message = EmailMessage()
-    title = subject(digest, on)
+    title = values["sujet"]
     if redirect:
         title = f"[redirigé, pour {digest.destinataire}] {title}"
         message["X-Pacte-Destinataire"] = digest.destinataire
