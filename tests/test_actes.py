@@ -221,3 +221,26 @@ def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte) -> None:
     assert ("Le CCAS de Pantin, 84-88, avenue du Général-Leclerc, 93500 Pantin, représenté par Mme Nadia Ben Amar, "
             "Vice-présidente du CCAS, agissant par délégation, dûment habilitée à cet effet,") in text
     assert "PROJET — " in text  # a draft, in its header
+
+
+def test_partial_data_leaves_blanks_to_fill_never_stray_punctuation(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A département and a partner known by their names alone: blanks to fill by hand, no « situé …, », no
+    « représenté par  , , », no lone comma in the signature block."""
+    data = {"departement": {"code": "23", "nom": "Département de la Creuse"},
+            "partenaires": [{"code": "CCAS-GUERET", "type": "ccas", "nom": "CCAS de Guéret"}],
+            "conventions": [{"reference": "CCAS-2026-001", "type": "ccas", "partenaires": ["CCAS-GUERET"],
+                             "objet": "Accueil commun des bénéficiaires du RSA.", "date_signature": "2026-03-02",
+                             "date_effet": "2026-04-01", "renouvellement": "tacite",
+                             "responsable": {"email": "insertion@creuse.example.fr"}}]}
+    path = tmp_path / "partiel.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "CCAS-2026-001", "--sans-pdf")
+    document = DocxDocument(str(pacte_sqlite.root / "conventions/CCAS-2026-001/CCAS-2026-001.docx"))
+    text = " ".join(docx_text(pacte_sqlite.root / "conventions/CCAS-2026-001/CCAS-2026-001.docx").split())
+    assert ("Le Département de la Creuse, représenté par ……………………, dûment habilité(e) à signer la présente "
+            "convention par délibération") in text
+    assert "Le CCAS de Guéret, représenté par ……………………, dûment habilité(e) à cet effet," in text
+    assert "situé" not in text and ", ," not in text and "par ," not in text
+    signatures = [p.text.strip() for cell in document.tables[-1].rows[0].cells for p in cell.paragraphs]
+    assert "," not in signatures and "Pour le CCAS de Guéret," in signatures

@@ -110,13 +110,13 @@ BLANK = "……………………"  # a blank the signatories fill by hand
 
 
 def representation(represente: str, civilite: str, nom: str | None, qualite: str | None,
-                   type_: str = "autre") -> str:
+                   type_: str = "autre", habilite_a: str = "à cet effet") -> str:
     """« représentée par Mme Nadia Ben Amar, Vice-présidente du CCAS, agissant par délégation, dûment habilitée à
     cet effet »; a blank to fill by hand where the representative is not known, never « représenté par , , ».
     A CCAS or CIAS is chaired by the maire: a vice-président signs by delegation (DOMAIN.md, « Since 2024 »)."""
     person = " ".join(filter(None, [civilite.strip(), (nom or "").strip()])) if nom else ""
     e = "e" if civilite.strip().lower().rstrip(".") in ("mme", "madame", "mlle") else ""
-    habilite = f"dûment habilité{e} à cet effet" if person else "dûment habilité(e) à cet effet"
+    habilite = f"dûment habilité{e if person else '(e)'} {habilite_a}"
     function = qualite.strip() if qualite and qualite.strip() else None
     delegation = ("agissant par délégation" if type_ in ("ccas", "cias") and function
                   and function.lower().startswith("vice-président") else None)
@@ -164,6 +164,9 @@ def departement_context(d: Departement) -> dict[str, Any]:
         "nom": d.nom,
         "designation": designation(d.nom),
         "de_designation": _de(designation(d.nom)),
+        # « représenté par M. …, Président du Conseil départemental, dûment habilité » — the act says to what
+        "representation": representation("représenté", civilite, d.president_nom, d.president_qualite,
+                                         habilite_a="").rstrip(),
         "direction": d.direction,
         "adresse": d.adresse,
         "ville": d.ville,
