@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 from docx import Document as DocxDocument
 
 from pacte_docs.cli import cli
+from pacte_docs.documents.outline import Bookmark, read_bookmarks
 from pacte_docs.intake.exporter import registry_records
 from pacte_docs.registry.models import Document
 from pacte_docs.registry.queries import pacte_record, pactes
@@ -70,9 +71,18 @@ def pdf_text(path: Path) -> str:
     return normalise(out.stdout)
 
 
+def bookmarks(pdf: Path) -> list[Bookmark]:
+    """A PDF's outline, its titles read as a reader reads them (see normalise)."""
+    def plain(items: list[Bookmark]) -> list[Bookmark]:
+        return [Bookmark(normalise(b.title), b.page, plain(b.children)) for b in items]
+    return plain(read_bookmarks(pdf))
+
+
 def normalise(text: str) -> str:
-    """Non-breaking and narrow spaces read as plain spaces."""
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
+    """Text as a reader reads it: non-breaking and narrow spaces as plain spaces, the typographic apostrophe as
+    ', the non-breaking hyphen as - (tests of the typesetting itself read the raw text)."""
+    return (text.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2019", "'")
+            .replace("\u2011", "-"))
 
 
 def scanned_pdf(line: str) -> bytes:

@@ -5,6 +5,7 @@ each later decision is an act of its own — the renewal act, the registered let
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -171,13 +172,18 @@ def test_visas_follow_the_act_s_date_and_case(pacte_sqlite: Pacte, tmp_path: Pat
     assert "« Cofinancé par l'Union européenne »" in ft_2025 and "Cofinancé" not in ft_2023
     assert "Vu la loi n° 2023-1196 du 18 décembre 2023" in ft_2025 and "2023-1196" not in ft_2023
     assert "Vu le protocole national du 1er avril 2014" in ft_2025 and "protocole national" not in big
+    # the contrat d'engagement replaces the CER and the PPAE from 2025 on
+    assert "inscrits dans le contrat d'engagement qu'elle conclut avec son référent" in ft_2025
+    assert "CER" not in ft_2025 and "PPAE" not in ft_2025
+    assert "projet personnalisé d'accès à l'emploi (PPAE)" in ft_2023 and "(CER)" in ft_2023
     for act in (big, small, ft_2025, ft_2023):
-        assert "Vu le code de l'action sociale et des familles, notamment ses articles L262-1 et suivants, L263-1 et " \
-               "L263-2 ;" in act
+        assert "Vu le code de l'action sociale et des familles, notamment ses articles L. 262-1 et suivants, " \
+               "L. 263-1 et L. 263-2 ;" in act
     # not renewable: no dénonciation clause
     assert "Résiliation" in big and "dénoncer" not in big
     # an unknown representative leaves a blank to fill by hand, never « représenté par , , »
-    assert "France Travail Seine-Saint-Denis, représenté par ……………………, dûment habilité(e) à cet effet," in ft_2025
+    assert ("pour France Travail Seine-Saint-Denis, représenté par ……………………, dûment habilité(e) à cet effet,"
+            in ft_2025)
     assert " , ," not in ft_2025 and "par ," not in ft_2025
 
 
@@ -244,3 +250,71 @@ def test_partial_data_leaves_blanks_to_fill_never_stray_punctuation(pacte_sqlite
     assert "situé" not in text and ", ," not in text and "par ," not in text
     signatures = [p.text.strip() for cell in document.tables[-1].rows[0].cells for p in cell.paragraphs]
     assert "," not in signatures and "Pour le CCAS de Guéret," in signatures
+
+
+FRANCE_TRAVAIL = {
+    "departement": REGISTRE["departement"],
+    "partenaires": [
+        {"code": "FT-IDF", "type": "france_travail", "nom": "France Travail Île-de-France",
+         "adresse": "3, rue Galilée, 93160 Noisy-le-Grand",
+         "representant": {"civilite": "M.", "nom": "Olivier Darnaud", "qualite": "Directeur régional d'Île-de-France"}},
+        {"code": "FT-93", "type": "france_travail", "nom": "France Travail Seine-Saint-Denis",
+         "adresse": "1, place de la Libération, 93000 Bobigny",
+         "representant": {"civilite": "Mme", "nom": "Claire Aubert",
+                          "qualite": "Directrice territoriale de la Seine-Saint-Denis"}},
+    ],
+    "conventions": [
+        {"reference": "FT-2025-410", "type": "france_travail", "partenaires": ["FT-IDF", "FT-93"],
+         "objet": "Accompagnement global des demandeurs d'emploi rencontrant des freins sociaux.",
+         "deliberation": {"instance": "Commission permanente", "numero": "CP-2025-01-007", "date": "2025-01-13"},
+         "date_signature": "2025-01-27", "date_effet": "2025-02-01", "renouvellement": "aucun",
+         "montant": "1800000", "taux_fse": "0.5",
+         "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
+    ],
+}
+
+
+@pytest.mark.libreoffice
+def test_france_travail_is_one_party_with_as_many_signatories_as_establishments(pacte_sqlite: Pacte,
+                                                                                  tmp_path: Path) -> None:
+    """Two establishments of France Travail, one legal person: one party, one « ci-après dénommé », its directors
+    acting by delegation, and a signature line for each under one « Pour France Travail, »."""
+    path = tmp_path / "ft.yaml"
+    path.write_text(yaml.safe_dump(FRANCE_TRAVAIL, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "FT-2025-410")
+    pdf = pacte_sqlite.root / "conventions/FT-2025-410/FT-2025-410.pdf"
+    text = " ".join(re.sub(r"-\n\s*", "-", pdf_text(pdf)).split())  # « Seine-|Saint-Denis » at a line end
+    assert ("France Travail, institution nationale publique mentionnée à l'article L. 5312-1 du code du travail, "
+            "pour France Travail Île-de-France (3, rue Galilée, 93160 Noisy-le-Grand) et France Travail "
+            "Seine-Saint-Denis (1, place de la Libération, 93000 Bobigny), représenté par M. Olivier Darnaud, "
+            "Directeur régional d'Île-de-France, et par Mme Claire Aubert, Directrice territoriale de la "
+            "Seine-Saint-Denis, agissant par délégation, dûment habilités à cet effet, ci-après dénommé "
+            "« France Travail », d'autre part,") in text
+    assert text.count("ci-après dénommé « France Travail »") == 1 and text.count("Pour France Travail,") == 1
+    assert "en deux exemplaires originaux" in text  # one per party
+    signature_page = _pages(pdf)[-1]
+    for line in ("Pour France Travail,", "Directeur régional d'Île-de-France,", "M. Olivier Darnaud",
+                 "Directrice territoriale de la Seine-Saint-Denis,", "Mme Claire Aubert"):
+        assert line in signature_page.replace("\u2019", "'")
+    # 2025, co-funded: the 2023 law, the FSE+ regulations and the EU mention
+    assert "Vu la loi n° 2023-1196" in text and "Vu le règlement (UE) 2021/1060" in text
+    assert "« Cofinancé par l'Union européenne »" in text
+
+
+def test_typesetting_as_a_french_printer_does_it(actes: Pacte) -> None:
+    """Typographic apostrophes, « 1er » in superscript, references that never break at their hyphens and
+    non-breaking spaces before « : » — in the template's text and in the data typed by the user alike."""
+    actes("conventions", "generer", "CCAS-2025-301", "--sans-pdf")
+    document = DocxDocument(str(actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx"))
+    raw = "\n".join(p.text for p in document.paragraphs)
+    assert "'" not in raw and "l’accompagnement social" in raw and "d’une part" in raw
+    assert "CP\u20112025\u201105\u2011118" in raw and "CP-2025" not in raw
+    assert "ENTRE LES SOUSSIGNÉS\u00a0:" in raw
+    superscripts = [run.text for p in document.paragraphs for run in p.runs if run.font.superscript]
+    ordinals = [i for i, p in enumerate(document.paragraphs) if "1er " in p.text or "1er\u00a0" in p.text]
+    assert ordinals and superscripts and set(superscripts) <= {"er", "re"}
+    for i in ordinals:
+        runs = document.paragraphs[i].runs
+        assert any(run.text.endswith("1") and nxt.font.superscript and nxt.text == "er"
+                   for run, nxt in zip(runs, runs[1:], strict=False))

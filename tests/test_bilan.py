@@ -16,9 +16,9 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from pacte_docs.documents.outline import read_bookmarks
 from tests.helpers import (
     Pacte,
+    bookmarks,
     build_pacte,
     euros,
     folder_state,
@@ -180,17 +180,17 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     assert "1.1 – Action 1.1" in whole and "< 5" in whole  # the small count is masked
 
     # Bookmarks built from the data: sections → axes; annexes → conventions; fiches → axes → fiches.
-    bookmarks = read_bookmarks(target)
-    titles = [b.title for b in bookmarks]
+    outline = bookmarks(target)
+    titles = [b.title for b in outline]
     assert titles[0] == f"Synthèse de l'année {YEAR}"
-    axes = next(b for b in bookmarks if b.title == "Réalisations par axe").children
+    axes = next(b for b in outline if b.title == "Réalisations par axe").children
     assert [b.title for b in axes] == [flat(f"Axe {a['numero']} – {a['intitule']}") for a in scenario["pacte"]["axes"]]
-    annex1 = next(b for b in bookmarks if b.title.startswith("Annexe 1"))
+    annex1 = next(b for b in outline if b.title.startswith("Annexe 1"))
     assert [b.title for b in annex1.children] == ["CONV-2025-001 – Association « Rural & Solidaire » <Creuse>",
                                                   "FT-2024-002 – France Travail Creuse"]
     for child in annex1.children:
         assert child.title.split(" – ")[0] in pages[child.page - 1]
-    annex2 = next(b for b in bookmarks if b.title.startswith("Annexe 2"))
+    annex2 = next(b for b in outline if b.title.startswith("Annexe 2"))
     assert [len(a.children) for a in annex2.children] == [len(a["fiches"]) for a in scenario["pacte"]["axes"]]
     for axe in annex2.children:
         for fiche in axe.children:
@@ -415,7 +415,7 @@ def test_a_convention_signed_in_the_year_is_annexed_as_its_signed_copy(scenario:
     reader = PdfReader(target)
     n = len(reader.pages)
     assert n == pages_before - generated_pages + 1  # the one-page scan instead of the generated convention
-    annex1 = next(b for b in read_bookmarks(target) if b.title.startswith("Annexe 1"))
+    annex1 = next(b for b in bookmarks(target) if b.title.startswith("Annexe 1"))
     signed, renewed = annex1.children
     page = flat(reader.pages[signed.page - 1].extract_text())
     assert "EXEMPLAIRE SIGNE CONV-2025-001" in page and f"{signed.page} / {n}" in page

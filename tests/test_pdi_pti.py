@@ -19,9 +19,9 @@ import yaml
 from docx import Document as DocxDocument
 from pypdf import PdfReader
 
-from pacte_docs.documents.outline import read_bookmarks
 from tests.helpers import (
     Pacte,
+    bookmarks,
     build_pacte,
     docx_text,
     euros,
@@ -77,9 +77,9 @@ def test_pacte_file_gives_a_complete_pdf_with_toc_and_bookmarks(pacte_sqlite: Pa
     assert "Page" not in pages[0]  # no footer on the cover
 
     # Bookmarks: chapters and axes at the top, each axis's fiches under it, in the data's order.
-    bookmarks = read_bookmarks(pdf)
-    top = [b.title for b in bookmarks]
-    axes = [b for b in bookmarks if b.title.startswith("Axe ")]
+    outline = bookmarks(pdf)
+    top = [b.title for b in outline]
+    axes = [b for b in outline if b.title.startswith("Axe ")]
     assert [b.title for b in axes] == [flat(f"Axe {a['numero']} – {a['intitule']}") for a in pacte_data["axes"]]
     for bookmark, axe in zip(axes, pacte_data["axes"], strict=True):
         assert [c.title for c in bookmark.children] == \
@@ -90,7 +90,7 @@ def test_pacte_file_gives_a_complete_pdf_with_toc_and_bookmarks(pacte_sqlite: Pa
     # Each bookmark points at the page that carries its heading; the table of contents gives the same page.
     toc = pages[1]
     assert toc.startswith("Sommaire") or "Sommaire" in toc
-    every = [b for top_level in bookmarks for b in [top_level, *top_level.children]]
+    every = [b for top_level in outline for b in [top_level, *top_level.children]]
     for bookmark in every:
         assert bookmark.title in pages[bookmark.page - 1], (bookmark.title, bookmark.page)
         match = re.search(re.escape(bookmark.title) + r"\s*\.{3,}\s*(\d+)", toc)
@@ -108,7 +108,7 @@ def test_pacte_file_gives_a_complete_pdf_with_toc_and_bookmarks(pacte_sqlite: Pa
             assert f"Objectif {fiche['numero']}.b" in whole
 
     # Budget: per axis totals, overall total, professional/social split with shares.
-    budget_page = next(b.page for b in bookmarks if b.title == "Budget prévisionnel")
+    budget_page = next(b.page for b in outline if b.title == "Budget prévisionnel")
     budget_text = " ".join(pages[budget_page - 1:])
     totals = {a["numero"]: sum((Decimal(f["budget"]) for f in a["fiches"]), Decimal(0)) for a in pacte_data["axes"]}
     total = sum(totals.values(), Decimal(0))
@@ -306,7 +306,7 @@ def test_pdfa_replaces_the_pdf_and_keeps_the_identical_docx(pacte_sqlite: Pacte,
     assert folder_state(pacte_sqlite.root)[f"{FOLDER}/PTI-2024-2027.docx"] == docx_before
     xmp = PdfReader(folder / "PTI-2024-2027.pdf").xmp_metadata
     assert xmp is not None and b"pdfaid" in xmp.stream.get_data()
-    assert len(read_bookmarks(folder / "PTI-2024-2027.pdf")) >= 9  # the PDF/A keeps its bookmarks
+    assert len(bookmarks(folder / "PTI-2024-2027.pdf")) >= 9  # the PDF/A keeps its bookmarks
     assert "3 fichier(s) vérifié(s)" in pacte_sqlite("archives", "verifier").output
 
 

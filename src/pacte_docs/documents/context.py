@@ -95,6 +95,7 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
         "commune": p.commune,
         "code_insee": p.code_insee,
         "siret": p.siret,
+        "qualification": None,
         "adresse": p.adresse,
         "email": p.email,
         "representant": {
@@ -118,10 +119,86 @@ def representation(represente: str, civilite: str, nom: str | None, qualite: str
     e = "e" if civilite.strip().lower().rstrip(".") in ("mme", "madame", "mlle") else ""
     habilite = f"dûment habilité{e if person else '(e)'} {habilite_a}"
     function = qualite.strip() if qualite and qualite.strip() else None
-    delegation = ("agissant par délégation" if type_ in ("ccas", "cias") and function
-                  and function.lower().startswith("vice-président") else None)
+    delegation = "agissant par délégation" if _by_delegation(type_, function) else None
     parts = [f"{represente} par {person or BLANK}", function, delegation, habilite]
     return ", ".join(p for p in parts if p)
+
+
+def _by_delegation(type_: str, function: str | None) -> bool:
+    """A CCAS or CIAS vice-président signs for its président (the maire); a France Travail director signs for its
+    directeur général."""
+    if not function:
+        return False
+    office = function.lower()
+    if type_ in ("ccas", "cias"):
+        return office.startswith("vice-président")
+    if type_ == "france_travail":
+        return not office.startswith(("directeur général", "directrice générale"))
+    return False
+
+
+# France Travail (Pôle emploi before 2024) is one legal person whatever its establishments: « l'institution
+# publique mentionnée à l'article L. 5312-1 » (code du travail, L. 5311-2 and L. 5312-1).
+OPERATEUR_QUALIFICATION = "institution nationale publique mentionnée à l'article L. 5312-1 du code du travail"
+
+
+def parties(partners: list[Partenaire], on: dt.date) -> list[dict[str, Any]]:
+    """The parties of an act dated *on*, as a lawyer lists them: each partner is one party, except France Travail,
+    one legal person whose establishments (regional and territorial directions) form a single party with as many
+    signatories. Each party has its ``signataires``."""
+    contexts = [partenaire_context(p, on) for p in partners]
+    establishments = [c for c in contexts if c["type"] == "france_travail"]
+    result: list[dict[str, Any]] = []
+    for c in contexts:
+        if c["type"] != "france_travail":
+            result.append(c | {"signataires": [c["representant"]]})
+        elif c is establishments[0]:
+            result.append(operateur_party(establishments, on))
+    return result
+
+
+def operateur_party(establishments: list[dict[str, Any]], on: dt.date) -> dict[str, Any]:
+    """France Travail (or Pôle emploi) as one party acting through its *establishments*."""
+    operateur = periods.operateur_emploi(on)
+    where = [e["nom"] + (f" ({e['adresse']})" if e["adresse"] else "") for e in establishments
+             if e["nom"] != operateur or e["adresse"]]
+    people = []
+    for e in establishments:
+        r = e["representant"]
+        person = " ".join(filter(None, [r["civilite"].strip(), (r["nom"] or "").strip()])) if r["nom"] else BLANK
+        people.append(", ".join(filter(None, [person, (r["qualite"] or "").strip() or None])))
+    by_delegation = any(_by_delegation("france_travail", e["representant"]["qualite"]) for e in establishments)
+    known = [e["representant"] for e in establishments if e["representant"]["nom"]]
+    e_ = "e" if known and len(known) == len(establishments) and all(r["e"] for r in known) else (
+        "" if known and len(known) == len(establishments) else "(e)")
+    s = "s" if len(establishments) > 1 else ""
+    representation = ", ".join(filter(None, [
+        "représenté par " + ", et par ".join(people),
+        "agissant par délégation" if by_delegation else None,
+        f"dûment habilité{e_}{s} à cet effet"]))
+    qualification = OPERATEUR_QUALIFICATION + (", pour " + " et ".join(where) if where else "")
+    first = establishments[0]
+    return first | {
+        "code": "+".join(e["code"] for e in establishments),
+        "nom": operateur,
+        "designation": operateur,
+        "a_designation": _a(operateur),
+        "appellation": operateur,
+        "de_appellation": _de(operateur),
+        "represente": "représenté",
+        "representation": representation,
+        "qualification": qualification,
+        "adresse": None,
+        "siret": None,
+        "etablissements": [e["nom"] for e in establishments],
+        "signataires": [e["representant"] for e in establishments],
+    }
+
+
+def signataires(parties_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One signature line per signatory, « Pour … » on the first line of each party."""
+    return [r | {"pour": f"Pour {p['designation']}," if i == 0 else ""}
+            for p in parties_ for i, r in enumerate(p["signataires"])]
 
 
 def formule_appel(civilite: str, qualite: str | None) -> str:
@@ -203,7 +280,7 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
     document_date = on or c.date_signature or c.deliberation_date or c.date_effet
     fin = periods.fin_periode(c.date_effet, c.duree_mois)
     montant_fse = (c.montant * c.taux_fse).quantize(Decimal("0.01")) if c.montant and c.taux_fse else None
-    partenaires = [partenaire_context(p, document_date) for p in c.partenaires]
+    partenaires = parties(list(c.partenaires), document_date)
     objectifs = {key: c.objectifs.get(key) for key in OBJECTIFS} | dict(c.objectifs)
     case = act_case(c, document_date)
     shown: dict[str, Any] = typographie({
@@ -211,8 +288,11 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
         "departement": departement_context(c.departement),
         "partenaires": partenaires,
         "partenaire": partenaires[0],
+        "signataires": signataires(partenaires),
         "operateur": periods.operateur_emploi(document_date),
         "avant_france_travail": document_date < periods.FRANCE_TRAVAIL_SINCE,
+        # From 1 January 2025 the contrat d'engagement replaces the CER and the PPAE (loi n° 2023-1196).
+        "contrat_engagement": document_date >= periods.CONTRAT_ENGAGEMENT_SINCE,
         "convention": {
             "reference": c.reference,
             "type": c.type,
@@ -305,6 +385,9 @@ def denonciation_context(c: Convention) -> dict[str, Any]:
         raise ValueError(f"{c.reference} is not denounced")
     current = queries.situation(c, c.date_denonciation)
     result = convention_context(c, c.date_denonciation)
+    # A letter goes to an establishment's address, each of them named: the first receives it, the others a copy.
+    establishments = typographie([partenaire_context(p, c.date_denonciation) for p in c.partenaires])
+    result["partenaire"], result["partenaires"] = establishments[0], establishments
     result["denonciation"] = typographie({
         "date": c.date_denonciation,
         "motif": c.motif_denonciation,

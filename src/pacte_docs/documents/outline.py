@@ -11,6 +11,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from pacte_docs.documents.typesetting import NB_HYPHEN, plain
+
 
 @dataclass
 class Bookmark:
@@ -20,7 +22,9 @@ class Bookmark:
 
 
 def normal(title: str) -> str:
-    return re.sub(r"\s+", " ", title).strip()
+    """A title as the outline shows it: one space between words, plain hyphens (a viewer's font may lack the
+    non-breaking hyphen the typesetting puts in references)."""
+    return re.sub(r"\s+", " ", title).replace(NB_HYPHEN, "-").strip()
 
 
 def read_bookmarks(data: bytes | Path) -> list[Bookmark]:
@@ -56,9 +60,9 @@ def heading_pages(sommaire: list[dict[str, Any]], bookmarks: list[Bookmark]) -> 
     missing: list[str] = []
     position = 0
     for entry in sommaire:
-        title = normal(entry["titre"])
+        title = plain(normal(entry["titre"]))
         for index in range(position, len(flat)):
-            if flat[index].title == title:
+            if plain(flat[index].title) == title:
                 pages[entry["titre"]] = flat[index].page
                 position = index + 1
                 break

@@ -27,6 +27,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
+from pacte_docs.documents.typesetting import typeset_part, typeset_tree
 from pacte_docs.errors import TemplateError
 from pacte_docs.formatting import FILTERS
 from pacte_docs.workspace import Workspace
@@ -227,8 +228,12 @@ def analyse(path: Path, env: SandboxedEnvironment) -> TemplateAnalysis:
     return TemplateAnalysis(name, paths, findings)
 
 
-def normalise_docx(data: bytes) -> bytes:
-    """Rewrite a DOCX with fixed entry dates, so that same data and template give the same bytes."""
+_TYPESET = re.compile(r"word/(document|header\d*|footer\d*|footnotes)\.xml")
+
+
+def normalise_docx(data: bytes, typeset: bool = False) -> bytes:
+    """Rewrite a DOCX with fixed entry dates, so that same data and template give the same bytes; with *typeset*,
+    its text is typeset in French (see `typesetting`)."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -236,7 +241,10 @@ def normalise_docx(data: bytes) -> bytes:
             entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            target.writestr(entry, source.read(info.filename))
+            content = source.read(info.filename)
+            if typeset and _TYPESET.fullmatch(info.filename):
+                content = typeset_part(content)
+            target.writestr(entry, content)
     return out.getvalue()
 
 
@@ -371,12 +379,13 @@ class FastDocx:
     def render(self, context: dict[str, Any]) -> bytes:
         rendered: dict[str, bytes] = {}
         tree = self.tpl.fix_tables(self._finish(self.body.render(context)))
+        typeset_tree(tree)
         for number, element in enumerate(tree.xpath("//wp:docPr", namespaces=docx_nsmap), start=1001):
             element.attrib["id"] = str(number)
         rendered[self.document_name] = self.prefix + etree.tostring(tree, encoding="UTF-8",
                                                                     xml_declaration=False) + self.suffix
         for name, (template, declaration) in self.parts.items():
-            rendered[name] = declaration + self._finish(template.render(context)).encode("utf-8")
+            rendered[name] = typeset_part(declaration + self._finish(template.render(context)).encode("utf-8"))
         if self.core:
             core = etree.fromstring(self.core_xml)
             for tag, template in self.core.items():
@@ -436,7 +445,7 @@ class CompiledTemplate:
             raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
         out = io.BytesIO()
         tpl.save(out)
-        return normalise_docx(out.getvalue())
+        return normalise_docx(out.getvalue(), typeset=True)
 
     def _render_properties(self, tpl: DocxTemplate, context: Mapping[str, Any]) -> None:
         """docxtpl renders the title, author… with the autoescaping environment, and python-docx escapes them again

@@ -11,6 +11,7 @@ from pacte_docs.kinds import Statut, values
 
 TIMEZONE = "Europe/Paris"
 FRANCE_TRAVAIL_SINCE = dt.date(2024, 1, 1)  # loi n° 2023-1196 pour le plein emploi
+CONTRAT_ENGAGEMENT_SINCE = dt.date(2025, 1, 1)  # the contrat d'engagement replaces the CER and the PPAE
 
 
 def today() -> dt.date:

@@ -14,10 +14,12 @@ from docx import Document as DocxDocument
 
 from pacte_docs.documents import context
 from pacte_docs.documents.rendering import CompiledTemplate, Finding, analyse, make_environment, missing_paths
+from pacte_docs.documents.typesetting import plain
 from pacte_docs.errors import TemplateError, UnknownReferenceError
 from pacte_docs.files import sha256_bytes, sha256_file
 from pacte_docs.formatting import date_longue
 from pacte_docs.registry.models import Convention, Renouvellement
+from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, default_template_fingerprints, package_templates
 
 # The context each template is checked against; every other template renders a convention.
@@ -124,12 +126,14 @@ def _missing_headings(path: Path, required: tuple[str, ...]) -> list[Finding]:
 LEGAL_DATES = (dt.date(2023, 6, 1), dt.date(2024, 6, 1), dt.date(2025, 6, 1))
 ACT_KINDS = ("convention", "avenant", "renouvellement", "denonciation")
 _ANACHRONISMS = (
-    (dt.date(2024, 1, 1), re.compile(r"Pôle emploi", re.IGNORECASE),
+    (periods.FRANCE_TRAVAIL_SINCE, re.compile(r"Pôle emploi", re.IGNORECASE),
      "l'opérateur s'appelle France Travail depuis le 1er janvier 2024 (loi n° 2023-1196 du 18 décembre 2023) : "
      "écrivez {{ operateur }}, qui suit la date de l'acte"),
-    (dt.date(2025, 1, 1), re.compile(r"\b(CER|PPAE)\b|contrat d['’]engagements? réciproques?|projet personnalisé "
-                                     r"d['’]accès à l['’]emploi", re.IGNORECASE),
-     "depuis le 1er janvier 2025, le contrat d'engagement remplace le CER et le PPAE (loi n° 2023-1196)"),
+    (periods.CONTRAT_ENGAGEMENT_SINCE,
+     re.compile(r"\b(CER|PPAE)\b|contrat d['’]engagements? réciproques?|projet personnalisé d['’]accès à l['’]emploi",
+                re.IGNORECASE),
+     "depuis le 1er janvier 2025, le contrat d'engagement remplace le CER et le PPAE (loi n° 2023-1196) : "
+     "écrivez {% if contrat_engagement %}…{% else %}…{% endif %}"),
 )
 _DENONCIATION = re.compile(r"\bdénonc", re.IGNORECASE)
 
@@ -171,7 +175,7 @@ def _rendered_text(data: bytes) -> str:
     parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     for section in document.sections:
         parts += [p.text for p in section.header.paragraphs] + [p.text for p in section.footer.paragraphs]
-    return "\n".join(parts)
+    return plain("\n".join(parts))
 
 
 def legal_findings(path: Path, name: str, kind: str, env: Any) -> list[Finding]:

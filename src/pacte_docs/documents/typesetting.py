@@ -1,0 +1,108 @@
+"""French typesetting of a rendered document, template text and typed data alike: typographic apostrophes,
+non-breaking spaces inside « » and before « : ; ? ! », « 1er » with its superscript, and references and legal
+numbers that never break at their hyphens (« CP-2025-05-087 », « n° 2023-1196 »).
+
+It works on the WordprocessingML of each rendered part (body, headers, footers, footnotes), text node by text
+node, so that it never touches a tag, an attribute or a field code."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from lxml import etree
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_T = f"{{{W}}}t"
+_R = f"{{{W}}}r"
+_RPR = f"{{{W}}}rPr"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+NBSP = "\u00a0"
+NB_HYPHEN = "\u2011"  # LibreOffice and Word draw it as a hyphen and never break a line there
+
+_APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
+_BEFORE = re.compile(r"[ \t]+([:;?!»])")
+_AFTER = re.compile(r"«[ \t]+")
+_NUMERO = re.compile(r"\b(n°|N°|art\.|L\.|R\.|D\.)[ \t]+(?=\w)")
+# A reference or a legal number: segments of capitals and digits joined by hyphens, with at least one digit
+# (CP-2025-05-087, FT-2027-006, 2023-1196, L. 262-1). Words such as « Jean-Jaurès » are left alone.
+_REFERENCE = re.compile(r"\b(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)+\b")
+# Run properties that the schema orders after w:vertAlign.
+_AFTER_VERTALIGN = {"rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish", "oMath"}
+_ORDINAL = re.compile(r"(?<![\w])(1)(er|re)(?![\w])")
+
+
+def typeset_text(text: str) -> str:
+    """The text of one run, typeset (superscripts apart, see :func:`typeset_tree`)."""
+    text = _APOSTROPHE.sub("’", text)
+    text = _AFTER.sub("«" + NBSP, _BEFORE.sub(NBSP + r"\1", text))
+    text = _NUMERO.sub(lambda m: m.group(1) + NBSP, text)
+    return _REFERENCE.sub(lambda m: m.group(0).replace("-", NB_HYPHEN), text)
+
+
+def typeset_tree(root: etree._Element) -> None:
+    """Typeset every text node under *root*, in place; « 1er » and « 1re » get their letters in superscript."""
+    for node in list(root.iter(_T)):
+        if not node.text:
+            continue
+        text = typeset_text(node.text)
+        run = node.getparent()
+        if _ORDINAL.search(text) is None or run is None or run.tag != _R or len(run.findall(_T)) != 1:
+            node.text = text
+            continue
+        _split_ordinals(run, node, text)
+
+
+def _split_ordinals(run: etree._Element, node: etree._Element, text: str) -> None:
+    """Replace *run* by runs of the same format, the letters of each ordinal in superscript."""
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for match in _ORDINAL.finditer(text):
+        pieces += [(text[position:match.start(2)], False), (match.group(2), True)]
+        position = match.end(2)
+    pieces.append((text[position:], False))
+    node.text = pieces[0][0]
+    node.set(_XML_SPACE, "preserve")
+    anchor = run
+    for piece, superscript in pieces[1:]:
+        if not piece:
+            continue
+        new = copy.deepcopy(run)
+        for child in list(new):
+            if child.tag != _RPR:
+                new.remove(child)
+        if superscript:
+            properties = new.find(_RPR)
+            if properties is None:
+                properties = etree.SubElement(new, _RPR)
+                new.insert(0, properties)
+            for old in properties.findall(f"{{{W}}}vertAlign"):
+                properties.remove(old)
+            align = etree.Element(f"{{{W}}}vertAlign")
+            align.set(f"{{{W}}}val", "superscript")
+            later = [child for child in properties if etree.QName(child).localname in _AFTER_VERTALIGN]
+            if later:
+                later[0].addprevious(align)
+            else:
+                properties.append(align)
+        t = etree.SubElement(new, _T)
+        t.text = piece
+        t.set(_XML_SPACE, "preserve")
+        anchor.addnext(new)
+        anchor = new
+
+
+def typeset_part(xml: bytes) -> bytes:
+    """A rendered part (header, footer, footnotes), typeset."""
+    if b"<w:t" not in xml:
+        return xml
+    root = etree.fromstring(xml)
+    typeset_tree(root)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+def plain(text: str) -> str:
+    """Typeset text read back as typed: plain spaces, straight apostrophes and hyphens (for checks on rendered
+    text)."""
+    return (text.replace(NBSP, " ").replace("\u202f", " ").replace("’", "'").replace(NB_HYPHEN, "-"))
