@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -318,3 +319,27 @@ def test_typesetting_as_a_french_printer_does_it(actes: Pacte) -> None:
         runs = document.paragraphs[i].runs
         assert any(run.text.endswith("1") and nxt.font.superscript and nxt.text == "er"
                    for run, nxt in zip(runs, runs[1:], strict=False))
+
+
+@pytest.mark.libreoffice
+def test_the_signature_page_holds_the_end_of_the_last_article(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Whatever the length of the convention, the signature block never stands alone on its page: « Fait à … »
+    keeps the last article (heading and text) with it, and the signature table is never split."""
+    base: dict[str, Any] = REGISTRE["conventions"][0]  # type: ignore[index]
+    lengths = range(8, 32, 2)  # 14 and 16 left the signature block alone on its page before
+    data = dict(REGISTRE, conventions=[
+        base | {"reference": f"CCAS-2025-{n:03d}", "engagements_departement": base["engagements_departement"][:n]}
+        for n in lengths])
+    path = tmp_path / "longueurs.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "--toutes")
+    page_counts = set()
+    for n in lengths:
+        pages = _pages(pacte_sqlite.root / f"conventions/CCAS-2025-{n:03d}/CCAS-2025-{n:03d}.pdf")
+        page_counts.add(len(pages))
+        last = " ".join(pages[-1].replace("\u2019", "'").split())
+        assert "Fait à" in last and "Pour le CCAS de Pantin," in last and "Mme Nadia Ben Amar" in last, n
+        before = last.split("Fait à")[0]
+        assert "Article 12 – Règlement des litiges" in before and "En cas de difficulté" in before, n
+    assert len(page_counts) > 1  # the lengths do move the signature block across pages

@@ -107,14 +107,41 @@ def test_avenant_is_numbered_generated_and_moves_the_end(pacte: Pacte) -> None:
     second = pacte("--au", "2026-02-01", "conventions", "avenant", "CCAS-2024-103", "--objet",
                    "Prolongation de six mois.", "--nouvelle-fin", "2028-02-29", "--sans-pdf")
     assert "avenant n° 2 enregistré" in second.output and "Fin de période portée au 29 février 2028." in second.output
-    assert "porté au 29 février 2028 inclus" in docx_text(
-        pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx")
+    undated = " ".join(docx_text(pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx").split())
+    assert "porté au 29 février 2028 inclus" in undated
+    # not yet signed: it takes effect when signed, never on the convention's own date of effect
+    assert "Le présent avenant prend effet à la date de sa signature par la dernière des parties." in undated
     shown = _show(pacte, "CCAS-2024-103", "--au", "2027-01-29")
     assert (shown["fin_periode"], shown["date_limite"]) == ("2028-02-29", "2027-11-29")
     assert [d["chemin"] for d in shown["documents"]] == [
         "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx",
         "conventions/CCAS-2024-103/CCAS-2024-103-avenant-2.docx"]
     assert "✓" in pacte("archives", "verifier").output
+
+
+def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) -> None:
+    """One line of object, then one article per change, in the order of the convention's articles, and the
+    avenant's own articles numbered after them."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    before = registry_state(pacte.root, pacte.base)
+    bad = pacte("conventions", "avenant", "CCAS-2024-103", "--objet", "Permanence.", "--complete-article",
+                "quatre", "Texte.", "--sans-pdf", ok=False)
+    assert bad.exit_code == 1 and "Numéro d'article « quatre » incompréhensible" in bad.output
+    assert registry_state(pacte.root, pacte.base) == before
+    pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet",
+          "Ajout d'une permanence numérique et nouvelle rédaction de l'article relatif au suivi.",
+          "--remplace-article", "6", "Le comité de suivi se réunit deux fois par an.",
+          "--complete-article", "4", "Le CCAS tient une permanence numérique le mardi matin.",
+          "--date", "2026-01-15", "--sans-pdf")
+    text = " ".join(docx_text(pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx").split())
+    assert ("Article 2 – Modification de l'article 4 L'article 4 de la convention est complété par l'alinéa "
+            "suivant : « Le CCAS tient une permanence numérique le mardi matin. »") in text
+    assert ("Article 3 – Modification de l'article 6 L'article 6 de la convention est ainsi rédigé : « Le comité "
+            "de suivi se réunit deux fois par an. »") in text
+    assert "Article 4 – Durée" in text and "Article 5 – Autres stipulations" in text
+    assert "Article 6 – Prise d'effet Le présent avenant prend effet à compter du 15 janvier 2026." in text
+    journal = _show(pacte, "CCAS-2024-103")["journal"]
+    assert any("Article 4 complété. Article 6 réécrit." in e["description"] for e in journal)
 
 
 def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None:

@@ -448,23 +448,36 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
 @click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui approuve l'avenant.")
 @click.option("--date-deliberation", callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de cette délibération.")
+@click.option("--complete-article", "complete", nargs=2, multiple=True, metavar="ARTICLE TEXTE",
+              help="Ajoute un alinéa à un article de la convention (« L'article 4 est complété par l'alinéa "
+                   "suivant : « … » »). Répétable.")
+@click.option("--remplace-article", "remplace", nargs=2, multiple=True, metavar="ARTICLE TEXTE",
+              help="Donne la nouvelle rédaction d'un article de la convention (« L'article 6 est ainsi rédigé : "
+                   "« … » »). Répétable.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'avenant.")
 @click.pass_obj
 def conventions_amend(state: State, reference: str, objet: str, date_: dt.date | None,
                       nouvelle_fin: dt.date | None, deliberation: str | None, date_deliberation: dt.date | None,
+                      complete: tuple[tuple[str, str], ...], remplace: tuple[tuple[str, str], ...],
                       sans_pdf: bool) -> None:
     """Enregistre un avenant numéroté et le génère depuis modeles/avenant.docx.
+
+    L'objet résume l'avenant en une phrase ; chaque article modifié reçoit sa nouvelle rédaction
+    (--complete-article, --remplace-article), dans l'ordre des articles.
 
     \b
     Exemple :
       pacte conventions avenant CCAS-2024-001 --objet "Ajout d'une permanence numérique." --date 2025-09-01 \\
-        --deliberation CP-2025-07-112 --date-deliberation 2025-07-07
+        --deliberation CP-2025-07-112 --date-deliberation 2025-07-07 \\
+        --complete-article 4 "Le CCAS tient une permanence numérique le mardi matin."
     """
     from pacte_docs.services import lifecycle
 
+    changes = [("complete", article, texte) for article, texte in complete]
+    changes += [("remplace", article, texte) for article, texte in remplace]
     _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
                                   with_pdf=not sans_pdf, deliberation=deliberation,
-                                  date_deliberation=date_deliberation))
+                                  date_deliberation=date_deliberation, changes=changes))
 
 
 @conventions_group.command("denoncer")

@@ -329,6 +329,9 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
     return shown
 
 
+# How an avenant introduces the new wording of an article it changes.
+ARTICLE_CHANGES = {"complete": "est complété par l'alinéa suivant", "remplace": "est ainsi rédigé"}
+
 # The one line that names a convention in a later act (its object is a clause, not a title).
 INTITULES = {
     "ccas": "convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles",
@@ -347,11 +350,16 @@ def fingerprint(context: dict[str, Any]) -> str:
 
 def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None,
                     nouvelle_fin: dt.date | None, deliberation: str | None = None,
-                    date_deliberation: dt.date | None = None) -> dict[str, Any]:
-    """The documented context of an avenant: the convention's, plus the avenant itself and its délibération."""
+                    date_deliberation: dt.date | None = None,
+                    modifications: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The documented context of an avenant: the convention's, plus the avenant itself, its délibération and the
+    new wording of each article it changes (« L'article 4 est complété par l'alinéa suivant : « … » »)."""
     result = convention_context(c)
+    changes = [m | {"formule": ARTICLE_CHANGES.get(m["mode"], m["mode"])} for m in modifications or []]
     result["avenant"] = typographie({
-        "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin,
+        "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin, "modifications": changes,
+        # the number of the avenant's own articles after those that change the convention's
+        "article_duree": len(changes) + 2,
         "deliberation": {"instance": c.deliberation_instance or "Commission permanente", "numero": deliberation,
                          "date": date_deliberation},
     })
@@ -439,7 +447,8 @@ def documented_context(kind: str) -> dict[str, Any]:
         sample.date_denonciation, sample.motif_denonciation = dt.date(2027, 1, 10), "Motif de la dénonciation."
         return denonciation_context(sample)
     if kind == "avenant":
-        return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31))
+        return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31),
+                               modifications=[{"article": "4", "mode": "complete", "texte": "…"}])
     return convention_context(sample)
 
 

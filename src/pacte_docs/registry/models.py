@@ -130,6 +130,8 @@ class Avenant(Base):
     nouvelle_fin: Mapped[dt.date | None] = mapped_column(Date)
     deliberation_numero: Mapped[str | None] = mapped_column(String(60))  # the délibération approving it
     deliberation_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The articles it changes, each with its new wording: {"article": "4", "mode": "complete"|"remplace", "texte"}
+    modifications: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
 
 class Evenement(Base):

@@ -116,7 +116,8 @@ def _act_job(c: Convention, nature: str, numero: int | None) -> Job:
         if recorded is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
         ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
-                                      recorded.deliberation_numero, recorded.deliberation_date)
+                                      recorded.deliberation_numero, recorded.deliberation_date,
+                                      list(recorded.modifications or []))
         return Job(c, f"{reference}-avenant-{numero}", nature, nature, ctx, freeze=True)
     if nature == "renouvellement":
         if not any(r.numero == numero for r in c.renouvellements):

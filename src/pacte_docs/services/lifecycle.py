@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,13 +80,41 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
     return opened
 
 
+# How the journal names each kind of change an avenant makes to an article of the convention.
+ARTICLE_CHANGES = {"complete": "complété", "remplace": "réécrit"}
+
+
+def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """(mode, article, new wording) → the avenant's recorded changes, checked: an article number (« 4 », « 1er »,
+    « 7 bis ») and a wording that is not empty."""
+    result = []
+    for mode, article, texte in changes:
+        if mode not in ARTICLE_CHANGES:
+            raise ValueError(f"unknown article change {mode!r}")
+        number = " ".join(article.split()).removeprefix("article ").removeprefix("Article ")
+        if not re.fullmatch(r"\d+(er)?( (bis|ter|quater))?", number):
+            raise LifecycleError(f"Numéro d'article « {article} » incompréhensible : donnez le numéro de l'article de "
+                                 "la convention que l'avenant modifie (4, 1er, 7 bis).")
+        if not texte.strip():
+            raise LifecycleError(f"La nouvelle rédaction de l'article {number} est vide : donnez le texte entre "
+                                 "guillemets.")
+        result.append({"article": number, "mode": mode, "texte": " ".join(texte.split())})
+    suffixes = ("", "bis", "ter", "quater")
+    return sorted(result, key=lambda m: (int(m["article"].split()[0].removesuffix("er")),
+                                         suffixes.index((m["article"].split() + [""])[1])))
+
+
 def record_avenant(session: Session, reference: str, objet: str, date: dt.date | None,
                    nouvelle_fin: dt.date | None, on: dt.date, deliberation: str | None = None,
-                   date_deliberation: dt.date | None = None) -> Avenant:
-    """Record a numbered avenant, approved by its own délibération; it may move the end of the current period."""
+                   date_deliberation: dt.date | None = None,
+                   changes: list[tuple[str, str, str]] | None = None) -> Avenant:
+    """Record a numbered avenant, approved by its own délibération; it may move the end of the current period and
+    gives the new wording of each article it changes (*changes*: mode « complete » or « remplace », article,
+    wording)."""
     c = queries.convention(session, reference)
     if not objet.strip():
         raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
+    modifications = article_changes(changes or [])
     if date is not None and date_deliberation is not None and date < date_deliberation:
         raise LifecycleError(f"L'avenant ({date_longue(date)}) ne peut précéder la délibération qui l'approuve "
                              f"({date_longue(date_deliberation)}).")
@@ -96,13 +125,15 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
     numero = len(c.avenants) + 1
     added = Avenant(numero=numero, objet=objet.strip(), date=date, periode=current.periode.numero,
                     nouvelle_fin=nouvelle_fin, deliberation_numero=(deliberation or "").strip() or None,
-                    deliberation_date=date_deliberation)
+                    deliberation_date=date_deliberation, modifications=modifications)
     c.avenants.append(added)
     session.flush()
     queries.refresh_echeances(session, [c])
     text = f"Avenant n° {numero} : {objet.strip()}"
     if nouvelle_fin:
         text += f" Fin de période portée au {date_longue(nouvelle_fin)}."
+    for change in modifications:
+        text += f" Article {change['article']} {ARTICLE_CHANGES[change['mode']]}."
     journal.record(session, c, "avenant", text, date=date)
     return added
 
@@ -203,11 +234,13 @@ def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str |
 @holding("registre")
 def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nouvelle_fin: dt.date | None,
             on: dt.date, *, with_pdf: bool = True, deliberation: str | None = None,
-            date_deliberation: dt.date | None = None) -> Step:
-    """Record an avenant (with the délibération approving it) and produce it from modeles/avenant.docx."""
+            date_deliberation: dt.date | None = None, changes: list[tuple[str, str, str]] | None = None) -> Step:
+    """Record an avenant (with the délibération approving it and the articles it changes) and produce it from
+    modeles/avenant.docx."""
     step = Step()
     with ws.db.session() as session:
-        added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation)
+        added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation,
+                               changes)
         numero = added.numero
     step.lines.append(f"{reference} : avenant n° {numero} enregistré.")
     if nouvelle_fin:

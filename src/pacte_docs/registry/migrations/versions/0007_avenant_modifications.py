@@ -1,0 +1,25 @@
+"""an avenant gives the new wording of each article it changes (avenant.modifications)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-30 23:55:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Avenants recorded before keep their text: no article change was recorded for them.
+    with op.batch_alter_table('avenant', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('modifications', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('avenant', schema=None) as batch_op:
+        batch_op.drop_column('modifications')
