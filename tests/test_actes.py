@@ -4,6 +4,7 @@ each later decision is an act of its own — the renewal act, the registered let
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 from docx import Document as DocxDocument
 from pypdf import PdfReader
 
-from tests.helpers import Pacte, docx_text, pdf_text
+from tests.helpers import Pacte, docx_text, pdf_text, registry_state
 
 REGISTRE = {
     "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "ville": "Bobigny",
@@ -326,7 +327,7 @@ def test_the_signature_page_holds_the_end_of_the_last_article(pacte_sqlite: Pact
     """Whatever the length of the convention, the signature block never stands alone on its page: « Fait à … »
     keeps the last article (heading and text) with it, and the signature table is never split."""
     base: dict[str, Any] = REGISTRE["conventions"][0]  # type: ignore[index]
-    lengths = range(8, 32, 2)  # 14 and 16 left the signature block alone on its page before
+    lengths = range(2, 30, 2)  # some lengths left the signature block alone on its page before
     data = dict(REGISTRE, conventions=[
         base | {"reference": f"CCAS-2025-{n:03d}", "engagements_departement": base["engagements_departement"][:n]}
         for n in lengths])
@@ -343,3 +344,61 @@ def test_the_signature_page_holds_the_end_of_the_last_article(pacte_sqlite: Pact
         before = last.split("Fait à")[0]
         assert "Article 12 – Règlement des litiges" in before and "En cas de difficulté" in before, n
     assert len(page_counts) > 1  # the lengths do move the signature block across pages
+
+
+@pytest.mark.libreoffice
+def test_a_subsidy_to_an_association_reads_as_a_subsidy_agreement(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """96 000 € over three years to an association: its own title and préambule (no CCAS), the subsidy law and
+    decree, the payment schedule with its amounts, the budget line, the compte rendu financier, an evaluation
+    that names how its indicators are set and no renewal for a convention that is not renewable."""
+    data: Any = copy.deepcopy(VISAS)
+    asso = next(c for c in data["conventions"] if c["reference"] == "ASSO-2025-401")
+    asso["versements"] = ["50 % à la signature de la convention", "30 000 € au 1er juillet 2026",
+                          "le solde sur production du compte rendu financier de l'année 2027"]
+    asso["imputation"] = "chapitre 017, article 6574"
+    path = tmp_path / "asso.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    result = pacte_sqlite("conventions", "generer", "ASSO-2025-401", "ASSO-2025-402")
+    assert "ASSO-2025-401 : subvention" not in result.output  # it has its schedule
+    text = " ".join(re.sub(r"-\n\s*", "-", pdf_text(
+        pacte_sqlite.root / "conventions/ASSO-2025-401/ASSO-2025-401.pdf")).split())
+    assert "relative à l'attribution d'une subvention pour des actions d'insertion" in text
+    assert "CCAS" not in text and "centres communaux" not in text
+    assert ("L'association conduit, conformément à son objet statutaire, des actions qui concourent à l'insertion "
+            "sociale et professionnelle") in text
+    assert "définit l'objet, le montant et les conditions d'utilisation de la subvention" in text
+    assert ("Le Département attribue à l'Association Le Relais 93 une subvention de 96 000,00 € pour la durée de la "
+            "convention, versée comme suit :") in text
+    assert "48 000,00 € (50 %) à la signature de la convention ;" in text
+    assert "30 000,00 € (31,25 %) au 1er juillet 2026 ;" in text.replace("1 er", "1er")
+    assert "18 000,00 € (18,75 %) sur production du compte rendu financier de l'année 2027." in text
+    assert "La dépense est imputée au budget du Département : chapitre 017, article 6574." in text
+    assert "l'association transmet au Département le compte rendu financier" in text
+    assert ("au regard des indicateurs que le comité de suivi arrête lors de sa première réunion. Cette évaluation "
+            "éclaire les suites à donner au partenariat.") in text
+    assert "renouvellement" not in text.split("Article 7 – Évaluation")[1].split("Article 8")[0]
+    # 30 000 € over three years is under the threshold: no note; 96 000 € without a schedule gets one
+    original: Any = VISAS
+    data["conventions"] = [c | {"reference": "ASSO-2025-499"} for c in original["conventions"]
+                           if c["reference"] == "ASSO-2025-401"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    noted = pacte_sqlite("conventions", "generer", "ASSO-2025-499", "--sans-pdf")
+    assert ("ASSO-2025-499 : subvention de plus de 23 000 € par an à une association sans échéancier de "
+            "versement") in " ".join(noted.output.split())
+
+
+def test_a_payment_schedule_that_does_not_add_up_is_refused_at_import(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Named file, field and fix; exit 1; the registry as before."""
+    data: Any = copy.deepcopy(VISAS)
+    data["conventions"][0]["versements"] = ["50 % à la signature", "40 % au bilan"]
+    path = tmp_path / "faux.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    before = registry_state(pacte_sqlite.root, pacte_sqlite.base)
+    result = pacte_sqlite("importer", str(path), ok=False)
+    assert registry_state(pacte_sqlite.root, pacte_sqlite.base) == before
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "faux.yaml" in flat and "champ « versements »" in flat
+    assert "les versements font 86400.00 € pour une subvention de 96000.00 €" in flat
+    assert "Traceback" not in result.output

@@ -9,7 +9,8 @@ import pytest
 
 from pacte_docs import formatting
 from pacte_docs.documents import context
-from pacte_docs.rules import alerts, periods
+from pacte_docs.errors import Invalid
+from pacte_docs.rules import alerts, periods, subventions
 
 D = dt.date
 
@@ -218,3 +219,29 @@ def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
 def test_action_says_what_to_do_by_when(facts: periods.Faits, on: dt.date, fragment: str) -> None:
     [found] = alerts.select([_suivi(facts, on)], on, SEUILS)
     assert fragment in found.action
+
+
+def test_a_payment_schedule_adds_up_to_the_subsidy() -> None:
+    """Shares, amounts and « le solde » give amounts that add up to the subsidy to the cent."""
+    payments = subventions.echeancier(["50 % à la signature de la convention", "30 000 € au 1er juillet 2026",
+                                       "le solde sur production du compte rendu financier"], Decimal("96000"))
+    assert [(p.montant, p.part, p.quand) for p in payments] == [
+        (Decimal("48000.00"), Decimal("0.5000"), "à la signature de la convention"),
+        (Decimal("30000.00"), Decimal("0.3125"), "au 1er juillet 2026"),
+        (Decimal("18000.00"), Decimal("0.1875"), "sur production du compte rendu financier")]
+    thirds = subventions.echeancier(["33,33 % en janvier", "33,33 % en mai", "33,34 % en septembre"], Decimal("100"))
+    assert sum(p.montant for p in thirds) == Decimal("100")
+
+
+@pytest.mark.parametrize(("lines", "total", "message"), [
+    (["50 % à la signature", "40 % au bilan"], Decimal("1000"), "les versements font 900.00 € pour une subvention"),
+    (["à la signature"], Decimal("1000"), "versement n° 1 sans part ni montant"),
+    (["le solde au bilan", "50 % à la signature"], Decimal("1000"), "versement n° 1 sans part ni montant"),
+    (["100 %"], Decimal("1000"), "versement n° 1 sans échéance"),
+    (["1 200 € à la signature", "le solde au bilan"], Decimal("1000"), "atteignent déjà 1200.00 €"),
+    (["100 % à la signature"], None, "un échéancier de versement sans montant"),
+])
+def test_a_wrong_payment_schedule_says_what_is_wrong(lines: list[str], total: Decimal | None, message: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        subventions.echeancier(lines, total)
+    assert message in raised.value.message and raised.value.fix

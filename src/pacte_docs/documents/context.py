@@ -24,7 +24,7 @@ from pacte_docs.registry.models import (
     Partenaire,
     Renouvellement,
 )
-from pacte_docs.rules import periods, visas
+from pacte_docs.rules import periods, subventions, visas
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -319,9 +319,16 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
             "engagements_departement": list(c.engagements_departement or []),
             "engagements_partenaire": list(c.engagements_partenaire or []),
             "actions": [{key: a.get(key) for key in ACTION_FIELDS} for a in c.actions or []],
+            "versements": [{"montant": v.montant, "part": v.part, "quand": v.quand}
+                           for v in (subventions.echeancier(list(c.versements or []), c.montant)
+                                     if c.montant else [])],
+            "imputation": c.imputation,
+            "avec_association": "association" in {p.type for p in c.partenaires},
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
-            "intitule": INTITULES.get(c.type, INTITULES["autre"]),
+            "intitule": (INTITULES["subvention"] if c.montant and c.type != "france_travail"
+                         and any(p.type == "association" for p in c.partenaires)
+                         else INTITULES.get(c.type, INTITULES["autre"])),
             "cofinancement_fse": "fse" in case.situations,
             "subvention_association": "subvention_association" in case.situations,
         },
@@ -337,6 +344,7 @@ INTITULES = {
     "ccas": "convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles",
     "france_travail": "convention de partenariat relative à l'accompagnement global des demandeurs d'emploi",
     "autre": "convention de partenariat",
+    "subvention": "convention de partenariat relative à l'attribution d'une subvention pour des actions d'insertion",
 }
 OBJECTIFS = ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois")
 ACTION_FIELDS = ("intitule", "public", "indicateur", "cible")
@@ -424,7 +432,8 @@ def sample_convention() -> Convention:
         preavis_mois=3, responsable_nom="Prénom Nom", responsable_email="agent@exemple.fr", territoire="Exemple",
         montant=Decimal("1000.00"), taux_fse=Decimal("0.5"), engagements_departement=["…"],
         engagements_partenaire=["…"], actions=[dict.fromkeys(ACTION_FIELDS, "…")],
-        objectifs=dict.fromkeys(OBJECTIFS, 1),
+        objectifs=dict.fromkeys(OBJECTIFS, 1), versements=["50 % à la signature", "le solde au bilan"],
+        imputation="chapitre …, article …",
     )
     convention.departement = dep
     from pacte_docs.registry.models import ConventionPartenaire

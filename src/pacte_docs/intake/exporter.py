@@ -47,6 +47,7 @@ def convention_record(c: Convention) -> dict[str, Any]:
         "engagements_departement": list(c.engagements_departement or []),
         "engagements_partenaire": list(c.engagements_partenaire or []),
         "actions": list(c.actions or []), "objectifs": dict(c.objectifs or {}),
+        "versements": list(c.versements or []), "imputation": c.imputation,
     }
 
 

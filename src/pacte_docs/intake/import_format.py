@@ -287,6 +287,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "territoire": Field(text(300, False)),
         "montant": Field(amount),
         "taux_fse": Field(rate),
+        "versements": Field(text_list(300), default=[]),
+        "imputation": Field(text(300, False)),
         "engagements_departement": Field(text_list(), default=[]),
         "engagements_partenaire": Field(text_list(), default=[]),
         "actions": Field(lambda v: v, default=[], items={

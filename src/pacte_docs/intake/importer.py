@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pacte_docs.errors import Problem, ValidationError
+from pacte_docs.errors import Invalid, Problem, ValidationError
 from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, Departement, Partenaire
+from pacte_docs.rules import subventions
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
                   "pacte": "PDI/PTI", "realisations": "réalisations annuelles"}
@@ -74,6 +75,11 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
                                     "la signature précède la délibération qui l'autorise",
                                     "vérifiez les deux dates"))
+        try:
+            subventions.echeancier(values["versements"], values["montant"])
+        except Invalid as exc:
+            problems.append(Problem(entry.item.source, entry.item.place("versements"), "versements", exc.message,
+                                    exc.fix))
         if values["objectifs"].get("dont_brsa") and values["objectifs"].get("entrees") is not None and \
                 values["objectifs"]["dont_brsa"] > values["objectifs"]["entrees"]:
             problems.append(Problem(entry.item.source, entry.item.place("objectifs.dont_brsa"), "objectifs.dont_brsa",

@@ -38,7 +38,7 @@ NESTED: dict[str, dict[str, tuple[str, ...]]] = {
 # List fields: in a CSV or XLSX cell, one item per line (Alt+Entrée in Excel).
 LISTS = {
     "partenaires": set(),
-    "conventions": {"partenaires", "engagements_departement", "engagements_partenaire", "actions"},
+    "conventions": {"partenaires", "engagements_departement", "engagements_partenaire", "actions", "versements"},
     "departement": set(),
     "pacte": {"cosignataires", "gouvernance"},
     "realisations": set(),

@@ -87,6 +87,10 @@ class Convention(Base):
     engagements_departement: Mapped[list[str]] = mapped_column(JSON, default=list)
     engagements_partenaire: Mapped[list[str]] = mapped_column(JSON, default=list)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # A subsidy's payment schedule, one payment per line (« 50 % à la signature de la convention »), and the
+    # budget line it is charged to.
+    versements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    imputation: Mapped[str | None] = mapped_column(String(300))
     objectifs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     departement: Mapped[Departement] = relationship(back_populates="conventions", lazy="joined")

@@ -157,7 +157,7 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
         "territoire": data["territoire"], "montant": data["montant"], "taux_fse": data["taux_fse"],
         "engagements_departement": data["engagements_departement"],
         "engagements_partenaire": data["engagements_partenaire"],
-        "actions": data["actions"],
+        "actions": data["actions"], "versements": data["versements"], "imputation": data["imputation"],
         "objectifs": {k: v for k, v in data["objectifs"].items() if v is not None},
     }
     if found is not None and values["date_signature"] is None:

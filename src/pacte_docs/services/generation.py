@@ -166,6 +166,15 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
         plans.append(_Planned(job.convention, job.cle, job.nature, cache.get(job.template) if not frozen else None,
                               job.context, context.fingerprint(job.context), job.freeze, frozen))
     _check_and_render(documents, plans, progress)
+    for plan in plans:
+        shown = plan.context.get("convention", {})
+        if plan.nature == "convention" and not plan.frozen and shown.get("subvention_association") \
+                and not shown.get("versements"):
+            report.notes.append(
+                f"{plan.cle} : subvention de plus de 23 000 € par an à une association sans échéancier de "
+                "versement ; la convention renvoie au comité de suivi. Le décret n° 2001-495 demande les conditions "
+                "de versement : ajoutez « versements » (un par ligne, « 50 % à la signature de la convention ») "
+                "et réimportez.")
     _write_docx(documents, plans, report)
     documents.write_sums()
     report.notes.extend(documents.notes)

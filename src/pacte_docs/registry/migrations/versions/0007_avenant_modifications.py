@@ -1,4 +1,5 @@
-"""an avenant gives the new wording of each article it changes (avenant.modifications)
+"""an avenant gives the new wording of each article it changes (avenant.modifications); a subsidy's
+payment schedule and budget line (convention.versements, convention.imputation)
 
 Revision ID: 0007
 Revises: 0006
@@ -18,8 +19,14 @@ def upgrade() -> None:
     # Avenants recorded before keep their text: no article change was recorded for them.
     with op.batch_alter_table('avenant', schema=None) as batch_op:
         batch_op.add_column(sa.Column('modifications', sa.JSON(), nullable=True))
+    with op.batch_alter_table('convention', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('versements', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('imputation', sa.String(length=300), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('convention', schema=None) as batch_op:
+        batch_op.drop_column('imputation')
+        batch_op.drop_column('versements')
     with op.batch_alter_table('avenant', schema=None) as batch_op:
         batch_op.drop_column('modifications')
