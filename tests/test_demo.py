@@ -73,6 +73,19 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "Adopté par l'Assemblée départementale le 17 octobre 2016" in text
     fiches = [line for line in text.split("Fiche action n° ")[1:]]
     assert len({f.split(" ")[0] for f in fiches}) >= 12  # at least 12 fiches-actions
+    # Nothing later than its date: the 2016 documents know neither 2019 nor France Travail nor the merged commune
+    # of Évry-Courcouronnes (2019); nobody is named whom no source names for that date (a title alone, and a
+    # line to sign on).
+    signed_2016 = " ".join(pdf_text(root / "conventions/PE-2016-001/PE-2016-001.pdf").split())
+    for early in (signed_2016, text):
+        assert "2019" not in early and "France Travail" not in early and "Courcouronnes" not in early
+        assert "52 %" not in early
+    assert "représenté par le Directeur territorial de l'Essonne, agissant par délégation" in signed_2016
+    assert "représenté par le Président du Conseil départemental, dûment habilité" in signed_2016
+    assert " M. " not in signed_2016.split("Fait à")[1]  # no lone civility under a signature
+    signatures = text.split("Fait à Évry, le 17 octobre 2016")[1]
+    assert "Pour l'État," in signatures and "Préfecture" not in signatures  # the State signs, not its préfecture
+    assert " M. " not in signatures and " Mme " not in signatures and " , " not in signatures
     again = subprocess.run([sys.executable, "-m", "pacte_docs", "--au", "2026-11-22", "demo", str(root)],
                            capture_output=True, text=True, env=env, check=False, timeout=600)
     assert again.returncode == 0, again.stderr

@@ -125,7 +125,7 @@ def test_pacte_file_gives_a_complete_pdf_with_toc_and_bookmarks(pacte_sqlite: Pa
     # Commitments and signatures: the President and every co-signatory.
     signatures = pages[-1]
     assert "Fait à Guéret, le 1er mars 2024, en quatre exemplaires originaux." in signatures
-    for who in ("Pour le Département de la Creuse,", "Mme Valérie Simonet", "Pour la Préfecture de la Creuse,",
+    for who in ("Pour le Département de la Creuse,", "Mme Valérie Simonet", "Pour l'État,",
                 "Pour la Caisse d'allocations familiales de la Creuse,", "M. Yves O'Neil",
                 "Pour France Travail Creuse,"):
         assert who in signatures, who

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -103,6 +104,7 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
             "nom": p.representant_nom,
             "qualite": p.representant_qualite,
             "e": "e" if civilite.lower().startswith(("mme", "madame", "mlle")) else "",
+            "nom_complet": full_name(civilite, p.representant_nom),
         },
     }
 
@@ -110,18 +112,46 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
 BLANK = "……………………"  # a blank the signatories fill by hand
 
 
+def full_name(civilite: str, nom: str | None) -> str:
+    """« Mme Nadia Ferhat » under a signature; nothing (a line to sign and write on) when no one is named, never
+    a lone « M. »."""
+    return " ".join(filter(None, [civilite.strip(), nom.strip()])) if nom and nom.strip() else ""
+
+
 def representation(represente: str, civilite: str, nom: str | None, qualite: str | None,
                    type_: str = "autre", habilite_a: str = "à cet effet") -> str:
     """« représentée par Mme Nadia Ben Amar, Vice-présidente du CCAS, agissant par délégation, dûment habilitée à
-    cet effet »; a blank to fill by hand where the representative is not known, never « représenté par , , ».
+    cet effet »; by the office alone when the person is not named (« représenté par le Préfet de l'Essonne »); a
+    blank to fill by hand where neither is known, never « représenté par , , ».
     A CCAS or CIAS is chaired by the maire: a vice-président signs by delegation (DOMAIN.md, « Since 2024 »)."""
-    person = " ".join(filter(None, [civilite.strip(), (nom or "").strip()])) if nom else ""
-    e = "e" if civilite.strip().lower().rstrip(".") in ("mme", "madame", "mlle") else ""
-    habilite = f"dûment habilité{e if person else '(e)'} {habilite_a}"
+    who, known = signatory(civilite, nom, qualite)
+    e = "e" if _madame(civilite) else ""
+    habilite = f"dûment habilité{e if known else '(e)'} {habilite_a}"
     function = qualite.strip() if qualite and qualite.strip() else None
     delegation = "agissant par délégation" if _by_delegation(type_, function) else None
-    parts = [f"{represente} par {person or BLANK}", function, delegation, habilite]
+    parts = [f"{represente} par {who}", delegation, habilite]
     return ", ".join(p for p in parts if p)
+
+
+def _madame(civilite: str) -> bool:
+    return civilite.strip().lower().rstrip(".") in ("mme", "madame", "mlle")
+
+
+def signatory(civilite: str, nom: str | None, qualite: str | None) -> tuple[str, bool]:
+    """Who signs, as an act names them, and whether their gender is known: « Mme Nadia Ferhat, Directrice
+    territoriale des Hauts-de-Seine »; the office alone when no person is named (« le Préfet de l'Essonne »,
+    « l'Adjointe au maire »); a blank to fill by hand, with the office if known, otherwise."""
+    title = civilite.strip()
+    function = qualite.strip() if qualite and qualite.strip() else None
+    if nom and nom.strip():
+        return ", ".join(filter(None, [" ".join(filter(None, [title, nom.strip()])), function])), bool(title)
+    if function and title.lower().rstrip(".") in ("m", "monsieur", "mr", "mme", "madame", "mlle"):
+        article = "l'" if _ELIDES_OFFICE.match(function) else ("la " if _madame(title) else "le ")
+        return article + function, True
+    return ", ".join(filter(None, [BLANK, function])), False
+
+
+_ELIDES_OFFICE = re.compile(r"^[aeiouyhâàéèêëîïôöûüœAEIOUYHÂÀÉÈÊËÎÏÔÖÛÜŒ]")
 
 
 def _by_delegation(type_: str, function: str | None) -> bool:
@@ -162,15 +192,12 @@ def operateur_party(establishments: list[dict[str, Any]], on: dt.date) -> dict[s
     operateur = periods.operateur_emploi(on)
     where = [e["nom"] + (f" ({e['adresse']})" if e["adresse"] else "") for e in establishments
              if e["nom"] != operateur or e["adresse"]]
-    people = []
-    for e in establishments:
-        r = e["representant"]
-        person = " ".join(filter(None, [r["civilite"].strip(), (r["nom"] or "").strip()])) if r["nom"] else BLANK
-        people.append(", ".join(filter(None, [person, (r["qualite"] or "").strip() or None])))
+    named = [signatory(e["representant"]["civilite"], e["representant"]["nom"], e["representant"]["qualite"])
+             for e in establishments]
+    people = [who for who, _ in named]
     by_delegation = any(_by_delegation("france_travail", e["representant"]["qualite"]) for e in establishments)
-    known = [e["representant"] for e in establishments if e["representant"]["nom"]]
-    e_ = "e" if known and len(known) == len(establishments) and all(r["e"] for r in known) else (
-        "" if known and len(known) == len(establishments) else "(e)")
+    known = all(gender_known for _, gender_known in named)
+    e_ = ("e" if all(e["representant"]["e"] for e in establishments) else "") if known else "(e)"
     s = "s" if len(establishments) > 1 else ""
     representation = ", ".join(filter(None, [
         "représenté par " + ", et par ".join(people),
@@ -252,6 +279,7 @@ def departement_context(d: Departement) -> dict[str, Any]:
             "nom": d.president_nom,
             "qualite": d.president_qualite,
             "e": "e" if civilite.lower().startswith(("mme", "madame")) else "",
+            "nom_complet": full_name(civilite, d.president_nom),
         },
     }
 
@@ -531,11 +559,12 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
     dep = departement_context(p.departement)
     president = {"designation": "le Département", "pour": f"Pour {dep['designation']},",
                  "qualite": dep["president"]["qualite"] or "Le Président du Conseil départemental",
-                 "nom": " ".join(x for x in (dep["president"]["civilite"], dep["president"]["nom"]) if x)}
-    signers = [president] + [{"designation": c["designation"], "pour": f"Pour {c['designation']},",
+                 "nom": dep["president"]["nom_complet"]}
+    # The State signs as the State (« Pour l'État, / Préfet de l'Essonne »), not as its préfecture.
+    signers = [president] + [{"designation": c["designation"],
+                              "pour": f"Pour {c['appellation'] if c['type'] == 'prefecture' else c['designation']},",
                               "qualite": c["representant"]["qualite"] or "",
-                              "nom": " ".join(x for x in (c["representant"]["civilite"], c["representant"]["nom"])
-                                              if x)} for c in cosignataires]
+                              "nom": c["representant"]["nom_complet"]} for c in cosignataires]
     sommaire = table_of_contents(p)
     for entry in sommaire:
         entry["page"] = (pages or {}).get(entry["titre"], "")
