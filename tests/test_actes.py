@@ -31,6 +31,8 @@ REGISTRE = {
         {"reference": "CCAS-2025-301", "type": "ccas", "partenaires": ["CCAS-PANTIN"],
          "objet": "La présente convention organise l'accompagnement social des bénéficiaires du RSA par le CCAS.",
          "deliberation": {"instance": "Commission permanente", "numero": "CP-2025-05-118", "date": "2025-05-12"},
+         "deliberation_partenaire": {"instance": "conseil d'administration du CCAS de Pantin", "numero": "2025-14",
+                                     "date": "2025-06-03"},
          "date_effet": "2025-07-01", "renouvellement": "expresse", "renouvellements_max": 2,
          "responsable": {"nom": "Inès Carpentier", "email": "icarpentier@seinesaintdenis.example.fr"},
          "engagements_departement": [f"Engagement n° {i} du Département, décrit en une phrase assez longue pour que "
@@ -228,6 +230,10 @@ def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte) -> None:
     text = " ".join(docx_text(actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
     assert ("Le CCAS de Pantin, 84-88, avenue du Général-Leclerc, 93500 Pantin, représenté par Mme Nadia Ben Amar, "
             "Vice-présidente du CCAS, agissant par délégation, dûment habilitée à cet effet,") in text
+    # the partner's own délibération, when known, instead of the generic « décision de l'organe délibérant »
+    assert ("Vu la délibération du conseil d'administration du CCAS de Pantin n° 2025-14 du 3 juin 2025 autorisant "
+            "son représentant à signer la présente convention ;") in text
+    assert "organe délibérant" not in text
     assert "PROJET — " in text  # a draft, in its header
 
 

@@ -116,3 +116,18 @@ def test_verifier_flags_what_the_law_of_the_act_s_date_forbids(pacte_sqlite: Pac
     document.save(str(ccas))
     result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
     assert "une convention qui n'est pas renouvelable ne se dénonce pas" in result.output
+
+
+def test_verifier_flags_text_left_to_fill_in(pacte_sqlite: Pacte) -> None:
+    """A template edited in Word with « XXX » or « [à compléter] » left in it is not a finished act."""
+    path = pacte_sqlite.root / "modeles/convention_ccas.docx"
+    document = DocxDocument(str(path))
+    document.add_paragraph("La subvention est versée sur le compte n° XXX de l'association.")
+    document.add_paragraph("Le comité se réunit [date à compléter].")
+    document.save(str(path))
+    result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "✗ convention_ccas" in flat
+    assert "texte à compléter resté dans le modèle (« XXX »)" in flat
+    assert "texte à compléter resté dans le modèle (« [date à compléter] »)" in flat
+    assert "✓" in pacte_sqlite("modeles", "verifier", "convention_france_travail").output

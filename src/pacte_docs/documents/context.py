@@ -330,6 +330,13 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
                 "numero": c.deliberation_numero,
                 "date": c.deliberation_date,
             },
+            # The partner's own délibération, when known: « du conseil d'administration du CCAS de Sceaux »
+            "deliberation_partenaire": {
+                "de_instance": (_de(designation(c.deliberation_partenaire_instance))
+                                if c.deliberation_partenaire_instance else None),
+                "numero": c.deliberation_partenaire_numero,
+                "date": c.deliberation_partenaire_date,
+            },
             "date_signature": c.date_signature,
             "date_effet": c.date_effet,
             "fin_periode": fin,

@@ -277,6 +277,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "partenaires": Field(code_list, required=True),
         "objet": Field(text(4000), required=True),
         "deliberation": obj(instance=Field(text(200, False)), numero=Field(text(50, False)), date=Field(date)),
+        "deliberation_partenaire": obj(instance=Field(text(200, False)), numero=Field(text(50, False)),
+                                       date=Field(date)),
         "date_signature": Field(date),
         "date_effet": Field(date, required=True),
         "duree_mois": Field(integer(1, 240), default=36),

@@ -75,6 +75,16 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
                                     "la signature précède la délibération qui l'autorise",
                                     "vérifiez les deux dates"))
+        partner_date = values["deliberation_partenaire"]["date"]
+        if values["date_signature"] and partner_date and values["date_signature"] < partner_date:
+            problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
+                                    "la signature précède la délibération du partenaire qui l'autorise",
+                                    "vérifiez les deux dates (date_signature, deliberation_partenaire.date)"))
+        partner_date = values["deliberation_partenaire"]["date"]
+        if values["date_signature"] and partner_date and values["date_signature"] < partner_date:
+            problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
+                                    "la signature précède la délibération du partenaire qui l'autorise",
+                                    "vérifiez les deux dates (date_signature, deliberation_partenaire.date)"))
         try:
             subventions.echeancier(values["versements"], values["montant"])
         except Invalid as exc:

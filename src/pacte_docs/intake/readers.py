@@ -29,6 +29,7 @@ NESTED: dict[str, dict[str, tuple[str, ...]]] = {
     "partenaires": {"representant": ("civilite", "nom", "qualite")},
     "conventions": {
         "deliberation": ("instance", "numero", "date"),
+        "deliberation_partenaire": ("instance", "numero", "date"),
         "responsable": ("nom", "email"),
         "objectifs": ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois"),
     },

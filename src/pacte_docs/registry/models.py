@@ -71,6 +71,10 @@ class Convention(Base):
     deliberation_instance: Mapped[str | None] = mapped_column(String(200))
     deliberation_numero: Mapped[str | None] = mapped_column(String(50))
     deliberation_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The partner's own délibération authorising its representant to sign (conseil municipal, CA du CCAS), if known.
+    deliberation_partenaire_instance: Mapped[str | None] = mapped_column(String(200))
+    deliberation_partenaire_numero: Mapped[str | None] = mapped_column(String(50))
+    deliberation_partenaire_date: Mapped[dt.date | None] = mapped_column(Date)
     date_signature: Mapped[dt.date | None] = mapped_column(Date)
     date_effet: Mapped[dt.date] = mapped_column(Date)
     duree_mois: Mapped[int] = mapped_column(Integer, default=36)

@@ -136,6 +136,10 @@ _ANACHRONISMS = (
      "écrivez {% if contrat_engagement %}…{% else %}…{% endif %}"),
 )
 _DENONCIATION = re.compile(r"\bdénonc", re.IGNORECASE)
+# What a drafter leaves to fill in: « XXX », « [à compléter] », « ____ », « <NOM> », « TODO ».
+_PLACEHOLDER = re.compile(r"\bX{3,}\b|\[[^\]\n]{0,40}(?:compléter|completer|remplir|définir|preciser|préciser)"
+                          r"[^\]\n]{0,40}\]|_{4,}|<[A-ZÉÈ][A-ZÉÈ _-]{1,30}>|\b(?:TODO|A COMPLETER|À COMPLÉTER)\b",
+                          re.IGNORECASE)
 
 
 def _sample_convention(template: str, day: dt.date, renouvellement: str, association: bool = False) -> Convention:
@@ -180,8 +184,8 @@ def _rendered_text(data: bytes) -> str:
 
 def legal_findings(path: Path, name: str, kind: str, env: Any) -> list[Finding]:
     """Render the template as an act of each date of LEGAL_DATES (and, for a convention, not renewable) and report
-    what the law of that date forbids: names and contracts that no longer exist, a dénonciation clause in a
-    convention that cannot be renewed."""
+    what the law of that date forbids: names and contracts that no longer exist, missing visas, text left to fill in
+    (« XXX », « [à compléter] »), a dénonciation clause in a convention that cannot be renewed."""
     if kind not in ACT_KINDS:
         return []
     try:
@@ -217,6 +221,13 @@ def legal_findings(path: Path, name: str, kind: str, env: Any) -> list[Finding]:
                 seen.add((found.group(0), why))
                 findings.append(Finding("erreur", "texte rendu", None, _sentence(text, found.start()),
                                         f"« {found.group(0)} » dans un acte du {date_longue(day)} : {why}"))
+        for placeholder in _PLACEHOLDER.finditer(text):
+            if ("placeholder", placeholder.group(0)) in seen:
+                continue
+            seen.add(("placeholder", placeholder.group(0)))
+            findings.append(Finding("erreur", "texte rendu", None, _sentence(text, placeholder.start()),
+                                    f"texte à compléter resté dans le modèle (« {placeholder.group(0)} ») : "
+                                    "remplacez-le par la variable qui convient ({{ … }}) ou par le texte définitif"))
         if renouvellement == "aucun" and _DENONCIATION.search(text):
             where = _DENONCIATION.search(text)
             assert where is not None

@@ -1,5 +1,6 @@
 """an avenant gives the new wording of each article it changes (avenant.modifications); a subsidy's
-payment schedule and budget line (convention.versements, convention.imputation)
+payment schedule and budget line (convention.versements, convention.imputation); the partner's own
+délibération (convention.deliberation_partenaire_*)
 
 Revision ID: 0007
 Revises: 0006
@@ -22,10 +23,16 @@ def upgrade() -> None:
     with op.batch_alter_table('convention', schema=None) as batch_op:
         batch_op.add_column(sa.Column('versements', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('imputation', sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column('deliberation_partenaire_instance', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('deliberation_partenaire_numero', sa.String(length=50), nullable=True))
+        batch_op.add_column(sa.Column('deliberation_partenaire_date', sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('convention', schema=None) as batch_op:
+        batch_op.drop_column('deliberation_partenaire_date')
+        batch_op.drop_column('deliberation_partenaire_numero')
+        batch_op.drop_column('deliberation_partenaire_instance')
         batch_op.drop_column('imputation')
         batch_op.drop_column('versements')
     with op.batch_alter_table('avenant', schema=None) as batch_op:
