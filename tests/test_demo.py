@@ -48,6 +48,13 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     # 12 conventions + 1 avenant + 1 renewal act + 1 dénonciation letter + the PDI/PTI + the bilan, in DOCX and
     # PDF; the draft signed during the demo archived (DOCX and PDF)
     assert check.returncode == 0 and "36 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # Every signed act's last page holds the end of its last article with « Fait à » and the signatures (the
+    # renewal act of PE-2016-001 is one that LibreOffice alone lays out with its last heading stranded).
+    for act in sorted((root / "conventions").glob("*/*.pdf")):
+        if "denonciation" in act.name:
+            continue
+        last = " ".join(PdfReader(act).pages[-1].extract_text().replace("\u2019", "'").split())
+        assert "Fait à" in last and "Article" in last.split("Fait à")[0], act.name
     # Each later decision is an act of its own; the signed 2016 text is not rewritten.
     renewal = " ".join(pdf_text(root / "conventions/PE-2016-001/PE-2016-001-renouvellement-1.pdf").split())
     assert "RENOUVELLEMENT N° 1" in renewal and "du 1er janvier 2019 au 31 décembre 2020 inclus" in renewal

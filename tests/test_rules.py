@@ -245,3 +245,29 @@ def test_a_wrong_payment_schedule_says_what_is_wrong(lines: list[str], total: De
     with pytest.raises(Invalid) as raised:
         subventions.echeancier(lines, total)
     assert message in raised.value.message and raised.value.fix
+
+
+def test_a_last_heading_is_found_and_made_to_start_a_page() -> None:
+    """The fix-up for LibreOffice's stranded headings: the last heading of a DOCX gets a page break before it,
+    in the order the schema requires, and nothing else changes."""
+    import io
+    import zipfile
+
+    from docx import Document as DocxDocument
+
+    from pacte_docs.documents import signature_page
+
+    document = DocxDocument()
+    document.add_heading("Article 1 – Objet", level=2)
+    document.add_paragraph("Texte.")
+    last = document.add_heading("Article 2 – Prise d'effet", level=2)
+    last.paragraph_format.keep_with_next = True
+    document.add_paragraph("Fait à Nanterre.")
+    out = io.BytesIO()
+    document.save(out)
+    assert signature_page.last_heading(out.getvalue()) == "Article 2 – Prise d'effet"
+    fixed = DocxDocument(io.BytesIO(signature_page.break_before_last_heading(out.getvalue())))
+    assert [p.paragraph_format.page_break_before for p in fixed.paragraphs] == [None, None, True, None]
+    xml = zipfile.ZipFile(io.BytesIO(signature_page.break_before_last_heading(out.getvalue()))).read(
+        "word/document.xml").decode()
+    assert xml.index("<w:keepNext/>") < xml.index("<w:pageBreakBefore/>")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pacte_docs.documents import context, pdf
+from pacte_docs.documents import context, pdf, signature_page
 from pacte_docs.documents.rendering import CompiledTemplate, TemplateCache, missing_variables
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import TemplateError, UnknownReferenceError
@@ -331,6 +331,32 @@ def _convert(documents: DocumentStore, report: GenerationReport, pdfa: bool, pro
         _convert_batch(documents, report, todo, pdfa, progress)
 
 
+SIGNED_ACTS = ("convention", "avenant", "renouvellement")
+
+
+def _keep_signature_with_text(ws: Workspace, todo: list[tuple[Output, Any]], converted: dict[Path, Path],
+                              tmp: Path, pdfa: bool) -> None:
+    """Lay out again, last article on a new page, the acts whose signature block LibreOffice left apart from the
+    last article (see `signature_page`); the recorded DOCX is unchanged."""
+    again: dict[Path, Path] = {}
+    for output, _ in todo:
+        source = ws.root / output.docx
+        if output.nature not in SIGNED_ACTS:
+            continue
+        data = source.read_bytes()
+        heading = signature_page.last_heading(data)
+        if heading and signature_page.signature_apart(converted[source], heading):
+            copy = tmp / "mise-en-page" / source.name
+            copy.parent.mkdir(exist_ok=True)
+            copy.write_bytes(signature_page.break_before_last_heading(data))
+            again[copy] = source
+    if again:
+        redone = pdf.convert(list(again), tmp / "mise-en-page" / "pdf", pdfa=pdfa,
+                             processes=ws.config.pdf_processes, timeout=ws.config.pdf_timeout)
+        for copy, source in again.items():
+            converted[source] = redone[copy]
+
+
 def _convert_batch(documents: DocumentStore, report: GenerationReport, todo: list[tuple[Output, Any]],
                    pdfa: bool, progress: Progress | None) -> None:
     ws, session = documents.ws, documents.session
@@ -341,6 +367,7 @@ def _convert_batch(documents: DocumentStore, report: GenerationReport, todo: lis
 
         converted = pdf.convert([ws.root / o.docx for o, _ in todo], Path(tmp), pdfa=pdfa,
                                 processes=ws.config.pdf_processes, timeout=ws.config.pdf_timeout, on_done=done)
+        _keep_signature_with_text(ws, todo, converted, Path(tmp), pdfa)
         for output, docx_record in todo:
             folder = ws.archives / "conventions" / Path(output.docx).parent.name
             document = documents.put(
