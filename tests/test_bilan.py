@@ -423,3 +423,32 @@ def test_a_convention_signed_in_the_year_is_annexed_as_its_signed_copy(scenario:
     assert renewed.page == signed.page + 1
     assert (run.root / "archives/conventions/CONV-2025-001/CONV-2025-001-signee.pdf").read_bytes() == \
         scan.read_bytes()  # stamped in the bilan, never in the archive
+
+
+@pytest.mark.libreoffice
+def test_a_year_with_financial_figures_only_reads_as_well(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Only actions and credits known, no convention in the year: every sentence is written with the figures it
+    has (no « — », no empty brackets, no sentence about people), the key figures list only known rows, and no
+    conventions section of zeros."""
+    data = build_pacte(seed=7)
+    write(tmp_path / "pti.yaml", data)
+    fiches = [f["numero"] for axe in data["pacte"]["axes"] for f in axe["fiches"]]
+    rows = [{"annee": YEAR, "fiche": numero, "actions_financees": 2, "credits_engages": Decimal("10000.00"),
+             "credits_consommes": Decimal("9000.00")} for numero in fiches]
+    pacte_sqlite("importer", str(tmp_path / "pti.yaml"),
+                 str(write_xlsx(tmp_path / f"realisations-{YEAR}.xlsx", rows)))
+    out = tmp_path / "bilan.pdf"
+    pacte_sqlite("bilan", "compiler", str(YEAR), "--sortie", str(out))
+    pages = [flat(page.extract_text()) for page in PdfReader(out).pages]
+    synthesis = next(p for p in pages if f"Synthèse de l'année {YEAR}" in p)
+    total, spent = 10000 * len(fiches), 9000 * len(fiches)
+    assert (f"En {YEAR}, {2 * len(fiches)} actions ont été financées au titre du PDI/PTI, pour "
+            f"{euros(Decimal(total))} de crédits engagés, dont {euros(Decimal(spent))} consommés (90 %).") in synthesis
+    sentences = synthesis.split(f"Synthèse de l'année {YEAR}")[1].split("Chiffres clés")[0]
+    assert "—" not in sentences and "()" not in sentences and "( )" not in sentences
+    assert "personnes" not in sentences and "sorties positives" not in sentences
+    key = synthesis.split("Chiffres clés")[1]
+    assert "Crédits engagés" in key and "Taux de consommation des crédits" in key
+    assert "Personnes accompagnées" not in key and "Sorties positives" not in key
+    whole = " ".join(pages)
+    assert f"Les conventions en {YEAR}" not in whole

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from pacte_docs.formatting import typographie
+from pacte_docs.formatting import effectif, evolution, montant, nombre, points, pourcentage, typographie
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import (
     Axe,
@@ -658,6 +658,81 @@ def figures_context(figures: Any) -> dict[str, Any] | None:
     }
 
 
+def synthese(annee: int, total: dict[str, Any], engages: Any) -> list[str]:
+    """The synthesis of the year, one sentence per group of figures, each written only with the figures it has:
+    a year with financial figures alone reads as well as a complete one (no « — », no empty brackets)."""
+    sentences = []
+    actions, engaged, spent = total["actions_financees"], total["credits_engages"], total["credits_consommes"]
+    rate = total["taux_consommation"]
+    consumed = (f"{montant(spent)} consommés" + (f" ({pourcentage(rate)})" if rate is not None else "")
+                if spent is not None else None)
+    if actions is not None:
+        verb = "actions ont été financées" if actions != 1 else "action a été financée"
+        sentence = f"En {annee}, {nombre(actions)} {verb} au titre du PDI/PTI"
+        if engaged is not None:
+            sentence += f", pour {montant(engaged)} de crédits engagés" + (f", dont {consumed}" if consumed else "")
+        elif consumed:
+            sentence += f", pour {montant(spent)} de crédits consommés"
+        sentences.append(sentence + ".")
+    elif engaged is not None:
+        sentences.append(f"En {annee}, les crédits engagés au titre du PDI/PTI s'élèvent à {montant(engaged)}"
+                         + (f", dont {consumed}" if consumed else "") + ".")
+    elif spent is not None:
+        sentences.append(f"En {annee}, les crédits consommés au titre du PDI/PTI s'élèvent à {montant(spent)}.")
+    people, entries, share = total["personnes_accompagnees"], total["entrees"], total["part_brsa"]
+    parts = []
+    if people is not None:
+        parts.append(f"{effectif(people)} personnes ont été accompagnées")
+    if entries is not None:
+        parts.append(f"{effectif(entries)} {'sont entrées' if people is not None else 'personnes sont entrées'} "
+                     "dans une action" + (f", dont {pourcentage(share)} de bénéficiaires du RSA"
+                                          if share is not None else ""))
+    if parts:
+        sentences.append(" et ".join(parts) + ".")
+    outcomes = total["sorties_positives"]
+    if outcomes is not None:
+        rate = total["taux_sorties_positives"]
+        sentences.append(f"{effectif(outcomes)} sorties positives ont été enregistrées (emploi, formation, création "
+                         "d'entreprise)" + (f", soit {pourcentage(rate)} des personnes accompagnées"
+                                            if rate is not None else "") + ".")
+    if engages.professionnelle is not None and engages.sociale is not None and engages.total:
+        professional, social = montant(engages.professionnelle), montant(engages.sociale)
+        sentences.append(
+            f"Les crédits engagés se répartissent entre l'insertion professionnelle, {professional} "
+            f"({pourcentage(engages.part_professionnelle)}), et l'insertion sociale, {social} "
+            f"({pourcentage(engages.part_sociale)}).")
+    return [sentence[0].upper() + sentence[1:] for sentence in sentences]
+
+
+# The key figures of the bilan: label, figure, how it is written, how its change is written.
+CHIFFRES_CLES = (
+    ("Actions financées", "actions_financees", nombre, evolution),
+    ("Crédits engagés", "credits_engages", montant, evolution),
+    ("Crédits consommés", "credits_consommes", montant, evolution),
+    ("Personnes accompagnées", "personnes_accompagnees", effectif, evolution),
+    ("Entrées", "entrees", effectif, evolution),
+    ("dont bénéficiaires du RSA", "dont_brsa", effectif, evolution),
+    ("Sorties positives (emploi, formation, création)", "sorties_positives", effectif, evolution),
+    ("Taux de sorties positives", "taux_sorties_positives", pourcentage, points),
+    ("Part des bénéficiaires du RSA dans les entrées", "part_brsa", pourcentage, points),
+    ("Taux de consommation des crédits", "taux_consommation", pourcentage, points),
+)
+
+
+def chiffres_cles(total: dict[str, Any], previous: dict[str, Any] | None,
+                  changes: dict[str, Any]) -> list[dict[str, str]]:
+    """The rows of the key figures that have a figure this year or last year; an unknown one reads « — »."""
+    rows = []
+    for label, name, write, change in CHIFFRES_CLES:
+        now, before = total[name], previous[name] if previous else None
+        if now is None and before is None:
+            continue
+        rows.append({"libelle": label, "precedent": write(before) if before is not None else "—",
+                     "annee": write(now) if now is not None else "—",
+                     "evolution": change(changes[name]) if changes.get(name) is not None else "—"})
+    return rows
+
+
 def _split_context(split: Any) -> dict[str, Any]:
     return {"professionnelle": split.professionnelle, "sociale": split.sociale, "total": split.total,
             "part_professionnelle": split.part_professionnelle, "part_sociale": split.part_sociale}
@@ -669,7 +744,10 @@ def convention_row(c: Convention, annee: int) -> dict[str, Any]:
     current = next((p for p in reversed(chain) if p.debut <= dt.date(annee, 12, 31)), chain[0])
     renewal = next((p.debut for p in chain[1:] if p.debut.year == annee), None)
     return {
-        "reference": c.reference, "type": c.type, "type_libelle": TYPE_LIBELLE.get(c.type, c.type),
+        "reference": c.reference, "type": c.type,
+        # the operator's name of the year the bilan covers (Pôle emploi until 2023)
+        "type_libelle": (periods.operateur_emploi(dt.date(annee, 12, 31)) if c.type == "france_travail"
+                         else TYPE_LIBELLE.get(c.type, c.type)),
         "partenaires": ", ".join(partenaire_context(p, current.debut)["nom"] for p in c.partenaires),
         "date_signature": c.date_signature, "debut": current.debut, "fin": current.fin,
         "renouvellement": renewal,
@@ -701,6 +779,10 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
         "total": total,
         "precedent": previous,
         "evolution": evolution,
+        "synthese": synthese(annee, total, bilan.repartition_engages),
+        "chiffres_cles": chiffres_cles(total, previous, evolution),
+        "avec_conventions": any(getattr(conventions, name) for name in ("en_vigueur", "signees", "renouvelees",
+                                                                           "terminees")),
         "repartition": {"engages": _split_context(bilan.repartition_engages),
                         "consommes": _split_context(bilan.repartition_consommes)},
         "axes": [{

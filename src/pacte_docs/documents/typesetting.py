@@ -41,10 +41,14 @@ def typeset_text(text: str) -> str:
     return _REFERENCE.sub(lambda m: m.group(0).replace("-", NB_HYPHEN), text)
 
 
+# Whether a text may need typesetting at all: most runs do not, and are left as they are.
+_ANY = re.compile(r"['«»:;?!\-]|n°|N°|art\.|\b[LRD]\.|\b1(?:er|re)\b")
+
+
 def typeset_tree(root: etree._Element) -> None:
     """Typeset every text node under *root*, in place; « 1er » and « 1re » get their letters in superscript."""
     for node in list(root.iter(_T)):
-        if not node.text:
+        if not node.text or not _ANY.search(node.text):
             continue
         text = typeset_text(node.text)
         run = node.getparent()
