@@ -277,6 +277,8 @@ FRANCE_TRAVAIL = {
          "deliberation": {"instance": "Commission permanente", "numero": "CP-2025-01-007", "date": "2025-01-13"},
          "date_signature": "2025-01-27", "date_effet": "2025-02-01", "renouvellement": "aucun",
          "montant": "1800000", "taux_fse": "0.5",
+         "versements": ["40 % à la signature de la convention", "le solde sur production du bilan final"],
+         "imputation": "chapitre 017, article 6568",
          "responsable": {"email": "icarpentier@seinesaintdenis.example.fr"}},
     ],
 }
@@ -308,6 +310,11 @@ def test_france_travail_is_one_party_with_as_many_signatories_as_establishments(
     # 2025, co-funded: the 2023 law, the FSE+ regulations and the EU mention
     assert "Vu la loi n° 2023-1196" in text and "Vu le règlement (UE) 2021/1060" in text
     assert "« Cofinancé par l'Union européenne »" in text
+    # the payment schedule and the budget line, when known
+    assert "Les versements s'effectuent comme suit :" in text
+    assert "720 000,00 € (40 %) à la signature de la convention ;" in text
+    assert "1 080 000,00 € (60 %) sur production du bilan final." in text
+    assert "La dépense est imputée au budget du Département : chapitre 017, article 6568." in text
 
 
 def test_typesetting_as_a_french_printer_does_it(actes: Pacte) -> None:
