@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from pacte_docs.documents.conformity import conformite
 from tests.helpers import (
     Pacte,
     bookmarks,
@@ -149,7 +150,10 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     assert "Conventions en annexe : CONV-2025-001, FT-2024-002" in result.output
     assert "Conventions produites ou mises à jour pour l'annexe 1 : CONV-2025-001, FT-2024-002." in result.output
     pages = [flat(page.extract_text()) for page in reader.pages]
-    for k, text in enumerate(pages, start=1):
+    # one compiled number on every page but the cover
+    assert not re.search(rf"(^| )\d+ / {n}( |$)", pages[0]), "la couverture porte un numéro"
+    for k, text in enumerate(pages[1:], start=2):
+        assert len(re.findall(rf"(?:^| )\d+ / {n}(?= |$)", text)) == 1, f"page {k} : un seul numéro compilé"
         assert re.search(rf"(^| ){k} / {n}( |$)", text), f"page {k} sans « {k} / {n} »"
 
     expected = expected_totals(scenario["pacte"], scenario["this_year"])
@@ -452,3 +456,22 @@ def test_a_year_with_financial_figures_only_reads_as_well(pacte_sqlite: Pacte, t
     assert "Personnes accompagnées" not in key and "Sorties positives" not in key
     whole = " ".join(pages)
     assert f"Les conventions en {YEAR}" not in whole
+
+
+@pytest.mark.libreoffice
+def test_a_pdfa_bilan_is_pdfa_and_never_downgrades_its_annexes(scenario: dict[str, Any]) -> None:
+    """--pdfa: the compiled bilan identifies itself as PDF/A-2b with an sRGB output intent, in French, its title
+    shown; its PDI/PTI annex is made in PDF/A and a later plain compilation does not turn it back."""
+    run: Pacte = scenario["runner"]
+    run("bilan", "compiler", str(YEAR), "--pdfa")
+    compiled = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    found = conformite(compiled)
+    assert found.pdfa == "2B" and found.langue == "fr-FR" and found.affiche_titre
+    catalog: Any = PdfReader(compiled).trailer["/Root"]
+    assert "/OutputIntents" in catalog
+    pacte_pdf = next((run.root / "archives/pdi-pti").glob("*/*.pdf"))
+    assert conformite(pacte_pdf).pdfa == "2B"
+    again = run("bilan", "compiler", str(YEAR))
+    assert "a été mis à jour pour l'annexe 2" not in again.output
+    assert conformite(pacte_pdf).pdfa == "2B"  # a PDF/A copy answers a plain request: never downgraded
+    assert conformite(compiled).pdfa is None and conformite(compiled).langue == "fr-FR"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from pacte_docs.documents.conformity import conformite
 from tests.helpers import docx_text, pdf_text
 
 
@@ -71,7 +72,15 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "Bilan 2019 pour l'Assemblée : archives/bilans/2019/bilan-2019.pdf" in result.stdout
     bilan_text = " ".join(pdf_text(compiled).split())
     assert "BILAN ANNUEL 2019" in bilan_text and "Évolution" in bilan_text
-    assert f"1 / {len(PdfReader(compiled).pages)}" in bilan_text
+    assert f"2 / {len(PdfReader(compiled).pages)}" in bilan_text
+    assert f" / {len(PdfReader(compiled).pages)}" not in PdfReader(compiled).pages[0].extract_text()  # cover
+    # Every PDF the demo makes declares its language and shows its title; the ones LibreOffice makes are tagged.
+    for made in sorted(root.glob("**/*.pdf")):
+        if "archives/" in made.as_posix() and "bilans" not in made.as_posix() and "pdi-pti" not in made.as_posix():
+            continue  # older versions kept in the archives
+        found = conformite(made)
+        assert found.langue == "fr-FR" and found.titre and found.affiche_titre, made
+        assert found.balise or made.name == "bilan-2019.pdf", made
     pacte = root / "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf"
     assert "PDI/PTI PACTE-2016-2020 : archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx et " \
            "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf" in result.stdout

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from pacte_docs import __version__
 from pacte_docs.cli import clickfr
-from pacte_docs.cli.output import emit, json_default, output_option, plain, progress_bar
+from pacte_docs.cli.output import emit, json_default, output_option, plain, print_conformity, progress_bar
 from pacte_docs.documents import store
 from pacte_docs.errors import DatabaseUnavailableError, PacteError
 from pacte_docs.formatting import date_longue
@@ -724,16 +724,22 @@ def archives_group() -> None:
 
 
 @archives_group.command("verifier")
+@click.option("--conformite", is_flag=True,
+              help="Dit aussi, pour chaque PDF en vigueur, s'il se déclare PDF/A, s'il est balisé pour "
+                   "l'accessibilité, sa langue et son titre.")
 @click.pass_obj
-def archives_check(state: State) -> None:
+def archives_check(state: State, conformite: bool) -> None:
     """Vérifie chaque document enregistré et signale tout fichier modifié, manquant ou inconnu.
 
     \b
-    Exemple :
+    Exemples :
       pacte archives verifier
+      pacte archives verifier --conformite
     """
     from pacte_docs.services import records
 
+    if conformite:
+        print_conformity(records.pdf_conformity(state.workspace()))
     checked, anomalies = records.verify_archives(state.workspace())
     if anomalies:
         for anomaly in anomalies:

@@ -83,3 +83,16 @@ def progress_bar(description: str) -> Iterator[Progress | None]:
             bar.advance(tasks[phase], step)
 
         yield advance
+
+
+def print_conformity(found: list[tuple[str, Any]]) -> None:
+    """One line per PDF: PDF/A claim, tagged, language, title (see documents.conformity)."""
+    rows = [{"chemin": path, "pdfa": f"PDF/A-{c.pdfa[0]}{c.pdfa[1:].lower()}" if c.pdfa else "non",
+             "balise": "oui" if c.balise else "non", "langue": c.langue or "—",
+             "titre": (c.titre or "—") + ("" if c.affiche_titre else " (non affiché)")} for path, c in found]
+    emit(rows, {"chemin": "PDF", "pdfa": "PDF/A", "balise": "Balisé", "langue": "Langue", "titre": "Titre"}, "table",
+         title="Conformité des PDF (archivage et accessibilité)")
+    missing = [path for path, c in found if not c.accessible]
+    if missing:
+        click.echo(f"  {len(missing)} PDF non accessible(s) (balisage, langue ou titre manquant) : régénérez-les "
+                   "(pacte conventions generer, pdi-pti generer, bilan compiler).")

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+from pypdf.generic import (
+    ArrayObject,
+    BooleanObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    TextStringObject,
+)
 
 from pacte_docs.documents import pdf
 from pacte_docs.documents.outline import Bookmark, read_bookmarks
@@ -73,20 +81,71 @@ def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, 
 
     _stamp(writer, work, pdfa, timeout)
     debut, fin = meta["periode"]
-    writer.add_metadata({
+    info = {
         "/Title": f"Bilan {annee} de la politique départementale d'insertion",
         "/Author": meta["departement"],
         "/Subject": f"Bilan annuel du PDI/PTI {debut}-{fin} « {meta['titre']} », présenté à l'Assemblée "
                     "départementale",
         "/Keywords": f"bilan, insertion, RSA, PDI, PTI, {annee}",
         "/Creator": "pacte_docs",
+        "/Producer": "pacte_docs (pypdf)",
         "/CreationDate": dt.datetime.now(dt.UTC).strftime("D:%Y%m%d%H%M%SZ"),
-    })
+    }
+    writer.add_metadata(info)
+    _declare(writer, bilan, info, pdfa)
     with output.open("wb") as stream:
         writer.write(stream)
         stream.flush()
         os.fsync(stream.fileno())
     return len(writer.pages)
+
+
+def _declare(writer: PdfWriter, bilan: PdfReader, info: dict[str, str], pdfa: bool) -> None:
+    """What the compiled PDF says of itself: its language and that a reader shows its title; with *pdfa*, the
+    PDF/A-2b identification (XMP, agreeing with the document information) and the sRGB output intent of the bilan
+    LibreOffice made in PDF/A. The pages' structure trees are not merged: the compiled PDF is not tagged (its
+    parts are, see `pacte archives verifier --conformite`)."""
+    root = writer._root_object
+    root[NameObject("/Lang")] = TextStringObject("fr-FR")
+    preferences = writer.create_viewer_preferences()
+    preferences[NameObject("/DisplayDocTitle")] = BooleanObject(True)
+    if not pdfa:
+        return
+    catalog: Any = bilan.trailer["/Root"]
+    intents = catalog.get("/OutputIntents")
+    if intents is not None:
+        root[NameObject("/OutputIntents")] = intents.get_object().clone(writer)
+    created = dt.datetime.strptime(info["/CreationDate"], "D:%Y%m%d%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
+    xmp = XMP.format(title=escape(info["/Title"]), author=escape(info["/Author"]), subject=escape(info["/Subject"]),
+                     keywords=escape(info["/Keywords"]), creator=escape(info["/Creator"]),
+                     producer=escape(info["/Producer"]), created=created).encode("utf-8")
+    stream = _stream(xmp)
+    stream[NameObject("/Type")] = NameObject("/Metadata")
+    stream[NameObject("/Subtype")] = NameObject("/XML")
+    root[NameObject("/Metadata")] = writer._add_object(stream)
+
+
+XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+      xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+      xmlns:xmp="http://ns.adobe.com/xap/1.0/">
+   <pdfaid:part>2</pdfaid:part>
+   <pdfaid:conformance>B</pdfaid:conformance>
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <dc:creator><rdf:Seq><rdf:li>{author}</rdf:li></rdf:Seq></dc:creator>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{subject}</rdf:li></rdf:Alt></dc:description>
+   <dc:language><rdf:Bag><rdf:li>fr-FR</rdf:li></rdf:Bag></dc:language>
+   <pdf:Keywords>{keywords}</pdf:Keywords>
+   <pdf:Producer>{producer}</pdf:Producer>
+   <xmp:CreatorTool>{creator}</xmp:CreatorTool>
+   <xmp:CreateDate>{created}</xmp:CreateDate>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
 
 
 def _fiches_range(bookmarks: list[Bookmark]) -> tuple[int, int]:
@@ -143,7 +202,8 @@ def stamp_document(pages: int) -> bytes:
 
 
 def _stamp(writer: PdfWriter, work: Path, pdfa: bool, timeout: float) -> None:
-    """« k / n » on every page, n being the compiled PDF's page count (an overlay laid out by LibreOffice)."""
+    """« k / n » on every page but the cover, n being the compiled PDF's page count (an overlay laid out by
+    LibreOffice), in the bottom right corner, below the annexes' own footers."""
     count = len(writer.pages)
     source = work / "numeros.docx"
     source.write_bytes(stamp_document(count))
@@ -151,7 +211,7 @@ def _stamp(writer: PdfWriter, work: Path, pdfa: bool, timeout: float) -> None:
     if len(overlay.pages) != count:
         raise TemplateError(f"La numérotation des pages a échoué ({len(overlay.pages)} numéros pour {count} pages).")
     stamper = _Stamper(writer)
-    for page, stamp in zip(writer.pages, overlay.pages, strict=True):
+    for page, stamp in list(zip(writer.pages, overlay.pages, strict=True))[1:]:  # the cover carries no number
         stamper.apply(page, stamp)
 
 

@@ -23,7 +23,12 @@ from pacte_docs.errors import ConverterError
 
 # LibreOffice 7.4 was seen converting only 247 of 300 files given in one call, and exiting 0.
 BATCH_SIZE = 150
-PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+# Every PDF is tagged (structure tree, /MarkInfo, /Lang from the document's language) and shows its title rather
+# than its file name (RGAA 13.3, accessibility of documents a collectivité publishes); --pdfa adds PDF/A-2b.
+_ACCESSIBLE = ('"UseTaggedPDF":{"type":"boolean","value":"true"},'
+               '"DisplayPDFDocumentTitle":{"type":"boolean","value":"true"}')
+PDF_FILTER = 'pdf:writer_pdf_Export:{' + _ACCESSIBLE + '}'
+PDFA_FILTER = 'pdf:writer_pdf_Export:{' + _ACCESSIBLE + ',"SelectPdfVersion":{"type":"long","value":"2"}}'
 INSTALL_HINT = ("Installez-le : « apt-get install -y libreoffice-writer-nogui fonts-liberation2 fonts-dejavu », "
                 "ou indiquez son chemin par la variable PACTE_SOFFICE.")
 
@@ -46,7 +51,7 @@ def find_soffice() -> str:
 def _run_batch(soffice: str, files: list[Path], outdir: Path, profile: Path, pdfa: bool, timeout: float) -> str:
     command = [
         soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible", "--norestore",
-        "--nolockcheck", "--nodefault", "--convert-to", PDFA_FILTER if pdfa else "pdf", "--outdir", str(outdir),
+        "--nolockcheck", "--nodefault", "--convert-to", PDFA_FILTER if pdfa else PDF_FILTER, "--outdir", str(outdir),
         *map(str, files),
     ]
     lifeline, keep = os.pipe()  # the guard's stdin: end-of-file when this process closes it or dies

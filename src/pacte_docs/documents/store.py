@@ -72,9 +72,11 @@ class DocumentStore:
 
     def is_up_to_date(self, record: Document | None, **made_from: Any) -> bool:
         """The document exists, intact, and was made from exactly *made_from* (empreinte, modele_sha256,
-        source_sha256, pdfa…): then there is nothing to redo."""
-        return record is not None and all(getattr(record, name) == value for name, value in made_from.items()) \
-            and self.is_intact(record)
+        source_sha256, pdfa…): then there is nothing to redo. A PDF/A copy answers a request for a plain PDF: a
+        document is never downgraded."""
+        return record is not None and all(
+            getattr(record, name) == value or (name == "pdfa" and record.pdfa and not value)
+            for name, value in made_from.items()) and self.is_intact(record)
 
     def latest(self, cles: Sequence[str], nature: str) -> dict[str, Document]:
         """The last version of each document of *nature* (archived or not): a convention's signed copy."""
@@ -86,6 +88,12 @@ class DocumentStore:
                     .order_by(Document.version)):
                 found[record.cle] = record
         return found
+
+    def current_pdfs(self) -> list[Document]:
+        """Every current (not archived) PDF the registry records, by path."""
+        return list(self.session.scalars(select(Document).where(Document.format == "pdf",
+                                                                 Document.archive.is_(False))
+                                         .order_by(Document.chemin)))
 
     def documents(self, convention_id: int) -> list[Document]:
         """Every document of a convention, current and archived, in the order they were made."""

@@ -122,9 +122,9 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
         meta = {"departement": pacte.departement.nom, "titre": pacte.titre, "periode": (pacte.periode_debut,
                                                                                           pacte.periode_fin)}
     titles = {row["reference"]: f"{row['reference']} – {row['partenaires']}" for row in ctx["annexes"]}
-    annex_pdfs = [(titles[reference], path) for reference, path in _annex_pdfs(ws, report, signed_in_year)]
+    annex_pdfs = [(titles[reference], path) for reference, path in _annex_pdfs(ws, report, signed_in_year, pdfa)]
     _release_memory()  # what checking the annexes used goes back to the system before the assembly
-    pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report)
+    pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report, pdfa)
     fingerprint = context.fingerprint({"context": ctx, "template": sha256_bytes(template.data), "pdfa": pdfa,
                                        "annexes": [(r, sha256_bytes(p.read_bytes())) for r, p in annex_pdfs],
                                        "pacte": sha256_bytes(pacte_pdf.read_bytes())})
@@ -166,12 +166,13 @@ def _inside(ws: Workspace, path: Path) -> bool:
     return True
 
 
-def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str]) -> list[tuple[str, Path]]:
+def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str], pdfa: bool) -> list[tuple[str, Path]]:
     """The PDF of each annexed convention: for one signed in the year, its signed copy when one was archived;
     otherwise the generated PDF, which mentions its renewals (generated now if it is missing or out of date)."""
     if not report.annexes:
         return []
-    made = generation.generate(ws, report.annexes, with_pdf=True)
+    made = generation.generate(ws, report.annexes, with_pdf=True, pdfa=pdfa)
+    report.notes.extend(made.notes)
     refreshed = list(dict.fromkeys(o.reference for o in made.outputs if o.made and o.nature == "convention"))
     if refreshed:
         report.notes.append("Conventions produites ou mises à jour pour l'annexe 1 : " + ", ".join(refreshed) + ".")
@@ -191,9 +192,10 @@ def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str]) ->
     return result
 
 
-def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport) -> tuple[Path, list[Bookmark]]:
-    """The PDI/PTI PDF, made or brought up to date first, with its bookmarks."""
-    made = pdi_pti.generate_pacte(ws, reference)
+def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport, pdfa: bool) -> tuple[Path, list[Bookmark]]:
+    """The PDI/PTI PDF, made or brought up to date first (in PDF/A for a PDF/A bilan; a PDF/A copy is never
+    replaced by a plain one), with its bookmarks."""
+    made = pdi_pti.generate_pacte(ws, reference, pdfa=pdfa)
     if made.status != "inchange":
         report.notes.append(f"Le PDI/PTI {reference} a été mis à jour pour l'annexe 2 : {made.pdf}.")
     path = ws.root / str(made.pdf)

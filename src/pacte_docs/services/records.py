@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pacte_docs.documents.conformity import Conformite, conformite
 from pacte_docs.documents.store import Anomaly, DocumentStore, verify
 from pacte_docs.formatting import montant
 from pacte_docs.intake import exporter, importer
@@ -98,6 +99,13 @@ def list_pactes(ws: Workspace) -> list[dict[str, Any]]:
                 "cosignataires": [c.code for c in p.cosignataires],
             })
     return rows
+
+
+def pdf_conformity(ws: Workspace) -> list[tuple[str, Conformite]]:
+    """The conformity of every current PDF the registry records (conventions, acts, PDI/PTI, bilans), by path."""
+    with ws.db.session() as session:
+        paths = [d.chemin for d in DocumentStore(session, ws).current_pdfs()]
+    return [(path, conformite(ws.root / path)) for path in paths if (ws.root / path).is_file()]
 
 
 def verify_archives(ws: Workspace) -> tuple[int, list[Anomaly]]:
