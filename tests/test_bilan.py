@@ -8,6 +8,7 @@ import random
 import re
 import signal
 import subprocess
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,12 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     target = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
     reader = PdfReader(target)
     n = len(reader.pages)
+    # every chart says in words what it shows (its alternative text, exported by LibreOffice as /Alt)
+    xml = zipfile.ZipFile(target.with_suffix(".docx")).read("word/document.xml").decode()
+    alts = re.findall(r'<wp:docPr [^>]*descr="([^"]*)"', xml)
+    assert len(alts) == len(re.findall(r"<wp:docPr ", xml)) == 4
+    assert any(a.startswith(f"Crédits par axe en {YEAR} : axe 1 : ") for a in alts)
+    assert any(a.startswith(f"Évolution {YEAR - 1}-{YEAR} : crédits engagés de ") for a in alts)
     assert f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf (créé, {n} pages)" in result.output
     assert "Conventions en annexe : CONV-2025-001, FT-2024-002" in result.output
     assert "Conventions produites ou mises à jour pour l'annexe 1 : CONV-2025-001, FT-2024-002." in result.output

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from pacte_docs.formatting import nombre  # noqa: E402
+from pacte_docs.formatting import effectif, montant, nombre, pourcentage  # noqa: E402
 from pacte_docs.rules.aggregation import Bilan  # noqa: E402
 
 BLUE, LIGHT, ORANGE, GREY = "#1F3A5F", "#8FA9C9", "#D9822B", "#555B66"
@@ -158,3 +158,39 @@ def evolution(bilan: Bilan) -> bytes | None:
                     fontsize=10)
     figure.tight_layout()
     return _png(figure)
+
+
+def descriptions(bilan: Bilan) -> dict[str, str]:
+    """What each chart shows, in words, for a reader who does not see it (its alternative text)."""
+    def money(value: Decimal | None) -> str | None:
+        return montant(value) if value is not None else None
+
+    split = bilan.repartition_engages
+    shares = (f"Répartition des crédits engagés en {bilan.annee} : insertion professionnelle "
+              f"{money(split.professionnelle)} ({pourcentage(split.part_professionnelle)}), insertion sociale "
+              f"{money(split.sociale)} ({pourcentage(split.part_sociale)}).")
+    credits = "; ".join(
+        f"axe {a.numero} : " + ", ".join(filter(None, [
+            f"{money(a.chiffres.credits_engages)} engagés" if a.chiffres.credits_engages is not None else None,
+            f"{money(a.chiffres.credits_consommes)} consommés" if a.chiffres.credits_consommes is not None
+            else None])) for a in bilan.axes)
+    flows = "; ".join(
+        f"axe {a.numero} : " + ", ".join(filter(None, [
+            f"{effectif(a.chiffres.entrees)} entrées" if a.chiffres.entrees is not None else None,
+            f"{effectif(a.chiffres.sorties_positives)} sorties positives"
+            if a.chiffres.sorties_positives is not None else None])) for a in bilan.axes)
+    changes = []
+    if bilan.precedent is not None:
+        for label, name, is_money in (("crédits engagés", "credits_engages", True),
+                                      ("personnes accompagnées", "personnes_accompagnees", False),
+                                      ("entrées", "entrees", False), ("sorties positives", "sorties_positives", False)):
+            before, now = getattr(bilan.precedent, name), getattr(bilan.total, name)
+            if before is not None and now is not None:
+                write = montant if is_money else effectif
+                changes.append(f"{label} de {write(before)} en {bilan.annee - 1} à {write(now)} en {bilan.annee}")
+    return {
+        "repartition": shares,
+        "credits": f"Crédits par axe en {bilan.annee} : {credits}.",
+        "entrees_sorties": f"Entrées et sorties positives par axe en {bilan.annee} : {flows}.",
+        "evolution": f"Évolution {bilan.annee - 1}-{bilan.annee} : " + " ; ".join(changes) + ".",
+    }

@@ -250,18 +250,34 @@ def normalise_docx(data: bytes, typeset: bool = False) -> bytes:
 
 @dataclass(frozen=True)
 class Image:
-    """A picture (PNG bytes) to show where a template writes its variable, e.g. {{ graphiques.credits }}."""
+    """A picture (PNG bytes) to show where a template writes its variable, e.g. {{ graphiques.credits }}, with
+    the alternative text a screen reader says in its place (RGAA: every informative image has one)."""
 
     data: bytes
     width_mm: float = 160
+    alt: str = ""
 
     def __str__(self) -> str:  # what a fingerprint of the context sees
-        return "image:" + hashlib.sha256(self.data).hexdigest()
+        return "image:" + hashlib.sha256(self.data).hexdigest() + ":" + self.alt
+
+
+class _DescribedImage(InlineImage):  # type: ignore[misc]
+    """docxtpl's inline image with its alternative text (wp:docPr/@descr, which LibreOffice exports as /Alt)."""
+
+    def __init__(self, tpl: DocxTemplate, image: Image) -> None:
+        super().__init__(tpl, io.BytesIO(image.data), width=Mm(image.width_mm))
+        self.alt = image.alt
+
+    def _insert_image(self) -> str:
+        xml: str = super()._insert_image()
+        if not self.alt:
+            return xml
+        return xml.replace("<wp:docPr ", f'<wp:docPr descr="{html.escape(self.alt, quote=True)}" ', 1)
 
 
 def _with_images(value: Any, tpl: DocxTemplate) -> Any:
     if isinstance(value, Image):
-        return InlineImage(tpl, io.BytesIO(value.data), width=Mm(value.width_mm))
+        return _DescribedImage(tpl, value)
     if isinstance(value, dict):
         return {key: _with_images(item, tpl) for key, item in value.items()}
     if isinstance(value, list):

@@ -88,7 +88,8 @@ def make_charts(bilan: aggregation.Bilan) -> dict[str, Image | None]:
     drawn = {"repartition": (charts.repartition(bilan), 110), "evolution": (charts.evolution(bilan), 160),
              "credits": (charts.credits_par_axe(bilan), 160), "entrees_sorties": (charts.entrees_sorties(bilan), 160)}
     # a chart without figures is not drawn, and the template leaves its place out
-    return {name: Image(png, width) if png else None for name, (png, width) in drawn.items()}
+    alt = charts.descriptions(bilan)
+    return {name: Image(png, width, alt[name]) if png else None for name, (png, width) in drawn.items()}
 
 
 def bilan_context(session: Session, pacte: Pacte, annee: int) -> tuple[dict[str, Any], list[Convention]]:
