@@ -359,3 +359,25 @@ def test_kill_9_during_the_layout_keeps_the_previous_document(pacte_sqlite: Pact
     assert "(révisé)" in flat(pdf_text(current))
     assert not scratch.exists()
     assert pacte_sqlite("archives", "verifier").exit_code == 0
+
+
+@pytest.mark.libreoffice
+def test_a_fiche_shows_only_the_fields_it_has(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A fiche-action known by its title, objectives and budget alone: no « Contexte — », no « Pilote — »."""
+    data = build_pacte()
+    fiche = data["pacte"]["axes"][0]["fiches"][0]
+    for name in ("contexte", "public", "pilote", "partenaires", "modalites", "calendrier", "indicateurs",
+                 "financeurs"):
+        fiche.pop(name, None)
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))
+    pacte_sqlite("pdi-pti", "generer")
+    pages = page_texts(pacte_sqlite.root / FOLDER / "PTI-2024-2027.pdf")
+    page = next(p for p in pages if f"Fiche action n° {fiche['numero']}" in p and "Objectifs" in p)
+    card = page.split(f"Fiche action n° {fiche['numero']}")[1].split("Fiche action n°")[0]
+    assert "Objectifs" in card and "Budget prévisionnel" in card
+    for label in ("Contexte", "Public cible", "Pilote", "Partenaires", "Modalités", "Calendrier", "Indicateurs",
+                  "Financeurs"):
+        assert label not in card, label
+    assert "—" not in card
+    other = data["pacte"]["axes"][0]["fiches"][1]
+    assert "Contexte" in " ".join(pages).split(f"Fiche action n° {other['numero']}")[1]
