@@ -157,6 +157,18 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     assert "Conventions en annexe : CONV-2025-001, FT-2024-002" in result.output
     assert "Conventions produites ou mises à jour pour l'annexe 1 : CONV-2025-001, FT-2024-002." in result.output
     pages = [flat(page.extract_text()) for page in reader.pages]
+    # The table of contents (page 2) gives the compiled page of every section, axis and annexed convention.
+    entries = re.findall(r"^(.+?)\.{3,}\s*(\d+)\s*$", reader.pages[1].extract_text(extraction_mode="layout"),
+                         flags=re.MULTILINE)
+    assert len(entries) >= 8
+    first_pages: dict[str, int] = {}
+    for top in bookmarks(target):
+        for b in [top, *top.children]:
+            first_pages.setdefault(normalise(b.title), b.page)  # an axis's first place: the bilan's
+    for title, page in entries:
+        title = " ".join(normalise(title).split())
+        assert first_pages.get(title) == int(page), f"sommaire : « {title} » p. {page}, signet {first_pages.get(title)}"
+    assert "PROJET — rapport à l'Assemblée départementale" in flat(reader.pages[0].extract_text())
     # one compiled number on every page but the cover
     assert not re.search(rf"(^| )\d+ / {n}( |$)", pages[0]), "la couverture porte un numéro"
     for k, text in enumerate(pages[1:], start=2):
@@ -350,7 +362,7 @@ def test_kill_9_while_compiling_keeps_the_previous_bilan_whole(scenario: dict[st
     run("importer", str(write_xlsx(tmp_path / f"realisations-{YEAR}-corrigees.xlsx", changed)))
 
     scratch = run.root / ".pacte-tmp"
-    for stage in ("pdf", "numeros"):  # the bilan's own conversion, then the « k / n » overlay's
+    for stage in ("passe-1", "numeros"):  # the bilan's own conversion, then the « k / n » overlay's
         process = start(run, "bilan", "compiler", str(YEAR))
 
         def reached(stage: str = stage, process: subprocess.Popen[bytes] = process) -> bool:
@@ -449,9 +461,10 @@ def test_a_year_with_financial_figures_only_reads_as_well(pacte_sqlite: Pacte, t
     pacte_sqlite("importer", str(tmp_path / "pti.yaml"),
                  str(write_xlsx(tmp_path / f"realisations-{YEAR}.xlsx", rows)))
     out = tmp_path / "bilan.pdf"
-    pacte_sqlite("bilan", "compiler", str(YEAR), "--sortie", str(out))
+    pacte_sqlite("bilan", "compiler", str(YEAR), "--sortie", str(out), "--seance", "2026-03-30",
+                 "--deliberation", "2026-03-0101")
     pages = [flat(page.extract_text()) for page in PdfReader(out).pages]
-    synthesis = next(p for p in pages if f"Synthèse de l'année {YEAR}" in p)
+    synthesis = next(p for p in pages if f"Synthèse de l'année {YEAR}" in p and "Chiffres clés" in p)
     total, spent = 10000 * len(fiches), 9000 * len(fiches)
     assert (f"En {YEAR}, {2 * len(fiches)} actions ont été financées au titre du PDI/PTI, pour "
             f"{euros(Decimal(total))} de crédits engagés, dont {euros(Decimal(spent))} consommés (90 %).") in synthesis
@@ -463,6 +476,10 @@ def test_a_year_with_financial_figures_only_reads_as_well(pacte_sqlite: Pacte, t
     assert "Personnes accompagnées" not in key and "Sorties positives" not in key
     whole = " ".join(pages)
     assert f"Les conventions en {YEAR}" not in whole
+    assert "Rapport présenté à l'Assemblée départementale, séance du 30 mars 2026" in pages[0]
+    assert ("Vu le rapport n° 2026-03-0101 du Président du Conseil départemental ; Après en avoir délibéré, "
+            f"PREND ACTE du bilan annuel {YEAR} de la politique départementale d'insertion") in whole
+    assert "Vu la délibération de l'Assemblée départementale du 1er mars 2024 adoptant le" in whole
 
 
 @pytest.mark.libreoffice

@@ -632,15 +632,20 @@ def bilan_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True,
               help="pdf : le bilan compilé avec ses annexes ; xlsx : le tableau des chiffres de l'année.")
 @click.option("--departement", help="Code du département, quand le registre en contient plusieurs.")
+@click.option("--seance", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de la séance de l'Assemblée qui reçoit le bilan (sinon la couverture dit « PROJET »).")
+@click.option("--deliberation", metavar="NUMERO",
+              help="Numéro du rapport : le bilan se termine alors par le projet de délibération qui en prend acte.")
 @click.pass_obj
 def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt: str,
-                  departement: str | None) -> None:
+                  departement: str | None, seance: dt.date | None, deliberation: str | None) -> None:
     """Compile le bilan d'une année en un seul PDF : bilan, conventions signées ou renouvelées
     dans l'année, fiches-actions du PDI/PTI ; signets, pages numérotées « k / n ».
 
     \b
     Exemples :
       pacte bilan compiler 2019
+      pacte bilan compiler 2019 --seance 2020-03-30 --deliberation 2020-03-0101
       pacte bilan compiler 2019 --format xlsx --sortie chiffres-2019.xlsx
     """
     from pacte_docs.services import bilan
@@ -651,7 +656,8 @@ def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt
         click.echo(f"  Chiffres {annee} : {ws.relative(written) if written.is_relative_to(ws.root) else written}")
         return
     with Console(stderr=True).status(f"Compilation du bilan {annee}…") if sys.stderr.isatty() else nullcontext():
-        report = bilan.compile_bilan(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement)
+        report = bilan.compile_bilan(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement, seance=seance,
+                                     deliberation=deliberation)
     click.echo(f"  Bilan {annee} : {report.chemin} ({STATUS_LABELS[report.status]}, {report.pages} pages)")
     if report.annexes:
         click.echo("  Conventions en annexe : " + ", ".join(report.annexes))

@@ -755,7 +755,8 @@ def convention_row(c: Convention, annee: int) -> dict[str, Any]:
 
 
 def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any, conventions: Any,
-                  rows: dict[str, dict[str, Any]], graphiques: dict[str, Any]) -> dict[str, Any]:
+                  rows: dict[str, dict[str, Any]], graphiques: dict[str, Any], *, seance: dt.date | None = None,
+                  deliberation: str | None = None) -> dict[str, Any]:
     """The documented context of the annual bilan. *bilan* is an aggregation.Bilan, *conventions* an
     aggregation.ConventionsAnnee, *rows* the convention_row of every convention it names, *graphiques* the
     charts as rendering.Image (the evolution chart is None without last year's figures)."""
@@ -775,7 +776,13 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
         "annee": annee,
         "annee_precedente": annee - 1,
         "pacte": {"reference": pacte.reference, "titre": pacte.titre,
-                  "periode": {"debut": pacte.periode_debut, "fin": pacte.periode_fin}},
+                  "periode": {"debut": pacte.periode_debut, "fin": pacte.periode_fin},
+                  "adoption": {"de_instance": _de(designation(pacte.adoption_instance or "Assemblée départementale")),
+                               "date": pacte.adoption_date}},
+        # the Assemblée's session (None: a draft, « Projet »), the number of the délibération taking note of it
+        "seance": seance,
+        "deliberation": deliberation,
+        "sommaire": [],  # filled in once the bilan is laid out: {niveau, titre, page}
         "total": total,
         "precedent": previous,
         "evolution": evolution,
@@ -819,6 +826,9 @@ def sample_bilan_context() -> dict[str, Any]:
     bilan = aggregation.aggregate(2025, axes, records, records)
     events = aggregation.ConventionsAnnee([convention.reference], [convention.reference], [], [])
     image = Image(b"", 10)
-    return bilan_context(2025, pacte.departement, pacte, bilan, events,
-                         {convention.reference: convention_row(convention, 2025)},
-                         {"repartition": image, "evolution": image, "credits": image, "entrees_sorties": image})
+    sample = bilan_context(2025, pacte.departement, pacte, bilan, events,
+                           {convention.reference: convention_row(convention, 2025)},
+                           {"repartition": image, "evolution": image, "credits": image, "entrees_sorties": image},
+                           seance=dt.date(2026, 3, 30), deliberation="2026-03-0101")
+    sample["sommaire"] = [{"niveau": 1, "titre": "…", "page": 2}]
+    return sample

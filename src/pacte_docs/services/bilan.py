@@ -6,6 +6,7 @@ and the document's metadata."""
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import gc
 import io
 from dataclasses import dataclass, field
@@ -92,10 +93,12 @@ def make_charts(bilan: aggregation.Bilan) -> dict[str, Image | None]:
     return {name: Image(png, width, alt[name]) if png else None for name, (png, width) in drawn.items()}
 
 
-def bilan_context(session: Session, pacte: Pacte, annee: int) -> tuple[dict[str, Any], list[Convention]]:
+def bilan_context(session: Session, pacte: Pacte, annee: int, seance: dt.date | None = None,
+                  deliberation: str | None = None) -> tuple[dict[str, Any], list[Convention]]:
     bilan, events, conventions = compute(session, pacte, annee)
     rows = {c.reference: context.convention_row(c, annee) for c in conventions}
-    ctx = context.bilan_context(annee, pacte.departement, pacte, bilan, events, rows, make_charts(bilan))
+    ctx = context.bilan_context(annee, pacte.departement, pacte, bilan, events, rows, make_charts(bilan),
+                                seance=seance, deliberation=deliberation)
     annexed = {row["reference"] for row in ctx["annexes"]}
     return ctx, [c for c in conventions if c.reference in annexed]
 
@@ -104,8 +107,11 @@ def bilan_context(session: Session, pacte: Pacte, annee: int) -> tuple[dict[str,
 
 @holding("documents")
 def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa: bool = False,
-                  departement: str | None = None) -> BilanReport:
-    """Render, convert and compile the bilan of *annee*; record it when it is written in the workspace."""
+                  departement: str | None = None, seance: dt.date | None = None,
+                  deliberation: str | None = None) -> BilanReport:
+    """Render, convert and compile the bilan of *annee*; record it when it is written in the workspace. The cover
+    names the Assemblée's session (*seance*) or says « Projet »; with *deliberation*, the bilan ends with the draft
+    délibération by which the Assemblée takes note of it. Its table of contents gives the compiled pages."""
     cache = TemplateCache(ws)
     target = sortie or ws.archives / "bilans" / str(annee) / f"bilan-{annee}.pdf"
     report = BilanReport(annee, ws.relative(target) if _inside(ws, target) else str(target), "cree")
@@ -113,7 +119,7 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
         pacte = pacte_for_year(session, annee, departement)
         reference = pacte.reference
         template = cache.get(TEMPLATE)
-        ctx, annexed = bilan_context(session, pacte, annee)
+        ctx, annexed = bilan_context(session, pacte, annee, seance, deliberation)
         missing = {(template.name, path): [f"bilan {annee}"] for path in template.missing(ctx)}
         if missing:
             raise missing_variables(missing)
@@ -140,15 +146,52 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
                 return report
 
     with ws.scratch("bilan-") as work:
-        source = work / f"bilan-{annee}.docx"
-        source.write_bytes(docx_data)
-        bilan_pdf = pdf.convert([source], work / "pdf", pdfa=pdfa, processes=1,
-                                timeout=ws.config.pdf_timeout)[source]
+        docx_data, bilan_pdf = _with_contents(ws, work, template, ctx, docx_data, annex_pdfs, pdfa, report)
         compiled = work / "compile.pdf"
         report.pages = assemble(bilan_pdf, annex_pdfs, pacte_pdf, pacte_bookmarks, work, annee, pdfa,
                                 ws.config.pdf_timeout, meta, compiled)
         _write(ws, target, cle, docx_data, compiled, fingerprint, template.data, pdfa, report)
     return report
+
+
+def _with_contents(ws: Workspace, work: Path, template: Any, ctx: dict[str, Any], docx_data: bytes,
+                   annex_pdfs: list[tuple[str, Path]], pdfa: bool, report: BilanReport) -> tuple[bytes, Path]:
+    """Lay the bilan out, read its headings' pages from the PDF's bookmarks, and lay it out again with its table
+    of contents filled in, at the pages of the compiled PDF (the annexed conventions come after annex 1). The
+    table of contents has a page of its own, so filling it moves nothing."""
+    source = work / f"bilan-{ctx['annee']}.docx"
+    source.write_bytes(docx_data)
+    first = pdf.convert([source], work / "passe-1", pdfa=pdfa, processes=1, timeout=ws.config.pdf_timeout)[source]
+    sections = read_bookmarks(first)
+    sommaire = contents(sections, annex_pdfs)
+    if not sommaire:
+        return docx_data, first
+    docx_data = template.render(ctx | {"sommaire": sommaire})
+    source.write_bytes(docx_data)
+    second = pdf.convert([source], work / "passe-2", pdfa=pdfa, processes=1, timeout=ws.config.pdf_timeout)[source]
+    if contents(read_bookmarks(second), annex_pdfs) != sommaire:
+        report.notes.append("Le sommaire a déplacé des titres : vérifiez ses numéros de page (modèle modifié ?).")
+    return docx_data, second
+
+
+def contents(sections: list[Bookmark], annex_pdfs: list[tuple[str, Path]]) -> list[dict[str, Any]]:
+    """The table of contents of the compiled bilan: its sections and their axes, and under annex 1 each annexed
+    convention, with the page each has in the compiled PDF."""
+    annex2 = next((b for b in sections if b.title.startswith("Annexe 2")), None)
+    if annex2 is None:
+        return []
+    lengths = [len(PdfReader(path).pages) for _, path in annex_pdfs]
+    entries: list[dict[str, Any]] = []
+    for section in sections:
+        shift = sum(lengths) if section.page >= annex2.page else 0
+        entries.append({"niveau": 1, "titre": section.title, "page": section.page + shift})
+        entries.extend({"niveau": 2, "titre": child.title, "page": child.page + shift} for child in section.children)
+        if section.title.startswith("Annexe 1"):
+            start = annex2.page
+            for (title, _), length in zip(annex_pdfs, lengths, strict=True):
+                entries.append({"niveau": 2, "titre": title, "page": start})
+                start += length
+    return entries
 
 
 def _release_memory() -> None:
