@@ -196,6 +196,11 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
            f"{sign}{shown}" in synthesis
 
     whole = " ".join(pages)
+    # each axis against last year: its credits then and now
+    evolution_table = whole.split(f"Évolution par axe depuis {YEAR - 1}")[1].split("Crédits par axe")[0]
+    for number, figures in expected["axes"].items():
+        then = before["axes"][number]["credits_engages"]
+        assert f"{euros(then)} {euros(figures['credits_engages'])}" in evolution_table, number
     for number, figures in expected["axes"].items():
         assert f"Total de l'axe {number} {count(figures['actions_financees'])} {euros(figures['credits_engages'])} " \
                f"{euros(figures['credits_consommes'])}" in whole

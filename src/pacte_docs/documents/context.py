@@ -25,7 +25,7 @@ from pacte_docs.registry.models import (
     Partenaire,
     Renouvellement,
 )
-from pacte_docs.rules import periods, subventions, visas
+from pacte_docs.rules import aggregation, periods, subventions, visas
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -733,6 +733,24 @@ def chiffres_cles(total: dict[str, Any], previous: dict[str, Any] | None,
     return rows
 
 
+def evolution_par_axe(axes: list[Any]) -> list[dict[str, str]]:
+    """Each axis against the previous year: credits committed and entries, as written in the bilan's table; []
+    when no axis has last year's figures."""
+    rows = []
+    for a in axes:
+        if a.precedent is None:
+            continue
+        row = {"titre": axe_titre(a.numero, a.intitule)}
+        for name, write in (("credits_engages", montant), ("entrees", effectif)):
+            now, before = getattr(a.chiffres, name), getattr(a.precedent, name)
+            change = aggregation.evolution(now, before)
+            row |= {f"{name}_avant": write(before) if before is not None else "—",
+                    name: write(now) if now is not None else "—",
+                    f"{name}_evolution": evolution(change) if change is not None else "—"}
+        rows.append(row)
+    return rows
+
+
 def _split_context(split: Any) -> dict[str, Any]:
     return {"professionnelle": split.professionnelle, "sociale": split.sociale, "total": split.total,
             "part_professionnelle": split.part_professionnelle, "part_sociale": split.part_sociale}
@@ -788,6 +806,7 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
         "evolution": evolution,
         "synthese": synthese(annee, total, bilan.repartition_engages),
         "chiffres_cles": chiffres_cles(total, previous, evolution),
+        "evolution_axes": evolution_par_axe(bilan.axes),
         "avec_conventions": any(getattr(conventions, name) for name in ("en_vigueur", "signees", "renouvelees",
                                                                            "terminees")),
         "repartition": {"engages": _split_context(bilan.repartition_engages),
@@ -815,7 +834,6 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
 def sample_bilan_context() -> dict[str, Any]:
     """The bilan's context for a sample pacte, with figures for two years."""
     from pacte_docs.documents.rendering import Image
-    from pacte_docs.rules import aggregation
 
     pacte, _ = sample_pacte()
     convention = sample_convention()
