@@ -504,3 +504,46 @@ def test_a_pdfa_bilan_is_pdfa_and_never_downgrades_its_annexes(scenario: dict[st
     assert "a été mis à jour pour l'annexe 2" not in again.output
     assert conformite(pacte_pdf).pdfa == "2B"  # a PDF/A copy answers a plain request: never downgraded
     assert conformite(compiled).pdfa is None and conformite(compiled).langue == "fr-FR"
+
+
+@pytest.mark.libreoffice
+def test_context_commentaries_and_perspectives_come_from_the_figures(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Households receiving the RSA at year end (the département's line, without axis, fiche or convention) give
+    a context section with their yearly change; a commentary per axis or fiche and the département's
+    « difficultés et perspectives » are printed where they belong."""
+    data = build_pacte(seed=7)
+    write(tmp_path / "pti.yaml", data)
+    axe = data["pacte"]["axes"][0]
+    fiche = axe["fiches"][0]["numero"]
+    rows: list[dict[str, Any]] = [
+        {"annee": year, "fiche": f["numero"], "actions_financees": 1, "credits_engages": Decimal("1000.00")}
+        for year in (YEAR - 1, YEAR) for a in data["pacte"]["axes"] for f in a["fiches"]]
+    next(r for r in rows if r["annee"] == YEAR and r["fiche"] == fiche)["commentaire"] = \
+        "Démarrage tardif, faute de locaux."
+    rows += [{"annee": YEAR - 1, "foyers_rsa": 4000},
+             {"annee": YEAR, "foyers_rsa": 4180,
+              "commentaire": "Des délais d'orientation encore longs.\n\nUn référent unique pour chacun en 2026."}]
+    columns = [*COLUMNS, "foyers_rsa", "commentaire"]
+    pacte_sqlite("importer", str(tmp_path / "pti.yaml"),
+                 str(write_xlsx(tmp_path / "realisations.xlsx", rows, columns)))
+    out = tmp_path / "bilan.pdf"
+    pacte_sqlite("bilan", "compiler", str(YEAR), "--sortie", str(out))
+    whole = " ".join(flat(page.extract_text()) for page in PdfReader(out).pages)
+    assert (f"Le contexte Fin {YEAR}, 4 180 foyers percevaient le revenu de solidarité active dans le Département "
+            f"de la Creuse, soit +4,5 % en un an (4 000 fin {YEAR - 1}).") in whole
+    assert f"Fiche {fiche} : Démarrage tardif, faute de locaux." in whole
+    assert ("Difficultés et perspectives Des délais d'orientation encore longs. Un référent unique pour chacun en "
+            "2026.") in whole
+
+
+def test_a_household_count_belongs_to_the_departement_line(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    data = build_pacte(seed=7)
+    write(tmp_path / "pti.yaml", data)
+    fiche = data["pacte"]["axes"][0]["fiches"][0]["numero"]
+    rows = [{"annee": YEAR, "fiche": fiche, "foyers_rsa": 12}, {"annee": YEAR, "actions_financees": 3}]
+    path = write_xlsx(tmp_path / "realisations.xlsx", rows, [*COLUMNS, "foyers_rsa"])
+    result = pacte_sqlite("importer", str(tmp_path / "pti.yaml"), str(path), ok=False)
+    flat_output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "le nombre de foyers bénéficiaires du RSA est celui du département" in flat_output
+    assert "une ligne sans axe, fiche ni convention décrit le département" in flat_output

@@ -138,7 +138,7 @@ def evolution(bilan: Bilan) -> bytes | None:
         if getattr(bilan.precedent, name) is not None and getattr(bilan.total, name) is not None]
     if not measures:
         return None
-    figure, panels = plt.subplots(1, len(measures), figsize=(1.7 * len(measures) + 0.3, 2.5), squeeze=False)
+    figure, panels = plt.subplots(1, len(measures), figsize=(6.8, 2.5), squeeze=False)
     for ax, (title, name, money) in zip(panels[0], measures, strict=True):
         before = float(getattr(bilan.precedent, name) or 0)
         now = float(getattr(bilan.total, name) or 0)

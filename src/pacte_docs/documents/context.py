@@ -733,6 +733,20 @@ def chiffres_cles(total: dict[str, Any], previous: dict[str, Any] | None,
     return rows
 
 
+def contexte_rsa(annee: int, departement: Departement, foyers: int | None, before: int | None) -> str | None:
+    """« Fin 2019, 26 450 foyers percevaient le RSA dans le département de l'Essonne, soit +4,5 % en un an. »;
+    None without the year's figure."""
+    if foyers is None:
+        return None
+    where = designation(departement.nom)
+    where = where[0].lower() + where[1:]
+    sentence = f"Fin {annee}, {nombre(foyers)} foyers percevaient le revenu de solidarité active dans {where}"
+    change = aggregation.evolution(foyers, before)
+    if change is not None:
+        sentence += f", soit {evolution(change)} en un an ({nombre(before)} fin {annee - 1})"
+    return sentence + "."
+
+
 def evolution_par_axe(axes: list[Any]) -> list[dict[str, str]]:
     """Each axis against the previous year: credits committed and entries, as written in the bilan's table; []
     when no axis has last year's figures."""
@@ -774,7 +788,8 @@ def convention_row(c: Convention, annee: int) -> dict[str, Any]:
 
 def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any, conventions: Any,
                   rows: dict[str, dict[str, Any]], graphiques: dict[str, Any], *, seance: dt.date | None = None,
-                  deliberation: str | None = None) -> dict[str, Any]:
+                  deliberation: str | None = None, commentaires: dict[str, str] | None = None,
+                  foyers_rsa: tuple[int | None, int | None] = (None, None)) -> dict[str, Any]:
     """The documented context of the annual bilan. *bilan* is an aggregation.Bilan, *conventions* an
     aggregation.ConventionsAnnee, *rows* the convention_row of every convention it names, *graphiques* the
     charts as rendering.Image (the evolution chart is None without last year's figures)."""
@@ -807,6 +822,8 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
         "synthese": synthese(annee, total, bilan.repartition_engages),
         "chiffres_cles": chiffres_cles(total, previous, evolution),
         "evolution_axes": evolution_par_axe(bilan.axes),
+        "contexte": contexte_rsa(annee, departement, *foyers_rsa),
+        "perspectives": paragraphs((commentaires or {}).get("departement")),
         "avec_conventions": any(getattr(conventions, name) for name in ("en_vigueur", "signees", "renouvelees",
                                                                            "terminees")),
         "repartition": {"engages": _split_context(bilan.repartition_engages),
@@ -818,6 +835,9 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
             "fiches": [{"numero": f.numero, "intitule": f.intitule, "chiffres": figures_context(f.chiffres)}
                        for f in a.fiches],
             "sans_chiffres": [f.numero for f in a.fiches if f.chiffres is None and a.source != "axe"],
+            "commentaire": (commentaires or {}).get(f"axe:{a.numero}"),
+            "commentaires_fiches": [{"numero": f.numero, "commentaire": (commentaires or {})[f"fiche:{f.numero}"]}
+                                    for f in a.fiches if f"fiche:{f.numero}" in (commentaires or {})],
         } for a in bilan.axes if a.numero in by_number],
         "fiches_sans_chiffres": bilan.fiches_sans_chiffres,
         "conventions": {name: [rows[ref] for ref in getattr(conventions, name)]

@@ -353,6 +353,8 @@ SCHEMAS["realisations"] = {
     "fiche": Field(text(10, False)),
     "convention": Field(key("référence")),
     **{name: Field(amount) if name.startswith("credits") else COUNT for name in FIGURES},
+    "foyers_rsa": COUNT,
+    "commentaire": Field(text(3000)),
 }
 
 # Fields that would describe a person: the bilan receives aggregated figures only.

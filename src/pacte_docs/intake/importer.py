@@ -16,6 +16,7 @@ from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, Departement, Partenaire
 from pacte_docs.rules import subventions
+from pacte_docs.rules.aggregation import FIGURES
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
                   "pacte": "PDI/PTI", "realisations": "réalisations annuelles"}
@@ -188,6 +189,18 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
             problem("axe", "chaque ligne de réalisations porte sur un axe, une fiche-action ou une convention, "
                            "et un seul", "remplissez une seule des colonnes axe, fiche et convention")
             continue
+        if key == queries.DEPARTEMENT:
+            figures = [name for name in FIGURES if values[name] is not None]
+            if figures or (values["foyers_rsa"] is None and values["commentaire"] is None):
+                problem(figures[0] if figures else "axe",
+                        "chaque ligne de réalisations porte sur un axe, une fiche-action ou une convention, et un "
+                        "seul ; une ligne sans axe, fiche ni convention décrit le département : seulement foyers_rsa "
+                        "(foyers bénéficiaires du RSA en fin d'année) et commentaire (difficultés et perspectives)",
+                        "indiquez l'axe, la fiche ou la convention de ces chiffres")
+                continue
+        elif values["foyers_rsa"] is not None:
+            problem("foyers_rsa", "le nombre de foyers bénéficiaires du RSA est celui du département",
+                    "mettez-le sur une ligne sans axe, fiche ni convention")
         code = departement_of.get(id(entry))
         if code is None:
             continue
@@ -196,7 +209,7 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
         if values["convention"] is not None and values["convention"] not in conventions:
             problem("convention", f"convention « {values['convention']} » inconnue",
                     "importez-la d'abord ou corrigez la référence (« pacte conventions lister »)")
-        elif values["convention"] is None and axes is None:
+        elif values["convention"] is None and axes is None and key != queries.DEPARTEMENT:
             problem("annee", f"aucun PDI/PTI du département {code} ne couvre l'année {year}",
                     "importez le PDI/PTI de la période ou corrigez l'année")
         elif values["axe"] is not None and axes is not None and values["axe"] not in axes:

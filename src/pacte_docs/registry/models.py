@@ -299,6 +299,10 @@ class Realisation(Base):
     sorties_emploi: Mapped[int | None] = mapped_column(Integer)
     sorties_formation: Mapped[int | None] = mapped_column(Integer)
     creations_entreprise: Mapped[int | None] = mapped_column(Integer)
+    # The département's own line ("departement"): households receiving the RSA at year end. Any line: a short
+    # commentary (an axis's, a fiche's; the département's is its « difficultés et perspectives »).
+    foyers_rsa: Mapped[int | None] = mapped_column(Integer)
+    commentaire: Mapped[str | None] = mapped_column(Text)
 
     departement: Mapped[Departement] = relationship(lazy="joined")
     convention: Mapped[Convention | None] = relationship(lazy="joined")

@@ -265,10 +265,15 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
 
 # ---------------------------------------------------------------- yearly figures
 
+DEPARTEMENT = "departement"  # the key of the département's own line: its context and « difficultés et perspectives »
+
+
 def target(values: dict[str, Any]) -> str | None:
-    """The key of what a figures record is about: "axe:1", "fiche:1.1" or "convention:REF"; None unless exactly
-    one of them is given."""
+    """The key of what a figures record is about: "axe:1", "fiche:1.1", "convention:REF", or "departement" when
+    none is given; None when more than one is."""
     given = [(name, values[name]) for name in ("axe", "fiche", "convention") if values.get(name) is not None]
+    if not given:
+        return DEPARTEMENT
     return f"{given[0][0]}:{given[0][1]}" if len(given) == 1 else None
 
 
@@ -285,7 +290,8 @@ def realisations(session: Session, departement: Departement | None = None,
 def realisation_record(r: Realisation) -> dict[str, Any]:
     return {"annee": r.annee, "departement": r.departement.code, "axe": r.axe, "fiche": r.fiche,
             "convention": r.convention.reference if r.convention else None,
-            **{name: getattr(r, name) for name in FIGURES}}
+            **{name: getattr(r, name) for name in FIGURES}, "foyers_rsa": r.foyers_rsa,
+            "commentaire": r.commentaire}
 
 
 def upsert_realisation(session: Session, data: dict[str, Any], departement: Departement) -> tuple[Realisation, str]:
@@ -296,7 +302,8 @@ def upsert_realisation(session: Session, data: dict[str, Any], departement: Depa
     if data.get("convention") is not None:
         convention_id = session.scalars(select(Convention.id).where(Convention.reference == data["convention"])).one()
     values = {"axe": data.get("axe"), "fiche": data.get("fiche"), "convention_id": convention_id,
-              **{name: data[name] for name in FIGURES}}
+              **{name: data[name] for name in FIGURES}, "foyers_rsa": data.get("foyers_rsa"),
+              "commentaire": data.get("commentaire")}
     found = session.scalar(select(Realisation).where(
         Realisation.departement_id == departement.id, Realisation.annee == data["annee"], Realisation.cible == cible))
     if found is None:

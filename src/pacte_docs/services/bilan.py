@@ -97,8 +97,13 @@ def bilan_context(session: Session, pacte: Pacte, annee: int, seance: dt.date | 
                   deliberation: str | None = None) -> tuple[dict[str, Any], list[Convention]]:
     bilan, events, conventions = compute(session, pacte, annee)
     rows = {c.reference: context.convention_row(c, annee) for c in conventions}
+    lines = {(r.annee, r.cible): r for r in queries.realisations(session, pacte.departement, (annee - 1, annee))}
+    commentaires = {cible: r.commentaire for (year, cible), r in lines.items() if year == annee and r.commentaire}
+    foyers = tuple(lines[(year, queries.DEPARTEMENT)].foyers_rsa if (year, queries.DEPARTEMENT) in lines else None
+                   for year in (annee, annee - 1))
     ctx = context.bilan_context(annee, pacte.departement, pacte, bilan, events, rows, make_charts(bilan),
-                                seance=seance, deliberation=deliberation)
+                                seance=seance, deliberation=deliberation, commentaires=commentaires,
+                                foyers_rsa=(foyers[0], foyers[1]))
     annexed = {row["reference"] for row in ctx["annexes"]}
     return ctx, [c for c in conventions if c.reference in annexed]
 

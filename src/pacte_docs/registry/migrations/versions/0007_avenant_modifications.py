@@ -1,6 +1,7 @@
 """an avenant gives the new wording of each article it changes (avenant.modifications); a subsidy's
 payment schedule and budget line (convention.versements, convention.imputation); the partner's own
-délibération (convention.deliberation_partenaire_*)
+délibération (convention.deliberation_partenaire_*); the département's context and commentaries with the yearly
+figures (realisation.foyers_rsa, realisation.commentaire)
 
 Revision ID: 0007
 Revises: 0006
@@ -28,7 +29,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('deliberation_partenaire_date', sa.Date(), nullable=True))
 
 
+    with op.batch_alter_table('realisation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('foyers_rsa', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('commentaire', sa.Text(), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('realisation', schema=None) as batch_op:
+        batch_op.drop_column('commentaire')
+        batch_op.drop_column('foyers_rsa')
     with op.batch_alter_table('convention', schema=None) as batch_op:
         batch_op.drop_column('deliberation_partenaire_date')
         batch_op.drop_column('deliberation_partenaire_numero')
