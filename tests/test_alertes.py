@@ -281,3 +281,63 @@ def test_rediriger_takes_one_valid_address(registre: Pacte, smtp: tuple[Mailbox,
     result = registre("--au", "2027-01-29", "alertes", "--envoyer", "--rediriger", "a@x.fr, b@y.fr", ok=False)
     assert result.exit_code == 1 and "--rediriger : « a@x.fr, b@y.fr » n'est pas une adresse" in result.output
     assert smtp[0].messages == []
+
+
+def test_a_server_that_answers_a_byte_at_a_time_is_cut_at_the_deadline(registre: Pacte,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server dribbling its greeting never trips the socket's timeout: [smtp] delai_secondes bounds each message,
+    the run stops with exit 3 and a French message, and nothing is recorded as sent."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def dribble() -> None:
+        while not stop.is_set():
+            try:
+                server.settimeout(0.2)
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                for byte in b"220 " + b"x" * 10_000:
+                    if stop.is_set():
+                        break
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.2)
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    config = registre.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("# delai_secondes = 60", "delai_secondes = 2"),
+                      encoding="utf-8")
+    monkeypatch.setenv("PACTE_SMTP_HOTE", "127.0.0.1")
+    monkeypatch.setenv("PACTE_SMTP_PORT", str(server.getsockname()[1]))
+    started = time.monotonic()
+    try:
+        result = _send(registre, ok=False)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "n'a pas traité un message en 2 s ; la connexion a été coupée ([smtp] delai_secondes)" in \
+        " ".join(result.output.split())
+    assert "0 récapitulatif(s) envoyé(s)" in result.output
+
+
+def test_a_takeover_delay_under_five_minutes_is_refused(registre: Pacte) -> None:
+    """reprise_minutes = 0 would let a second run take over alerts the first is still sending: sent twice."""
+    config = registre.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("reprise_minutes = 30", "reprise_minutes = 0"),
+                      encoding="utf-8")
+    result = registre("--au", ON, "alertes", ok=False)
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "reprise_minutes" in flat and "au moins 5" in flat
+    assert "enverraient deux fois la même alerte" in flat

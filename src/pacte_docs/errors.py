@@ -92,3 +92,8 @@ class DatabaseUnavailableError(ExternalError):
 
 class SmtpError(ExternalError):
     """The SMTP server cannot be reached or refused a message."""
+
+
+class SmtpDeadlineError(TimeoutError):
+    """The SMTP server took longer than [smtp] delai_secondes for one message (a server answering a byte at a time
+    never trips the socket's own timeout)."""

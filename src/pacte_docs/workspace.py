@@ -47,7 +47,7 @@ processus_pdf = 2
 [alertes]
 # Nombre de jours avant la date limite de décision auxquels une alerte est envoyée.
 seuils_jours = [180, 90, 30, 0]
-# Un envoi interrompu (processus arrêté) est repris par la course suivante après ce délai.
+# Un envoi interrompu (processus arrêté) est repris par la course suivante après ce délai (5 minutes au moins).
 reprise_minutes = 30
 
 # Seuils propres à un type de convention (ccas, france_travail, autre) :
@@ -60,6 +60,8 @@ reprise_minutes = 30
 # starttls = false
 # utilisateur = ""
 # expediteur = "insertion@departement.fr"
+# Le plus long qu'un message peut prendre, connexion comprise (au-delà, la connexion est coupée) :
+# delai_secondes = 60
 # Le mot de passe se donne uniquement par la variable d'environnement PACTE_SMTP_MOT_DE_PASSE.
 """
 
@@ -88,6 +90,10 @@ class InitReport:
     kept: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)  # untouched defaults of an earlier version, replaced
     edited: list[str] = field(default_factory=list)  # defaults edited in the workspace, kept though a newer exists
+
+
+# A claimed alert is taken over after this; longer than one message may take ([smtp] delai_secondes, 4 min at most).
+MIN_REPRISE_MINUTES = 5
 
 
 @dataclass
@@ -170,10 +176,14 @@ def load_config(path: Path) -> Config:
         problems.append(Problem(str(path), "[alertes]", "seuils_par_type", "doit être une section",
                                 "[alertes.seuils_par_type] puis france_travail = [270, 180, 90, 30, 0]"))
     reprise = alerts.get("reprise_minutes", 30)
-    if isinstance(reprise, int) and not isinstance(reprise, bool) and reprise >= 0:
+    if isinstance(reprise, int) and not isinstance(reprise, bool) and reprise >= MIN_REPRISE_MINUTES:
         config.reprise_minutes = reprise
     else:
-        problems.append(Problem(str(path), "[alertes]", "reprise_minutes", "doit être un nombre de minutes"))
+        # below it, a run would take over alerts another run is still sending, and send them twice
+        problems.append(Problem(str(path), "[alertes]", "reprise_minutes",
+                                f"doit être un nombre de minutes, au moins {MIN_REPRISE_MINUTES}",
+                                "un envoi interrompu est repris après ce délai ; en dessous, deux exécutions "
+                                "enverraient deux fois la même alerte"))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

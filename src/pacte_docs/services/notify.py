@@ -19,6 +19,7 @@ import os
 import smtplib
 import socket
 import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from pacte_docs import files
 from pacte_docs.addresses import check_email, check_header_text
-from pacte_docs.errors import AddressError, PacteError, SmtpError
+from pacte_docs.errors import AddressError, PacteError, SmtpDeadlineError, SmtpError
 from pacte_docs.files import owner_gone, owner_tag
 from pacte_docs.formatting import FILTERS, date_longue
 from pacte_docs.kinds import ConventionType
@@ -54,6 +55,8 @@ from pacte_docs.registry.models import (
 from pacte_docs.rules import alerts, periods
 from pacte_docs.workspace import Config, Workspace
 
+DEFAULT_SMTP_DEADLINE = 60.0
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -63,6 +66,7 @@ class SmtpSettings:
     utilisateur: str | None = None
     mot_de_passe: str | None = field(default=None, repr=False)
     expediteur: str = "pacte-docs@localhost"
+    delai_secondes: float = DEFAULT_SMTP_DEADLINE  # the most one message may take, connection included
 
     def __str__(self) -> str:
         return f"{self.hote}:{self.port}"
@@ -80,7 +84,13 @@ def smtp_settings(config: Config, environ: dict[str, str] | None = None) -> Smtp
     if not port_text.isdigit():
         raise PacteError(f"Port SMTP « {port_text} » invalide (PACTE_SMTP_PORT ou [smtp] port) : donnez un nombre.")
     starttls = env.get("PACTE_SMTP_STARTTLS")
+    deadline = smtp.get("delai_secondes", DEFAULT_SMTP_DEADLINE)
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not 1 <= deadline <= 240:
+        raise PacteError(f"[smtp] delai_secondes « {deadline} » invalide : donnez un nombre de secondes entre 1 et "
+                         "240 (le plus long qu'un message peut prendre, 60 par défaut ; moins que le délai de "
+                         "reprise, 5 minutes au moins).")
     return SmtpSettings(
+        delai_secondes=float(deadline),
         hote=str(pick("hote", "PACTE_SMTP_HOTE", "localhost")),
         port=int(port_text),
         starttls=(starttls == "1") if starttls is not None else bool(smtp.get("starttls", False)),
@@ -341,18 +351,42 @@ class _Connection:
         self.smtp: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage) -> None:
-        if self.smtp is None:
-            smtp = smtplib.SMTP(self.settings.hote, self.settings.port, timeout=30)
-            try:
-                if self.settings.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.settings.utilisateur:
-                    smtp.login(self.settings.utilisateur, self.settings.mot_de_passe or "")
-            except BaseException:
-                smtp.close()  # a refused STARTTLS or login must not leave the connection open
-                raise
-            self.smtp = smtp
-        self.smtp.send_message(message)
+        """Send one message within the deadline: past it, the connection is cut and SmtpDeadlineError raised."""
+        expired = threading.Event()
+        pending = self.smtp or smtplib.SMTP(timeout=min(30.0, self.settings.delai_secondes))
+
+        def cut() -> None:
+            expired.set()
+            if pending.sock is not None:
+                try:
+                    pending.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        timer = threading.Timer(self.settings.delai_secondes, cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            if self.smtp is None:
+                try:
+                    pending.connect(self.settings.hote, self.settings.port)
+                    if self.settings.starttls:
+                        pending.starttls(context=ssl.create_default_context())
+                    if self.settings.utilisateur:
+                        pending.login(self.settings.utilisateur, self.settings.mot_de_passe or "")
+                except BaseException:
+                    pending.close()  # a refused STARTTLS or login must not leave the connection open
+                    raise
+                self.smtp = pending
+            self.smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            if expired.is_set():
+                self.smtp = None
+                pending.close()
+                raise SmtpDeadlineError(f"pas de réponse complète en {self.settings.delai_secondes:g} s") from exc
+            raise
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -422,6 +456,9 @@ def _decoded(text: bytes | str) -> str:
 
 
 def _describe(exc: Exception, settings: SmtpSettings) -> str:
+    if isinstance(exc, SmtpDeadlineError):
+        return (f"le serveur SMTP {settings} n'a pas traité un message en {settings.delai_secondes:g} s ; la connexion "
+                "a été coupée ([smtp] delai_secondes)")
     if isinstance(exc, ConnectionRefusedError | socket.gaierror | TimeoutError):
         return f"serveur SMTP injoignable ({settings}) : {exc.strerror or exc}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
