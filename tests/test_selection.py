@@ -28,13 +28,16 @@ def varied_registry(count: int = 160, seed: int = 3) -> dict[str, object]:
     for i in range(count):
         effet = START + dt.timedelta(days=rng.randrange(0, 8 * 365))
         signed = rng.random() > 0.1
+        duree = rng.choice([1, 6, 12, 24, 36, 48])
         conventions.append({
             "reference": f"CCAS-2020-{i:03d}", "type": rng.choice(["ccas", "france_travail", "autre"]),
             "partenaires": ["CCAS-X"], "objet": "Objet.", "date_effet": effet.isoformat(),
             "date_signature": (effet - dt.timedelta(days=20)).isoformat() if signed else None,
-            "duree_mois": rng.choice([1, 6, 12, 24, 36, 48]),
+            "duree_mois": duree,
             "renouvellement": rng.choice(["expresse", "tacite", "aucun"]),
-            "renouvellements_max": rng.randrange(0, 4), "preavis_mois": rng.choice([0, 1, 3, 6]),
+            # a notice shorter than the period (the import refuses one that would fall before its start)
+            "renouvellements_max": rng.randrange(0, 4), "preavis_mois": rng.choice([p for p in (0, 1, 3, 6)
+                                                                                   if p < duree]),
             "responsable": {"email": f"r{i % 5}@d.example.fr"},
         })
     return {"departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis"},

@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pacte_docs import __version__
 from pacte_docs.cli import clickfr
 from pacte_docs.cli.output import emit, json_default, output_option, plain, print_conformity, progress_bar
 from pacte_docs.documents import store
-from pacte_docs.errors import DatabaseUnavailableError, PacteError
+from pacte_docs.errors import DatabaseUnavailableError, Invalid, PacteError
 from pacte_docs.formatting import date_longue
+from pacte_docs.intake import import_format
 from pacte_docs.kinds import ConventionType, values
 from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, init_workspace
@@ -66,12 +68,14 @@ def _tell_waiting(lock: str) -> None:
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    """A date typed on the command line, read by the import's own rule: AAAA-MM-JJ or JJ/MM/AAAA, in the
+    plausible years (1980 to 2100) — never « 1er janvier 1 » in an act."""
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"« {value} » n'est pas une date AAAA-MM-JJ (exemple : 2026-11-22).") from None
+        return import_format.date(value)
+    except Invalid as exc:
+        raise click.BadParameter(f"{exc.message} ; {exc.fix}.") from None
 
 
 # ---------------------------------------------------------------- the group
@@ -331,26 +335,27 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         emit([row], {k: k for k in row if k not in ("documents", "journal")}, "csv")
         return
     console = Console()
-    console.print(f"[bold]{row['reference']}[/bold] — {row['type']} — statut : [bold]{row['statut']}[/bold]")
+    console.print(f"[bold]{escape(row['reference'])}[/bold] — {escape(row['type'])} — statut : "
+                  f"[bold]{escape(row['statut'])}[/bold]")
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key in ("objet", "partenaires", "departement", "date_signature", "date_effet", "duree_mois", "periode",
                 "debut_periode", "fin_periode", "renouvellement", "renouvellements_max", "preavis_mois", "date_limite",
                 "territoire", "montant", "taux_fse"):
-        table.add_row(key, plain(row.get(key)))
-    table.add_row("responsable", f"{plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>")
+        table.add_row(key, escape(plain(row.get(key))))
+    table.add_row("responsable", escape(f"{plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>"))
     console.print(table)
     if row["documents"]:
         console.print("[bold]Documents[/bold]")
         for d in row["documents"]:
             state_label = "archivé" if d["archive"] else "courant"
-            console.print(f"  {d['chemin']}  (v{d['version']}, {state_label}, sha256 {d['sha256'][:12]}…)")
+            console.print(escape(f"  {d['chemin']}  (v{d['version']}, {state_label}, sha256 {d['sha256'][:12]}…)"))
     if row["journal"]:
         console.print("[bold]Journal[/bold]")
         for e in row["journal"]:
             sha = f" [sha256 {e['sha256'][:12]}…]" if e["sha256"] else ""
-            console.print(f"  {e['quand'][:19].replace('T', ' ')}  {e['nature']:<15} {e['description']}{sha}",
+            console.print(escape(f"  {e['quand'][:19].replace('T', ' ')}  {e['nature']:<15} {e['description']}{sha}"),
                           highlight=False)
 
 
@@ -759,4 +764,16 @@ def archives_check(state: State, conformite: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="pacte")
+    try:
+        cli(prog_name="pacte", standalone_mode=False)
+    except KeyboardInterrupt:
+        click.echo("\nInterrompu (Ctrl-C) : ce qui était commencé a été annulé ou sera repris.", err=True)
+        sys.exit(130)
+    except click.exceptions.Abort:
+        click.echo("\nInterrompu.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

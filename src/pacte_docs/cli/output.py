@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: s
     for label in columns.values():
         table.add_column(label, overflow="fold")
     for row in rows:
-        table.add_row(*(plain(row.get(key)) for key in columns))
+        table.add_row(*(escape(plain(row.get(key))) for key in columns))  # « CCAS [/] A » is text, not markup
     Console(width=160 if not sys.stdout.isatty() else None).print(table)
     if not rows:
         click.echo("(aucun élément)")
