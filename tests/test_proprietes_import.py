@@ -43,14 +43,15 @@ def registries(draw: st.DrawFn) -> dict[str, Any]:
     conventions = []
     for reference in references:
         effet = draw(day)
+        duree = draw(st.integers(1, 240))
         convention: dict[str, Any] = {
             "reference": reference, "type": draw(st.sampled_from(["ccas", "france_travail", "autre"])),
             "partenaires": draw(st.lists(st.sampled_from(codes), min_size=1, max_size=2, unique=True)),
             "objet": draw(paragraph), "date_effet": effet.isoformat(),
             "date_signature": (effet - dt.timedelta(days=draw(st.integers(0, 90)))).isoformat(),
-            "duree_mois": draw(st.integers(1, 240)), "renouvellement": draw(st.sampled_from(["expresse", "tacite",
+            "duree_mois": duree, "renouvellement": draw(st.sampled_from(["expresse", "tacite",
                                                                                              "aucun"])),
-            "renouvellements_max": draw(st.integers(0, 20)), "preavis_mois": draw(st.integers(0, 24)),
+            "renouvellements_max": draw(st.integers(0, 20)), "preavis_mois": draw(st.integers(0, min(24, duree - 1))),
             "responsable": {"nom": draw(line), "email": draw(email)},
             "territoire": draw(line), "montant": str(draw(amount)),
             "engagements_departement": draw(st.lists(line, max_size=3)),

@@ -86,16 +86,6 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
                                     "la signature précède la délibération du partenaire qui l'autorise",
                                     "vérifiez les deux dates (date_signature, deliberation_partenaire.date)"))
-        if values["renouvellement"] != "aucun" and values["preavis_mois"] >= values["duree_mois"]:
-            problems.append(Problem(entry.item.source, entry.item.place("preavis_mois"), "preavis_mois",
-                                    f"un préavis de {values['preavis_mois']} mois pour une période de "
-                                    f"{values['duree_mois']} mois tomberait avant son début",
-                                    "donnez un préavis plus court que la période (3 mois par défaut)"))
-        partner_date = values["deliberation_partenaire"]["date"]
-        if values["date_signature"] and partner_date and values["date_signature"] < partner_date:
-            problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
-                                    "la signature précède la délibération du partenaire qui l'autorise",
-                                    "vérifiez les deux dates (date_signature, deliberation_partenaire.date)"))
         try:
             subventions.echeancier(values["versements"], values["montant"])
         except Invalid as exc:
