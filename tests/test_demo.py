@@ -81,6 +81,10 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
         found = conformite(made)
         assert found.langue == "fr-FR" and found.titre and found.affiche_titre, made
         assert found.balise or made.name == "bilan-2019.pdf", made
+    report = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier",
+                             "--conformite"], capture_output=True, text=True, check=False, env=env)
+    assert report.returncode == 0 and "Conformité des PDF" in report.stdout
+    assert report.stdout.count("fr-FR") == 17 and "1 bilan(s) compilé(s) non balisé(s)" in report.stdout
     pacte = root / "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf"
     assert "PDI/PTI PACTE-2016-2020 : archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx et " \
            "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf" in result.stdout

@@ -94,6 +94,11 @@ def print_conformity(found: list[tuple[str, Any]]) -> None:
     emit(rows, {"chemin": "PDF", "pdfa": "PDF/A", "balise": "Balisé", "langue": "Langue", "titre": "Titre"}, "table",
          title="Conformité des PDF (archivage et accessibilité)")
     missing = [path for path, c in found if not c.accessible]
-    if missing:
-        click.echo(f"  {len(missing)} PDF non accessible(s) (balisage, langue ou titre manquant) : régénérez-les "
-                   "(pacte conventions generer, pdi-pti generer, bilan compiler).")
+    compiled = [path for path in missing if "/bilans/" in path]
+    others = [path for path in missing if path not in compiled]
+    if others:
+        click.echo(f"  {len(others)} PDF non accessible(s) (balisage, langue ou titre manquant) : régénérez-les "
+                   "(pacte conventions generer, pdi-pti generer).")
+    if compiled:
+        click.echo(f"  {len(compiled)} bilan(s) compilé(s) non balisé(s) : l'assemblage garde les pages, pas leur "
+                   "balisage (limite connue) ; leurs parties, conventions et PDI/PTI, sont balisées.")
