@@ -777,3 +777,6 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # « pacte conventions lister | head »: the reader left, nothing to report
+        sys.stderr.close()
+        sys.exit(1)
