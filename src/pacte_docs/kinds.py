@@ -63,6 +63,23 @@ class NatureAxe(StrEnum):
     SOCIALE = "sociale"
 
 
+class ArticleChange(StrEnum):
+    """How an avenant changes an article of the convention: it adds a paragraph or gives a new wording."""
+
+    COMPLETE = "complete"
+    REMPLACE = "remplace"
+
+    @property
+    def formule(self) -> str:
+        """What the avenant says: « L'article 4 de la convention est complété par l'alinéa suivant : … »."""
+        return {"complete": "est complété par l'alinéa suivant", "remplace": "est ainsi rédigé"}[self.value]
+
+    @property
+    def participe(self) -> str:
+        """What the journal says: « Article 4 complété. »."""
+        return {"complete": "complété", "remplace": "réécrit"}[self.value]
+
+
 def values(kind: type[StrEnum]) -> tuple[str, ...]:
     """The values of a kind, in their order: for choices and messages."""
     return tuple(member.value for member in kind)

@@ -21,7 +21,7 @@ from pacte_docs.documents import store
 from pacte_docs.errors import DatabaseUnavailableError, Invalid, PacteError
 from pacte_docs.formatting import date_longue
 from pacte_docs.intake import import_format
-from pacte_docs.kinds import ConventionType, values
+from pacte_docs.kinds import ArticleChange, ConventionType, values
 from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, init_workspace
 
@@ -478,8 +478,8 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
     """
     from pacte_docs.services import lifecycle
 
-    changes = [("complete", article, texte) for article, texte in complete]
-    changes += [("remplace", article, texte) for article, texte in remplace]
+    changes = [(ArticleChange.COMPLETE.value, article, texte) for article, texte in complete]
+    changes += [(ArticleChange.REMPLACE.value, article, texte) for article, texte in remplace]
     _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
                                   with_pdf=not sans_pdf, deliberation=deliberation,
                                   date_deliberation=date_deliberation, changes=changes))

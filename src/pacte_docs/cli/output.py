@@ -86,16 +86,16 @@ def progress_bar(description: str) -> Iterator[Progress | None]:
         yield advance
 
 
-def print_conformity(found: list[tuple[str, Any]]) -> None:
+def print_conformity(found: list[tuple[str, str, Any]]) -> None:
     """One line per PDF: PDF/A claim, tagged, language, title (see documents.conformity)."""
     rows = [{"chemin": path, "pdfa": f"PDF/A-{c.pdfa[0]}{c.pdfa[1:].lower()}" if c.pdfa else "non",
              "balise": "oui" if c.balise else "non", "langue": c.langue or "—",
-             "titre": (c.titre or "—") + ("" if c.affiche_titre else " (non affiché)")} for path, c in found]
+             "titre": (c.titre or "—") + ("" if c.affiche_titre else " (non affiché)")} for path, _, c in found]
     emit(rows, {"chemin": "PDF", "pdfa": "PDF/A", "balise": "Balisé", "langue": "Langue", "titre": "Titre"}, "table",
          title="Conformité des PDF (archivage et accessibilité)")
-    missing = [path for path, c in found if not c.accessible]
-    compiled = [path for path in missing if "/bilans/" in path]
-    others = [path for path in missing if path not in compiled]
+    # the compiled bilan keeps its parts' pages, not their tags: a known limit, not a document to redo
+    compiled = [path for path, nature, c in found if not c.accessible and nature == "bilan"]
+    others = [path for path, nature, c in found if not c.accessible and nature != "bilan"]
     if others:
         click.echo(f"  {len(others)} PDF non accessible(s) (balisage, langue ou titre manquant) : régénérez-les "
                    "(pacte conventions generer, pdi-pti generer).")

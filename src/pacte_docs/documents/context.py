@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from pacte_docs.formatting import effectif, evolution, montant, nombre, points, pourcentage, typographie
+from pacte_docs.kinds import ArticleChange
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import (
     Axe,
@@ -371,9 +372,6 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
     return shown
 
 
-# How an avenant introduces the new wording of an article it changes.
-ARTICLE_CHANGES = {"complete": "est complété par l'alinéa suivant", "remplace": "est ainsi rédigé"}
-
 # The one line that names a convention in a later act (its object is a clause, not a title).
 INTITULES = {
     "ccas": "convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles",
@@ -398,7 +396,7 @@ def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None
     """The documented context of an avenant: the convention's, plus the avenant itself, its délibération and the
     new wording of each article it changes (« L'article 4 est complété par l'alinéa suivant : « … » »)."""
     result = convention_context(c)
-    changes = [m | {"formule": ARTICLE_CHANGES.get(m["mode"], m["mode"])} for m in modifications or []]
+    changes = [m | {"formule": ArticleChange(m["mode"]).formule} for m in modifications or []]
     result["avenant"] = typographie({
         "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin, "modifications": changes,
         # the number of the avenant's own articles after those that change the convention's

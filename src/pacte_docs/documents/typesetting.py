@@ -12,6 +12,8 @@ import re
 
 from lxml import etree
 
+from pacte_docs.formatting import typographie
+
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _T = f"{{{W}}}t"
 _R = f"{{{W}}}r"
@@ -22,8 +24,6 @@ NBSP = "\u00a0"
 NB_HYPHEN = "\u2011"  # LibreOffice and Word draw it as a hyphen and never break a line there
 
 _APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
-_BEFORE = re.compile(r"[ \t]+([:;?!»])")
-_AFTER = re.compile(r"«[ \t]+")
 _NUMERO = re.compile(r"\b(n°|N°|art\.|L\.|R\.|D\.)[ \t]+(?=\w)")
 # A reference or a legal number: segments of capitals and digits joined by hyphens, with at least one digit
 # (CP-2025-05-087, FT-2027-006, 2023-1196, L. 262-1). Words such as « Jean-Jaurès » are left alone.
@@ -35,8 +35,7 @@ _ORDINAL = re.compile(r"(?<![\w])(1)(er|re)(?![\w])")
 
 def typeset_text(text: str) -> str:
     """The text of one run, typeset (superscripts apart, see :func:`typeset_tree`)."""
-    text = _APOSTROPHE.sub("’", text)
-    text = _AFTER.sub("«" + NBSP, _BEFORE.sub(NBSP + r"\1", text))
+    text = typographie(_APOSTROPHE.sub("’", text))  # the spaces around « » : ; ? ! as in the contexts
     text = _NUMERO.sub(lambda m: m.group(1) + NBSP, text)
     return _REFERENCE.sub(lambda m: m.group(0).replace("-", NB_HYPHEN), text)
 

@@ -74,11 +74,16 @@ def axis_definitions(pacte: Pacte) -> list[aggregation.AxeDef]:
             for a in pacte.axes]
 
 
-def compute(session: Session, pacte: Pacte, annee: int) -> tuple[aggregation.Bilan, aggregation.ConventionsAnnee,
-                                                                 list[Convention]]:
+def compute(session: Session, pacte: Pacte, annee: int,
+            lines: list[Realisation] | None = None) -> tuple[aggregation.Bilan, aggregation.ConventionsAnnee,
+                                                             list[Convention]]:
+    """The bilan of *annee* from the realisations of that year and the one before (*lines*, read here unless
+    given)."""
     departement = pacte.departement
-    current = figures(queries.realisations(session, departement, (annee,)))
-    previous = figures(queries.realisations(session, departement, (annee - 1,)))
+    if lines is None:
+        lines = queries.realisations(session, departement, (annee - 1, annee))
+    current = figures([r for r in lines if r.annee == annee])
+    previous = figures([r for r in lines if r.annee == annee - 1])
     bilan = aggregation.aggregate(annee, axis_definitions(pacte), current, previous or None)
     conventions = [c for c in queries.conventions(session) if c.departement_id == departement.id]
     events = aggregation.conventions_in_year([(c.reference, queries.faits(c)) for c in conventions], annee)
@@ -95,9 +100,10 @@ def make_charts(bilan: aggregation.Bilan) -> dict[str, Image | None]:
 
 def bilan_context(session: Session, pacte: Pacte, annee: int, seance: dt.date | None = None,
                   deliberation: str | None = None) -> tuple[dict[str, Any], list[Convention]]:
-    bilan, events, conventions = compute(session, pacte, annee)
+    read = queries.realisations(session, pacte.departement, (annee - 1, annee))
+    bilan, events, conventions = compute(session, pacte, annee, read)
     rows = {c.reference: context.convention_row(c, annee) for c in conventions}
-    lines = {(r.annee, r.cible): r for r in queries.realisations(session, pacte.departement, (annee - 1, annee))}
+    lines = {(r.annee, r.cible): r for r in read}
     commentaires = {cible: r.commentaire for (year, cible), r in lines.items() if year == annee and r.commentaire}
     foyers = tuple(lines[(year, queries.DEPARTEMENT)].foyers_rsa if (year, queries.DEPARTEMENT) in lines else None
                    for year in (annee, annee - 1))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import LifecycleError, PacteError
 from pacte_docs.formatting import date_longue
+from pacte_docs.kinds import ArticleChange
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Avenant, Renouvellement
 from pacte_docs.rules import periods
@@ -80,8 +81,6 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
     return opened
 
 
-# How the journal names each kind of change an avenant makes to an article of the convention.
-ARTICLE_CHANGES = {"complete": "complété", "remplace": "réécrit"}
 
 
 def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]:
@@ -89,8 +88,6 @@ def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]
     « 7 bis ») and a wording that is not empty."""
     result = []
     for mode, article, texte in changes:
-        if mode not in ARTICLE_CHANGES:
-            raise ValueError(f"unknown article change {mode!r}")
         number = " ".join(article.split()).removeprefix("article ").removeprefix("Article ")
         if not re.fullmatch(r"\d+(er)?( (bis|ter|quater))?", number):
             raise LifecycleError(f"Numéro d'article « {article} » incompréhensible : donnez le numéro de l'article de "
@@ -98,7 +95,7 @@ def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]
         if not texte.strip():
             raise LifecycleError(f"La nouvelle rédaction de l'article {number} est vide : donnez le texte entre "
                                  "guillemets.")
-        result.append({"article": number, "mode": mode, "texte": " ".join(texte.split())})
+        result.append({"article": number, "mode": ArticleChange(mode).value, "texte": " ".join(texte.split())})
     suffixes = ("", "bis", "ter", "quater")
     return sorted(result, key=lambda m: (int(m["article"].split()[0].removesuffix("er")),
                                          suffixes.index((m["article"].split() + [""])[1])))
@@ -133,7 +130,7 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
     if nouvelle_fin:
         text += f" Fin de période portée au {date_longue(nouvelle_fin)}."
     for change in modifications:
-        text += f" Article {change['article']} {ARTICLE_CHANGES[change['mode']]}."
+        text += f" Article {change['article']} {ArticleChange(change['mode']).participe}."
     journal.record(session, c, "avenant", text, date=date)
     return added
 

@@ -101,11 +101,12 @@ def list_pactes(ws: Workspace) -> list[dict[str, Any]]:
     return rows
 
 
-def pdf_conformity(ws: Workspace) -> list[tuple[str, Conformite]]:
-    """The conformity of every current PDF the registry records (conventions, acts, PDI/PTI, bilans), by path."""
+def pdf_conformity(ws: Workspace) -> list[tuple[str, str, Conformite]]:
+    """The conformity of every current PDF the registry records (conventions, acts, PDI/PTI, bilans): path,
+    nature, conformity."""
     with ws.db.session() as session:
-        paths = [d.chemin for d in DocumentStore(session, ws).current_pdfs()]
-    return [(path, conformite(ws.root / path)) for path in paths if (ws.root / path).is_file()]
+        found = [(d.chemin, d.nature) for d in DocumentStore(session, ws).current_pdfs()]
+    return [(path, nature, conformite(ws.root / path)) for path, nature in found if (ws.root / path).is_file()]
 
 
 def verify_archives(ws: Workspace) -> tuple[int, list[Anomaly]]:
