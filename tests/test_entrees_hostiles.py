@@ -3,6 +3,7 @@ command line follow the import's rule, a notice is shorter than its period, Ctrl
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -10,11 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
+from pypdf import PdfWriter
 
-from tests.helpers import DATA, Pacte
+from tests.helpers import DATA, Pacte, registry_state, scanned_pdf
 
 
 def test_markup_in_names_and_objects_is_printed_as_text(pacte: Pacte, tmp_path: Path) -> None:
@@ -82,3 +86,137 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     server.close()
     assert process.returncode == 130, err
     assert "Interrompu" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- what a file may cost (one mechanism per family:
+# files.read_input for every file a user gives, files.check_zip for every archive, counted YAML values, row and
+# column limits, the bounded sandbox and its render deadline for templates)
+
+MIB = 1024 * 1024
+
+
+# Starts pacte from a small process of its own: a child's peak memory starts from its parent's (vfork then exec
+# keep the parent's high-water mark), and pytest's own would count against pacte's.
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(child.pid, 0)
+print(f"\\n@@{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+def measured(pacte: Pacte, *args: str, timeout: float = 120) -> tuple[int, str, float]:
+    """Run pacte in its own process: (exit code, what it printed, peak memory in MiB)."""
+    command = [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root),
+               *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    output, _, tail = result.stdout.rpartition("@@")
+    code, peak = tail.split()
+    return int(code), output + result.stderr, int(peak) / 1024
+
+
+def test_a_signed_copy_must_be_a_readable_pdf_of_reasonable_size(pacte: Pacte, tmp_path: Path) -> None:
+    """/dev/zero was read until MemoryError, a FIFO hung, a 2 GB sparse file was archived as 2 GB, a garbage or
+    encrypted « PDF » was accepted and then blocked the year's bilan."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    before = registry_state(pacte.root, pacte.base)
+    fifo = tmp_path / "tube.pdf"
+    os.mkfifo(fifo)
+    sparse = tmp_path / "enorme.pdf"
+    with sparse.open("wb") as handle:
+        handle.write(scanned_pdf("x"))
+        handle.truncate(2 * 1024 * MIB)
+    garbage = tmp_path / "faux.pdf"
+    garbage.write_bytes(b"%PDF-1.7\n" + os.urandom(4096))
+    writer = PdfWriter(clone_from=io.BytesIO(scanned_pdf("EXEMPLAIRE SIGNE")))
+    writer.encrypt("secret")
+    locked = tmp_path / "verrouille.pdf"
+    with locked.open("wb") as handle:
+        writer.write(handle)
+    cases = {"/dev/zero": "n'est pas un fichier ordinaire", str(fifo): "n'est pas un fichier ordinaire",
+             str(sparse): "au-delà de la limite de 100 Mo", str(garbage): "est endommagé",
+             str(locked): "protégé par un mot de passe"}
+    for path, expected in cases.items():
+        result = pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", path, ok=False)
+        assert result.exit_code == 1, result.output
+        assert expected in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert registry_state(pacte.root, pacte.base) == before
+    assert not (pacte.root / "archives/conventions/CCAS-2027-105").exists()
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + f"\npartenaires: *l{levels}\n"
+
+
+def _xlsx(rows: list[str], shared: bytes | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    """A minimal workbook, written entry by entry (openpyxl would refuse to write what these tests need)."""
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             'spreadsheetml/2006/main"><sheetData>' + "".join(rows) + "</sheetData></worksheet>")
+    entries = {
+        "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+        b'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        b'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        b'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": b'<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        b'2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        b'<sheet name="partenaires" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.'
+        b'org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet.encode(),
+        **(extra or {}),
+    }
+    if shared is not None:
+        entries["xl/sharedStrings.xml"] = shared
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def _row(number: int, *values: str) -> str:
+    cells = "".join(f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in enumerate(values))
+    return f'<row r="{number}">{cells}</row>'
+
+
+@pytest.mark.lent
+def test_import_bombs_are_refused_within_bounds(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A 1 KB YAML file of nested aliases grew past 5 GB (a recursive one: RecursionError); a 1 048 576-row XLSX,
+    a shared-strings zip bomb and a CSV line of millions of headers each took gigabytes; errors were printed
+    without limit. Now each is refused at once, with its place, under 500 MiB, and nothing is recorded."""
+    header = _row(1, "code", "type", "nom")
+    files = {
+        "bombe.yaml": (_alias_bomb().encode(), "le fichier se déploie en plus de 1 000 000 valeurs (alias imbriqués)"),
+        "recursif.yaml": (b"partenaires: &x\n  - *x\n", "ligne 1 : alias récursif"),
+        "profond.yaml": (b"partenaires: " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "imbriqués trop profondément"),
+        "lignes.xlsx": (_xlsx([header] + [_row(n, f"C{n}", "ccas", "x") for n in range(2, 100_004)]),
+                        "plus de 100 000 lignes de données"),
+        "chaines.xlsx": (_xlsx([header], shared=b"<sst>" + b" " * (300 * MIB) + b"</sst>"),
+                         "se décompresse en 300 Mo, au-delà de la limite de 50 Mo"),
+        "partenaires.csv": (b";".join(b"c%d" % i for i in range(3_000_000)) + b"\n", "3000000 colonnes"),
+    }
+    before = registry_state(pacte_sqlite.root, None)
+    for name, (content, expected) in files.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        code, output, peak = measured(pacte_sqlite, "importer", str(path))
+        assert code == 1 and expected in " ".join(output.replace("\u202f", " ").split()), (name, output)
+        assert "Traceback" not in output and peak < 500, (name, peak)
+    assert registry_state(pacte_sqlite.root, None) == before
+
+
+def test_a_file_with_thousands_of_problems_shows_the_first_fifty(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    path = tmp_path / "partenaires.csv"
+    path.write_text("code;type;nom\n" + "".join(f"p{n};inconnu;Nom {n}\n" for n in range(3000)), encoding="utf-8")
+    result = pacte_sqlite("importer", str(path), ok=False)
+    assert result.exit_code == 1
+    assert result.output.count("  • ") == 50 and "… et " in result.output and "autres : corrigez d'abord" in \
+        result.output

@@ -22,7 +22,7 @@ def _show(pacte: Pacte, reference: str, *options: str) -> dict[str, Any]:
 def test_sign_archives_the_signed_pdf_read_only(pacte: Pacte, tmp_path: Path) -> None:
     pacte("importer", str(DATA / "alertes.yaml"))
     signed = tmp_path / "scan.pdf"
-    signed.write_bytes(b"%PDF-1.4\n% scan de la convention signee\n%%EOF\n")
+    signed.write_bytes(scanned_pdf("scan de la convention signee"))
     result = pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(signed))
     assert "CCAS-2027-105 : signature enregistrée au 10 février 2027." in result.output
     archived = pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"

@@ -44,6 +44,9 @@ class AddressError(ValueError):
     """An e-mail address or a header text that cannot be written in a message; the message says why, in French."""
 
 
+SHOWN_PROBLEMS = 50  # a file with a hundred thousand faulty rows is told its first problems, not all of them
+
+
 class ValidationError(PacteError):
     """Input data do not satisfy the import format; carries every problem found."""
 
@@ -53,7 +56,11 @@ class ValidationError(PacteError):
         head = summary or (
             f"{count} problème{'s' if count > 1 else ''} dans les données ; rien n'a été enregistré."
         )
-        super().__init__(head + "\n" + "\n".join(f"  • {p}" for p in problems))
+        shown = problems[:SHOWN_PROBLEMS]
+        more = count - len(shown)
+        tail = (f"\n  … et {more} autre{'s' if more > 1 else ''} : corrigez d'abord ceux-ci, puis relancez."
+                if more else "")
+        super().__init__(head + "\n" + "\n".join(f"  • {p}" for p in shown) + tail)
 
 
 class WorkspaceError(PacteError):
@@ -68,8 +75,20 @@ class TemplateError(PacteError):
     """A template cannot be rendered: missing variables, syntax error, unsafe construct."""
 
 
+class RenderLimitError(Exception):
+    """A template expression would build a value past the sandbox's size limits (the message says which)."""
+
+
+class RenderTimeout(Exception):
+    """A template's render deadline passed (raised from the SIGALRM handler, between two Python instructions)."""
+
+
 class LifecycleError(PacteError):
     """The requested step does not fit where the convention is in its life."""
+
+
+class InputFileError(PacteError):
+    """A file the user gives cannot be taken: not a regular file, too large, or its content exceeds a limit."""
 
 
 class IntegrityError(PacteError):

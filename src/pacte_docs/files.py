@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import io
 import os
 import re
 import socket
+import stat
 import tempfile
+import zipfile
 from pathlib import Path
+
+from pacte_docs.errors import InputFileError
 
 _OWNER = re.compile(r"([A-Za-z0-9_]*)@(\d+)")  # <machine>@<pid>, as owner_tag() writes it
 
@@ -91,3 +96,65 @@ def write_new(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+MIB = 1024 * 1024
+
+
+def megabytes(size: int) -> str:
+    """« 50 Mo », « 1,5 Mo »: a size as a French reader writes it."""
+    value = size / MIB
+    text = f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}".replace(".", ",")
+    return f"{text}\u00a0Mo"
+
+
+def capital(text: str) -> str:
+    """*text* with its first letter in capital (str.capitalize would lower the others: « Le pdf »)."""
+    return text[:1].upper() + text[1:]
+
+
+def read_input(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a file the user gives (*what*: « le PDF signé », « le fichier d'import »…): read only if it is a
+    regular file of at most *limit* bytes, so that a device (/dev/zero), a FIFO, a folder or a huge sparse file
+    is refused at once, in French, before a byte is read. The check is made on the opened file (no race)."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise InputFileError(f"{capital(what)} {path} est introuvable : vérifiez le chemin.") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path} est un dossier : donnez le chemin d'un fichier.") from None
+    except OSError as exc:
+        raise InputFileError(f"{capital(what)} {path} ne peut pas être lu ({exc.strerror}).") from None
+    with os.fdopen(handle, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise InputFileError(f"{path} est un dossier : donnez le chemin d'un fichier.")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(f"{path} n'est pas un fichier ordinaire (périphérique, tube ou socket) : "
+                                 "donnez le chemin d'un fichier enregistré sur le disque.")
+        if info.st_size > limit:
+            raise InputFileError(f"{capital(what)} {path} pèse {megabytes(info.st_size)}, au-delà de la limite "
+                                 f"de {megabytes(limit)} : vérifiez qu'il s'agit du bon fichier.")
+        data = stream.read(limit + 1)
+    if len(data) > limit:  # the file grew while being read
+        raise InputFileError(f"{capital(what)} {path} dépasse la limite de {megabytes(limit)}.")
+    return data
+
+
+def check_zip(data: bytes, what: str, *, max_bytes: int, max_entries: int = 2000) -> None:
+    """Refuse an archive (DOCX, XLSX) whose entries would decompress past *max_bytes* in all, or that holds more
+    than *max_entries* entries: a zip bomb is stopped before it is opened. The sizes checked are those the archive
+    declares; zipfile never reads an entry past its declared size (a lie ends in a CRC error). A file that is not
+    an archive at all is left to the reader that opens it next."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not an archive: the reader that opens it next says so in its own words
+    if len(entries) > max_entries:
+        raise InputFileError(f"{capital(what)} compte {len(entries)} éléments, au-delà de la limite de "
+                             f"{max_entries} : ce n'est pas un document ordinaire.")
+    total = sum(entry.file_size for entry in entries)
+    if total > max_bytes:
+        raise InputFileError(f"{capital(what)} se décompresse en {megabytes(total)}, au-delà de la limite de "
+                             f"{megabytes(max_bytes)} : ce n'est pas un document ordinaire (archive piégée ?).")

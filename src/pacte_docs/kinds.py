@@ -4,7 +4,12 @@ They are `StrEnum`s, so that a value read from the database or a file compares e
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+# A template is named, never located: « convention_ccas » is modeles/convention_ccas.docx of the workspace; a path
+# (« /ailleurs/modele », « ../x ») is not a name, so that nothing outside the workspace's modeles/ is ever used.
+TEMPLATE_NAME = re.compile(r"\w[\w-]{0,99}")
 
 
 class PartenaireType(StrEnum):

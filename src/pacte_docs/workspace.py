@@ -41,6 +41,8 @@ DEFAULT_CONFIG = """\
 [generation]
 # Durée maximale d'une conversion PDF par LibreOffice, en secondes (par lot de documents).
 delai_pdf_secondes = 600
+# Durée maximale du rendu d'un document à partir de son modèle, en secondes.
+delai_rendu_secondes = 60
 # Nombre de processus LibreOffice lancés en parallèle (un par cœur).
 processus_pdf = 2
 
@@ -94,6 +96,7 @@ class InitReport:
 
 # A claimed alert is taken over after this; longer than one message may take ([smtp] delai_secondes, 4 min at most).
 MIN_REPRISE_MINUTES = 5
+MAX_DELAY_SECONDS = 86_400  # a time limit in pacte.toml is at most a day
 
 
 @dataclass
@@ -101,6 +104,7 @@ class Config:
     base_url: str | None = None
     departement: str | None = None
     pdf_timeout: float = 600.0
+    render_timeout: float = 60.0
     pdf_processes: int = 2
     seuils_jours: list[int] = field(default_factory=lambda: [180, 90, 30, 0])
     seuils_par_type: dict[str, list[int]] = field(default_factory=dict)
@@ -140,11 +144,15 @@ def load_config(path: Path) -> Config:
     if "code" in dep:
         config.departement = str(dep["code"])
     gen = section("generation")
-    timeout = gen.get("delai_pdf_secondes", 600)
-    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-        config.pdf_timeout = float(timeout)
-    else:
-        problems.append(Problem(str(path), "[generation]", "delai_pdf_secondes", "doit être un nombre positif"))
+    for name, attribute, default in (("delai_pdf_secondes", "pdf_timeout", 600),
+                                     ("delai_rendu_secondes", "render_timeout", 60)):
+        timeout = gen.get(name, default)
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout <= MAX_DELAY_SECONDS:
+            setattr(config, attribute, float(timeout))
+        else:  # inf and nan too: a limit that never comes is no limit
+            problems.append(Problem(str(path), "[generation]", name,
+                                    f"doit être un nombre de secondes, de plus de 0 à {MAX_DELAY_SECONDS}",
+                                    f"par exemple {name} = {default}"))
     processes = gen.get("processus_pdf", 2)
     if isinstance(processes, int) and not isinstance(processes, bool) and 1 <= processes <= 64:
         config.pdf_processes = processes

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pacte_docs.errors import ConverterError
+from pacte_docs.errors import ConverterError, InputFileError
+from pacte_docs.files import capital
 
 # LibreOffice 7.4 was seen converting only 247 of 300 files given in one call, and exiting 0.
 BATCH_SIZE = 150
@@ -155,3 +156,32 @@ def _guard(command: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(_guard(sys.argv[1:]))
+
+
+def readable_pages(data: bytes, what: str) -> int:
+    """The page count of a PDF the user gives, read with pypdf the way the bilan will read it: a file that is not
+    a PDF, is damaged, or is locked by a password is refused now, in French, rather than blocking a later job."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise InputFileError(f"{capital(what)} n'est pas un PDF : donnez le scan ou le PDF signé de la convention.")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputFileError(f"{capital(what)} est protégé par un mot de passe : enregistrez-en une copie "
+                                 "sans mot de passe (imprimer en PDF) et donnez cette copie.")
+        pages = len(reader.pages)
+        for page in reader.pages:
+            page.mediabox  # noqa: B018 — every page must have a size the bilan can lay out
+    except InputFileError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            NotImplementedError) as exc:
+        raise InputFileError(f"{capital(what)} est endommagé et ne peut pas être lu ({type(exc).__name__}) : "
+                             "faites-en une nouvelle copie PDF.") from None
+    if pages == 0:
+        raise InputFileError(f"{capital(what)} ne contient aucune page.")
+    return pages

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import html
 import io
 import re
+import signal
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -24,12 +27,14 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2 import meta as jinja_meta
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from lxml import etree
 
+from pacte_docs import files
 from pacte_docs.documents.typesetting import typeset_part, typeset_tree
-from pacte_docs.errors import TemplateError
+from pacte_docs.errors import InputFileError, RenderLimitError, RenderTimeout, TemplateError
 from pacte_docs.formatting import FILTERS
+from pacte_docs.kinds import TEMPLATE_NAME
 from pacte_docs.workspace import Workspace
 
 W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -37,11 +42,104 @@ W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+# What one template expression may build. A real document holds a few hundred kilobytes of text; a template
+# edited by mistake or on purpose (« {{ 'x' * 10**9 }} », « {{ 'x'|center(10**9) }} ») is stopped before it
+# allocates, and a template that loops for ever is stopped by the render deadline (BoundedSandbox.deadline).
+MAX_VALUE_CHARS = 1_000_000
+MAX_ITEMS = 100_000
+MAX_WIDTH = 1_000
+_PADDING = {"center", "ljust", "rjust", "zfill", "expandtabs"}
+_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d{4,})")
+
+
+def _sized(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+
+
+def _refuse(what: str) -> RenderLimitError:
+    return RenderLimitError(f"{what} dépasserait la taille permise pour un document")
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (no attribute of Python's internals, no change to lists and dicts), with every
+    operation that can multiply a value's size bounded: *, **, + and the padding methods and filters."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                size = _sized(seq)
+                if size is not None and isinstance(times, int) and size * times > MAX_VALUE_CHARS:
+                    raise _refuse("une répétition")
+        elif operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and \
+                    max(abs(left), 2).bit_length() * abs(right) > 4096:
+                raise _refuse("une puissance")
+        elif operator == "+":
+            sizes = (_sized(left), _sized(right))
+            if None not in sizes and sum(s for s in sizes if s is not None) > MAX_VALUE_CHARS:
+                raise _refuse("une concaténation")
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if getattr(__obj, "__name__", None) in _PADDING and isinstance(getattr(__obj, "__self__", None), str) and \
+                any(isinstance(a, int) and a > MAX_WIDTH for a in (*args, *kwargs.values())):
+            raise _refuse("un remplissage")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _bounded_filter(name: str, original: Any) -> Any:
+    """The builtin filter *name*, refusing the arguments that would make it allocate without bound."""
+
+    passed = 1 if hasattr(original, "jinja_pass_arg") else 0  # the environment or context Jinja passes first
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        values = [*args[passed:], *kwargs.values()]
+        if name in ("center", "indent", "wordwrap") and \
+                any(isinstance(a, int) and not isinstance(a, bool) and a > MAX_WIDTH for a in values[1:]):
+            raise _refuse(f"le filtre « {name} »")
+        if name == "format" and values and _FORMAT_WIDTH.search(str(values[0])):
+            raise _refuse("le filtre « format »")
+        if name == "replace" and len(values) >= 3 and isinstance(values[0], str):
+            text, old, new = (str(v) for v in values[:3])
+            if len(text) + (text.count(old) if old else len(text) + 1) * len(new) > MAX_VALUE_CHARS:
+                raise _refuse("le filtre « replace »")
+        return original(*args, **kwargs)
+
+    for attribute in ("jinja_pass_arg",):  # keep how Jinja passes the environment or context
+        if hasattr(original, attribute):
+            setattr(bounded, attribute, getattr(original, attribute))
+    return bounded
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Stop what runs inside after *seconds*: a template's nested loops or endless recursion ends there. Only the
+    main thread of a process receives signals; rendering runs there, in pacte or in its worker processes."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise RenderTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def make_environment() -> SandboxedEnvironment:
-    """Sandboxed, StrictUndefined, autoescaped environment with the French filters."""
+    """Bounded sandbox, StrictUndefined, autoescaped environment with the French filters."""
     # finalize: an absent optional value (None) prints as nothing, never as « None ».
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True,
-                               finalize=lambda value: "" if value is None else value)
+    env = BoundedSandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True,
+                         finalize=lambda value: "" if value is None else value)
+    for name in ("center", "indent", "wordwrap", "format", "replace"):
+        env.filters[name] = _bounded_filter(name, env.filters[name])
     env.filters.update(FILTERS)
     return env
 
@@ -55,9 +153,9 @@ class Part:
     patched_xml: str
 
 
-def template_parts(path: Path) -> list[Part]:
+def template_parts(data: bytes) -> list[Part]:
     """Body, headers and footers of a DOCX template, patched the way docxtpl patches them."""
-    tpl = DocxTemplate(str(path))
+    tpl = DocxTemplate(io.BytesIO(data))
     tpl.init_docx()
     docx = tpl.docx
     raw_body = tpl.xml_to_string(docx._element.body)
@@ -204,14 +302,75 @@ class TemplateAnalysis:
         return [f for f in self.findings if f.severity == "erreur"]
 
 
-def analyse(path: Path, env: SandboxedEnvironment) -> TemplateAnalysis:
+# What a template may cost: its file, and its parts once unzipped (a Word document with pictures is a few MB).
+MAX_TEMPLATE_BYTES = 20 * files.MIB
+MAX_TEMPLATE_UNZIPPED = 100 * files.MIB
+
+
+def read_template(path: Path) -> bytes:
+    """The bytes of a template file, within the limits above (InputFileError otherwise)."""
+    data = files.read_input(path, MAX_TEMPLATE_BYTES, "le modèle")
+    files.check_zip(data, f"le modèle {path.name}", max_bytes=MAX_TEMPLATE_UNZIPPED)
+    return data
+
+
+_MACRO_PART = re.compile(r"(^|/)(vbaProject\.bin|vbaData\.xml)$", re.IGNORECASE)
+_FETCHING_FIELD = re.compile(rb"(<w:instrText[^>]*>|w:instr=\")\s*(INCLUDEPICTURE|INCLUDETEXT|LINK|DDEAUTO|DDE)\b",
+                             re.IGNORECASE)
+_RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def package_findings(data: bytes) -> list[Finding]:
+    """What the package of a template must not hold, since every document made from it would carry or fetch it:
+    macros (vbaProject.bin), relations to files outside the document (a picture « liée au fichier », an attached
+    template, an OLE object: LibreOffice would read them from the disk or the network at each conversion), fields
+    that fetch (INCLUDEPICTURE, INCLUDETEXT, LINK, DDE), and DOCTYPE declarations (XML entities). Hyperlinks to
+    the outside are fine: they are only written in the document."""
+    findings: list[Finding] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if _MACRO_PART.search(name):
+                findings.append(Finding("erreur", "fichier", None, name,
+                                        "le modèle contient des macros : enregistrez-le au format « Document Word "
+                                        "(.docx) », sans macros"))
+                continue
+            if not name.endswith((".xml", ".rels")):
+                continue
+            content = archive.read(name)
+            if b"<!DOCTYPE" in content[:4096].upper() or b"<!ENTITY" in content.upper():
+                findings.append(Finding("erreur", name, None, "", "déclaration DOCTYPE ou entité XML : un document "
+                                        "Word n'en contient pas ; enregistrez de nouveau le modèle dans Word ou "
+                                        "LibreOffice"))
+                continue
+            if name.endswith(".rels"):
+                root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+                for rel in root.iter(f"{_RELS_NS}Relationship"):
+                    kind = rel.get("Type", "").rsplit("/", 1)[-1]
+                    if rel.get("TargetMode") == "External" and kind != "hyperlink":
+                        findings.append(Finding("erreur", name, None, rel.get("Target", "")[:70],
+                                                f"élément « {kind} » lié à un fichier extérieur au document : "
+                                                "insérez-le dans le document (Word : Insérer › Image › Cet "
+                                                "appareil, sans « Lier au fichier »)"))
+            else:
+                found = _FETCHING_FIELD.search(content)
+                if found:
+                    findings.append(Finding("erreur", name, None, found.group(2).decode(),
+                                            f"champ {found.group(2).decode().upper()} : il lit un fichier ou une "
+                                            "adresse extérieurs à chaque conversion ; remplacez-le par son contenu"))
+    return findings
+
+
+def analyse(path: Path, env: SandboxedEnvironment, data: bytes | None = None) -> TemplateAnalysis:
     """Parse every part; report syntax errors with their paragraph, split tags, and the paths used."""
     name = path.stem
     try:
-        parts = template_parts(path)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        data = read_template(path) if data is None else data
+        parts = template_parts(data)
+    except InputFileError as exc:
+        return TemplateAnalysis(name, set(), [Finding("erreur", "fichier", None, "", str(exc))])
+    except (zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as exc:
         return TemplateAnalysis(name, set(), [Finding("erreur", "fichier", None, "", f"DOCX illisible ({exc})")])
-    findings: list[Finding] = []
+    findings: list[Finding] = package_findings(data)
     paths: set[str] = set()
     for part in parts:
         findings.extend(split_tags(part))
@@ -413,13 +572,18 @@ class FastDocx:
 class CompiledTemplate:
     """A DOCX template loaded once, checked once, rendered many times."""
 
-    def __init__(self, path: Path, env: SandboxedEnvironment) -> None:
+    def __init__(self, path: Path, env: SandboxedEnvironment, render_timeout: float = 60.0) -> None:
         self.path = path
+        self.render_timeout = render_timeout
         self.name = path.stem
         self.env = env
-        self.data = path.read_bytes()
+        try:
+            self.data = read_template(path)
+        except InputFileError as exc:
+            raise TemplateError(f"{exc}\nRemplacez ce fichier par un modèle ordinaire (« pacte init » remet les "
+                                "modèles par défaut manquants).") from None
         self._fast: FastDocx | None = None
-        self.analysis = analyse(path, env)
+        self.analysis = analyse(path, env, self.data)
         if self.analysis.errors:
             raise TemplateError(
                 f"Le modèle {path} contient des erreurs :\n"
@@ -436,29 +600,32 @@ class CompiledTemplate:
         return self._fast
 
     def render(self, context: Mapping[str, Any]) -> bytes:
-        """The rendered DOCX, normalised; a rendering failure becomes a TemplateError."""
-        if _has_image(context):
-            return self.render_docxtpl(context)
-        fast = self.prepare()
+        """The rendered DOCX, normalised, within the render deadline; a failure becomes a TemplateError."""
         try:
-            return fast.render(dict(context))
+            with deadline(self.render_timeout):
+                if _has_image(context):
+                    return self.render_docxtpl(context)
+                return self.prepare().render(dict(context))
         except UndefinedError as exc:
             raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
         except SecurityError as exc:
             raise TemplateError(f"Modèle {self.path} : opération interdite par le bac à sable ({exc}).") from exc
+        except RenderLimitError as exc:
+            raise TemplateError(f"Modèle {self.path} : {exc} ; corrigez le modèle.") from None
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
+        except RecursionError:
+            raise TemplateError(f"Modèle {self.path} : une macro s'appelle elle-même sans fin ; corrigez-la.") from None
+        except (RenderTimeout, MemoryError):
+            raise TemplateError(f"Modèle {self.path} : le document n'est pas rendu en {self.render_timeout:g} s "
+                                "(boucles imbriquées sans fin ?) ; corrigez le modèle, ou allongez [generation] "
+                                "delai_rendu_secondes dans pacte.toml.") from None
 
     def render_docxtpl(self, context: Mapping[str, Any]) -> bytes:
         """The rendered DOCX through docxtpl's own path (pictures), normalised."""
         tpl = DocxTemplate(io.BytesIO(self.data))
-        try:
-            tpl.render(_with_images(dict(context), tpl), self.env, autoescape=True)
-            self._render_properties(tpl, context)
-        except UndefinedError as exc:
-            raise TemplateError(f"Modèle {self.path} : variable absente des données ({exc.message}).") from exc
-        except SecurityError as exc:
-            raise TemplateError(f"Modèle {self.path} : opération interdite par le bac à sable ({exc}).") from exc
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
+        tpl.render(_with_images(dict(context), tpl), self.env, autoescape=True)
+        self._render_properties(tpl, context)
         out = io.BytesIO()
         tpl.save(out)
         return normalise_docx(out.getvalue(), typeset=True)
@@ -487,13 +654,17 @@ class TemplateCache:
 
     def get(self, name: str) -> CompiledTemplate:
         if name not in self._loaded:
+            if not TEMPLATE_NAME.fullmatch(name):  # a registry filled by an older version may hold a path
+                raise TemplateError(f"« {name} » n'est pas un nom de modèle : une convention nomme un modèle du "
+                                    f"dossier {self.ws.modeles}, sans chemin ni extension. Corrigez le champ "
+                                    "« modele » de la convention et importez-la de nouveau.")
             path = self.ws.modeles / f"{name}.docx"
             if not path.is_file():
                 raise TemplateError(
                     f"Modèle « {name} » introuvable : {path} n'existe pas. « pacte init » remet les modèles "
                     "par défaut manquants ; « pacte modeles lister » montre ceux de l'espace."
                 )
-            self._loaded[name] = CompiledTemplate(path, self.env)
+            self._loaded[name] = CompiledTemplate(path, self.env, self.ws.config.render_timeout)
         return self._loaded[name]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pacte_docs.addresses import check_email
 from pacte_docs.errors import AddressError, Invalid, Problem
 from pacte_docs.intake.readers import Item
-from pacte_docs.kinds import ConventionType, NatureAxe, PartenaireType, Renouvellement, values
+from pacte_docs.kinds import TEMPLATE_NAME, ConventionType, NatureAxe, PartenaireType, Renouvellement, values
 from pacte_docs.rules.aggregation import FIGURES
 
 KEY_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
@@ -56,6 +56,15 @@ def key(kind: str) -> Callable[[Any], str]:
             raise Invalid(f"« {result} » est un nom réservé par Windows", "choisissez un autre nom")
         return result
     return convert
+
+
+def template_name(value: Any) -> str:
+    result = str(value).strip().removesuffix(".docx")
+    if not TEMPLATE_NAME.fullmatch(result):
+        raise Invalid(f"« {value} » n'est pas un nom de modèle",
+                      "donnez le nom d'un modèle du dossier modeles/ de l'espace, sans chemin ni extension "
+                      "(par exemple convention_ccas) ; « pacte modeles lister » les montre")
+    return result
 
 
 def enum(choices: tuple[str, ...]) -> Callable[[Any], str]:
@@ -273,7 +282,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "reference": Field(key("référence"), required=True),
         "type": Field(enum(values(ConventionType)), required=True),
         "departement": Field(departement_code),
-        "modele": Field(text(100, False)),
+        "modele": Field(template_name),
         "partenaires": Field(code_list, required=True),
         "objet": Field(text(4000), required=True),
         "deliberation": obj(instance=Field(text(200, False)), numero=Field(text(50, False)), date=Field(date)),

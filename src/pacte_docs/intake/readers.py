@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from pacte_docs.errors import Problem
+from pacte_docs import files
+from pacte_docs.errors import InputFileError, Invalid, Problem
 
 SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations")
 SINGLE = {"departement", "pacte"}  # sections holding one object rather than a list
@@ -45,7 +46,12 @@ LISTS = {
     "realisations": set(),
 }
 ACTION_COLUMNS = ("intitule", "public", "indicateur", "cible")
-MAX_FILE_BYTES = 50 * 1024 * 1024
+# What one import file may cost: bytes on disk, bytes once unzipped (XLSX), rows and columns of a table. A
+# département's registry is a few thousand rows; beyond these limits the file is refused before it is expanded.
+MAX_FILE_BYTES = 50 * files.MIB
+MAX_UNZIPPED_BYTES = 50 * files.MIB
+MAX_ROWS = 100_000
+MAX_COLUMNS = 500
 
 
 @dataclass
@@ -72,13 +78,14 @@ def read(path: Path) -> Reading:
     """Items of one file, by its extension."""
     reading = Reading()
     name = path.name
-    if not path.is_file():
+    if not path.exists():
         reading.problems.append(Problem(name, None, None, "fichier introuvable", f"vérifiez le chemin {path}"))
         return reading
-    data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
-        reading.problems.append(Problem(name, None, None, "fichier trop volumineux (plus de 50 Mo)",
-                                        "découpez-le en plusieurs fichiers"))
+    try:
+        data = files.read_input(path, MAX_FILE_BYTES, "le fichier d'import")
+    except InputFileError as exc:
+        reading.problems.append(Problem(name, None, None, str(exc), "découpez-le en plusieurs fichiers"
+                                        if path.is_file() else None))
         return reading
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -95,6 +102,12 @@ def read(path: Path) -> Reading:
 
 # ---------------------------------------------------------------- YAML
 
+# Values one YAML file may expand to. Aliases (*nom) are followed, as PyYAML writes them for a repeated value,
+# but counted: nested aliases are how a 1 KB file grows to gigabytes; a recursive one never ends.
+MAX_YAML_VALUES = 1_000_000
+_NO_ALIASES = "recopiez les valeurs au lieu d'y renvoyer par des alias (*nom)"
+
+
 class _Tree:
     """A YAML node turned into plain values, with a line number for each path."""
 
@@ -102,8 +115,27 @@ class _Tree:
         self.source = source
         self.reading = reading
         self.lines: dict[tuple[Any, ...], int] = {}
+        self.values = 0
+        self.line = 1
+        self.open: set[int] = set()  # the nodes being converted: meeting one again is a recursive alias
 
     def convert(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        self.values += 1
+        self.line = node.start_mark.line + 1
+        if self.values > MAX_YAML_VALUES:
+            raise Invalid(f"le fichier se déploie en plus de {MAX_YAML_VALUES:,} "
+                             "valeurs (alias imbriqués)".replace(",", "\u202f"), _NO_ALIASES)
+        if id(node) in self.open:
+            raise Invalid("alias récursif : ce bloc se contient lui-même", _NO_ALIASES)
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            self.open.add(id(node))
+            try:
+                return self._convert(node, path)
+            finally:
+                self.open.discard(id(node))
+        return self._convert(node, path)
+
+    def _convert(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.ScalarNode):
             if node.style is None and node.value in ("", "~", "null", "Null", "NULL"):
@@ -167,12 +199,20 @@ def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
     except yaml.YAMLError as exc:
         reading.problems.append(Problem(source, None, None, f"YAML illisible ({exc})", "vérifiez le fichier"))
         return
+    except RecursionError:
+        reading.problems.append(Problem(source, None, None, "blocs imbriqués trop profondément",
+                                        "un fichier d'import a deux ou trois niveaux d'imbrication"))
+        return
     if root is None:
         reading.problems.append(Problem(source, None, None, "fichier vide",
                                         "ajoutez au moins une section : " + ", ".join(SECTIONS)))
         return
     tree = _Tree(source, reading)
-    document = tree.convert(root, ())
+    try:
+        document = tree.convert(root, ())
+    except Invalid as exc:
+        reading.problems.append(Problem(source, f"ligne {tree.line}", None, exc.message, exc.fix))
+        return
     if not isinstance(document, dict):
         reading.problems.append(Problem(source, "ligne 1", None, "le fichier doit commencer par des sections",
                                         "par exemple « partenaires: » suivi de la liste des partenaires"))
@@ -279,12 +319,18 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
         reading.problems.append(Problem(source, None, None, "fichier vide",
                                         "la première ligne doit donner les noms des colonnes"))
         return
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:text.find("\n")] if "\n" in text else text
     delimiter = max((";", ",", "\t"), key=first_line.count)
+    if first_line.count(delimiter) >= MAX_COLUMNS:
+        reading.problems.append(_too_many_columns(source, "ligne 1", first_line.count(delimiter) + 1))
+        return
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     table: list[list[str]] = []
     try:
         for row in rows:
+            if len(table) > MAX_ROWS:
+                reading.problems.append(_too_many_rows(source, None))
+                return
             table.append(row)
     except csv.Error:
         reading.problems.append(Problem(source, f"ligne {rows.line_num}", None,
@@ -293,6 +339,16 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
         return
     headers = [_header(h) for h in table[0]]
     _table_items(source, "ligne", headers, table[1:], path.stem, reading, lambda r, c: f"ligne {r}")
+
+
+def _too_many_rows(source: str, where: str | None) -> Problem:
+    return Problem(source, where, None, f"plus de {MAX_ROWS:,} lignes de données".replace(",", "\u202f"),
+                   "découpez le fichier en plusieurs fichiers")
+
+
+def _too_many_columns(source: str, where: str, count: int) -> Problem:
+    return Problem(source, where, None, f"{count} colonnes, au-delà de la limite de {MAX_COLUMNS}",
+                   "gardez les colonnes du format d'import (voir « pacte importer --help »)")
 
 
 def _column_letter(index: int) -> str:
@@ -309,6 +365,11 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        files.check_zip(data, f"le classeur {source}", max_bytes=MAX_UNZIPPED_BYTES)
+    except InputFileError as exc:
+        reading.problems.append(Problem(source, None, None, str(exc), "enregistrez un classeur ordinaire"))
+        return
+    try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
         reading.problems.append(Problem(source, None, None, f"classeur XLSX illisible ({type(exc).__name__})",
@@ -324,7 +385,17 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                                                 "nommez-la d'après sa section (" + ", ".join(SECTIONS)
                                                 + ") ou faites commencer son nom par « _ » pour l'ignorer"))
                 continue
-            table = [list(row) for row in sheet.iter_rows(values_only=True)]
+            table: list[list[Any]] = []
+            for row in sheet.iter_rows(values_only=True):
+                if not table:
+                    width = len(row) - next((i for i, v in enumerate(reversed(row)) if v is not None), len(row))
+                    if width > MAX_COLUMNS:
+                        reading.problems.append(_too_many_columns(source, f"feuille « {title} »", width))
+                        return
+                if len(table) > MAX_ROWS:
+                    reading.problems.append(_too_many_rows(source, f"feuille « {title} »"))
+                    return
+                table.append(list(row))
             if not table:
                 continue
             headers = [_header(h) for h in table[0]]

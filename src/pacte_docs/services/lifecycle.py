@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from pacte_docs import files
+from pacte_docs.documents import pdf
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import LifecycleError, PacteError
 from pacte_docs.formatting import date_longue
@@ -18,6 +20,9 @@ from pacte_docs.registry.models import Avenant, Renouvellement
 from pacte_docs.rules import periods
 from pacte_docs.services import generation
 from pacte_docs.workspace import Workspace, holding
+
+# A scanned act of a hundred pages at 300 dpi stays well under this; a larger file is not a signed convention.
+SIGNED_COPY_LIMIT = 100 * files.MIB
 
 
 def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
@@ -32,9 +37,8 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
                              f"({date_longue(c.deliberation_date)}).")
     archived = archived_sha = None
     if fichier is not None:
-        data = fichier.read_bytes()
-        if not data.startswith(b"%PDF"):
-            raise LifecycleError(f"{fichier} n'est pas un PDF : donnez le scan ou le PDF signé de la convention.")
+        data = files.read_input(fichier, SIGNED_COPY_LIMIT, "le PDF signé")
+        pdf.readable_pages(data, f"le PDF signé {fichier}")
         documents = DocumentStore(session, ws)
         version = documents.next_version(reference, "signe", "pdf")
         suffix = "" if version == 1 else f"-{version}"

@@ -84,8 +84,9 @@ def check_templates(ws: Workspace, names: list[str]) -> list[TemplateCheck]:
         path: Path = available[name]
         analysis = analyse(path, env)
         documented = context.documented_context(KIND.get(name, "convention"))
-        findings = analysis.findings + _missing_headings(path, REQUIRED_HEADINGS.get(name, ()))
-        if not any(f.severity == "erreur" for f in analysis.findings):
+        findings = list(analysis.findings)
+        if not analysis.errors:  # a template refused as a file (size, macros, links) is not opened further
+            findings += _missing_headings(path, REQUIRED_HEADINGS.get(name, ()))
             findings += legal_findings(path, name, KIND.get(name, "convention"), env)
         results.append(TemplateCheck(name, ws.relative(path), sorted(analysis.paths),
                                      missing_paths(analysis.paths, documented), findings,
