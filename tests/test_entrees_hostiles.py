@@ -12,13 +12,16 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from docx import Document as DocxDocument
 from pypdf import PdfWriter
 
-from tests.helpers import DATA, Pacte, registry_state, scanned_pdf
+from tests.helpers import DATA, Pacte, folder_state, registry_state, scanned_pdf
 
 
 def test_markup_in_names_and_objects_is_printed_as_text(pacte: Pacte, tmp_path: Path) -> None:
@@ -220,3 +223,111 @@ def test_a_file_with_thousands_of_problems_shows_the_first_fifty(pacte_sqlite: P
     assert result.exit_code == 1
     assert result.output.count("  • ") == 50 and "… et " in result.output and "autres : corrigez d'abord" in \
         result.output
+
+
+def _template_with(path: Path, *, paragraph: str | None = None, entries: dict[str, bytes] | None = None,
+                   edit: dict[str, Callable[[bytes], bytes]] | None = None) -> None:
+    """The template at *path* with a paragraph added, entries added, or entries rewritten."""
+    if paragraph is not None:
+        document = DocxDocument(str(path))
+        document.add_paragraph(paragraph)
+        document.save(str(path))
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            rewrite = (edit or {}).get(info.filename)
+            target.writestr(info.filename, rewrite(content) if rewrite else content)
+        for name, content in (entries or {}).items():
+            target.writestr(name, content)
+    path.write_bytes(out.getvalue())
+
+
+_EXTERNAL_IMAGE = (b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                   b'image" Target="file:///etc/passwd" TargetMode="External"/></Relationships>')
+_FIELD = (b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> INCLUDEPICTURE '
+          b'"http://192.0.2.1/logo.png" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body>')
+_ENTITY = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+           b'<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+           b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>&e;</dc:title></cp:coreProperties>')
+HOSTILE_TEMPLATES: dict[str, tuple[dict[str, Any], str]] = {
+    "bombe": ({"entries": {"word/media/bombe.bin": bytes(300 * MIB)}},
+              "se décompresse en 301 Mo, au-delà de la limite de 100 Mo"),
+    "macros": ({"entries": {"word/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"}}, "le modèle contient des macros"),
+    "image liée": ({"edit": {"word/_rels/document.xml.rels": lambda c: c.replace(b"</Relationships>",
+                                                                                  _EXTERNAL_IMAGE)}},
+                   "élément « image » lié à un fichier extérieur au document"),
+    "champ": ({"edit": {"word/document.xml": lambda c: c.replace(b"</w:body>", _FIELD, 1)}},
+              "champ INCLUDEPICTURE : il lit un fichier ou une adresse extérieurs"),
+    "entité": ({"edit": {"docProps/core.xml": lambda _: _ENTITY}}, "déclaration DOCTYPE ou entité XML"),
+    "répétition": ({"paragraph": "{{ 'x' * 10**9 }}"}, "une répétition dépasserait la taille permise"),
+    "remplissage": ({"paragraph": "{{ convention.objet|center(10**9) }}"}, "le filtre « center » dépasserait"),
+    "macro récursive": ({"paragraph": "{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}"},
+                        "une macro s'appelle elle-même sans fin"),
+    "boucles": ({"paragraph": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"},
+                "le document n'est pas rendu en 2 s"),
+}
+
+
+@pytest.mark.lent  # a 300 MB zip bomb and a 2 s render deadline among them
+@pytest.mark.parametrize("case", sorted(HOSTILE_TEMPLATES))
+def test_a_hostile_template_is_refused_and_writes_nothing(pacte_sqlite: Pacte, case: str) -> None:
+    """A zip-bomb template took 3 GB; `{{ 'x' * 10**9 }}`, nested loops and a recursive macro ran without limit;
+    a picture linked to file:// or http:// was read by the conversion; macros were copied into every convention;
+    an entity in docProps/core.xml gave a traceback. Each is now refused, by `modeles verifier` for what the file
+    holds, by `generer` for what rendering would do, with nothing written and under 500 MiB."""
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    config = pacte.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("delai_rendu_secondes = 60",
+                                                                 "delai_rendu_secondes = 2"), encoding="utf-8")
+    change, expected = HOSTILE_TEMPLATES[case]
+    _template_with(pacte.root / "modeles/convention_ccas.docx", **change)
+    before = folder_state(pacte.root)
+    registry = registry_state(pacte.root, None)
+    code, output, peak = measured(pacte, "conventions", "generer", "CCAS-2024-010", "--sans-pdf")
+    assert code == 1 and expected in " ".join(output.split()), output
+    assert "Traceback" not in output and peak < 500, peak
+    assert folder_state(pacte.root) == before and registry_state(pacte.root, None) == registry
+    if "paragraph" not in change:  # what the file holds is seen without rendering
+        checked = pacte("modeles", "verifier", "convention_ccas", ok=False)
+        assert checked.exit_code == 1 and expected in " ".join(checked.output.split()), checked.output
+
+
+def test_a_convention_names_its_template_never_a_path(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """An imported `modele: /elsewhere/evil` was used for generation."""
+    evil = tmp_path / "ailleurs" / "evil.docx"
+    evil.parent.mkdir()
+    evil.write_bytes((pacte_sqlite.root / "modeles/convention_ccas.docx").read_bytes())
+    data = yaml.safe_load((DATA / "registre.yaml").read_text(encoding="utf-8"))
+    data["conventions"][0]["modele"] = str(evil.with_suffix(""))
+    path = tmp_path / "chemin.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = pacte_sqlite("importer", str(path), ok=False)
+    assert result.exit_code == 1
+    assert "n'est pas un nom de modèle" in result.output and "sans chemin ni extension" in result.output
+    data["conventions"][0]["modele"] = "convention_ccas.docx"  # the file's name is understood
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+
+
+def test_a_symlinked_folder_never_takes_a_document_out_of_the_workspace(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A conventions/REF folder linked to /tmp made the tool write outside the workspace; so would an archives
+    folder for a signed copy."""
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    outside = tmp_path / "dehors"
+    outside.mkdir()
+    (pacte.root / "conventions/CCAS-2024-010").symlink_to(outside, target_is_directory=True)
+    registry = registry_state(pacte.root, None)
+    result = pacte("conventions", "generer", "CCAS-2024-010", "--sans-pdf", ok=False)
+    assert result.exit_code == 1 and "mène hors de l'espace de travail" in result.output
+    assert list(outside.iterdir()) == [] and registry_state(pacte.root, None) == registry
+    (pacte.root / "archives/conventions").mkdir(parents=True, exist_ok=True)
+    (pacte.root / "archives/conventions/ASSO-2025-001").symlink_to(outside, target_is_directory=True)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE"))
+    signed = pacte("conventions", "signer", "ASSO-2025-001", "--date", "2025-02-01", "--fichier", str(scan), ok=False)
+    assert signed.exit_code == 1 and "mène hors de l'espace de travail" in signed.output
+    assert list(outside.iterdir()) == [] and registry_state(pacte.root, None) == registry

@@ -282,7 +282,17 @@ class Workspace:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def relative(self, path: Path) -> str:
-        return path.resolve().relative_to(self.root).as_posix()
+        return self.confined(path).resolve().relative_to(self.root).as_posix()
+
+    def confined(self, path: Path) -> Path:
+        """*path*, when it stays inside the workspace once every symbolic link on the way is followed: nothing the
+        tool writes, moves or records may land elsewhere (a folder conventions/REF linked to /tmp would)."""
+        resolved = path.resolve()
+        if not resolved.is_relative_to(self.root):
+            raise WorkspaceError(f"{path} mène hors de l'espace de travail (vers {resolved}), par un lien "
+                                 f"symbolique : rien n'a été écrit. Remplacez le lien par un vrai dossier de "
+                                 f"{self.root} et relancez.")
+        return path
 
     def close(self) -> None:
         if self._db is not None:

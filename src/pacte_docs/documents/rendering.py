@@ -580,8 +580,8 @@ class CompiledTemplate:
         try:
             self.data = read_template(path)
         except InputFileError as exc:
-            raise TemplateError(f"{exc}\nRemplacez ce fichier par un modèle ordinaire (« pacte init » remet les "
-                                "modèles par défaut manquants).") from None
+            raise TemplateError(f"{exc}\nRemplacez ce fichier par une version enregistrée dans Word ou LibreOffice, "
+                                "ou par le modèle d'origine (supprimez-le puis lancez « pacte init »).") from None
         self._fast: FastDocx | None = None
         self.analysis = analyse(path, env, self.data)
         if self.analysis.errors:

@@ -120,6 +120,8 @@ class DocumentStore:
         *folder*, the bytes are written atomically (or the file *content* is moved into place), and the new
         version is recorded with what it was made from."""
         fmt = target.suffix.lstrip(".").lower()
+        self.ws.confined(target)
+        self.ws.confined(folder)
         self.retire(cle, nature, fmt, folder)
         if isinstance(content, Path):
             os.chmod(content, 0o644)
@@ -134,7 +136,7 @@ class DocumentStore:
     def freeze(self, target: Path, data: bytes, *, cle: str, nature: str,
                convention_id: int | None = None) -> Document:
         """Add a document straight to the archives, read-only (a signed copy): it is never superseded."""
-        write_atomic(target, data, read_only=True)
+        write_atomic(self.ws.confined(target), data, read_only=True)
         return self._record(target, sha256_bytes(data), cle=cle, nature=nature, fmt=target.suffix.lstrip(".").lower(),
                             convention_id=convention_id, archive=True, made_from={})
 
@@ -153,7 +155,7 @@ class DocumentStore:
             select(Document.chemin, Document.sha256).where(Document.chemin.like(prefix + "%"))
             .order_by(Document.chemin)).all()
         lines = "".join(f"{sha}  {chemin[len(prefix):]}\n" for chemin, sha in rows)
-        target = self.ws.archives / SUMS_NAME
+        target = self.ws.confined(self.ws.archives / SUMS_NAME)
         if not target.exists() or target.read_text(encoding="utf-8") != lines:
             write_atomic(target, lines.encode("utf-8"))
 
@@ -178,7 +180,7 @@ class DocumentStore:
         the version already in place: it is recorded there, and what its successor left under the current name is
         only an output about to be written again."""
         ws = self.ws
-        target = folder / f"{record.cle}-v{record.version}.{record.format}"
+        target = ws.confined(folder / f"{record.cle}-v{record.version}.{record.format}")
         if target.is_file() and sha256_file(target) == record.sha256:
             record.chemin = ws.relative(target)
             record.archive = True
