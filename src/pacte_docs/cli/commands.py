@@ -16,7 +16,15 @@ from rich.table import Table
 
 from pacte_docs import __version__
 from pacte_docs.cli import clickfr
-from pacte_docs.cli.output import emit, json_default, output_option, plain, print_conformity, progress_bar
+from pacte_docs.cli.output import (
+    emit,
+    json_default,
+    output_option,
+    plain,
+    print_conformity,
+    progress_bar,
+    raw_option,
+)
 from pacte_docs.documents import store
 from pacte_docs.errors import DatabaseUnavailableError, Invalid, PacteError
 from pacte_docs.formatting import date_longue
@@ -245,8 +253,9 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
 @click.argument("fichier", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "yaml"]),
               help="Format (par défaut : d'après l'extension du fichier).")
+@raw_option
 @click.pass_obj
-def export_command(state: State, fichier: Path, fmt: str | None) -> None:
+def export_command(state: State, fichier: Path, fmt: str | None, brut: bool) -> None:
     """Exporte le registre dans un fichier réimportable.
 
     En CSV, chaque section va dans son propre fichier (registre-partenaires.csv, …).
@@ -259,7 +268,7 @@ def export_command(state: State, fichier: Path, fmt: str | None) -> None:
 
     if fmt is None and fichier.suffix.lower().lstrip(".") not in ("xlsx", "csv", "yaml", "yml"):
         raise click.BadParameter("extension inconnue : donnez --format xlsx, csv ou yaml.", param_hint="FICHIER")
-    written = records.export_registry(state.workspace(), fichier, fmt)
+    written = records.export_registry(state.workspace(), fichier, fmt, brut)
     for path in written:
         click.echo(f"  écrit {path}")
 

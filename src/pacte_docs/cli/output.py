@@ -16,12 +16,30 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pacte_docs.formatting import spreadsheet_safe
+
 if TYPE_CHECKING:
     from pacte_docs.services.generation import Progress
 
 
+RAW_HELP = ("CSV : écrit chaque texte tel quel. Sans cette option, un texte commençant par =, +, -, @ est "
+            "précédé d'une apostrophe, pour qu'un tableur ne l'exécute pas comme une formule.")
+
+
+def raw_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--brut: CSV cells written exactly, formulas included (for a round trip by a script, not a spreadsheet)."""
+    return click.option("--brut", is_flag=True, help=RAW_HELP)(command)
+
+
+def _remember_raw(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta["csv_brut"] = value
+    return value
+
+
 def output_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--format table|json|csv, for listing commands."""
+    """--format table|json|csv and --brut, for listing commands."""
+    command = click.option("--brut", is_flag=True, expose_value=False, callback=_remember_raw,
+                           help=RAW_HELP)(command)
     return click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
                         show_default=True, help="Présentation : tableau lisible, JSON pour les scripts, CSV.")(command)
 
@@ -34,9 +52,12 @@ def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: s
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+        context = click.get_current_context(silent=True)
+        cell = plain if context is not None and context.meta.get("csv_brut") else \
+            (lambda value: spreadsheet_safe(plain(value)))
         writer.writerow(list(columns))
         for row in rows:
-            writer.writerow([plain(row.get(key)) for key in columns])
+            writer.writerow([cell(row.get(key)) for key in columns])
         click.echo(buffer.getvalue(), nl=False)
         return
     table = Table(title=title, title_justify="left", header_style="bold")

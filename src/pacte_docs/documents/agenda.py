@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vText
 
 from pacte_docs import files
 from pacte_docs.formatting import date_longue
@@ -14,10 +14,24 @@ from pacte_docs.rules import alerts
 PRODID = "-//pacte_docs//Echeances des conventions//FR"
 
 
+class _Text(vText):
+    """A TEXT value escaped as RFC 5545 (3.3.11) says: icalendar 7 reads a literal « \\N » in a name as an escaped
+    newline and writes it as one."""
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n").encode("utf-8")
+
+
+def events(data: bytes) -> int:
+    """The number of events of a calendar, read as a calendar (a name holding « BEGIN:VEVENT » is no event)."""
+    return len(Calendar.from_ical(data).walk("VEVENT"))
+
+
 def _alarm(days: int, text: str) -> Alarm:
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
-    alarm.add("description", text)
+    alarm.add("description", _Text(text))
     # All-day events start at midnight: a reminder at 9:00 on the day, *days* before.
     alarm.add("trigger", dt.timedelta(days=-days, hours=9))
     return alarm
@@ -27,12 +41,12 @@ def _all_day(uid: str, stamp: dt.datetime, summary: str, day: dt.date, descripti
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
-    event.add("summary", summary)
+    event.add("summary", _Text(summary))
     event.add("dtstart", day)
     event.add("dtend", day + dt.timedelta(days=1))
     event.add("transp", "TRANSPARENT")
     event.add("categories", ["Conventions"])
-    event.add("description", description)
+    event.add("description", _Text(description))
     return event
 
 

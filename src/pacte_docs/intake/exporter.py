@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from pacte_docs.files import write_atomic
+from pacte_docs.formatting import spreadsheet_safe
 from pacte_docs.intake import readers
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import Convention, Departement, Partenaire
@@ -81,8 +82,9 @@ _Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2
 _Dumper.add_representer(dt.date, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v.isoformat()))
 
 
-def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
-    """Write the registry to *path* (CSV: one file per section next to it); returns the files written."""
+def export(session: Session, path: Path, fmt: str | None = None, raw: bool = False) -> list[Path]:
+    """Write the registry to *path* (CSV: one file per section next to it); returns the files written. In CSV, a
+    text that a spreadsheet would take for a formula is protected by an apostrophe, unless *raw*."""
     fmt = (fmt or path.suffix.lstrip(".") or "yaml").lower()
     records = registry_records(session)
     pactes = [_prune(queries.pacte_record(p)) for p in queries.pactes(session)]
@@ -97,7 +99,7 @@ def export(session: Session, path: Path, fmt: str | None = None) -> list[Path]:
             target = path.with_name(f"{path.stem}-pacte-{record['reference']}.yaml")
             write_atomic(target, _yaml({"pacte": record}).encode("utf-8"))
             pacte_files.append(target)
-    return _export_registry(path, fmt, records, pactes[0] if inline_pacte else None) + pacte_files
+    return _export_registry(path, fmt, records, pactes[0] if inline_pacte else None, raw) + pacte_files
 
 
 def _yaml(document: dict[str, Any]) -> str:
@@ -105,7 +107,7 @@ def _yaml(document: dict[str, Any]) -> str:
 
 
 def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any]]],
-                     pacte: dict[str, Any] | None) -> list[Path]:
+                     pacte: dict[str, Any] | None, raw: bool) -> list[Path]:
     if fmt in ("yaml", "yml"):
         document: dict[str, Any] = {}
         departements = records["departement"]
@@ -134,7 +136,7 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
             if not rows and section == "realisations":
                 continue  # no figures yet: no empty file to re-import
             target = path.with_name(f"{path.stem}-{section}.csv")
-            write_atomic(target, _csv(section, rows).encode("utf-8-sig"))
+            write_atomic(target, _csv(section, rows, raw).encode("utf-8-sig"))
             written.append(target)
         return written
     write_atomic(path, _xlsx(records))
@@ -157,24 +159,24 @@ def flatten(section: str, record: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _csv_value(value: Any) -> str:
+def _csv_value(value: Any, raw: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return str(value).replace(".", ",")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return str(value) if raw else spreadsheet_safe(str(value))
 
 
-def _csv(section: str, rows: list[dict[str, Any]]) -> str:
+def _csv(section: str, rows: list[dict[str, Any]], raw: bool) -> str:
     flat = [flatten(section, r) for r in rows]
     buffer = io.StringIO(newline="")
     if flat:
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
         writer.writerow(list(flat[0]))
         for row in flat:
-            writer.writerow([_csv_value(v) for v in row.values()])
+            writer.writerow([_csv_value(v, raw) for v in row.values()])
     return buffer.getvalue()
 
 

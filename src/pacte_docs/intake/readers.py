@@ -20,6 +20,7 @@ import yaml
 
 from pacte_docs import files
 from pacte_docs.errors import InputFileError, Invalid, Problem
+from pacte_docs.formatting import from_spreadsheet
 
 SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations")
 SINGLE = {"departement", "pacte"}  # sections holding one object rather than a list
@@ -338,7 +339,8 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
                                         "vérifiez les guillemets de cette ligne et que le fichier est complet"))
         return
     headers = [_header(h) for h in table[0]]
-    _table_items(source, "ligne", headers, table[1:], path.stem, reading, lambda r, c: f"ligne {r}")
+    values = [[from_spreadsheet(value) for value in row] for row in table[1:]]  # « '=x » as pacte exported it
+    _table_items(source, "ligne", headers, values, path.stem, reading, lambda r, c: f"ligne {r}")
 
 
 def _too_many_rows(source: str, where: str | None) -> Problem:

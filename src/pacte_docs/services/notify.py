@@ -167,7 +167,7 @@ def write_calendar(ws: Workspace, on: dt.date, path: Path) -> int:
         followed = suivis(session, on, ws.config, tous=True)
     data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours)
     files.write_atomic(path, data)
-    return data.count(b"BEGIN:VEVENT")
+    return agenda.events(data)
 
 
 # ---------------------------------------------------------------- digests

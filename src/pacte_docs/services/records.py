@@ -31,10 +31,11 @@ def import_files(ws: Workspace, paths: list[Path], *, simulation: bool = False) 
     return report
 
 
-def export_registry(ws: Workspace, path: Path, fmt: str | None = None) -> list[Path]:
-    """Write the registry to a re-importable file (xlsx, csv — a file per section — or yaml); returns them."""
+def export_registry(ws: Workspace, path: Path, fmt: str | None = None, raw: bool = False) -> list[Path]:
+    """Write the registry to a re-importable file (xlsx, csv — a file per section — or yaml); returns them. CSV
+    cells that a spreadsheet would compute are protected, unless *raw*."""
     with ws.db.session() as session:
-        return exporter.export(session, path, fmt)
+        return exporter.export(session, path, fmt, raw)
 
 
 def list_partenaires(ws: Workspace) -> list[dict[str, Any]]:
