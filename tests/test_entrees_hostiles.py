@@ -21,7 +21,8 @@ import yaml
 from docx import Document as DocxDocument
 from pypdf import PdfWriter
 
-from tests.helpers import DATA, Pacte, folder_state, registry_state, scanned_pdf
+from pacte_docs.registry.database import head_revision
+from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state, scanned_pdf
 
 
 def test_markup_in_names_and_objects_is_printed_as_text(pacte: Pacte, tmp_path: Path) -> None:
@@ -381,3 +382,86 @@ def test_ics_text_is_escaped_as_rfc_5545_says(pacte: Pacte, tmp_path: Path) -> N
     assert len(events) == 6 and f"Calendrier écrit : {target} (6 échéances)" in result.output, result.output
     summaries = [str(e["SUMMARY"]) for e in events]
     assert any(name in s for s in summaries) and not any("\n" in s for s in summaries)
+
+
+def _with_file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # in the child: a write past *limit* bytes fails with EFBIG, as a full disk fails
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_while_writing_a_document_keeps_the_current_one(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A full disk while writing a DOCX left the current document missing until a rerun: its predecessor was
+    archived before the new bytes were on disk. The kernel's file size limit makes the write fail for real."""
+    pacte = pacte_sqlite
+    _template_with(pacte.root / "modeles/convention_ccas.docx", entries={"word/media/fond.bin": os.urandom(400_000)})
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "CCAS-2027-105", "--sans-pdf")
+    current = pacte.root / "conventions/CCAS-2027-105/CCAS-2027-105.docx"
+    before_bytes = current.read_bytes()
+    data = yaml.safe_load((DATA / "alertes.yaml").read_text(encoding="utf-8"))
+    next(c for c in data["conventions"] if c["reference"] == "CCAS-2027-105")["objet"] = "Objet modifié."
+    changed = tmp_path / "modifie.yaml"
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pacte("importer", str(changed))
+    registry = registry_state(pacte.root, None)
+    result = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), "conventions",
+                             "generer", "CCAS-2027-105", "--sans-pdf"], capture_output=True, text=True, timeout=120,
+                            preexec_fn=_with_file_size_limit(200_000))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Écriture ou lecture impossible" in result.stderr and "Traceback" not in result.stderr
+    assert current.read_bytes() == before_bytes and registry_state(pacte.root, None) == registry
+    assert not list(current.parent.glob(".*.tmp"))
+    assert pacte("archives", "verifier").exit_code == 0
+    pacte("conventions", "generer", "CCAS-2027-105", "--sans-pdf")  # room again: the new version, the old archived
+    assert "Objet modifié." in docx_text(current)
+    assert (pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-v1.docx").read_bytes() == before_bytes
+
+
+def test_database_configuration_and_terminal_faults_are_said_in_french(pacte_sqlite: Pacte) -> None:
+    """A non-SQLite, corrupted or truncated pacte.db, a schema newer than the tool, PACTE_SMTP_PORT=²,
+    `--rediriger 'a@x.fr, b@y.fr'`, `delai_pdf_secondes = inf` and a terminal that cannot show « é » each ended in a
+    raw traceback."""
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "alertes.yaml"))
+    database = pacte.root / "pacte.db"
+    good = database.read_bytes()
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), *args],
+                              capture_output=True, text=True, timeout=120, env=dict(os.environ, **env))
+
+    for content, expected in ((b"pas une base de donnees\n" * 100, "file is not a database"),
+                              (good[:5000], "malformed")):
+        database.write_bytes(content)
+        result = run("conventions", "lister")
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        assert f"Le registre ({database}) n'est pas une base de données lisible" in result.stderr
+        assert expected in result.stderr and "Restaurez-le depuis votre sauvegarde" in result.stderr
+        assert database.read_bytes() == content  # nothing written over it
+    database.write_bytes(good)
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099_avenir'")
+    newer = run("conventions", "lister")
+    assert newer.returncode == 3 and "mis à jour par une version plus récente de pacte" in newer.stderr
+    assert "« 0099_avenir »" in newer.stderr
+    with sqlite3.connect(database) as connection:
+        connection.execute(f"UPDATE alembic_version SET version_num = '{head_revision()}'")
+    port = run("--au", "2027-01-15", "alertes", "--envoyer", PACTE_SMTP_PORT="²")
+    assert port.returncode == 1 and "Port SMTP « ² » invalide" in port.stderr and "Traceback" not in port.stderr
+    two = run("--au", "2027-01-15", "alertes", "--envoyer", "--rediriger", "a@x.fr, b@y.fr")
+    assert two.returncode == 1 and "une virgule : donnez une seule adresse" in two.stderr
+    ascii_terminal = run("partenaires", "lister", PYTHONIOENCODING="ascii")
+    assert ascii_terminal.returncode == 0 and "Traceback" not in ascii_terminal.stderr
+    assert "CCAS d'Ivry-sur-Seine" in ascii_terminal.stdout
+    config = pacte.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("delai_pdf_secondes = 600",
+                                                                 "delai_pdf_secondes = inf"), encoding="utf-8")
+    infinite = run("conventions", "lister")
+    assert infinite.returncode == 1 and "delai_pdf_secondes" in infinite.stderr
+    assert "doit être un nombre de secondes, de plus de 0 à 86400" in infinite.stderr

@@ -33,7 +33,7 @@ def check_header_text(value: str | None, what: str = "ce texte") -> str | None:
 
 
 def _french(reason: str) -> str:
-    """email-validator's reasons, in French for the ones a user meets."""
+    """email-validator's reasons, in French (a reason it adds later reads « adresse mal formée »)."""
     known = {
         "two periods in a row": "deux points qui se suivent",
         "start with a period": "un point au début",
@@ -43,9 +43,18 @@ def _french(reason: str) -> str:
         "should have a period": "le domaine n'a pas de point",
         "special-use or reserved name": "domaine réservé, qui ne reçoit pas de courrier",
         "not allowed": "caractère non permis",
+        "invalid characters: ','": "une virgule : donnez une seule adresse",
+        "invalid characters": "caractère non permis",
+        "more than one @": "plusieurs arobases @ : donnez une seule adresse",
+        "something after the @-sign": "rien après l'arobase @",
+        "internationalized characters": "lettre accentuée ou caractère non latin, non pris en charge",
+        "is too long": "adresse trop longue",
+        "after the @-sign is not valid": "domaine mal formé",
+        "cannot end with": "terminaison non permise",
+        "empty": "adresse vide",
     }
     lowered = reason.lower()
     for needle, french in known.items():
         if needle.lower() in lowered:
             return french
-    return reason
+    return "adresse mal formée"

@@ -56,8 +56,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
-    """Write through a temporary file in the same folder, then rename: never a partial file under *path*."""
+def stage(path: Path, data: bytes, *, read_only: bool = False) -> Path:
+    """Write *data* to a temporary file next to *path*, on disk (fsync), and return it: a full disk fails here,
+    before anything under *path* is touched. `os.replace` (or `move_into`) then puts it in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".tmp", dir=path.parent)
@@ -68,6 +69,16 @@ def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o444 if read_only else 0o644)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
+    """Write through a temporary file in the same folder, then rename: never a partial file under *path*."""
+    tmp = stage(path, data, read_only=read_only)
+    try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

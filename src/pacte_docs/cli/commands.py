@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import sys
 from contextlib import nullcontext
@@ -26,7 +27,7 @@ from pacte_docs.cli.output import (
     raw_option,
 )
 from pacte_docs.documents import store
-from pacte_docs.errors import DatabaseUnavailableError, Invalid, PacteError
+from pacte_docs.errors import DatabaseUnavailableError, ExternalError, Invalid, PacteError
 from pacte_docs.formatting import date_longue
 from pacte_docs.intake import import_format
 from pacte_docs.kinds import ArticleChange, ConventionType, values
@@ -99,7 +100,9 @@ class PacteClickError(click.ClickException):
 
 class PacteGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DatabaseError, OperationalError
+
+        from pacte_docs.registry.database import unreadable
 
         try:
             return super().invoke(ctx)
@@ -110,6 +113,15 @@ class PacteGroup(click.Group):
                 f"la base de données ne répond pas ({exc.orig}). Vérifiez --base, PACTE_BASE ou pacte.toml, "
                 "et que le serveur tourne.")
             raise PacteClickError(error) from exc
+        except DatabaseError as exc:  # a damaged registry found in the middle of a command
+            state = ctx.obj if isinstance(ctx.obj, State) else None
+            url = state._workspace.base_url if state and state._workspace else "pacte.db"
+            raise PacteClickError(unreadable(url, exc)) from exc
+        except OSError as exc:  # a full disk, a read-only folder: said in French, exit 3
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise PacteClickError(ExternalError(
+                f"Écriture ou lecture impossible{where} : {exc.strerror or exc}. Libérez de la place ou rendez le "
+                "dossier accessible en écriture, puis relancez : ce qui était commencé a été annulé.")) from exc
 
 
 @click.group(cls=PacteGroup, context_settings=CONTEXT)
@@ -773,6 +785,9 @@ def archives_check(state: State, conformite: bool) -> None:
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show « é » or « » » gets « ? », not a traceback
+        if isinstance(stream, io.TextIOWrapper) and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(errors="replace")
     try:
         cli(prog_name="pacte", standalone_mode=False)
     except KeyboardInterrupt:

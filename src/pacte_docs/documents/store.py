@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pacte_docs.files import move_into, now, sha256_bytes, sha256_file, write_atomic
+from pacte_docs.files import move_into, now, sha256_bytes, sha256_file, stage, write_atomic
 from pacte_docs.registry.models import Document
 from pacte_docs.workspace import Workspace
 
@@ -122,14 +122,17 @@ class DocumentStore:
         fmt = target.suffix.lstrip(".").lower()
         self.ws.confined(target)
         self.ws.confined(folder)
-        self.retire(cle, nature, fmt, folder)
-        if isinstance(content, Path):
-            os.chmod(content, 0o644)
-            sha = sha256_file(content)
-            move_into(content, target)
-        else:
-            write_atomic(target, content)
-            sha = sha256_bytes(content)
+        # The new bytes are on disk before the current version is archived: a full disk leaves it in place.
+        staged = content if isinstance(content, Path) else stage(target, content)
+        try:
+            os.chmod(staged, 0o644)
+            sha = sha256_file(staged)
+            self.retire(cle, nature, fmt, folder)
+            move_into(staged, target)
+        except BaseException:
+            if staged is not content:
+                staged.unlink(missing_ok=True)
+            raise
         return self._record(target, sha, cle=cle, nature=nature, fmt=fmt, convention_id=convention_id,
                             archive=False, made_from=made_from)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError as SAProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,10 +30,13 @@ def sqlite_url(path: Path) -> str:
 
 
 def _describe(url: str) -> str:
-    """The URL without its password, safe to show."""
+    """The URL without its password, safe to show; for SQLite, the file."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 def create(url: str) -> Engine:
@@ -72,9 +76,9 @@ _DOWN = re.compile(r"^down_revision = ['\"]?(\w+)['\"]?", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=1)
-def _head_from_files() -> str | None:
-    """The head revision read from the migration files' headers (no Alembic import: every command opens the
-    registry, and most find it up to date)."""
+def _revisions_from_files() -> tuple[frozenset[str], str | None]:
+    """Every revision this version knows, and the head, read from the migration files' headers (no Alembic
+    import: every command opens the registry, and most find it up to date)."""
     revisions, parents = set(), set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         source = path.read_text(encoding="utf-8")
@@ -84,7 +88,20 @@ def _head_from_files() -> str | None:
         if down and down.group(1) != "None":
             parents.add(down.group(1))
     heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
+    return frozenset(revisions), (heads.pop() if len(heads) == 1 else None)
+
+
+def _head_from_files() -> str | None:
+    return _revisions_from_files()[1]
+
+
+def unreadable(url: str, exc: Exception) -> DatabaseUnavailableError:
+    """The French report of a registry that is not a database this tool can read (another kind of file, a
+    damaged or truncated SQLite file)."""
+    return DatabaseUnavailableError(
+        f"Le registre ({_describe(url)}) n'est pas une base de données lisible : {getattr(exc, 'orig', exc)}. "
+        "Le fichier est endommagé, tronqué ou d'un autre type. Restaurez-le depuis votre sauvegarde ; rien n'a "
+        "été modifié.")
 
 
 def _current_revision(connection: Any) -> str | None:
@@ -103,8 +120,14 @@ def migrate(engine: Engine) -> None:
     try:
         if head is not None:
             with engine.connect() as connection:
-                if _current_revision(connection) == head:
+                current = _current_revision(connection)
+                if current == head:
                     return
+                if current is not None and current not in _revisions_from_files()[0]:
+                    raise DatabaseUnavailableError(
+                        f"Le registre ({_describe(str(engine.url))}) a été mis à jour par une version plus récente "
+                        f"de pacte (révision « {current} », inconnue de la version {_version()}). Installez la "
+                        "version utilisée par les autres postes ; rien n'a été modifié.")
         from alembic import command
         from alembic.runtime.migration import MigrationContext
 
@@ -115,13 +138,21 @@ def migrate(engine: Engine) -> None:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             if MigrationContext.configure(connection).get_current_revision() != head:
                 command.upgrade(alembic_config(connection), "head")
-    except (OperationalError, SAProgrammingError) as exc:
+    except (OperationalError, SAProgrammingError, SADatabaseError) as exc:
+        if not isinstance(exc, OperationalError | SAProgrammingError):
+            raise unreadable(str(engine.url), exc) from exc
         if isinstance(exc, OperationalError) and "locked" not in str(exc):
             raise DatabaseUnavailableError(
                 f"Base de données injoignable ({_describe(str(engine.url))}) : {exc.orig}. "
                 "Vérifiez l'adresse donnée par --base, PACTE_BASE ou pacte.toml, et que le serveur tourne."
             ) from exc
         raise
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("pacte_docs")
 
 
 def _lock_key(name: str) -> int:

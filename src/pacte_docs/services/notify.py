@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -81,8 +82,9 @@ def smtp_settings(config: Config, environ: dict[str, str] | None = None) -> Smtp
         return env.get(variable) or smtp.get(name) or default
 
     port_text = str(pick("port", "PACTE_SMTP_PORT", 25))
-    if not port_text.isdigit():
-        raise PacteError(f"Port SMTP « {port_text} » invalide (PACTE_SMTP_PORT ou [smtp] port) : donnez un nombre.")
+    if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 1 <= int(port_text) <= 65535:  # « ² » is a digit too
+        raise PacteError(f"Port SMTP « {port_text} » invalide (PACTE_SMTP_PORT ou [smtp] port) : donnez un nombre "
+                         "de 1 à 65535, par exemple 25 ou 587.")
     starttls = env.get("PACTE_SMTP_STARTTLS")
     deadline = smtp.get("delai_secondes", DEFAULT_SMTP_DEADLINE)
     if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not 1 <= deadline <= 240:
