@@ -20,8 +20,11 @@ import pytest
 import yaml
 from docx import Document as DocxDocument
 from pypdf import PdfWriter
+from sqlalchemy import select
 
 from pacte_docs.registry.database import head_revision
+from pacte_docs.registry.models import Document
+from pacte_docs.workspace import Workspace
 from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state, scanned_pdf
 
 
@@ -465,3 +468,43 @@ def test_database_configuration_and_terminal_faults_are_said_in_french(pacte_sql
     infinite = run("conventions", "lister")
     assert infinite.returncode == 1 and "delai_pdf_secondes" in infinite.stderr
     assert "doit être un nombre de secondes, de plus de 0 à 86400" in infinite.stderr
+
+
+def test_two_sites_on_one_registry_keep_their_documents_apart(pacte: Pacte, tmp_path: Path) -> None:
+    """A second site with `--base` on the first site's registry deleted the first site's records (« avaient
+    disparu »); the first site then reported its own files as unknown, and regenerating did not repair it. Each
+    workspace now records its documents under its own identifier ([espace] identifiant of its pacte.toml)."""
+    first = pacte
+    first("importer", str(DATA / "alertes.yaml"))
+    first("conventions", "generer", "--toutes", "--sans-pdf")
+    shared = first.base or f"sqlite:///{first.root / 'pacte.db'}"
+    second = Pacte(tmp_path / "site-2", shared)
+    second("init", str(second.root))
+
+    def records(site: Pacte) -> list[tuple[str, str, bool, int]]:
+        with Workspace(site.root, shared) as ws, ws.db.session() as session:
+            return sorted((d.chemin, d.sha256, d.archive, d.version) for d in session.scalars(
+                select(Document).where(Document.site == ws.site)))
+
+    def intact(site: Pacte) -> bool:
+        return "tous intacts, aucun fichier inconnu" in site("archives", "verifier").output
+
+    first_records = records(first)
+    made = second("conventions", "generer", "--toutes", "--sans-pdf").output
+    assert "disparu" not in made
+    assert records(first) == first_records and len(records(second)) == len(first_records)
+    assert intact(first) and intact(second)
+    data = yaml.safe_load((DATA / "alertes.yaml").read_text(encoding="utf-8"))
+    next(c for c in data["conventions"] if c["reference"] == "CCAS-2027-105")["objet"] = "Objet revu."
+    changed = tmp_path / "revu.yaml"
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    first("importer", str(changed))
+    second_records = records(second)
+    first("conventions", "generer", "CCAS-2027-105", "--sans-pdf")  # the first site archives its v1, makes its v2
+    assert records(second) == second_records
+    assert "archives/conventions/CCAS-2027-105/CCAS-2027-105-v1.docx" in [r[0] for r in records(first)]
+    assert intact(first) and intact(second)
+    second("conventions", "generer", "CCAS-2027-105", "--sans-pdf")
+    assert "Objet revu." in docx_text(second.root / "conventions/CCAS-2027-105/CCAS-2027-105.docx")
+    assert (second.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-v1.docx").is_file()
+    assert intact(first) and intact(second)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 import tomllib
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -16,13 +18,22 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from pacte_docs.errors import Problem, ValidationError, WorkspaceError
-from pacte_docs.files import owner_gone, owner_tag, sha256_bytes, sha256_file, write_new
+from pacte_docs.files import owner_gone, owner_tag, sha256_bytes, sha256_file, write_atomic, write_new
 from pacte_docs.kinds import ConventionType, values
 from pacte_docs.registry.database import Database, sqlite_url
+from pacte_docs.registry.queries import adopt_documents
 
 CONFIG_NAME = "pacte.toml"
 DB_NAME = "pacte.db"
 FOLDERS = ("modeles", "conventions", "archives")
+
+SITE_SECTION = """
+[espace]
+# Identifiant propre à cet espace : les documents qu'il produit sont enregistrés à son nom dans le registre, que
+# d'autres sites peuvent partager (chacun ne voit, ne vérifie et n'archive que les siens). Ne le modifiez pas et
+# ne le recopiez pas dans un autre espace.
+identifiant = "{identifiant}"
+"""
 
 DEFAULT_CONFIG = """\
 # Configuration de l'espace de travail pacte_docs.
@@ -99,9 +110,25 @@ MIN_REPRISE_MINUTES = 5
 MAX_DELAY_SECONDS = 86_400  # a time limit in pacte.toml is at most a day
 
 
+SITE_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
+
+
+def new_site() -> str:
+    return uuid.uuid4().hex
+
+
+def with_site(config: str, site: str) -> str:
+    """*config* with its [espace] section first, before every other section (keys a user appends at the end
+    stay in the section they were appended to)."""
+    first = re.search(r"^\[", config, re.MULTILINE)
+    at = first.start() if first else len(config)
+    return config[:at].rstrip("\n") + "\n" + SITE_SECTION.format(identifiant=site) + "\n" + config[at:]
+
+
 @dataclass
 class Config:
     base_url: str | None = None
+    site: str | None = None
     departement: str | None = None
     pdf_timeout: float = 600.0
     render_timeout: float = 60.0
@@ -134,6 +161,13 @@ def load_config(path: Path) -> Config:
             return {}
         return value
 
+    espace = section("espace")
+    if "identifiant" in espace:
+        if isinstance(espace["identifiant"], str) and SITE_ID.fullmatch(espace["identifiant"]):
+            config.site = espace["identifiant"]
+        else:
+            problems.append(Problem(str(path), "[espace]", "identifiant", "doit compter de 1 à 36 lettres sans "
+                                    "accent, chiffres ou tirets", "retirez la ligne : pacte en écrira un nouveau"))
     base = section("base")
     if "url" in base:
         if isinstance(base["url"], str) and base["url"].strip():
@@ -215,6 +249,7 @@ class Workspace:
                 f"Créez-le avec « pacte init {root} » ou indiquez-en un avec --espace."
             )
         self.config = load_config(config_path)
+        self.site = self.config.site or self._assign_site(config_path)
         self.base_url = base_url or self.config.base_url or sqlite_url(self.root / DB_NAME)
         self._db: Database | None = None
         self.on_wait: Callable[[str], None] | None = None  # told when another process holds a lock we need
@@ -232,10 +267,22 @@ class Workspace:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _assign_site(self, config_path: Path) -> str:
+        """Give a workspace made by an earlier version its site identifier, written into its pacte.toml; a
+        read-only workspace is known by its folder instead (it writes no document anyway)."""
+        site = new_site()
+        try:
+            write_atomic(config_path, with_site(config_path.read_text(encoding="utf-8"), site).encode("utf-8"))
+        except OSError:
+            return sha256_bytes(str(self.root).encode("utf-8"))[:32]
+        return site
+
     @property
     def db(self) -> Database:
         if self._db is None:
             self._db = Database(self.base_url)
+            with self._db.session() as session:
+                adopt_documents(session, self.site)
         return self._db
 
     def exclusive(self, name: str) -> AbstractContextManager[None]:
@@ -327,7 +374,7 @@ def init_workspace(root: Path, base_url: str | None = None) -> InitReport:
     if config_path.exists():
         report.kept.append(CONFIG_NAME)
     else:
-        write_new(config_path, DEFAULT_CONFIG.encode("utf-8"))
+        write_new(config_path, with_site(DEFAULT_CONFIG, new_site()).encode("utf-8"))
         report.created.append(CONFIG_NAME)
     for name in FOLDERS:
         folder = root / name

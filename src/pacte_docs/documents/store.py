@@ -38,6 +38,12 @@ class DocumentStore:
     _versions: dict[Key, int] = field(default_factory=dict, repr=False)
     _loaded: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
+    @property
+    def _mine(self) -> Any:
+        """The condition « made by this workspace »: on a registry shared by several sites, each sees, verifies,
+        archives and versions its own files only."""
+        return Document.site == self.ws.site
+
     # ------------------------------------------------------------ reading
 
     def load(self, cles: Sequence[str], nature: str) -> None:
@@ -46,11 +52,11 @@ class DocumentStore:
         for start in range(0, len(todo), _CHUNK):
             chunk = todo[start:start + _CHUNK]
             for record in self.session.scalars(select(Document).where(
-                    Document.cle.in_(chunk), Document.nature == nature, Document.archive.is_(False))):
+                    self._mine, Document.cle.in_(chunk), Document.nature == nature, Document.archive.is_(False))):
                 self._current[(record.cle, nature, record.format)] = record
             for cle, fmt, version in self.session.execute(
                     select(Document.cle, Document.format, func.max(Document.version))
-                    .where(Document.cle.in_(chunk), Document.nature == nature)
+                    .where(self._mine, Document.cle.in_(chunk), Document.nature == nature)
                     .group_by(Document.cle, Document.format)):
                 self._versions[(cle, nature, fmt)] = version
         self._loaded.update((c, nature) for c in todo)
@@ -61,7 +67,8 @@ class DocumentStore:
         if (cle, nature) in self._loaded or key in self._current:
             return self._current.get(key)
         found = self.session.scalar(select(Document).where(
-            Document.cle == cle, Document.nature == nature, Document.format == fmt, Document.archive.is_(False)))
+            self._mine, Document.cle == cle, Document.nature == nature, Document.format == fmt,
+            Document.archive.is_(False)))
         self._current[key] = found
         return found
 
@@ -84,20 +91,20 @@ class DocumentStore:
         todo = sorted(set(cles))
         for start in range(0, len(todo), _CHUNK):
             for record in self.session.scalars(select(Document).where(
-                    Document.cle.in_(todo[start:start + _CHUNK]), Document.nature == nature)
+                    self._mine, Document.cle.in_(todo[start:start + _CHUNK]), Document.nature == nature)
                     .order_by(Document.version)):
                 found[record.cle] = record
         return found
 
     def current_pdfs(self) -> list[Document]:
         """Every current (not archived) PDF the registry records, by path."""
-        return list(self.session.scalars(select(Document).where(Document.format == "pdf",
+        return list(self.session.scalars(select(Document).where(self._mine, Document.format == "pdf",
                                                                  Document.archive.is_(False))
                                          .order_by(Document.chemin)))
 
     def documents(self, convention_id: int) -> list[Document]:
         """Every document of a convention, current and archived, in the order they were made."""
-        return list(self.session.scalars(select(Document).where(Document.convention_id == convention_id)
+        return list(self.session.scalars(select(Document).where(self._mine, Document.convention_id == convention_id)
                                          .order_by(Document.cree_le, Document.id)))
 
     # ------------------------------------------------------------ writing
@@ -147,7 +154,7 @@ class DocumentStore:
         key = (cle, nature, fmt)
         if key not in self._versions and (cle, nature) not in self._loaded:
             self._versions[key] = self.session.scalar(select(func.max(Document.version)).where(
-                Document.cle == cle, Document.nature == nature, Document.format == fmt)) or 0
+                self._mine, Document.cle == cle, Document.nature == nature, Document.format == fmt)) or 0
         return self._versions.get(key, 0) + 1
 
     def write_sums(self) -> None:
@@ -155,7 +162,7 @@ class DocumentStore:
         self.session.flush()
         prefix = "archives/"
         rows = self.session.execute(
-            select(Document.chemin, Document.sha256).where(Document.chemin.like(prefix + "%"))
+            select(Document.chemin, Document.sha256).where(self._mine, Document.chemin.like(prefix + "%"))
             .order_by(Document.chemin)).all()
         lines = "".join(f"{sha}  {chemin[len(prefix):]}\n" for chemin, sha in rows)
         target = self.ws.confined(self.ws.archives / SUMS_NAME)
@@ -167,7 +174,8 @@ class DocumentStore:
     def _record(self, target: Path, sha: str, *, cle: str, nature: str, fmt: str, convention_id: int | None,
                 archive: bool, made_from: dict[str, Any]) -> Document:
         version = self.next_version(cle, nature, fmt)
-        document = Document(convention_id=convention_id, nature=nature, format=fmt, cle=cle, version=version,
+        document = Document(site=self.ws.site, convention_id=convention_id, nature=nature, format=fmt, cle=cle,
+                            version=version,
                             chemin=self.ws.relative(target), archive=archive, sha256=sha, cree_le=now(),
                             **made_from)
         self.session.add(document)
@@ -224,9 +232,10 @@ class Anomaly:
 
 
 def verify(session: Session, ws: Workspace) -> tuple[int, list[Anomaly]]:
-    """Check every recorded file and look for files nobody recorded; returns (files checked, anomalies)."""
+    """Check every file this workspace recorded and look for files nobody recorded; returns (files checked,
+    anomalies). Another site's records on a shared registry are its own business."""
     anomalies: list[Anomaly] = []
-    records = session.scalars(select(Document).order_by(Document.chemin)).all()
+    records = session.scalars(select(Document).where(Document.site == ws.site).order_by(Document.chemin)).all()
     recorded = set()
     checked = 0
     for record in records:

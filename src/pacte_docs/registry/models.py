@@ -179,9 +179,12 @@ class Document(Base):
     """A generated or archived file, with the fingerprints that make it verifiable."""
 
     __tablename__ = "document"
-    __table_args__ = (UniqueConstraint("chemin"),)
+    __table_args__ = (UniqueConstraint("site", "chemin", name="uq_document_site_chemin"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The workspace that made the file ([espace] identifiant of its pacte.toml): sites sharing a registry each
+    # see, verify and archive their own files only.
+    site: Mapped[str | None] = mapped_column(String(36), index=True)
     convention_id: Mapped[int | None] = mapped_column(
         ForeignKey("convention.id", ondelete="SET NULL"), index=True
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from pacte_docs.errors import UnknownReferenceError
@@ -16,6 +16,7 @@ from pacte_docs.registry.models import (
     Convention,
     ConventionPartenaire,
     Departement,
+    Document,
     Echeance,
     FicheAction,
     Pacte,
@@ -25,6 +26,13 @@ from pacte_docs.registry.models import (
 )
 from pacte_docs.rules import alerts, periods
 from pacte_docs.rules.aggregation import FIGURES
+
+
+def adopt_documents(session: Session, site: str) -> None:
+    """Documents recorded before sites were told apart (migration 0008) belong to the first workspace that opens
+    the registry. The check is a read: a registry without such documents is not written to."""
+    if session.scalar(select(Document.id).where(Document.site.is_(None)).limit(1)) is not None:
+        session.execute(update(Document).where(Document.site.is_(None)).values(site=site))
 
 
 def departements(session: Session) -> list[Departement]:
