@@ -508,3 +508,36 @@ def test_two_sites_on_one_registry_keep_their_documents_apart(pacte: Pacte, tmp_
     assert "Objet revu." in docx_text(second.root / "conventions/CCAS-2027-105/CCAS-2027-105.docx")
     assert (second.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-v1.docx").is_file()
     assert intact(first) and intact(second)
+
+
+def test_a_read_only_workspace_can_still_be_consulted(tmp_path: Path) -> None:
+    """On a read-only workspace (a share mounted read-only, an archived copy) even listings and `archives
+    verifier` failed: SQLite in WAL mode needs to create its -shm file. The registry is now opened immutable when
+    it cannot be written; a command that would change it says so in French. The workspace is really read-only:
+    bind-mounted read-only over itself (root writes through permission bits, not through a read-only mount)."""
+    workspace = tmp_path / "espace"
+    pacte = Pacte(workspace, None)
+    pacte("init", str(workspace))
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "--toutes", "--sans-pdf")
+    before = folder_state(workspace)
+    subprocess.run(["mount", "--bind", str(workspace), str(workspace)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(workspace)], check=True)
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(workspace), *args],
+                                  capture_output=True, text=True, timeout=120)
+
+        for args in (("conventions", "lister"), ("partenaires", "lister"), ("archives", "verifier"),
+                     ("--au", "2027-01-15", "alertes"), ("conventions", "afficher", "CCAS-2024-101")):
+            result = run(*args)
+            assert result.returncode == 0, (args, result.stderr)
+        assert "CCAS-2024-101" in run("conventions", "lister").stdout
+        assert "tous intacts" in run("archives", "verifier").stdout
+        signed = run("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10")
+        assert signed.returncode == 3 and "Le registre est en lecture seule pour vous" in signed.stderr
+        assert "Traceback" not in signed.stderr
+    finally:
+        subprocess.run(["umount", str(workspace)], check=True)
+    assert folder_state(workspace) == before

@@ -109,9 +109,15 @@ class PacteGroup(click.Group):
         except PacteError as exc:
             raise PacteClickError(exc) from exc
         except OperationalError as exc:
-            error = DatabaseUnavailableError(
-                f"la base de données ne répond pas ({exc.orig}). Vérifiez --base, PACTE_BASE ou pacte.toml, "
-                "et que le serveur tourne.")
+            if "readonly" in str(exc.orig):
+                error = DatabaseUnavailableError(
+                    "Le registre est en lecture seule pour vous (dossier ou fichier protégé en écriture) : cette "
+                    "commande le modifierait, rien n'a été changé. Les consultations (lister, afficher, alertes, "
+                    "archives verifier) restent possibles ; pour le reste, demandez l'accès en écriture.")
+            else:
+                error = DatabaseUnavailableError(
+                    f"la base de données ne répond pas ({exc.orig}). Vérifiez --base, PACTE_BASE ou pacte.toml, "
+                    "et que le serveur tourne.")
             raise PacteClickError(error) from exc
         except DatabaseError as exc:  # a damaged registry found in the middle of a command
             state = ctx.obj if isinstance(ctx.obj, State) else None

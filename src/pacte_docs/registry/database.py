@@ -39,9 +39,27 @@ def _describe(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def read_only_file(url: str) -> Path | None:
+    """The SQLite file of *url* when this process cannot write it or its folder (a workspace on a read-only share,
+    an archive copy): SQLite in WAL mode would need to create its -shm file there, and fail even to read."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    if path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return path
+    return None
+
+
 def create(url: str) -> Engine:
-    """An engine for *url*; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for *url*; SQLite gets WAL, foreign keys and a busy timeout — or, on a file this process cannot
+    write, is opened immutable (reads only, no lock, no -shm file)."""
     if url.startswith("sqlite"):
+        frozen = read_only_file(url)
+        if frozen is not None:
+            return create_engine(f"sqlite:///file:{frozen}?immutable=1&uri=true")
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -168,6 +186,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.read_only = read_only_file(url) is not None
         self.engine = create(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -198,6 +217,9 @@ class Database:
     def _file_lock(self, name: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
         database = self.engine.url.database
         if not database or database == ":memory:":
+            yield
+            return
+        if self.read_only:  # nothing can change a registry nobody may write: no lock to take
             yield
             return
         handle = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
