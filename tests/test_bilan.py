@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,58 @@ def test_compiled_bilan_shows_what_the_figures_give(scenario: dict[str, Any]) ->
     sums = (run.root / "archives/SHA256SUMS").read_text(encoding="utf-8")
     assert f"bilans/{YEAR}/bilan-{YEAR}.pdf" in sums
     assert "(inchangé" in run("bilan", "compiler", str(YEAR)).output
+
+
+@pytest.mark.libreoffice
+def test_compiled_bilan_is_tagged_in_reading_order(scenario: dict[str, Any]) -> None:
+    """The compiled bilan was not tagged (pypdf copies pages, not their structure): a screen reader found no
+    headings, no table, no reading order. Its structure is now its parts' own, merged: the bilan's headings, then
+    each annexed convention where « Annexe 1 » puts it, then « Annexe 2 » and the PDI/PTI's fiches — and only
+    those of the PDI/PTI's pages it keeps. The page numbers laid over the pages are page furniture (artifacts)."""
+    run: Pacte = scenario["runner"]
+    run("bilan", "compiler", str(YEAR))
+    target = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    assert "Tagged:          yes" in subprocess.run(["pdfinfo", str(target)], capture_output=True, text=True,
+                                                      check=True).stdout
+    tree = subprocess.run(["pdfinfo", "-struct-text", str(target)], capture_output=True, text=True,
+                          check=True).stdout
+    texts = "".join(normalise("".join(re.findall(r'^\s*"(.*)"$', tree, flags=re.MULTILINE))).split())
+    # in reading order, after the table of contents: each text found after the one before
+    position = texts.index("Sommaire")
+    annex2 = next(b for b in bookmarks(target) if b.title.startswith("Annexe 2"))
+    fiches = ["".join(normalise(f.title).split()) for f in (annex2.children[0].children[0], annex2.children[-1])]
+    for text in (f"Synthèsedel'année{YEAR}", f"Annexe1–Conventionssignéesourenouveléesen{YEAR}", "CONV-2025-001",
+                 "ENTRELESSOUSSIGNÉS", "FT-2024-002", "ENTRELESSOUSSIGNÉS", "Annexe2–Fiches-actions", *fiches):
+        found = texts.find(text, position + 1)
+        assert found > position, f"« {text} » absent de la structure après la position {position}"
+        position = found
+    assert "H1" in tree and "Table" in tree and "Figure" in tree  # headings, tables and charts keep their roles
+    reader = PdfReader(target)
+    root: Any = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and root["/Lang"] == "fr-FR"
+    pages = {page.indirect_reference.idnum for page in reader.pages if page.indirect_reference is not None}
+    keys = [page.get("/StructParents") for page in reader.pages if page.get("/StructParents") is not None]
+    assert len(keys) == len(set(keys)) >= len(reader.pages) - 2  # a blank page may hold no content
+    nums = root["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    assert sorted(int(nums[i]) for i in range(0, len(nums), 2)) == list(range(int(
+        root["/StructTreeRoot"]["/ParentTreeNextKey"])))
+
+    def walk(node: Any) -> Iterator[Any]:
+        node = node.get_object()
+        yield node
+        kids = node.get("/K", [])
+        for kid in (kids if isinstance(kids, list) else [kids]):
+            if hasattr(kid, "get_object") and hasattr(kid.get_object(), "get"):
+                yield from walk(kid)
+
+    for element in walk(root["/StructTreeRoot"]):
+        if "/Pg" in element:  # every element points at a page of this document, none at a page left out
+            assert element.raw_get("/Pg").idnum in pages
+    for number, page in enumerate(reader.pages, start=1):  # one owner per marked content: the stamp has none
+        contents = page.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        mcids = re.findall(rb"/MCID\s+(\d+)", data)
+        assert len(mcids) == len(set(mcids)), f"page {number} : MCID en double"
 
 
 @pytest.mark.libreoffice

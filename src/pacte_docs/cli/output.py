@@ -114,12 +114,8 @@ def print_conformity(found: list[tuple[str, str, Any]]) -> None:
              "titre": (c.titre or "—") + ("" if c.affiche_titre else " (non affiché)")} for path, _, c in found]
     emit(rows, {"chemin": "PDF", "pdfa": "PDF/A", "balise": "Balisé", "langue": "Langue", "titre": "Titre"}, "table",
          title="Conformité des PDF (archivage et accessibilité)")
-    # the compiled bilan keeps its parts' pages, not their tags: a known limit, not a document to redo
-    compiled = [path for path, nature, c in found if not c.accessible and nature == "bilan"]
-    others = [path for path, nature, c in found if not c.accessible and nature != "bilan"]
-    if others:
-        click.echo(f"  {len(others)} PDF non accessible(s) (balisage, langue ou titre manquant) : régénérez-les "
-                   "(pacte conventions generer, pdi-pti generer).")
-    if compiled:
-        click.echo(f"  {len(compiled)} bilan(s) compilé(s) non balisé(s) : l'assemblage garde les pages, pas leur "
-                   "balisage (limite connue) ; leurs parties, conventions et PDI/PTI, sont balisées.")
+    missing = [path for path, _, c in found if not c.accessible]
+    if missing:
+        click.echo(f"  {len(missing)} PDF non accessible(s) (balisage, langue ou titre manquant), faits par une "
+                   "version précédente : régénérez-les (pacte conventions generer, pdi-pti generer, bilan "
+                   "compiler).")

@@ -29,6 +29,7 @@ from pypdf.generic import (
 
 from pacte_docs.documents import pdf
 from pacte_docs.documents.outline import Bookmark, read_bookmarks
+from pacte_docs.documents.structure import Structure
 from pacte_docs.errors import TemplateError
 
 
@@ -45,21 +46,21 @@ def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, 
         raise TemplateError("Le modèle bilan_annuel.docx doit garder ses titres « Annexe 1 – … » et « Annexe 2 – … » "
                             "(style Titre 1) : le bilan compilé insère les annexes après eux.")
     writer = PdfWriter()
-    for page in bilan.pages[:annex2.page - 1]:  # the bilan, up to and including annex 1's page
-        writer.add_page(page)
+    structure = Structure(writer)
+    bilan_kept = [(page, writer.add_page(page)) for page in bilan.pages[:annex2.page - 1]]  # up to annex 1's page
     starts: list[tuple[str, int]] = []
     for reference, path in annexes:
         starts.append((reference, len(writer.pages) + 1))
-        for page in PdfReader(path).pages:
-            writer.add_page(page)
+        annex = PdfReader(path)
+        structure.add(annex, [(page, writer.add_page(page)) for page in annex.pages])
     annex2_page = len(writer.pages) + 1
-    for page in bilan.pages[annex2.page - 1:]:
-        writer.add_page(page)
+    bilan_kept += [(page, writer.add_page(page)) for page in bilan.pages[annex2.page - 1:]]
+    structure.add(bilan, bilan_kept)
     fiches_first = _fiches_range(pacte_bookmarks)
     pacte = PdfReader(pacte_pdf)
     offset = len(writer.pages) + 1 - fiches_first[0]
-    for page in pacte.pages[fiches_first[0] - 1:fiches_first[1]]:
-        writer.add_page(page)
+    structure.add(pacte, [(page, writer.add_page(page)) for page in pacte.pages[fiches_first[0] - 1:fiches_first[1]]])
+    structure.finish()
 
     # Bookmarks from the data: the bilan's sections and axes, then each annex and what it holds.
     for section in own:
@@ -103,8 +104,7 @@ def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, 
 def _declare(writer: PdfWriter, bilan: PdfReader, info: dict[str, str], pdfa: bool) -> None:
     """What the compiled PDF says of itself: its language and that a reader shows its title; with *pdfa*, the
     PDF/A-2b identification (XMP, agreeing with the document information) and the sRGB output intent of the bilan
-    LibreOffice made in PDF/A. The pages' structure trees are not merged: the compiled PDF is not tagged (its
-    parts are, see `pacte archives verifier --conformite`)."""
+    LibreOffice made in PDF/A. Its structure tree is the parts' own, merged (`structure.Structure`)."""
     root = writer._root_object
     root[NameObject("/Lang")] = TextStringObject("fr-FR")
     preferences = writer.create_viewer_preferences()
@@ -216,6 +216,7 @@ def _stamp(writer: PdfWriter, work: Path, pdfa: bool, timeout: float) -> None:
 
 
 _NAME = re.compile(rb"/([A-Za-z0-9_.+-]+)")
+_MARKED = re.compile(rb"/[A-Za-z0-9_]+\s*<<\s*/MCID\s+\d+\s*>>\s*BDC")
 
 
 class _Stamper:
@@ -252,6 +253,7 @@ class _Stamper:
                 target[NameObject(new_name)] = self._clone(value)
         content = stamp.get_contents()
         data = content.get_data() if content is not None else b""
+        data = _MARKED.sub(b"/Artifact BMC", data)  # page furniture: no MCID of its own beside the page's
         data = _NAME.sub(lambda m: b"/" + renamed.get(m.group(1), m.group(1)), data)
         own = page.get("/Contents")
         parts: list[Any] = []
