@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import hashlib
 import html
 import io
@@ -291,6 +292,40 @@ def split_tags(part: Part) -> Iterator[Finding]:
                 )
 
 
+_WHOLE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+_BROKEN_TAG = re.compile(r"\{\{|\}\}|\{%|%\}|\{\s*[A-Za-z_][\w.|]*\s*\}")
+
+
+def broken_tags(part: Part) -> Iterator[Finding]:
+    """Text that looks like a tag but is not one (« {{ convention.objet } », « { convention.montant }} », « {% if
+    x »): Jinja would print it as it is or swallow the text up to the next tag, and the document would read
+    wrong without a word. Each is an error, at its paragraph."""
+    paragraphs = [line for line in _paragraphs(part.raw_xml) if line.startswith("<w:p")]
+    for number, line in enumerate(paragraphs, start=1):
+        text = html.unescape("".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", line)))
+        rest = _WHOLE_TAG.sub(" ", text)
+        found = _BROKEN_TAG.search(rest)
+        if found:
+            yield Finding("erreur", part.name, number, text.strip(),
+                          f"balise mal formée près de « {found.group(0)} » : une variable s'écrit {{{{ nom }}}}, un "
+                          "bloc {% … %}, chacun avec ses deux accolades de chaque côté")
+
+
+def unknown_names(ast: nodes.Template, env: SandboxedEnvironment, lines: list[str], part: Part) -> Iterator[Finding]:
+    """Filters and tests the environment does not have (« |date_longe »): Jinja only finds them when it compiles
+    the template, and the document would not be made."""
+    for node in ast.find_all((nodes.Filter, nodes.Test)):
+        known = env.filters if isinstance(node, nodes.Filter) else env.tests
+        if node.name in known:
+            continue
+        what = "filtre" if isinstance(node, nodes.Filter) else "test"
+        close = difflib.get_close_matches(node.name, list(known), n=1)
+        hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+        excerpt = _paragraph_text(lines[node.lineno - 1]) if 0 < node.lineno <= len(lines) else ""
+        yield Finding("erreur", part.name, _original_paragraph(part, excerpt), excerpt,
+                      f"{what} « {node.name} » inconnu{hint}")
+
+
 @dataclass
 class TemplateAnalysis:
     name: str
@@ -374,16 +409,23 @@ def analyse(path: Path, env: SandboxedEnvironment, data: bytes | None = None) ->
     paths: set[str] = set()
     for part in parts:
         findings.extend(split_tags(part))
+        broken = list(broken_tags(part))
+        findings.extend(broken)
         lines = _paragraphs(part.patched_xml)
         try:
             ast = env.parse("\n".join(lines))
         except TemplateSyntaxError as exc:
             number = exc.lineno or 0
             excerpt = _paragraph_text(lines[number - 1]) if 0 < number <= len(lines) else ""
-            findings.append(Finding("erreur", part.name, _original_paragraph(part, excerpt), excerpt,
-                                    "syntaxe Jinja : " + french_syntax_message(exc.message or "")))
+            paragraph = _original_paragraph(part, excerpt)
+            if not any(f.paragraph == paragraph for f in broken):  # the broken tag already says it better
+                findings.append(Finding("erreur", part.name, paragraph, excerpt,
+                                        "syntaxe Jinja : " + french_syntax_message(exc.message or "")))
             continue
-        paths |= referenced_paths(ast)
+        unknown = list(unknown_names(ast, env, lines, part))
+        findings.extend(unknown)
+        if not unknown:  # Jinja compiles the template to list its variables: an unknown filter stops it
+            paths |= referenced_paths(ast)
     return TemplateAnalysis(name, paths, findings)
 
 
