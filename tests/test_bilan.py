@@ -295,7 +295,7 @@ def test_first_year_has_no_evolution_and_says_so(scenario: dict[str, Any], tmp_p
     run: Pacte = scenario["runner"]
     out = tmp_path / "bilan-2024.pdf"
     result = run("bilan", "compiler", str(YEAR - 1), "--sortie", str(out))
-    assert "non enregistré au registre" in result.output  # written outside the workspace
+    assert f"Copie demandée : {out}" in result.output
     text = flat(" ".join(page.extract_text() for page in PdfReader(out).pages))
     assert "Aucun chiffre n'a été importé pour 2023 : l'évolution sera présentée au prochain bilan." in text
     assert "Crédits engagés — " in text  # no previous year in the key figures
@@ -600,3 +600,25 @@ def test_a_household_count_belongs_to_the_departement_line(pacte_sqlite: Pacte, 
     assert result.exit_code == 1
     assert "le nombre de foyers bénéficiaires du RSA est celui du département" in flat_output
     assert "une ligne sans axe, fiche ni convention décrit le département" in flat_output
+
+
+@pytest.mark.libreoffice
+def test_sortie_writes_exactly_the_named_file(scenario: dict[str, Any], tmp_path: Path) -> None:
+    """`--sortie b.pdf` then `--sortie a.pdf` moved the user's b.pdf to bilan-…-v1.pdf beside it and wrote a.docx
+    there too. The bilan is now recorded in archives/bilans/ANNEE/ (its versions beside it) and --sortie writes
+    a copy, exactly the file named."""
+    run: Pacte = scenario["runner"]
+    out = tmp_path / "sorties"
+    out.mkdir()
+    first = run("bilan", "compiler", str(YEAR), "--sortie", str(out / "b.pdf"))
+    assert f"Copie demandée : {out / 'b.pdf'}" in first.output
+    second = run("bilan", "compiler", str(YEAR), "--sortie", str(out / "a.pdf"))
+    assert "(inchangé" in second.output
+    run("bilan", "compiler", str(YEAR), "--sortie", str(out / "relecture.docx"))
+    assert sorted(p.name for p in out.iterdir()) == ["a.pdf", "b.pdf", "relecture.docx"]
+    recorded = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    assert (out / "a.pdf").read_bytes() == (out / "b.pdf").read_bytes() == recorded.read_bytes()
+    assert (out / "relecture.docx").read_bytes() == recorded.with_suffix(".docx").read_bytes()
+    refused = run("bilan", "compiler", str(YEAR), "--sortie", str(run.root / "archives/ailleurs.pdf"), ok=False)
+    assert refused.exit_code == 1 and "Choisissez un chemin hors de archives/ et conventions/" in refused.output
+    assert "tous intacts, aucun fichier inconnu" in run("archives", "verifier").output

@@ -659,7 +659,8 @@ def bilan_group() -> None:
 @bilan_group.command("compiler")
 @click.argument("annee", type=click.IntRange(1990, 2100))
 @click.option("--sortie", type=click.Path(dir_okay=False, path_type=Path),
-              help="Fichier à écrire (par défaut archives/bilans/ANNEE/bilan-ANNEE.pdf ou .xlsx).")
+              help="Copie à écrire en plus, exactement à ce chemin : .pdf (le bilan compilé) ou .docx ; le bilan reste "
+                   "enregistré dans archives/bilans/ANNEE/. Avec --format xlsx : le fichier du tableau.")
 @click.option("--pdfa", is_flag=True, help="Produit les PDF en PDF/A-2b.")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True,
               help="pdf : le bilan compilé avec ses annexes ; xlsx : le tableau des chiffres de l'année.")
@@ -691,6 +692,8 @@ def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt
         report = bilan.compile_bilan(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement, seance=seance,
                                      deliberation=deliberation)
     click.echo(f"  Bilan {annee} : {report.chemin} ({STATUS_LABELS[report.status]}, {report.pages} pages)")
+    if report.copie:
+        click.echo(f"  Copie demandée : {report.copie}")
     if report.annexes:
         click.echo("  Conventions en annexe : " + ", ".join(report.annexes))
     for note in report.notes:

@@ -22,8 +22,8 @@ from pacte_docs.documents.compilation import assemble
 from pacte_docs.documents.outline import Bookmark, read_bookmarks
 from pacte_docs.documents.rendering import Image, TemplateCache, missing_variables
 from pacte_docs.documents.store import DocumentStore
-from pacte_docs.errors import TemplateError, UnknownReferenceError
-from pacte_docs.files import sha256_bytes, sha256_file
+from pacte_docs.errors import PacteError, TemplateError, UnknownReferenceError
+from pacte_docs.files import sha256_bytes
 from pacte_docs.intake.exporter import keep_text
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import Convention, Pacte, Realisation
@@ -44,6 +44,7 @@ class BilanReport:
     pages: int = 0
     annexes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    copie: str | None = None  # the copy written where --sortie said
 
 
 # ---------------------------------------------------------------- gathering the data
@@ -124,8 +125,9 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
     names the Assemblée's session (*seance*) or says « Projet »; with *deliberation*, the bilan ends with the draft
     délibération by which the Assemblée takes note of it. Its table of contents gives the compiled pages."""
     cache = TemplateCache(ws)
-    target = sortie or ws.archives / "bilans" / str(annee) / f"bilan-{annee}.pdf"
-    report = BilanReport(annee, ws.relative(target) if _inside(ws, target) else str(target), "cree")
+    target = ws.archives / "bilans" / str(annee) / f"bilan-{annee}.pdf"  # recorded here, versions beside it
+    _check_copy(ws, sortie, target)
+    report = BilanReport(annee, ws.relative(target), "cree")
     with ws.db.session() as session:
         pacte = pacte_for_year(session, annee, departement)
         reference = pacte.reference
@@ -147,14 +149,14 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
                                        "annexes": [(r, sha256_bytes(p.read_bytes())) for r, p in annex_pdfs],
                                        "pacte": sha256_bytes(pacte_pdf.read_bytes())})
     cle = f"bilan-{annee}"
-    if _inside(ws, target):
-        with ws.db.session() as session:
-            documents = DocumentStore(session, ws)
-            current = documents.current(cle, NATURE, "pdf")
-            if documents.is_up_to_date(current, empreinte=fingerprint, chemin=ws.relative(target)):
-                report.status = "inchange"
-                report.pages = len(PdfReader(target).pages)
-                return report
+    with ws.db.session() as session:
+        documents = DocumentStore(session, ws)
+        current = documents.current(cle, NATURE, "pdf")
+        if documents.is_up_to_date(current, empreinte=fingerprint, chemin=ws.relative(target)):
+            report.status = "inchange"
+            report.pages = len(PdfReader(target).pages)
+            _copy(target, sortie, report)
+            return report
 
     with ws.scratch("bilan-") as work:
         docx_data, bilan_pdf = _with_contents(ws, work, template, ctx, docx_data, annex_pdfs, pdfa, report)
@@ -162,7 +164,32 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
         report.pages = assemble(bilan_pdf, annex_pdfs, pacte_pdf, pacte_bookmarks, work, annee, pdfa,
                                 ws.config.pdf_timeout, meta, compiled)
         _write(ws, target, cle, docx_data, compiled, fingerprint, template.data, pdfa, report)
+    _copy(target, sortie, report)
     return report
+
+
+def _check_copy(ws: Workspace, sortie: Path | None, target: Path) -> None:
+    """A copy the user asks for (--sortie) goes where they say, but never among the files the registry keeps."""
+    if sortie is None:
+        return
+    if sortie.suffix.lower() not in (".pdf", ".docx"):
+        raise PacteError(f"--sortie {sortie} : donnez un nom de fichier en .pdf (le bilan compilé) ou en .docx (le "
+                         "bilan à relire dans Word).")
+    resolved = sortie.resolve()
+    for kept in (ws.archives, ws.conventions):
+        if resolved.is_relative_to(kept.resolve()):
+            raise PacteError(f"--sortie {sortie} : ce dossier est tenu par le registre, où le bilan est déjà "
+                             f"enregistré ({ws.relative(target)}). Choisissez un chemin hors de archives/ et "
+                             "conventions/.")
+
+
+def _copy(target: Path, sortie: Path | None, report: BilanReport) -> None:
+    """Write exactly the file the user named: the compiled PDF, or the bilan's DOCX for a .docx name."""
+    if sortie is None:
+        return
+    source = target.with_suffix(".docx") if sortie.suffix.lower() == ".docx" else target
+    files.write_atomic(sortie, source.read_bytes())
+    report.copie = str(sortie)
 
 
 def _with_contents(ws: Workspace, work: Path, template: Any, ctx: dict[str, Any], docx_data: bytes,
@@ -213,14 +240,6 @@ def _release_memory() -> None:
         pass
 
 
-def _inside(ws: Workspace, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(ws.root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str], pdfa: bool) -> list[tuple[str, Path]]:
     """The PDF of each annexed convention: for one signed in the year, its signed copy when one was archived;
     otherwise the generated PDF, which mentions its renewals (generated now if it is missing or out of date)."""
@@ -259,11 +278,6 @@ def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport, pdfa: bool) -
 
 def _write(ws: Workspace, target: Path, cle: str, docx_data: bytes, compiled: Path, fingerprint: str,
            template_data: bytes, pdfa: bool, report: BilanReport) -> None:
-    if not _inside(ws, target):
-        files.write_atomic(target, compiled.read_bytes())
-        report.notes.append(f"Écrit hors de l'espace de travail : non enregistré au registre "
-                            f"(SHA-256 {sha256_file(target)}).")
-        return
     folder = target.parent
     template_sha = sha256_bytes(template_data)
     with ws.db.session() as session:
