@@ -87,7 +87,7 @@ def test_express_renewal_opens_the_next_period_with_its_own_act(pacte: Pacte) ->
 
 def test_avenant_is_numbered_generated_and_moves_the_end(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "alertes.yaml"))
-    first = pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet",
+    first = pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet",
                   "Ajout d'une permanence « numérique » & d'un atelier.", "--date", "2026-01-15", "--sans-pdf",
                   "--deliberation", "CP-2025-12-207", "--date-deliberation", "2025-12-15")
     assert "avenant n° 1 enregistré" in first.output
@@ -128,7 +128,7 @@ def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) 
                 "quatre", "Texte.", "--sans-pdf", ok=False)
     assert bad.exit_code == 1 and "Numéro d'article « quatre » incompréhensible" in bad.output
     assert registry_state(pacte.root, pacte.base) == before
-    pacte("--au", "2026-01-10", "conventions", "avenant", "CCAS-2024-103", "--objet",
+    pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet",
           "Ajout d'une permanence numérique et nouvelle rédaction de l'article relatif au suivi.",
           "--remplace-article", "6", "Le comité de suivi se réunit deux fois par an.",
           "--complete-article", "4", "Le CCAS tient une permanence numérique le mardi matin.",
@@ -147,13 +147,13 @@ def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) 
 def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "alertes.yaml"))
     before = registry_state(pacte.root, pacte.base)
-    late = pacte("conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01", ok=False)
+    late = pacte("--au", "2027-03-01", "conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01", ok=False)
     assert late.exit_code == 1
     assert ("Trop tard pour dénoncer CCAS-2024-102 : le préavis de 3 mois imposait de le faire au plus tard le "
             "28 février 2027. La convention sera reconduite le 1er juin 2027.") in late.output
     assert registry_state(pacte.root, pacte.base) == before
-    forced = pacte("conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01", "--motif", "Fin du dispositif",
-                   "--force", "--sans-pdf")
+    forced = pacte("--au", "2027-03-01", "conventions", "denoncer", "CCAS-2024-102", "--date", "2027-03-01",
+                   "--motif", "Fin du dispositif", "--force", "--sans-pdf")
     assert "la convention prend fin le 31 mai 2027" in forced.output
     letter = docx_text(pacte.root / "conventions/CCAS-2024-102/CCAS-2024-102-denonciation.docx")
     assert "LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION" in letter
@@ -166,7 +166,8 @@ def test_tacit_denunciation_after_the_deadline_needs_force(pacte: Pacte) -> None
     assert shown["statut"] == "denoncee" and shown["periode"] == 1
     denounced = [e for e in shown["journal"] if e["nature"] == "denonciation"]
     assert len(denounced) == 1 and "hors délai, avec --force" in denounced[0]["description"]
-    in_time = pacte("conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15", "--sans-pdf")
+    in_time = pacte("--au", "2027-01-15", "conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15",
+                    "--sans-pdf")
     assert "dénonciation enregistrée au 15 janvier 2027" in in_time.output
     letter = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101-denonciation.docx")
     assert ("Notifiée avant le 28 février 2027, dans le respect du préavis de trois mois prévu par la convention, "

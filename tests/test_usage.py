@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 from docx import Document as DocxDocument
@@ -48,3 +50,74 @@ def test_a_sound_template_with_braces_in_its_tags_is_not_flagged(pacte_sqlite: P
     document.save(str(path))
     assert pacte_sqlite("modeles", "verifier", "convention_ccas").exit_code == 0
 
+
+
+def _shown(pacte: Pacte, reference: str, on: str) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(pacte("--au", on, "conventions", "afficher", reference, "--format",
+                                             "json").output)
+    return shown
+
+
+def test_lifecycle_guards(pacte: Pacte) -> None:
+    """An avenant was accepted on a convention that had ended, a draft could be dénoncée, and an act dated in the
+    future was recorded without a word."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    before = registry_state(pacte.root, pacte.base)
+    draft = pacte("--au", "2027-03-10", "conventions", "denoncer", "CCAS-2027-105", "--date", "2027-03-10",
+                  "--sans-pdf", ok=False)
+    assert draft.exit_code == 1 and "n'est pas signée : un projet ne se dénonce pas" in draft.output
+    ended = pacte("--au", "2026-06-01", "conventions", "avenant", "FT-2023-104", "--objet", "Ajout.", "--date",
+                  "2026-06-01", "--sans-pdf", ok=False)
+    assert ended.exit_code == 1 and "a pris fin le 28 février 2026 : un avenant du 1er juin 2026 ne peut plus" \
+        in " ".join(ended.output.split())
+    future = pacte("--au", "2026-12-01", "conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15",
+                   "--sans-pdf", ok=False)
+    assert future.exit_code == 1
+    assert "La date de la dénonciation (15 janvier 2027) est postérieure à aujourd'hui (1er décembre 2026)" in \
+        " ".join(future.output.split()) and "--force" in future.output
+    renewal = pacte("--au", "2027-01-01", "conventions", "renouveler", "CCAS-2024-101", "--date", "2027-02-01",
+                    "--sans-pdf", ok=False)
+    assert renewal.exit_code == 1 and "La date du renouvellement (1er février 2027) est postérieure" in \
+        " ".join(renewal.output.split())
+    assert registry_state(pacte.root, pacte.base) == before
+    pacte("--au", "2026-12-01", "conventions", "denoncer", "CCAS-2024-101", "--date", "2027-01-15", "--force",
+          "--sans-pdf")
+    assert _shown(pacte, "CCAS-2024-101", "2027-01-20")["statut"] == "denoncee"
+    prolonged = pacte("--au", "2026-06-01", "conventions", "avenant", "FT-2023-104", "--objet", "Prolongation.",
+                      "--date", "2026-06-01", "--nouvelle-fin", "2026-12-31", "--sans-pdf")
+    assert "Fin de période portée au 31 décembre 2026." in prolonged.output
+
+
+def test_a_mistaken_act_is_withdrawn_with_its_reason(pacte: Pacte) -> None:
+    """A mistaken dénonciation could not be withdrawn. `annuler-acte` takes back the dénonciation, the last avenant
+    or the last renewal: dates and deadlines as before, documents archived, the journal keeps both."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    on = "2027-01-15"
+    status_before = _shown(pacte, "CCAS-2024-102", on)
+    pacte("--au", on, "conventions", "denoncer", "CCAS-2024-102", "--date", on, "--sans-pdf")
+    letter = pacte.root / "conventions/CCAS-2024-102/CCAS-2024-102-denonciation.docx"
+    assert letter.is_file() and _shown(pacte, "CCAS-2024-102", on)["statut"] == "denoncee"
+    missing_reason = pacte("--au", on, "conventions", "annuler-acte", "CCAS-2024-102", "denonciation", ok=False)
+    assert missing_reason.exit_code == 2 and "--motif" in missing_reason.output
+    withdrawn = pacte("--au", on, "conventions", "annuler-acte", "CCAS-2024-102", "denonciation", "--motif",
+                      "Lettre préparée pour la mauvaise convention.")
+    assert "dénonciation du 15 janvier 2027 retirée ; motif consigné au journal." in withdrawn.output
+    after = _shown(pacte, "CCAS-2024-102", on)
+    assert (after["statut"], after["date_limite"]) == (status_before["statut"], status_before["date_limite"])
+    assert not letter.exists()
+    assert (pacte.root / "archives/conventions/CCAS-2024-102/CCAS-2024-102-denonciation-v1.docx").is_file()
+    natures = [e["nature"] for e in after["journal"]]
+    assert "denonciation" in natures and natures[-1] == "retrait"  # the act stays in the journal
+    assert after["journal"][-1]["description"] == ("Dénonciation du 15 janvier 2027 retirée : Lettre préparée pour "
+                                                   "la mauvaise convention.")
+    assert "tous intacts, aucun fichier inconnu" in pacte("archives", "verifier").output
+    alerts = json.loads(pacte("--au", on, "alertes", "--format", "json").output)
+    assert "CCAS-2024-102" in {a["reference"] for a in alerts}  # followed again
+    # the last avenant, which had moved the end of the period
+    pacte("--au", "2026-02-01", "conventions", "avenant", "CCAS-2024-103", "--objet", "Prolongation.",
+          "--nouvelle-fin", "2028-02-29", "--sans-pdf")
+    assert _shown(pacte, "CCAS-2024-103", "2026-02-01")["fin_periode"] == "2028-02-29"
+    pacte("--au", "2026-02-02", "conventions", "annuler-acte", "CCAS-2024-103", "avenant", "--motif", "Erreur.")
+    assert _shown(pacte, "CCAS-2024-103", "2026-02-02")["fin_periode"] != "2028-02-29"
+    nothing = pacte("conventions", "annuler-acte", "CCAS-2024-103", "renouvellement", "--motif", "x", ok=False)
+    assert nothing.exit_code == 1 and "n'a pas de renouvellement" in nothing.output

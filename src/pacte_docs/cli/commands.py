@@ -455,9 +455,10 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
               help="Date de la décision de renouvellement (par défaut : --au, aujourd'hui).")
 @click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui renouvelle.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'acte de renouvellement.")
+@click.option("--force", is_flag=True, help="Enregistre d'avance une décision datée après aujourd'hui.")
 @click.pass_obj
 def conventions_renew(state: State, reference: str, date_: dt.date | None, deliberation: str | None,
-                      sans_pdf: bool) -> None:
+                      sans_pdf: bool, force: bool) -> None:
     """Enregistre le renouvellement exprès d'une convention : la période suivante s'ouvre, et l'acte de
     renouvellement est produit depuis modeles/renouvellement.docx (le texte signé de la convention ne change pas).
 
@@ -468,7 +469,7 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
     from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au,
-                                     with_pdf=not sans_pdf))
+                                     with_pdf=not sans_pdf, force=force))
 
 
 @conventions_group.command("avenant")
@@ -487,11 +488,12 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
               help="Donne la nouvelle rédaction d'un article de la convention (« L'article 6 est ainsi rédigé : "
                    "« … » »). Répétable.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'avenant.")
+@click.option("--force", is_flag=True, help="Enregistre d'avance un avenant daté après aujourd'hui.")
 @click.pass_obj
 def conventions_amend(state: State, reference: str, objet: str, date_: dt.date | None,
                       nouvelle_fin: dt.date | None, deliberation: str | None, date_deliberation: dt.date | None,
                       complete: tuple[tuple[str, str], ...], remplace: tuple[tuple[str, str], ...],
-                      sans_pdf: bool) -> None:
+                      sans_pdf: bool, force: bool) -> None:
     """Enregistre un avenant numéroté et le génère depuis modeles/avenant.docx.
 
     L'objet résume l'avenant en une phrase ; chaque article modifié reçoit sa nouvelle rédaction
@@ -509,7 +511,7 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
     changes += [(ArticleChange.REMPLACE.value, article, texte) for article, texte in remplace]
     _print_step(lifecycle.avenant(state.workspace(), reference, objet, date_, nouvelle_fin, state.au,
                                   with_pdf=not sans_pdf, deliberation=deliberation,
-                                  date_deliberation=date_deliberation, changes=changes))
+                                  date_deliberation=date_deliberation, changes=changes, force=force))
 
 
 @conventions_group.command("denoncer")
@@ -517,7 +519,8 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
 @click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de la dénonciation (envoi de la lettre recommandée).")
 @click.option("--motif", help="Motif de la dénonciation.")
-@click.option("--force", is_flag=True, help="Enregistre une dénonciation tacite hors délai, d'un commun accord.")
+@click.option("--force", is_flag=True, help="Enregistre une dénonciation tacite hors délai, d'un commun accord, "
+                                            "ou d'avance une dénonciation datée après aujourd'hui.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de la lettre de dénonciation.")
 @click.pass_obj
 def conventions_denounce(state: State, reference: str, date_: dt.date, motif: str | None, force: bool,
@@ -531,7 +534,28 @@ def conventions_denounce(state: State, reference: str, date_: dt.date, motif: st
     """
     from pacte_docs.services import lifecycle
 
-    _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force, with_pdf=not sans_pdf))
+    _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force, with_pdf=not sans_pdf,
+                                   on=state.au))
+
+
+@conventions_group.command("annuler-acte")
+@click.argument("reference")
+@click.argument("acte", type=click.Choice(["denonciation", "avenant", "renouvellement"]))
+@click.option("--motif", required=True, help="Pourquoi l'acte est retiré (consigné au journal).")
+@click.pass_obj
+def conventions_withdraw(state: State, reference: str, acte: str, motif: str) -> None:
+    """Retire un acte enregistré par erreur : la dénonciation, le dernier avenant ou le dernier renouvellement.
+
+    La convention retrouve ses dates et ses échéances d'avant l'acte ; les documents de l'acte sont archivés (jamais
+    effacés) et le journal garde l'acte et son retrait, avec le motif.
+
+    \b
+    Exemple :
+      pacte conventions annuler-acte CCAS-2024-003 denonciation --motif "Lettre envoyée à tort, retirée le jour même."
+    """
+    from pacte_docs.services import lifecycle
+
+    _print_step(lifecycle.annuler_acte(state.workspace(), reference, acte, motif))
 
 
 # ---------------------------------------------------------------- alertes

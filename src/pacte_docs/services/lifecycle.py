@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -54,9 +55,19 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     return archived
 
 
+def not_in_future(what: str, date: dt.date | None, on: dt.date, force: bool) -> None:
+    """An act is recorded when it is taken: one dated after today (*on*) only with --force (a date typed wrong
+    would otherwise move the deadlines of a convention without anyone noticing)."""
+    if date is not None and date > on and not force:
+        raise LifecycleError(f"{what} ({date_longue(date)}) est postérieure à aujourd'hui ({date_longue(on)}) : "
+                             "enregistrez l'acte le jour où il est pris, ou relancez avec --force pour l'enregistrer "
+                             "d'avance.")
+
+
 def record_renewal(session: Session, reference: str, date: dt.date, deliberation: str | None,
-                   on: dt.date) -> periods.Periode:
+                   on: dt.date, force: bool = False) -> periods.Periode:
     """Record an express renewal decision, which opens the next period; returns that period."""
+    not_in_future("La date du renouvellement", date, on, force)
     c = queries.convention(session, reference)
     if c.renouvellement != "expresse":
         why = "se reconduit d'elle-même" if c.renouvellement == "tacite" else "n'est pas renouvelable"
@@ -108,10 +119,11 @@ def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]
 def record_avenant(session: Session, reference: str, objet: str, date: dt.date | None,
                    nouvelle_fin: dt.date | None, on: dt.date, deliberation: str | None = None,
                    date_deliberation: dt.date | None = None,
-                   changes: list[tuple[str, str, str]] | None = None) -> Avenant:
+                   changes: list[tuple[str, str, str]] | None = None, force: bool = False) -> Avenant:
     """Record a numbered avenant, approved by its own délibération; it may move the end of the current period and
     gives the new wording of each article it changes (*changes*: mode « complete » or « remplace », article,
-    wording)."""
+    wording). A convention that has ended takes no avenant, unless it carries its end further."""
+    not_in_future("La date de l'avenant", date, on, force)
     c = queries.convention(session, reference)
     if not objet.strip():
         raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
@@ -120,6 +132,10 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
         raise LifecycleError(f"L'avenant ({date_longue(date)}) ne peut précéder la délibération qui l'approuve "
                              f"({date_longue(date_deliberation)}).")
     current = queries.situation(c, date or on)
+    if current.terminee and (nouvelle_fin is None or nouvelle_fin <= current.periode.fin):
+        raise LifecycleError(f"La convention {reference} a pris fin le {date_longue(current.periode.fin)} : un "
+                             f"avenant du {date_longue(date or on)} ne peut plus la modifier. Pour la prolonger, "
+                             "donnez sa nouvelle fin (--nouvelle-fin) ; sinon, concluez une nouvelle convention.")
     if nouvelle_fin is not None and nouvelle_fin <= current.periode.debut:
         raise LifecycleError(f"La nouvelle fin ({date_longue(nouvelle_fin)}) doit suivre le début de la période en "
                              f"cours ({date_longue(current.periode.debut)}).")
@@ -140,9 +156,15 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
 
 
 def record_denonciation(session: Session, reference: str, date: dt.date, motif: str | None,
-                        force: bool) -> periods.Situation:
-    """Record a dénonciation; for a tacit convention past its decision deadline, only with force."""
+                        force: bool, on: dt.date | None = None) -> periods.Situation:
+    """Record a dénonciation of a signed convention; for a tacit convention past its decision deadline, or dated
+    after today, only with force."""
+    not_in_future("La date de la dénonciation", date, on or periods.today(), force)
     c = queries.convention(session, reference)
+    if c.date_signature is None:
+        raise LifecycleError(f"La convention {reference} n'est pas signée : un projet ne se dénonce pas. S'il est "
+                             "abandonné, il suffit de ne pas le signer ; s'il a été signé, enregistrez d'abord sa "
+                             f"signature (pacte conventions signer {reference} --date AAAA-MM-JJ).")
     if c.date_denonciation is not None:
         raise LifecycleError(f"La convention {reference} est déjà dénoncée (le {date_longue(c.date_denonciation)}).")
     current = queries.situation(c, date)
@@ -219,12 +241,12 @@ def _act(ws: Workspace, step: Step, reference: str, nature: str, numero: int | N
 
 @holding("registre")
 def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str | None, on: dt.date, *,
-               with_pdf: bool = True) -> Step:
+               with_pdf: bool = True, force: bool = False) -> Step:
     """Record an express renewal and produce its act (modeles/renouvellement.docx); the convention's own text,
     once signed, is not touched."""
     step = Step()
     with ws.db.session() as session:
-        opened = record_renewal(session, reference, date, deliberation, on)
+        opened = record_renewal(session, reference, date, deliberation, on, force)
     step.lines.append(f"{reference} : renouvellement enregistré ; période {opened.numero} du "
                       f"{date_longue(opened.debut)} au {date_longue(opened.fin)} (date limite de décision : "
                       f"{date_longue(opened.date_limite)}).")
@@ -235,13 +257,14 @@ def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str |
 @holding("registre")
 def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nouvelle_fin: dt.date | None,
             on: dt.date, *, with_pdf: bool = True, deliberation: str | None = None,
-            date_deliberation: dt.date | None = None, changes: list[tuple[str, str, str]] | None = None) -> Step:
+            date_deliberation: dt.date | None = None, changes: list[tuple[str, str, str]] | None = None,
+            force: bool = False) -> Step:
     """Record an avenant (with the délibération approving it and the articles it changes) and produce it from
     modeles/avenant.docx."""
     step = Step()
     with ws.db.session() as session:
         added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation,
-                               changes)
+                               changes, force)
         numero = added.numero
     step.lines.append(f"{reference} : avenant n° {numero} enregistré.")
     if nouvelle_fin:
@@ -252,11 +275,58 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
 
 @holding("registre")
 def denoncer(ws: Workspace, reference: str, date: dt.date, motif: str | None, force: bool, *,
-             with_pdf: bool = True) -> Step:
+             with_pdf: bool = True, on: dt.date | None = None) -> Step:
     """Record a dénonciation and produce the registered letter that notifies it (modeles/denonciation.docx)."""
     with ws.db.session() as session:
-        after = record_denonciation(session, reference, date, motif, force)
+        after = record_denonciation(session, reference, date, motif, force, on)
     step = Step([f"{reference} : dénonciation enregistrée au {date_longue(date)} ; la convention prend fin le "
                  f"{date_longue(after.periode.fin)}."])
     _act(ws, step, reference, "denonciation", None, "Lettre recommandée de dénonciation", with_pdf)
+    return step
+
+
+# ---------------------------------------------------------------- withdrawing a mistaken act
+
+WITHDRAWABLE = ("denonciation", "avenant", "renouvellement")
+
+
+@holding("registre")
+def annuler_acte(ws: Workspace, reference: str, acte: str, motif: str) -> Step:
+    """Withdraw an act recorded by mistake — the dénonciation, or the last avenant or renewal: the decision leaves
+    the registry (dates and deadlines as before it), its documents go to the archives (never deleted), and the
+    journal keeps both the act and its withdrawal, with the reason."""
+    if not motif.strip():
+        raise LifecycleError("Donnez le motif du retrait (--motif \"…\") : le journal le garde.")
+    if acte not in WITHDRAWABLE:
+        raise LifecycleError(f"Acte « {acte} » inconnu : on retire la dénonciation, le dernier avenant ou le dernier "
+                             "renouvellement (denonciation, avenant, renouvellement).")
+    with ws.db.session() as session:
+        c = queries.convention(session, reference)
+        if acte == "denonciation":
+            if c.date_denonciation is None:
+                raise LifecycleError(f"La convention {reference} n'a pas été dénoncée : il n'y a rien à retirer.")
+            what, cle = f"Dénonciation du {date_longue(c.date_denonciation)}", f"{reference}-denonciation"
+            c.date_denonciation = c.motif_denonciation = None
+        else:
+            acts: list[Any] = c.avenants if acte == "avenant" else c.renouvellements
+            if not acts:
+                none = "d'avenant" if acte == "avenant" else "de renouvellement"
+                raise LifecycleError(f"La convention {reference} n'a pas {none} : il n'y a rien à retirer.")
+            last = max(acts, key=lambda a: a.numero)
+            what = f"{'Avenant' if acte == 'avenant' else 'Renouvellement'} n° {last.numero}"
+            cle = f"{reference}-{acte}-{last.numero}"
+            session.delete(last)
+        session.flush()
+        session.expire(c)
+        queries.refresh_echeances(session, [c])
+        documents = DocumentStore(session, ws)
+        folder = ws.archives / "conventions" / reference
+        archived = [fmt for fmt in ("docx", "pdf") if documents.retire(cle, acte, fmt, folder)]
+        documents.write_sums()
+        journal.record(session, c, "retrait", f"{what} retiré{'e' if acte == 'denonciation' else ''} : "
+                       f"{motif.strip()}")
+    step = Step([f"{reference} : {what.lower() if acte == 'denonciation' else what} retiré"
+                 f"{'e' if acte == 'denonciation' else ''} ; motif consigné au journal."])
+    if archived:
+        step.lines.append(f"Ses documents sont archivés dans {ws.relative(folder)}/.")
     return step
