@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from docx import Document as DocxDocument
 
-from tests.helpers import DATA, Pacte, folder_state, registry_state
+from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state
 
 BROKEN = {
     "accolade perdue": ("Objet : {{ convention.objet }", "balise mal formée près de « {{ »"),
@@ -121,3 +122,43 @@ def test_a_mistaken_act_is_withdrawn_with_its_reason(pacte: Pacte) -> None:
     assert _shown(pacte, "CCAS-2024-103", "2026-02-02")["fin_periode"] != "2028-02-29"
     nothing = pacte("conventions", "annuler-acte", "CCAS-2024-103", "renouvellement", "--motif", "x", ok=False)
     assert nothing.exit_code == 1 and "n'a pas de renouvellement" in nothing.output
+
+
+MINIMAL = """partenaires:
+  - code: CCAS-X
+    type: ccas
+    nom: CCAS de Choisy-le-Roi
+conventions:
+  - reference: CCAS-2026-001
+    type: ccas
+    partenaires: [CCAS-X]
+    objet: Accompagnement des allocataires.
+    date_effet: 2026-01-01
+    renouvellement: expresse
+    responsable: {nom: Anne Durand, email: anne.durand@example.fr}
+"""
+
+
+def test_a_first_workspace_works_from_init(tmp_path: Path) -> None:
+    """A fresh workspace refused every convention until a département existed, and neither the message nor the
+    README said how to create it. `pacte init --departement CODE --nom …` records it; the message gives that
+    command; the blanks a convention leaves for lack of data are named by `generer`."""
+    fresh = Pacte(tmp_path / "vide", None)
+    fresh("init", str(fresh.root))
+    data = tmp_path / "conventions.yaml"
+    data.write_text(MINIMAL, encoding="utf-8")
+    refused = fresh("importer", str(data), ok=False)
+    assert refused.exit_code == 1
+    assert 'pacte init --departement CODE --nom "Département de …"' in " ".join(refused.output.split())
+    wrong = fresh("init", str(fresh.root), "--departement", "9X", "--nom", "X", ok=False)
+    assert wrong.exit_code == 1 and "pacte init, champ « --departement » : « 9X » n'est pas un code" in wrong.output
+    alone = fresh("init", str(fresh.root), "--departement", "94", ok=False)
+    assert alone.exit_code == 2 and "donnez --departement et --nom ensemble" in alone.output
+    made = fresh("init", str(fresh.root), "--departement", "94", "--nom", "Département du Val-de-Marne")
+    assert "département 94 (Département du Val-de-Marne) enregistré" in made.output
+    fresh("importer", str(data))
+    generated = " ".join(fresh("conventions", "generer", "CCAS-2026-001", "--sans-pdf").output.split())
+    assert ("CCAS-2026-001 : 4 blancs à remplir à la main (le nom du représentant du Département, la date de la "
+            "délibération, le représentant du CCAS de Choisy-le-Roi, la ville où l'acte est signé)") in generated
+    text = docx_text(fresh.root / "conventions/CCAS-2026-001/CCAS-2026-001.docx")
+    assert "siège est situé" not in text and " …," not in text  # an absent address: the clause is left out

@@ -155,14 +155,20 @@ def cli(ctx: click.Context, espace: Path | None, base: str | None, au: dt.date |
 
 @cli.command("init")
 @click.argument("dossier", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--departement", "code", metavar="CODE", help="Code du département de l'espace (91, 2A, 974…).")
+@click.option("--nom", metavar="NOM", help="Son nom, tel que les actes l'écrivent (« Département de l'Essonne »).")
 @click.pass_obj
-def init_command(state: State, dossier: Path | None) -> None:
-    """Crée ou complète un espace de travail (sans jamais écraser un modèle modifié).
+def init_command(state: State, dossier: Path | None, code: str | None, nom: str | None) -> None:
+    """Crée ou complète un espace de travail (sans jamais écraser un modèle modifié), et enregistre son
+    département : les conventions et les PDI/PTI importés lui sont rattachés.
 
     \b
     Exemple :
-      pacte init ~/insertion
+      pacte init ~/insertion --departement 91 --nom "Département de l'Essonne"
     """
+    if (code is None) != (nom is None):
+        raise click.UsageError("donnez --departement et --nom ensemble, par exemple --departement 91 --nom "
+                               "\"Département de l'Essonne\".")
     root = dossier or state.espace
     report = init_workspace(root, state.base)
     for name in report.created:
@@ -174,6 +180,13 @@ def init_command(state: State, dossier: Path | None) -> None:
     for name in report.edited:
         click.echo(f"  conservé {name} : modifié dans l'espace, il est gardé tel quel ; le modèle par défaut de "
                    f"cette version a changé (« pacte modeles verifier » dit s'il reste compatible)")
+    if code is not None and nom is not None:
+        from pacte_docs.services import records
+
+        with Workspace(root, state.base) as ws:
+            recorded = records.record_departement(ws, code, nom)
+        done = "enregistré" if recorded.changed else "déjà enregistré"
+        click.echo(f"  département {code} ({nom}) {done}")
     click.echo(f"Espace de travail prêt : {root.resolve()}")
 
 

@@ -285,6 +285,23 @@ def departement_context(d: Departement) -> dict[str, Any]:
     }
 
 
+def blanks(ctx: dict[str, Any]) -> list[str]:
+    """What a convention's text leaves blank (« …………………… ») for lack of data, for the signatories to fill by
+    hand: `generer` names them, so that a draft sent for signature is never incomplete without anyone knowing."""
+    found = []
+    departement = ctx.get("departement") or {}
+    if not (departement.get("president") or {}).get("nom"):
+        found.append("le nom du représentant du Département")
+    if not ((ctx.get("convention") or {}).get("deliberation") or {}).get("date"):
+        found.append("la date de la délibération")
+    for partner in ctx.get("partenaires") or []:
+        if not (partner.get("representant") or {}).get("nom"):
+            found.append(f"le représentant {_de(partner.get('designation') or partner.get('nom') or '')}")
+    if not departement.get("ville"):
+        found.append("la ville où l'acte est signé")
+    return found
+
+
 @functools.lru_cache(maxsize=1)
 def legal_texts() -> tuple[visas.Texte, ...]:
     """The dated table of legal texts the visas cite (donnees/textes.yaml)."""

@@ -324,12 +324,13 @@ def _resolve_departements(session: Session, cleaned: dict[str, list[_Clean]], pr
                                     "impossible de savoir à quel département rattacher "
                                     + {"pacte": "le PDI/PTI", "realisations": "ces réalisations"}.get(
                                         entry.item.section, "la convention"),
-                                    "ajoutez une section « departement » au fichier, un champ « departement », "
-                                    "ou [departement] code dans pacte.toml"))
+                                    "enregistrez le département de l'espace (pacte init --departement CODE --nom "
+                                    "\"Département de …\"), ou ajoutez une section « departement » au fichier"))
         elif code not in known and code not in in_files:
             problems.append(Problem(entry.item.source, entry.item.place("departement"), "departement",
                                     f"département « {code} » inconnu du registre",
-                                    "importez d'abord sa section « departement »"))
+                                    f"enregistrez-le : pacte init --departement {code} --nom \"Département de …\", "
+                                    "ou importez sa section « departement »"))
         else:
             result[id(entry)] = code
     return result

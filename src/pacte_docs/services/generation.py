@@ -167,6 +167,11 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
                               job.context, context.fingerprint(job.context), job.freeze, frozen))
     _check_and_render(documents, plans, progress)
     for plan in plans:
+        missing = context.blanks(plan.context) if plan.nature == "convention" and not plan.frozen else []
+        if missing:
+            report.notes.append(f"{plan.cle} : {len(missing)} blanc{'s' if len(missing) > 1 else ''} à remplir à "
+                                f"la main ({', '.join(missing)}) ; complétez les données et réimportez pour que "
+                                "le texte les donne.")
         shown = plan.context.get("convention", {})
         if plan.nature == "convention" and not plan.frozen and shown.get("subvention_association") \
                 and not shown.get("versements"):

@@ -10,6 +10,7 @@ from typing import Any
 
 from pacte_docs.documents.conformity import Conformite, conformite
 from pacte_docs.documents.store import Anomaly, DocumentStore, verify
+from pacte_docs.errors import Problem, ValidationError
 from pacte_docs.formatting import montant
 from pacte_docs.intake import exporter, importer
 from pacte_docs.intake.importer import ImportReport
@@ -29,6 +30,23 @@ def import_files(ws: Workspace, paths: list[Path], *, simulation: bool = False) 
         if simulation:
             session.rollback()
     return report
+
+
+def record_departement(ws: Workspace, code: str, nom: str) -> ImportReport:
+    """Record the workspace's département (`pacte init --departement CODE --nom …`), checked as an import's
+    « departement » section is: the conventions and PDI/PTI then belong to it without a word."""
+    import yaml
+
+    with ws.scratch("departement-") as folder:
+        source = folder / "pacte-init-departement.yaml"
+        source.write_text(yaml.safe_dump({"departement": {"code": code, "nom": nom}}, allow_unicode=True),
+                          encoding="utf-8")
+        try:
+            return import_files(ws, [source])
+        except ValidationError as exc:  # told as the options the user typed, not as the file written for them
+            options = {"code": "--departement", "nom": "--nom"}
+            raise ValidationError([Problem("pacte init", None, options.get(p.field or "", p.field), p.message,
+                                           p.fix) for p in exc.problems]) from None
 
 
 def export_registry(ws: Workspace, path: Path, fmt: str | None = None, raw: bool = False) -> list[Path]:
