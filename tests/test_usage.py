@@ -162,3 +162,42 @@ def test_a_first_workspace_works_from_init(tmp_path: Path) -> None:
             "délibération, le représentant du CCAS de Choisy-le-Roi, la ville où l'acte est signé)") in generated
     text = docx_text(fresh.root / "conventions/CCAS-2026-001/CCAS-2026-001.docx")
     assert "siège est situé" not in text and " …," not in text  # an absent address: the clause is left out
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in getattr(group, "commands", {}).items():
+        found += _commands(command, (*path, name))
+    return found
+
+
+def test_every_help_is_in_french(pacte_sqlite: Pacte) -> None:
+    """Help mixed English from click (« Options: », « [required] », « TEXT », « COMMAND [ARGS]... »)."""
+    from pacte_docs.cli.commands import cli
+
+    english = ("Options:", "Usage", "[required]", "TEXT", "INTEGER", "COMMAND", "[ARGS]", "Show this message",
+               "default:", "env var", "Commands:", "BOOLEAN", "FLOAT", "PATH")
+    commands = _commands(cli)
+    assert len(commands) > 20
+    for path in commands:
+        shown = pacte_sqlite(*path, "--help").output
+        assert "Utilisation : pacte" in shown and "Options\u00a0:" in shown, path
+        found = [word for word in english if re.search(rf"(?<![\w\[]){re.escape(word)}(?![\w])", shown)]
+        assert not found, (path, found)
+
+
+def test_common_options_come_before_or_after_the_command(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """`pacte alertes --au 2027-01-01` was « Option inconnue »; --espace and --base the same."""
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "alertes.yaml"))
+    before = json.loads(pacte("--au", "2027-01-15", "alertes", "--format", "json").output)
+    after = json.loads(pacte("alertes", "--format", "json", "--au", "2027-01-15").output)
+    assert before == after and before
+    elsewhere = Pacte(tmp_path / "ailleurs", None)
+    elsewhere("init", str(elsewhere.root))
+    from click.testing import CliRunner
+
+    from pacte_docs.cli.commands import cli
+
+    listed = CliRunner().invoke(cli, ["conventions", "lister", "--format", "json", f"--espace={pacte.root}"])
+    assert listed.exit_code == 0 and "CCAS-2024-101" in listed.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 _FR = {
     "Usage:": "Utilisation :",
@@ -51,7 +52,14 @@ _FR = {
     "Aborted!": "Abandon.",
     "Do you want to continue?": "Voulez-vous continuer ?",
     "Confirm the action without prompting.": "Confirme l'action sans la demander.",
+    "required": "obligatoire",
 }
+# The names click shows as metavars (« --objet TEXTE ») and in its errors (« n'est pas un entier valide »).
+_TYPE_NAMES = {"StringParamType": "texte", "UnprocessedParamType": "texte", "IntParamType": "entier",
+               "FloatParamType": "nombre", "BoolParamType": "booléen", "IntRange": "entier",
+               "FloatRange": "nombre", "UUIDParameterType": "identifiant"}
+# The usage line: « pacte [OPTIONS] COMMANDE [ARGUMENTS]… »
+SUBCOMMAND_METAVAR = "COMMANDE [ARGUMENTS]…"
 
 
 def _gettext(message: str) -> str:
@@ -62,6 +70,10 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
     return _gettext(singular if n == 1 else plural)
 
 
+def _write_heading(self: Any, heading: str) -> None:
+    self.write(f"{'':>{self.current_indent}}{heading}\u00a0:\n")  # « Options : », French spacing
+
+
 def install() -> None:
     for name in ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils"):
         module = importlib.import_module(f"click.{name}")
@@ -69,3 +81,17 @@ def install() -> None:
             module._ = _gettext  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = _ngettext  # type: ignore[attr-defined]
+    types = importlib.import_module("click.types")
+    for class_name, french in _TYPE_NAMES.items():
+        if hasattr(types, class_name):
+            getattr(types, class_name).name = french
+    formatting = importlib.import_module("click.formatting")
+    formatting.HelpFormatter.write_heading = _write_heading
+
+
+def frenchify(command: Any) -> None:
+    """The usage line of a command and of every command under it, in French."""
+    if hasattr(command, "commands"):
+        command.subcommand_metavar = SUBCOMMAND_METAVAR
+        for sub in command.commands.values():
+            frenchify(sub)

@@ -98,7 +98,38 @@ class PacteClickError(click.ClickException):
         self.exit_code = error.exit_code  # type: ignore[misc]  # click declares it on the class
 
 
+GLOBAL_OPTIONS = ("--espace", "--base", "--au")
+
+
+def globals_first(args: list[str]) -> list[str]:
+    """The common options (--espace, --base, --au) moved before the command, wherever they were typed:
+    « pacte alertes --au 2027-01-01 » means « pacte --au 2027-01-01 alertes »."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in GLOBAL_OPTIONS and index + 1 < len(args):
+            front.extend(args[index:index + 2])
+            index += 2
+            continue
+        if arg.startswith(tuple(f"{name}=" for name in GLOBAL_OPTIONS)):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 class PacteGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = globals_first(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import DatabaseError, OperationalError
 
@@ -850,3 +881,6 @@ def main() -> None:
     except BrokenPipeError:  # « pacte conventions lister | head »: the reader left, nothing to report
         sys.stderr.close()
         sys.exit(1)
+
+
+clickfr.frenchify(cli)  # once every command is defined
