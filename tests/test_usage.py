@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +203,28 @@ def test_common_options_come_before_or_after_the_command(pacte_sqlite: Pacte, tm
 
     listed = CliRunner().invoke(cli, ["conventions", "lister", "--format", "json", f"--espace={pacte.root}"])
     assert listed.exit_code == 0 and "CCAS-2024-101" in listed.output
+
+
+def test_people_read_french_values_and_scripts_read_codes(pacte_sqlite: Pacte) -> None:
+    """`conventions afficher` showed 4200000.00, 0.5000 and ISO dates, the tables showed « a_renouveler »; a
+    lowercase reference was not found; from inside ws/conventions/ the tool did not find its workspace."""
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    shown = " ".join(pacte("--au", "2026-12-01", "conventions", "afficher", "ccas-2024-010").output.split())
+    assert "CCAS-2024-010 — CCAS — statut :" in shown
+    assert "Date d'effet 1er juin 2024" in shown and "2024-06-01" not in shown
+    money = normalise_spaces(" ".join(pacte("conventions", "afficher", "ft-2023-009").output.split()))
+    assert "Montant 4 200 000,00 €" in money and "Taux FSE 50 %" in money
+    machine = json.loads(pacte("conventions", "afficher", "FT-2023-009", "--format", "json").output)
+    assert machine["date_effet"] == "2023-02-01" and machine["montant"] == "4200000.00"
+    table = pacte("--au", "2027-02-20", "conventions", "lister").output
+    assert "à renouveler" in table and "a_renouveler" not in table and "01/06/2024" in table
+    assert "a_renouveler" in pacte("--au", "2027-02-20", "conventions", "lister", "--format", "csv").output
+    inside = pacte.root / "conventions"
+    result = subprocess.run([sys.executable, "-m", "pacte_docs", "conventions", "lister", "--format", "json"],
+                            cwd=inside, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "CCAS-2024-010" in result.stdout, result.stderr
+
+
+def normalise_spaces(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\u00a0", " ")

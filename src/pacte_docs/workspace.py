@@ -237,6 +237,16 @@ def load_config(path: Path) -> Config:
     return config
 
 
+def find_root(start: Path) -> Path:
+    """The workspace *start* lies in: the nearest folder, from *start* up, that holds a pacte.toml (a command run
+    from ws/conventions/CCAS-2024-001 works on ws); *start* itself when there is none."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return start
+
+
 class Workspace:
     """An opened workspace: its folders, its configuration and its registry."""
 
@@ -258,7 +268,7 @@ class Workspace:
     def open(cls, root: str | Path | None = None, base_url: str | None = None) -> Workspace:
         """Open a workspace: *root*, else PACTE_ESPACE, else the current folder; on the registry *base_url*, else
         PACTE_BASE, else pacte.toml's [base] url, else its pacte.db. Use it as a context manager to close it."""
-        folder = root if root is not None else os.environ.get("PACTE_ESPACE") or Path.cwd()
+        folder = root if root is not None else os.environ.get("PACTE_ESPACE") or find_root(Path.cwd())
         return cls(Path(folder).expanduser(), base_url or os.environ.get("PACTE_BASE") or None)
 
     def __enter__(self) -> Workspace:

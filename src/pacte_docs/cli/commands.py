@@ -25,6 +25,7 @@ from pacte_docs.cli.output import (
     print_conformity,
     progress_bar,
     raw_option,
+    shown,
 )
 from pacte_docs.documents import store
 from pacte_docs.errors import DatabaseUnavailableError, ExternalError, Invalid, PacteError
@@ -32,7 +33,7 @@ from pacte_docs.formatting import date_longue
 from pacte_docs.intake import import_format
 from pacte_docs.kinds import ArticleChange, ConventionType, values
 from pacte_docs.rules import periods
-from pacte_docs.workspace import Workspace, init_workspace
+from pacte_docs.workspace import Workspace, find_root, init_workspace
 
 if TYPE_CHECKING:
     from pacte_docs.services import lifecycle
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
 # so that `pacte alertes` and the listings start in a fraction of a second.
 clickfr.install()
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+SHOWN_FIELDS = {  # `conventions afficher`: field → French label, in the order a reader looks for them
+    "objet": "Objet", "partenaires": "Partenaires", "departement": "Département", "date_signature": "Signée le",
+    "date_effet": "Date d'effet", "duree_mois": "Durée (mois)", "periode": "Période en cours",
+    "debut_periode": "Début de période", "fin_periode": "Fin de période", "renouvellement": "Renouvellement",
+    "renouvellements_max": "Renouvellements au plus", "preavis_mois": "Préavis (mois)",
+    "date_limite": "Date limite de décision", "territoire": "Territoire", "montant": "Montant", "taux_fse": "Taux FSE",
+}
 STATUS_LABELS = {"cree": "créé", "regenere": "régénéré", "inchange": "inchangé", "modifie": "modifié",
                  "fige": "texte signé, inchangé"}
 
@@ -49,7 +57,7 @@ class State:
     """Global options, shared with every command through ctx.obj."""
 
     def __init__(self, espace: Path | None, base: str | None, au: dt.date | None) -> None:
-        self.espace = espace or Path.cwd()
+        self.espace = espace or find_root(Path.cwd())  # from a subfolder, the enclosing workspace
         self.base = base
         self.au = au or periods.today()
         self._workspace: Workspace | None = None
@@ -74,6 +82,13 @@ WAITING = {
 
 def _tell_waiting(lock: str) -> None:
     click.echo(WAITING.get(lock, "Attente de la fin d'une autre commande pacte…"), err=True)
+
+
+def _key(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """A reference or code as the registry writes it (capitals, no spaces): « ccas-2024-001 » is CCAS-2024-001."""
+    if isinstance(value, tuple):
+        return tuple(v.strip().upper() for v in value)
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -271,7 +286,7 @@ def demo_command(state: State, dossier: Path | None) -> None:
     emit([a.as_json() for a in report.alertes],
          {"reference": "Référence", "responsable": "Responsable", "date_limite": "Date limite",
           "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
-         "table", f"Alertes au {state.au.isoformat()} (pacte alertes --envoyer les adresse aux responsables)")
+         "table", f"Alertes au {date_longue(state.au)} (pacte alertes --envoyer les adresse aux responsables)")
     click.echo(f"  Calendrier des échéances : {report.calendrier}")
     click.echo(f"  Empreintes des archives : {report.root / 'archives' / store.SUMS_NAME}")
     click.echo("Pour continuer : cd " + str(report.root) + " && pacte conventions lister")
@@ -382,11 +397,11 @@ def conventions_list(state: State, type_: str | None, statut: str | None, fmt: s
     rows = records.list_conventions(state.workspace(), state.au, type_=type_, statut=statut)
     emit(rows, {"reference": "Référence", "type": "Type", "partenaires": "Partenaires", "statut": "Statut",
                 "date_effet": "Effet", "fin_periode": "Fin de période", "date_limite": "Date limite"},
-         fmt, f"Conventions au {state.au.isoformat()}")
+         fmt, f"Conventions au {date_longue(state.au)}")
 
 
 @conventions_group.command("afficher")
-@click.argument("reference")
+@click.argument("reference", callback=_key)
 @output_option
 @click.pass_obj
 def conventions_show(state: State, reference: str, fmt: str) -> None:
@@ -406,16 +421,14 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         emit([row], {k: k for k in row if k not in ("documents", "journal")}, "csv")
         return
     console = Console()
-    console.print(f"[bold]{escape(row['reference'])}[/bold] — {escape(row['type'])} — statut : "
-                  f"[bold]{escape(row['statut'])}[/bold]")
+    console.print(f"[bold]{escape(row['reference'])}[/bold] — {escape(shown('type', row['type']))} — statut : "
+                  f"[bold]{escape(shown('statut', row['statut']))}[/bold]")
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    for key in ("objet", "partenaires", "departement", "date_signature", "date_effet", "duree_mois", "periode",
-                "debut_periode", "fin_periode", "renouvellement", "renouvellements_max", "preavis_mois", "date_limite",
-                "territoire", "montant", "taux_fse"):
-        table.add_row(key, escape(plain(row.get(key))))
-    table.add_row("responsable", escape(f"{plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>"))
+    for key, label in SHOWN_FIELDS.items():
+        table.add_row(label, escape(shown(key, row.get(key), long_dates=True)))
+    table.add_row("Responsable", escape(f"{plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>"))
     console.print(table)
     if row["documents"]:
         console.print("[bold]Documents[/bold]")
@@ -426,12 +439,12 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         console.print("[bold]Journal[/bold]")
         for e in row["journal"]:
             sha = f" [sha256 {e['sha256'][:12]}…]" if e["sha256"] else ""
-            console.print(escape(f"  {e['quand'][:19].replace('T', ' ')}  {e['nature']:<15} {e['description']}{sha}"),
-                          highlight=False)
+            when = dt.datetime.fromisoformat(e["quand"]).strftime("%d/%m/%Y %H:%M")
+            console.print(escape(f"  {when}  {e['nature']:<15} {e['description']}{sha}"), highlight=False)
 
 
 @conventions_group.command("generer")
-@click.argument("references", nargs=-1)
+@click.argument("references", nargs=-1, callback=_key)
 @click.option("--toutes", is_flag=True, help="Génère toutes les conventions du registre.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que les DOCX.")
 @click.option("--pdfa", is_flag=True, help="Produit des PDF/A-2b (archivage légal).")
@@ -475,7 +488,7 @@ def _print_step(step: lifecycle.Step) -> None:
 
 
 @conventions_group.command("signer")
-@click.argument("reference")
+@click.argument("reference", callback=_key)
 @click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de signature.")
 @click.option("--fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -494,7 +507,7 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
 
 
 @conventions_group.command("renouveler")
-@click.argument("reference")
+@click.argument("reference", callback=_key)
 @click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de la décision de renouvellement (par défaut : --au, aujourd'hui).")
 @click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui renouvelle.")
@@ -517,7 +530,7 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
 
 
 @conventions_group.command("avenant")
-@click.argument("reference")
+@click.argument("reference", callback=_key)
 @click.option("--objet", required=True, help="Ce que l'avenant modifie (texte de son article 1).")
 @click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ", help="Date de l'avenant.")
 @click.option("--nouvelle-fin", callback=_parse_date, metavar="AAAA-MM-JJ",
@@ -559,7 +572,7 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
 
 
 @conventions_group.command("denoncer")
-@click.argument("reference")
+@click.argument("reference", callback=_key)
 @click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de la dénonciation (envoi de la lettre recommandée).")
 @click.option("--motif", help="Motif de la dénonciation.")
@@ -583,7 +596,7 @@ def conventions_denounce(state: State, reference: str, date_: dt.date, motif: st
 
 
 @conventions_group.command("annuler-acte")
-@click.argument("reference")
+@click.argument("reference", callback=_key)
 @click.argument("acte", type=click.Choice(["denonciation", "avenant", "renouvellement"]))
 @click.option("--motif", required=True, help="Pourquoi l'acte est retiré (consigné au journal).")
 @click.pass_obj
@@ -640,7 +653,7 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
     if not (envoyer and fmt != "table"):
         emit(rows, {"reference": "Référence", "partenaires": "Partenaires", "responsable": "Responsable",
                     "date_limite": "Date limite", "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
-             "table", f"Alertes au {state.au.isoformat()}")
+             "table", f"Alertes au {date_longue(state.au)}")
     if simulation:
         for preview in run.apercu:
             click.echo(f"  serait envoyé à {preview.destinataire} : « {preview.sujet} » ({preview.alertes} alerte(s))")
@@ -686,7 +699,7 @@ def pdi_pti_list(state: State, fmt: str) -> None:
 
 
 @pdi_pti_group.command("generer")
-@click.argument("reference", required=False)
+@click.argument("reference", required=False, callback=_key)
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX (sommaire sans numéros de page).")
 @click.option("--pdfa", is_flag=True, help="Produit un PDF/A-2b (archivage légal).")
 @click.pass_obj

@@ -6,9 +6,11 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pacte_docs.formatting import spreadsheet_safe
+from pacte_docs.formatting import date_courte, date_longue, montant, nombre, pourcentage, spreadsheet_safe
 
 if TYPE_CHECKING:
     from pacte_docs.services.generation import Progress
@@ -64,7 +66,7 @@ def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: s
     for label in columns.values():
         table.add_column(label, overflow="fold")
     for row in rows:
-        table.add_row(*(escape(plain(row.get(key))) for key in columns))  # « CCAS [/] A » is text, not markup
+        table.add_row(*(escape(shown(key, row.get(key))) for key in columns))  # « CCAS [/] A » is text, not markup
     Console(width=160 if not sys.stdout.isatty() else None).print(table)
     if not rows:
         click.echo("(aucun élément)")
@@ -74,6 +76,41 @@ def json_default(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+# What a person reads in place of the registry's codes (tables and `afficher`; JSON and CSV keep the codes).
+LABELS = {
+    "brouillon": "brouillon", "signee": "signée", "en_cours": "en cours", "a_renouveler": "à renouveler",
+    "reconduite": "reconduite", "denoncee": "dénoncée", "expiree": "expirée", "depasse": "dépassé",
+    "ccas": "CCAS", "cias": "CIAS", "france_travail": "France Travail", "commune": "commune", "caf": "CAF",
+    "prefecture": "préfecture", "region": "Région", "association": "association", "siae": "SIAE", "autre": "autre",
+    "expresse": "expresse", "tacite": "tacite", "aucun": "aucun",
+}
+_CODED = {"statut", "type", "renouvellement", "action", "etat"}
+_AMOUNTS = {"montant", "montant_annuel", "credits_engages", "credits_consommes"}
+_RATES = {"taux_fse", "taux"}
+
+
+def shown(key: str, value: Any, long_dates: bool = False) -> str:
+    """*value* of field *key* as a French reader expects it: « 4 200 000,00 € », « 50 % », « 1er juin 2024 » (or
+    « 01/06/2024 » in a table), « à renouveler », « oui »."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return date_longue(value) if long_dates else date_courte(value)
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return shown(key, dt.date.fromisoformat(value), long_dates)
+    if key in _AMOUNTS and isinstance(value, Decimal | int | float):
+        return montant(value)
+    if key in _RATES and isinstance(value, Decimal | int | float):
+        return pourcentage(value)
+    if key in _CODED and isinstance(value, str):
+        return LABELS.get(value, value)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return nombre(value)
+    return plain(value)
 
 
 def plain(value: Any) -> str:
