@@ -127,7 +127,6 @@ HOSTILE: list[tuple[str, bytes, list[str]]] = [
      ["traversee.yaml", "ligne 29", "« reference »", "n'est pas une référence valide"]),
     ("reserve.yaml", _registre("reference: ASSO-2025-001", "reference: CON"),
      ["ligne 29", "nom réservé par Windows"]),
-    ("minuscules.yaml", _registre("code: FT-93", "code: ft-93"), ["ligne 24", "« code »", "n'est pas un code valide"]),
     ("date.yaml", _registre("date_effet: 2025-03-01", "date_effet: 2025-02-30"),
      ["ligne 35", "« date_effet »", "n'existe pas au calendrier"]),
     ("date-texte.yaml", _registre("date_effet: 2025-03-01", "date_effet: mars 2025"),

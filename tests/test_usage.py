@@ -228,3 +228,31 @@ def test_people_read_french_values_and_scripts_read_codes(pacte_sqlite: Pacte) -
 
 def normalise_spaces(text: str) -> str:
     return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_import_understands_people(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """« Courriel du responsable » was not matched to responsable_email, « Référence » with its accent was not
+    normalised, errors named responsable.email where the column is « Courriel du responsable », `1.250` was read
+    as 1250 without a word, and a lowercase reference was refused."""
+    pacte = pacte_sqlite
+    pacte("init", str(pacte.root), "--departement", "94", "--nom", "Département du Val-de-Marne")
+    (tmp_path / "partenaires.csv").write_text("Code ; Type ; Nom\nccas-x;ccas;CCAS de Choisy-le-Roi\n",
+                                              encoding="utf-8")
+    header = ("Référence;Type;Partenaires;Objet;Date d'effet;Renouvellement;Nom du responsable;"
+              "Courriel du responsable;Montant\n")
+    conventions = tmp_path / "conventions.csv"
+    conventions.write_text(header + "ccas-2026-002;ccas;CCAS-X;Objet.;01/01/2026;expresse;Anne Durand;anne.@x.fr;"
+                           "1.250\n", encoding="utf-8")
+    refused = pacte("importer", str(tmp_path / "partenaires.csv"), str(conventions), ok=False)
+    lines = refused.output.splitlines()
+    assert refused.exit_code == 1 and len([line for line in lines if line.startswith("  • ")]) == 2, refused.output
+    assert any("champ « Courriel du responsable » : « anne.@x.fr » n'est pas une adresse électronique valable (un "
+               "point juste avant l'arobase @)" in line for line in lines)
+    assert any("champ « Montant » : « 1.250 » peut se lire 1\u202f250 ou 1,250 — écrivez 1250 ou 1,25, sans point"
+               in line for line in lines)
+    conventions.write_text(header + "ccas-2026-002;ccas;ccas-x;Objet.;01/01/2026;expresse;Anne Durand;"
+                           "anne.durand@x.fr;1 250,00\n", encoding="utf-8")
+    pacte("importer", str(tmp_path / "partenaires.csv"), str(conventions))
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2026-002", "--format", "json").output)
+    assert shown["responsable"] == {"nom": "Anne Durand", "email": "anne.durand@x.fr"}
+    assert (shown["montant"], shown["date_effet"], shown["partenaires"]) == ("1250.00", "2026-01-01", ["CCAS-X"])

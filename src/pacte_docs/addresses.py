@@ -38,6 +38,7 @@ def _french(reason: str) -> str:
         "two periods in a row": "deux points qui se suivent",
         "start with a period": "un point au début",
         "end with a period": "un point à la fin",
+        "period immediately before the @-sign": "un point juste avant l'arobase @",
         "must have an @-sign": "il manque l'arobase @",
         "nothing before the @-sign": "rien avant l'arobase @",
         "should have a period": "le domaine n'a pas de point",

@@ -47,7 +47,7 @@ def text(limit: int = 2000, multiline: bool = True) -> Callable[[Any], str | Non
 
 def key(kind: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
-        result = str(value).strip()
+        result = str(value).strip().upper()  # « ccas-2024-001 » is CCAS-2024-001
         if not KEY_PATTERN.match(result):
             raise Invalid(f"« {result} » n'est pas un{'e' if kind == 'référence' else ''} {kind} valide",
                           "utilisez de 2 à 40 caractères parmi les majuscules sans accent, les chiffres et le "
@@ -128,6 +128,10 @@ def _decimal(value: Any) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     raw = str(value).strip().replace("€", "").replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}\.\d{3}", raw):  # « 1.250 »: a French thousand or an English decimal?
+        whole, part = raw.split(".")
+        raise Invalid(f"« {value} » peut se lire {whole}\u202f{part} ou {whole},{part}",
+                      f"écrivez {whole}{part} ou {whole},{part.rstrip('0') or '0'}, sans point")
     if re.fullmatch(r"-?\d+(,\d+)?", raw):
         raw = raw.replace(",", ".")
     elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", raw):  # 1.234.567,89
@@ -380,11 +384,11 @@ def personal_data(item: Item) -> list[Problem]:
     problems = []
     for name, value in item.data.items():
         if str(name).strip().lower() in PERSONAL_FIELDS:
-            problems.append(Problem(item.source, item.place(name), name,
+            problems.append(Problem(item.source, item.place(name), item.label(name),
                                     "donnée personnelle refusée : le bilan ne reçoit que des chiffres agrégés",
                                     f"retirez la colonne « {name} » et toute donnée sur une personne"))
         elif isinstance(value, str) and (NIR.search(value) or BIRTH_DATE.search(value)):
-            problems.append(Problem(item.source, item.place(name), name,
+            problems.append(Problem(item.source, item.place(name), item.label(name),
                                     "valeur qui ressemble à un numéro de sécurité sociale ou à une date de naissance",
                                     "le bilan ne reçoit que des chiffres agrégés : retirez cette donnée"))
     return problems
@@ -416,7 +420,8 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
             close = difflib.get_close_matches(name, list(schema), n=1)
             fix = f"vouliez-vous dire « {prefix}{close[0]} » ?" if close else \
                 "champs permis : " + ", ".join(schema)
-            problems.append(Problem(item.source, item.place(prefix + name), prefix + name, "champ inconnu", fix))
+            problems.append(Problem(item.source, item.place(prefix + name), item.label(prefix + name),
+                                    "champ inconnu", fix))
     for name, spec in schema.items():
         path = prefix + name
         value = data.get(name)
@@ -424,15 +429,15 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
             if value is None:
                 value = {}
             if not isinstance(value, dict):
-                problems.append(Problem(item.source, item.place(path), path, "des sous-champs sont attendus",
-                                        "sous-champs : " + ", ".join(spec.children)))
+                problems.append(Problem(item.source, item.place(path), item.label(path),
+                                        "des sous-champs sont attendus", "sous-champs : " + ", ".join(spec.children)))
                 continue
             result[name] = _clean_mapping(item, value, spec.children, path + ".", problems)
             continue
         if value is None or (isinstance(value, str) and not value.strip()) or value == []:  # blank = absent
             if spec.required:
-                problems.append(Problem(item.source, item.place(path) if path in item.places else item.where, path,
-                                        "champ obligatoire absent", "renseignez-le"))
+                problems.append(Problem(item.source, item.place(path) if path in item.places else item.where,
+                                        item.label(path), "champ obligatoire absent", "renseignez-le"))
             result[name] = type(spec.default)(spec.default) if isinstance(spec.default, list | dict) else spec.default
             continue
         if spec.items:
@@ -441,17 +446,18 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
         try:
             result[name] = spec.convert(value)
         except Invalid as exc:
-            problems.append(Problem(item.source, item.place(path), path, exc.message, exc.fix))
+            problems.append(Problem(item.source, item.place(path), item.label(path), exc.message, exc.fix))
             continue
         if spec.required and result[name] is None:
-            problems.append(Problem(item.source, item.place(path), path, "champ obligatoire vide", "renseignez-le"))
+            problems.append(Problem(item.source, item.place(path), item.label(path), "champ obligatoire vide",
+                                    "renseignez-le"))
     return result
 
 
 def _clean_objects(item: Item, value: Any, schema: dict[str, Field], path: str,
                    problems: list[Problem]) -> list[dict[str, Any]]:
     if not isinstance(value, list):
-        problems.append(Problem(item.source, item.place(path), path, "liste attendue",
+        problems.append(Problem(item.source, item.place(path), item.label(path), "liste attendue",
                                 "faites précéder chaque élément d'un tiret « - »"))
         return []
     out = []
@@ -459,7 +465,7 @@ def _clean_objects(item: Item, value: Any, schema: dict[str, Field], path: str,
         if isinstance(element, str):
             element = {"intitule": element}
         if not isinstance(element, dict):
-            problems.append(Problem(item.source, item.place(f"{path}.{index}"), path, "élément mal formé",
+            problems.append(Problem(item.source, item.place(f"{path}.{index}"), item.label(path), "élément mal formé",
                                     "champs : " + ", ".join(schema)))
             continue
         out.append(_clean_mapping(item, element, schema, f"{path}.{index}.", problems))

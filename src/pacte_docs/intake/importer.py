@@ -56,7 +56,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         problems.extend(reading.problems)
         for item in reading.items:
             if item.section == "partenaires" and item.data.get("code"):
-                partner_codes.add(str(item.data["code"]).strip())
+                partner_codes.add(str(item.data["code"]).strip().upper())
             if item.section == "pacte" and path.suffix.lower() not in (".yaml", ".yml"):
                 problems.append(Problem(item.source, item.where, None,
                                         "un PDI/PTI, avec ses axes et ses fiches-actions, se décrit en YAML",

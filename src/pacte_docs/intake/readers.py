@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,9 +65,14 @@ class Item:
     where: str
     data: dict[str, Any]
     places: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # field → its column as the file spells it
 
     def place(self, name: str) -> str:
         return self.places.get(name, self.where)
+
+    def label(self, name: str) -> str:
+        """The field as the user wrote it: « Courriel du responsable » for responsable.email in a table."""
+        return self.labels.get(name, name)
 
 
 @dataclass
@@ -267,18 +273,21 @@ def _section_from(name: str, headers: list[str]) -> str | None:
     return None
 
 
+def _target(section: str, column: str) -> str:
+    """The field a column fills: representant_nom → representant.nom."""
+    for parent, children in NESTED.get(section, {}).items():
+        prefix = parent + "_"
+        if column.startswith(prefix) and column[len(prefix):] in children:
+            return f"{parent}.{column[len(prefix):]}"
+    return column
+
+
 def _unflatten(section: str, row: dict[str, Any], places: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """representant_nom → representant.nom; list cells split into items."""
     data: dict[str, Any] = {}
     new_places: dict[str, str] = {}
-    nested = NESTED.get(section, {})
     for column, value in row.items():
-        target = column
-        for parent, children in nested.items():
-            prefix = parent + "_"
-            if column.startswith(prefix) and column[len(prefix):] in children:
-                target = f"{parent}.{column[len(prefix):]}"
-                break
+        target = _target(section, column)
         if column in LISTS.get(section, set()):
             value = _split_list(column, value)
         if "." in target:
@@ -307,8 +316,27 @@ def _split_list(column: str, value: Any) -> list[Any] | None:
     return lines
 
 
+# Column titles people write, read as the format's fields (after accents, case and spacing are set aside).
+HEADER_ALIASES = {
+    "courriel_du_responsable": "responsable_email", "email_du_responsable": "responsable_email",
+    "mail_du_responsable": "responsable_email", "adresse_electronique_du_responsable": "responsable_email",
+    "nom_du_responsable": "responsable_nom", "responsable": "responsable_nom",
+    "date_d_effet": "date_effet", "date_de_debut": "date_effet", "date_de_signature": "date_signature",
+    "duree_en_mois": "duree_mois", "duree": "duree_mois", "preavis_en_mois": "preavis_mois", "preavis": "preavis_mois",
+    "ref": "reference", "numero_de_convention": "reference", "partenaire": "partenaires",
+    "type_de_convention": "type", "code_partenaire": "code", "nom_du_partenaire": "nom",
+    "courriel": "email", "adresse_electronique": "email", "e_mail": "email", "taux_de_cofinancement_fse": "taux_fse",
+    "annee": "annee",
+}
+
+
 def _header(value: Any) -> str:
-    return re.sub(r"\s+", "_", str(value or "").strip().lower())
+    """A column title as a field name: « Référence » → reference, « Date d'effet » → date_effet, « Courriel du
+    responsable » → responsable_email."""
+    text = unicodedata.normalize("NFKD", str(value or "").strip().lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    name = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    return HEADER_ALIASES.get(name, name)
 
 
 def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
@@ -340,7 +368,7 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
         return
     headers = [_header(h) for h in table[0]]
     values = [[from_spreadsheet(value) for value in row] for row in table[1:]]  # « '=x » as pacte exported it
-    _table_items(source, "ligne", headers, values, path.stem, reading, lambda r, c: f"ligne {r}")
+    _table_items(source, table[0], headers, values, path.stem, reading, lambda r, c: f"ligne {r}")
 
 
 def _too_many_rows(source: str, where: str | None) -> Problem:
@@ -407,12 +435,12 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                     return f"feuille « {title} », ligne {r}"
                 return f"feuille « {title} », cellule {_column_letter(c)}{r}"
 
-            _table_items(source, "ligne", headers, table[1:], title.lower(), reading, place, section=title.lower())
+            _table_items(source, table[0], headers, table[1:], title.lower(), reading, place, section=title.lower())
     finally:
         book.close()
 
 
-def _table_items(source: str, _unit: str, headers: list[str], rows: list[list[Any]], name: str,
+def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[list[Any]], name: str,
                  reading: Reading, place: Any, section: str | None = None) -> None:
     section = section or _section_from(name, headers)
     if section is None:
@@ -453,4 +481,6 @@ def _table_items(source: str, _unit: str, headers: list[str], rows: list[list[An
                                             f"la section « {section} » ne tient qu'une ligne",
                                             "gardez une seule ligne de données"))
             continue
-        reading.items.append(Item(section, source, place(number, None), data, field_places))
+        labels = {_target(section, header): str(title).strip() for header, title in zip(
+            headers, titles, strict=False) if header and _target(section, header) != str(title).strip()}
+        reading.items.append(Item(section, source, place(number, None), data, field_places, labels))
