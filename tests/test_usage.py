@@ -256,3 +256,9 @@ def test_import_understands_people(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     shown = json.loads(pacte("conventions", "afficher", "CCAS-2026-002", "--format", "json").output)
     assert shown["responsable"] == {"nom": "Anne Durand", "email": "anne.durand@x.fr"}
     assert (shown["montant"], shown["date_effet"], shown["partenaires"]) == ("1250.00", "2026-01-01", ["CCAS-X"])
+
+
+def test_generer_without_a_reference_is_a_usage_error(pacte_sqlite: Pacte) -> None:
+    result = pacte_sqlite("conventions", "generer", ok=False)
+    assert result.exit_code == 2 and "indiquez au moins une référence de convention, ou --toutes" in result.output
+    assert "pacte conventions generer [OPTIONS] [RÉFÉRENCES]…" in result.output

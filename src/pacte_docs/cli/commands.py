@@ -444,7 +444,7 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
 
 
 @conventions_group.command("generer")
-@click.argument("references", nargs=-1, callback=_key)
+@click.argument("references", nargs=-1, callback=_key, metavar="[RÉFÉRENCES]…")
 @click.option("--toutes", is_flag=True, help="Génère toutes les conventions du registre.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que les DOCX.")
 @click.option("--pdfa", is_flag=True, help="Produit des PDF/A-2b (archivage légal).")
@@ -465,6 +465,9 @@ def conventions_generate(state: State, references: tuple[str, ...], toutes: bool
 
     if toutes and references:
         raise click.UsageError("Donnez des références ou --toutes, pas les deux.")
+    if not toutes and not references:  # a usage error (exit 2), not bad data
+        raise click.UsageError("indiquez au moins une référence de convention, ou --toutes pour toutes les "
+                               "générer. Exemple : pacte conventions generer CCAS-2024-001")
     ws = state.workspace()
     with progress_bar("Génération") as progress:
         report = generation.generate(ws, list(references), all_=toutes, with_pdf=not sans_pdf, pdfa=pdfa,
