@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from docx import Document as DocxDocument
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.conftest import _admin
 from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state
 
 BROKEN = {
@@ -262,3 +269,77 @@ def test_generer_without_a_reference_is_a_usage_error(pacte_sqlite: Pacte) -> No
     result = pacte_sqlite("conventions", "generer", ok=False)
     assert result.exit_code == 2 and "indiquez au moins une référence de convention, ou --toutes" in result.output
     assert "pacte conventions generer [OPTIONS] [RÉFÉRENCES]…" in result.output
+
+
+@contextmanager
+def _registry(base: str | None, folder: Path) -> Iterator[Pacte]:
+    """An initialised workspace in *folder* on its own empty registry (SQLite, or a new PostgreSQL database)."""
+    url = None
+    if base is not None:
+        server = base.rsplit("/", 1)[0]
+        name = "t_" + uuid.uuid4().hex[:12]
+        with _admin(server) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        url = f"{server}/{name}"
+    runner = Pacte(folder, url)
+    runner("init", str(folder))
+    try:
+        yield runner
+    finally:
+        if url is not None:
+            with _admin(url.rsplit("/", 1)[0]) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+LIFECYCLES = st.fixed_dictionaries({
+    "renouveler": st.one_of(st.none(), st.integers(0, 80)),  # days after 2027-01-01, CCAS-2024-101 (expresse)
+    "denoncer": st.one_of(st.none(), st.integers(0, 50)),  # days after 2027-01-01, CCAS-2024-102 (tacite)
+    "avenants": st.lists(st.booleans(), max_size=2),  # CCAS-2024-103: each carries its end further, or not
+    "signer": st.booleans(),  # the draft CCAS-2027-105
+    "retirer": st.booleans(),  # withdraw the last act recorded, if any
+})
+
+
+@pytest.mark.lent  # whole workspaces exported and imported a few times: about 20 s
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(life=LIFECYCLES)
+def test_export_keeps_the_whole_registry(base: str | None, tmp_path_factory: pytest.TempPathFactory,
+                                         life: dict[str, Any]) -> None:
+    """`pacte exporter` then `pacte importer` into a new workspace lost every renewal, dénonciation, avenant and
+    signature (CCAS-2024-001 came back expirée instead of reconduite), and two départements made three files.
+    Now the round trip export → import into an empty workspace → export gives the same file, and statuses and
+    deadlines are the same on both sides at several dates — whatever happened to the conventions."""
+    folder = tmp_path_factory.mktemp("aller-retour")
+    with _registry(base, folder / "source") as source, _registry(base, folder / "cible") as target:
+        source("importer", str(DATA / "alertes.yaml"), str(DATA / "registre.yaml"))  # two départements
+        acts = []
+        if life["renouveler"] is not None:
+            day = (dt.date(2027, 1, 1) + dt.timedelta(days=life["renouveler"])).isoformat()
+            source("--au", day, "conventions", "renouveler", "CCAS-2024-101", "--date", day, "--sans-pdf")
+            acts.append(("CCAS-2024-101", "renouvellement"))
+        if life["denoncer"] is not None:
+            day = (dt.date(2027, 1, 1) + dt.timedelta(days=life["denoncer"])).isoformat()
+            source("--au", day, "conventions", "denoncer", "CCAS-2024-102", "--date", day, "--force", "--sans-pdf",
+                   "--motif", "Fin du dispositif ; « guillemets » et accents.")
+            acts.append(("CCAS-2024-102", "denonciation"))
+        for number, extends in enumerate(life["avenants"], start=1):
+            extra = ["--nouvelle-fin", f"{2028 + number}-02-28"] if extends else []
+            source("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet", f"Avenant {number}.",
+                   "--date", "2026-01-15", "--remplace-article", "4", "Nouvelle rédaction.", *extra, "--sans-pdf")
+            acts.append(("CCAS-2024-103", "avenant"))
+        if life["signer"]:
+            source("--au", "2027-02-10", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10")
+        if life["retirer"] and acts:
+            source("conventions", "annuler-acte", *acts[-1], "--motif", "Erreur de saisie.")
+        first = folder / "registre.yaml"
+        assert [Path(p.split()[-1]) for p in source("exporter", str(first)).output.splitlines()] == [first]
+        target("importer", str(first))
+        second = folder / "registre-2.yaml"
+        target("exporter", str(second))
+        assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+        for on in ("2026-12-01", "2027-03-15", "2028-06-30", "2030-01-01"):
+            mine = json.loads(source("--au", on, "conventions", "lister", "--format", "json").output)
+            theirs = json.loads(target("--au", on, "conventions", "lister", "--format", "json").output)
+            assert mine == theirs, on
+            assert json.loads(source("--au", on, "alertes", "--format", "json").output) == \
+                json.loads(target("--au", on, "alertes", "--format", "json").output)

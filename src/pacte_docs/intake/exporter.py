@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pacte_docs.files import write_atomic
 from pacte_docs.formatting import spreadsheet_safe
 from pacte_docs.intake import readers
 from pacte_docs.registry import queries
-from pacte_docs.registry.models import Convention, Departement, Partenaire
+from pacte_docs.registry.models import Convention, Departement, Evenement, Partenaire
 
 
 def _person(civilite: str | None, nom: str | None, qualite: str | None) -> dict[str, Any]:
@@ -55,11 +56,37 @@ def convention_record(c: Convention) -> dict[str, Any]:
     }
 
 
-def registry_records(session: Session) -> dict[str, list[dict[str, Any]]]:
+def lifecycle_record(c: Convention, events: list[Evenement]) -> dict[str, Any]:
+    """What happened to a convention after it was drawn up — dénonciation, renewals, avenants — and its journal,
+    in the import format: an export re-imported into an empty workspace gives the same statuses and deadlines."""
+    return {
+        "denonciation": {"date": c.date_denonciation, "motif": c.motif_denonciation},
+        "renouvellements": [{"numero": r.numero, "date": r.date, "deliberation": r.deliberation_numero}
+                            for r in c.renouvellements],
+        "avenants": [{"numero": a.numero, "objet": a.objet, "date": a.date, "periode": a.periode,
+                      "nouvelle_fin": a.nouvelle_fin,
+                      "deliberation": {"numero": a.deliberation_numero, "date": a.deliberation_date},
+                      "modifications": [dict(m) for m in a.modifications or []]} for a in c.avenants],
+        "journal": [{"quand": e.quand.astimezone(dt.UTC).isoformat(), "nature": e.nature, "date": e.date,
+                     "description": e.description, "document": e.document, "sha256": e.document_sha256}
+                    for e in events],
+    }
+
+
+def registry_records(session: Session, lifecycle: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """The registry in the import format; with *lifecycle*, each convention's life and journal too."""
+    conventions = queries.conventions(session)
+    records = [convention_record(c) for c in conventions]
+    if lifecycle:
+        events: dict[int, list[Evenement]] = {}
+        for event in session.scalars(select(Evenement).order_by(Evenement.quand, Evenement.id)):
+            events.setdefault(event.convention_id, []).append(event)
+        records = [record | lifecycle_record(c, events.get(c.id, [])) for record, c in zip(records, conventions,
+                                                                                            strict=True)]
     return {
         "departement": [departement_record(d) for d in queries.departements(session)],
         "partenaires": [partenaire_record(p) for p in queries.partenaires(session)],
-        "conventions": [convention_record(c) for c in queries.conventions(session)],
+        "conventions": records,
         "realisations": [queries.realisation_record(r) for r in queries.realisations(session)],
     }
 
@@ -86,7 +113,7 @@ def export(session: Session, path: Path, fmt: str | None = None, raw: bool = Fal
     """Write the registry to *path* (CSV: one file per section next to it); returns the files written. In CSV, a
     text that a spreadsheet would take for a formula is protected by an apostrophe, unless *raw*."""
     fmt = (fmt or path.suffix.lstrip(".") or "yaml").lower()
-    records = registry_records(session)
+    records = registry_records(session, lifecycle=fmt in ("yaml", "yml"))
     pactes = [_prune(queries.pacte_record(p)) for p in queries.pactes(session)]
     if fmt not in ("yaml", "yml", "csv", "xlsx"):
         raise ValueError(fmt)
@@ -113,6 +140,8 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
         departements = records["departement"]
         if len(departements) == 1:
             document["departement"] = _prune(departements[0])
+        elif departements:
+            document["departements"] = [_prune(d) for d in departements]  # one file, whatever their number
         document["partenaires"] = [_prune(r) for r in records["partenaires"]]
         document["conventions"] = [_prune(r) for r in records["conventions"]]
         if pacte is not None:
@@ -121,14 +150,6 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
             document["realisations"] = [_prune(r) for r in records["realisations"]]
         text = "# Registre pacte_docs, exporté pour être relu ou réimporté avec « pacte importer ».\n" + _yaml(document)
         write_atomic(path, text.encode("utf-8"))
-        if len(departements) > 1:
-            # A YAML file holds one département: each goes to a file of its own, conventions name theirs.
-            written = [path]
-            for d in departements:
-                target = path.with_name(f"{path.stem}-departement-{d['code']}{path.suffix}")
-                write_atomic(target, _yaml({"departement": _prune(d)}).encode("utf-8"))
-                written.insert(0, target)
-            return written
         return [path]
     if fmt == "csv":
         written = []

@@ -104,6 +104,19 @@ def date(value: Any) -> dt.date:
     return result
 
 
+def timestamp(value: Any) -> dt.datetime:
+    """A moment of the journal, as the export writes it (ISO 8601 with its offset; UTC when none is given)."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise Invalid(f"« {value} » n'est pas un horodatage", "écrivez-le AAAA-MM-JJTHH:MM:SS+00:00, comme "
+                          "l'export l'écrit") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def integer(low: int, high: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool):
@@ -317,6 +330,27 @@ SCHEMAS: dict[str, dict[str, Field]] = {
             conseillers=Field(integer(0, 100_000)), travailleurs_sociaux=Field(integer(0, 100_000)),
             duree_accompagnement_mois=Field(integer(1, 120)),
         ),
+        # The convention's life, as `pacte exporter` writes it: absent, the registry's is kept as it is.
+        "denonciation": obj(date=Field(date), motif=Field(text(2000))),
+        "renouvellements": Field(lambda v: v, items={
+            "numero": Field(integer(1, 20), required=True), "date": Field(date, required=True),
+            "deliberation": Field(text(50, False)),
+        }),
+        "avenants": Field(lambda v: v, items={
+            "numero": Field(integer(1, 200), required=True), "objet": Field(text(4000), required=True),
+            "date": Field(date), "periode": Field(integer(1, 21), required=True), "nouvelle_fin": Field(date),
+            "deliberation": obj(numero=Field(text(60, False)), date=Field(date)),
+            "modifications": Field(lambda v: v, default=[], items={
+                "article": Field(text(20, False), required=True), "mode": Field(enum(("complete", "remplace")),
+                                                                                 required=True),
+                "texte": Field(text(10000), required=True),
+            }),
+        }),
+        "journal": Field(lambda v: v, items={
+            "quand": Field(timestamp, required=True), "nature": Field(text(30, False), required=True),
+            "date": Field(date), "description": Field(text(10000), required=True),
+            "document": Field(text(500, False)), "sha256": Field(text(64, False)),
+        }),
     },
 }
 

@@ -136,7 +136,11 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                 changed.append((convention, status, entry.item.source))
     session.flush()
     queries.refresh_echeances(session, [c for c, _, _ in changed])
+    restored = {e.values["reference"]: e.values["journal"] for e in cleaned["conventions"] if e.values["journal"]}
     for convention, status, source in changed:
+        if status == "cree" and convention.reference in restored:  # an export's journal, as it was
+            queries.restore_journal(session, convention, restored[convention.reference])
+            continue
         journal.record(session, convention, "import",
                        f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {source}.")
     for entry in cleaned["pacte"]:
@@ -312,7 +316,10 @@ def _resolve_departements(session: Session, cleaned: dict[str, list[_Clean]], pr
     """The département of each convention or pacte: its own field, else its file's, else the registry's default."""
     known = set(session.scalars(select(Departement.code)))
     in_files = {e.values["code"] for e in cleaned["departement"]}
-    by_file = {e.item.source: e.values["code"] for e in cleaned["departement"]}
+    per_file: dict[str, set[str]] = {}
+    for e in cleaned["departement"]:
+        per_file.setdefault(e.item.source, set()).add(e.values["code"])
+    by_file = {source: next(iter(codes)) for source, codes in per_file.items() if len(codes) == 1}
     fallback = default
     if fallback is None and len(known | in_files) == 1:
         fallback = next(iter(known | in_files))

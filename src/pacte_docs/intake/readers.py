@@ -224,8 +224,10 @@ def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
         reading.problems.append(Problem(source, "ligne 1", None, "le fichier doit commencer par des sections",
                                         "par exemple « partenaires: » suivi de la liste des partenaires"))
         return
-    for section, content in document.items():
-        line = tree.lines.get((section,), 1)
+    for key, content in document.items():
+        line = tree.lines.get((key,), 1)
+        # « departements: » lists several départements (an export of a registry that holds more than one)
+        section = "departement" if key == "departements" else key
         if section not in SECTIONS:
             reading.problems.append(Problem(source, f"ligne {line}", None, f"section « {section} » inconnue",
                                             "sections reconnues : " + ", ".join(SECTIONS)))
@@ -233,10 +235,10 @@ def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
         if content is None:
             continue
         entries: list[tuple[tuple[Any, ...], Any]]
-        if section in SINGLE:
-            entries = [((section,), content)]
+        if section in SINGLE and key != "departements":
+            entries = [((key,), content)]
         elif isinstance(content, list):
-            entries = [((section, i), entry) for i, entry in enumerate(content)]
+            entries = [((key, i), entry) for i, entry in enumerate(content)]
         else:
             reading.problems.append(Problem(source, f"ligne {line}", None,
                                             f"la section « {section} » doit être une liste",

@@ -12,17 +12,20 @@ from sqlalchemy.orm import Session
 
 from pacte_docs.errors import UnknownReferenceError
 from pacte_docs.registry.models import (
+    Avenant,
     Axe,
     Convention,
     ConventionPartenaire,
     Departement,
     Document,
     Echeance,
+    Evenement,
     FicheAction,
     Pacte,
     PacteCosignataire,
     Partenaire,
     Realisation,
+    Renouvellement,
 )
 from pacte_docs.rules import alerts, periods
 from pacte_docs.rules.aggregation import FIGURES
@@ -185,7 +188,52 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
     if [link.partenaire_id for link in found.liens] != wanted:
         found.liens = [ConventionPartenaire(partenaire=p, rang=i) for i, p in enumerate(partners)]
         status = "modifie" if status == "inchange" else status
+    if _apply_lifecycle(found, data) and status == "inchange":
+        status = "modifie"
     return found, status
+
+
+def _apply_lifecycle(c: Convention, data: dict[str, Any]) -> bool:
+    """The life the file gives the convention (an export's dénonciation, renewals, avenants); what the file does
+    not give is left as the registry has it. True when anything changed."""
+    changed = False
+    denonciation = data.get("denonciation") or {}
+    if denonciation.get("date") is not None:
+        changed |= _assign(c, {"date_denonciation": denonciation["date"], "motif_denonciation": denonciation["motif"]})
+    renewals = data.get("renouvellements")
+    if renewals is not None:
+        current = [(r.numero, r.date, r.deliberation_numero) for r in c.renouvellements]
+        given = [(r["numero"], r["date"], r["deliberation"]) for r in renewals]
+        if current != given:
+            c.renouvellements.clear()
+            c.renouvellements.extend(Renouvellement(numero=n, date=d, deliberation_numero=deliberation)
+                                     for n, d, deliberation in given)
+            changed = True
+    avenants = data.get("avenants")
+    if avenants is not None:
+        def key(a: dict[str, Any]) -> tuple[Any, ...]:
+            return (a["numero"], a["objet"], a["date"], a["periode"], a["nouvelle_fin"], a["deliberation"]["numero"],
+                    a["deliberation"]["date"], [dict(m) for m in a["modifications"] or []])
+
+        current_avenants = [key({"numero": a.numero, "objet": a.objet, "date": a.date, "periode": a.periode,
+                                 "nouvelle_fin": a.nouvelle_fin, "modifications": a.modifications,
+                                 "deliberation": {"numero": a.deliberation_numero, "date": a.deliberation_date}})
+                            for a in c.avenants]
+        if current_avenants != [key(a) for a in avenants]:
+            c.avenants.clear()
+            c.avenants.extend(Avenant(numero=a["numero"], objet=a["objet"], date=a["date"], periode=a["periode"],
+                                      nouvelle_fin=a["nouvelle_fin"], deliberation_numero=a["deliberation"]["numero"],
+                                      deliberation_date=a["deliberation"]["date"],
+                                      modifications=[dict(m) for m in a["modifications"] or []]) for a in avenants)
+            changed = True
+    return changed
+
+
+def restore_journal(session: Session, c: Convention, entries: list[dict[str, Any]]) -> None:
+    """A convention created by importing an export gets its journal back as it was, moments included."""
+    session.add_all(Evenement(convention_id=c.id, quand=e["quand"], nature=e["nature"], date=e["date"],
+                              description=e["description"], document=e["document"], document_sha256=e["sha256"])
+                    for e in entries)
 
 
 # ---------------------------------------------------------------- PDI/PTI
