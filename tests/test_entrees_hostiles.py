@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 import yaml
 from docx import Document as DocxDocument
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfWriter
 from sqlalchemy import select
 
+from pacte_docs.formatting import from_spreadsheet, spreadsheet_safe
 from pacte_docs.registry.database import head_revision
 from pacte_docs.registry.models import Document
 from pacte_docs.workspace import Workspace
@@ -541,3 +544,11 @@ def test_a_read_only_workspace_can_still_be_consulted(tmp_path: Path) -> None:
     finally:
         subprocess.run(["umount", str(workspace)], check=True)
     assert folder_state(workspace) == before
+
+
+@given(text=st.text(max_size=20) | st.sampled_from(["'+x", "''", "=1+1", "-12,5", "'", "@SUM(A1)"]))
+def test_spreadsheet_protection_gives_back_any_text(text: str) -> None:
+    """A text beginning with an apostrophe and a formula sign lost its apostrophe in a CSV round trip."""
+    protected = spreadsheet_safe(text)
+    assert from_spreadsheet(protected) == text
+    assert not protected.startswith(("=", "+", "@", "\t", "\r")) or protected.lstrip("+").replace(",", "").isdigit()

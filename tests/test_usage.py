@@ -337,6 +337,14 @@ def test_export_keeps_the_whole_registry(base: str | None, tmp_path_factory: pyt
         second = folder / "registre-2.yaml"
         target("exporter", str(second))
         assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+        for fmt in ("xlsx", "csv"):  # a sheet or a file for each table, the life included
+            source("exporter", str(folder / f"registre.{fmt}"))
+            with _registry(base, folder / f"cible-{fmt}") as other:
+                tables = [folder / "registre.xlsx"] if fmt == "xlsx" else sorted(folder.glob("registre-*.csv"))
+                other("importer", *map(str, tables))
+                other("exporter", str(folder / f"retour-{fmt}.yaml"))
+                assert (folder / f"retour-{fmt}.yaml").read_text(encoding="utf-8") == \
+                    first.read_text(encoding="utf-8"), fmt
         for on in ("2026-12-01", "2027-03-15", "2028-06-30", "2030-01-01"):
             mine = json.loads(source("--au", on, "conventions", "lister", "--format", "json").output)
             theirs = json.loads(target("--au", on, "conventions", "lister", "--format", "json").output)

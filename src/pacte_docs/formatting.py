@@ -134,16 +134,19 @@ _NUMBER = re.compile(r"[-+]?\d+([.,]\d+)?")
 
 def spreadsheet_safe(text: str) -> str:
     """*text* as a spreadsheet shows it as text: an apostrophe before a leading =, +, -, @, tab or carriage
-    return (the reader of a CSV file pacte wrote takes it off again: see `from_spreadsheet`)."""
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+    return — and before a leading apostrophe, so that the reader of a CSV file pacte wrote, which takes one off
+    again (`from_spreadsheet`), gives back any text exactly."""
+    if (text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)) or text.startswith("'"):
         return "'" + text
     return text
 
 
 def from_spreadsheet(text: str) -> str:
     """The text `spreadsheet_safe` protected, as it was."""
-    if text.startswith("'") and text[1:].startswith(_FORMULA_START) and not _NUMBER.fullmatch(text[1:]):
-        return text[1:]
+    rest = text[1:]
+    if text.startswith("'") and (rest.startswith("'") or rest.startswith(_FORMULA_START)
+                                 and not _NUMBER.fullmatch(rest)):
+        return rest
     return text
 
 

@@ -73,6 +73,23 @@ def lifecycle_record(c: Convention, events: list[Evenement]) -> dict[str, Any]:
     }
 
 
+def life_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The conventions' life taken out of their records into tables of its own, one row per act or event with
+    its convention's reference: a sheet or a CSV file each (the importer joins them back, `readers.attach_life`)."""
+    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in readers.LIFE}
+    conventions = []
+    for record in records["conventions"]:
+        record = dict(record)
+        reference = {"convention": record["reference"]}
+        denonciation = record.pop("denonciation")
+        if denonciation["date"] is not None:
+            tables["denonciations"].append(reference | denonciation)
+        for name in ("renouvellements", "avenants", "journal"):
+            tables[name].extend(reference | row for row in record.pop(name))
+        conventions.append(record)
+    return {**records, "conventions": conventions, **tables}
+
+
 def registry_records(session: Session, lifecycle: bool = False) -> dict[str, list[dict[str, Any]]]:
     """The registry in the import format; with *lifecycle*, each convention's life and journal too."""
     conventions = queries.conventions(session)
@@ -113,7 +130,9 @@ def export(session: Session, path: Path, fmt: str | None = None, raw: bool = Fal
     """Write the registry to *path* (CSV: one file per section next to it); returns the files written. In CSV, a
     text that a spreadsheet would take for a formula is protected by an apostrophe, unless *raw*."""
     fmt = (fmt or path.suffix.lstrip(".") or "yaml").lower()
-    records = registry_records(session, lifecycle=fmt in ("yaml", "yml"))
+    records = registry_records(session, lifecycle=True)
+    if fmt not in ("yaml", "yml"):
+        records = life_tables(records)
     pactes = [_prune(queries.pacte_record(p)) for p in queries.pactes(session)]
     if fmt not in ("yaml", "yml", "csv", "xlsx"):
         raise ValueError(fmt)
@@ -154,8 +173,8 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
     if fmt == "csv":
         written = []
         for section, rows in records.items():
-            if not rows and section == "realisations":
-                continue  # no figures yet: no empty file to re-import
+            if not rows and section in ("realisations", *readers.LIFE):
+                continue  # nothing of that kind yet: no empty file to re-import
             target = path.with_name(f"{path.stem}-{section}.csv")
             write_atomic(target, _csv(section, rows, raw).encode("utf-8-sig"))
             written.append(target)
@@ -170,8 +189,8 @@ def flatten(section: str, record: dict[str, Any]) -> dict[str, Any]:
         if name in readers.NESTED.get(section, {}):
             for child in readers.NESTED[section][name]:
                 flat[f"{name}_{child}"] = (value or {}).get(child)
-        elif name == "actions":
-            flat[name] = "\n".join(" | ".join(str(a.get(k) or "") for k in readers.ACTION_COLUMNS).rstrip(" |")
+        elif name in readers.ITEM_COLUMNS:
+            flat[name] = "\n".join(" | ".join(str(a.get(k) or "") for k in readers.ITEM_COLUMNS[name]).rstrip(" |")
                                    for a in value) or None
         elif isinstance(value, list):
             flat[name] = "\n".join(str(v) for v in value) or None

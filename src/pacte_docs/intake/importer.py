@@ -51,10 +51,12 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                                         "realisations": []}
     # Codes of partners present in the files, even invalid ones: their own problem is reported once.
     partner_codes: set[str] = set()
-    for path in paths:
-        reading = readers.read(path)
+    readings = [readers.read(path) for path in paths]
+    # the rows of the life tables join their conventions (XLSX sheets, CSV files of an export)
+    joined = {id(item) for item in readers.attach_life([i for r in readings for i in r.items], problems)}
+    for path, reading in zip(paths, readings, strict=True):
         problems.extend(reading.problems)
-        for item in reading.items:
+        for item in (i for i in reading.items if id(i) in joined):
             if item.section == "partenaires" and item.data.get("code"):
                 partner_codes.add(str(item.data["code"]).strip().upper())
             if item.section == "pacte" and path.suffix.lower() not in (".yaml", ".yml"):

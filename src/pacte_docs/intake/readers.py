@@ -23,7 +23,12 @@ from pacte_docs import files
 from pacte_docs.errors import InputFileError, Invalid, Problem
 from pacte_docs.formatting import from_spreadsheet
 
-SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations")
+SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations",
+            "renouvellements", "avenants", "denonciations", "journal")
+# A convention's life, in a table of its own (an XLSX sheet or a CSV file each), one row per act or event, with
+# the convention's reference: the importer joins each row to its convention (see `attach_life`).
+LIFE = {"renouvellements": "renouvellements", "avenants": "avenants", "denonciations": "denonciation",
+        "journal": "journal"}
 SINGLE = {"departement", "pacte"}  # sections holding one object rather than a list
 
 # Nested objects, flattened with "_" in CSV and XLSX columns.
@@ -38,6 +43,7 @@ NESTED: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "pacte": {"periode": ("debut", "fin"), "adoption": ("instance", "date")},
     "realisations": {},
+    "avenants": {"deliberation": ("numero", "date")},
 }
 # List fields: in a CSV or XLSX cell, one item per line (Alt+Entrée in Excel).
 LISTS = {
@@ -46,8 +52,11 @@ LISTS = {
     "departement": set(),
     "pacte": {"cosignataires", "gouvernance"},
     "realisations": set(),
+    "avenants": {"modifications"},
 }
 ACTION_COLUMNS = ("intitule", "public", "indicateur", "cible")
+# Lists of objects in a cell: one per line, their fields separated by « | ».
+ITEM_COLUMNS = {"actions": ACTION_COLUMNS, "modifications": ("article", "mode", "texte")}
 # What one import file may cost: bytes on disk, bytes once unzipped (XLSX), rows and columns of a table. A
 # département's registry is a few thousand rows; beyond these limits the file is refused before it is expanded.
 MAX_FILE_BYTES = 50 * files.MIB
@@ -309,12 +318,13 @@ def _split_list(column: str, value: Any) -> list[Any] | None:
     if column in ("partenaires", "cosignataires"):
         return [code for code in re.split(r"[\s,;|]+", text) if code]
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if column == "actions":
-        actions = []
+    if column in ITEM_COLUMNS:
+        fields = ITEM_COLUMNS[column]
+        objects = []
         for line in lines:
-            cells = [c.strip() or None for c in line.split("|")]
-            actions.append(dict(zip(ACTION_COLUMNS, cells + [None] * (4 - len(cells)), strict=False)))
-        return actions
+            cells = [c.strip() or None for c in line.split("|", len(fields) - 1)]
+            objects.append(dict(zip(fields, cells + [None] * (len(fields) - len(cells)), strict=False)))
+        return objects
     return lines
 
 
@@ -477,8 +487,8 @@ def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[
             record[header] = None if value == "" else value
             places[header] = place(number, index)
         data, field_places = _unflatten(section, record, places)
-        if section in SINGLE and reading.items and any(i.section == section and i.source == source
-                                                       for i in reading.items):
+        if section == "pacte" and any(i.section == section and i.source == source for i in reading.items):
+            # a table of départements may list several (an export of two), one per row
             reading.problems.append(Problem(source, place(number, None), None,
                                             f"la section « {section} » ne tient qu'une ligne",
                                             "gardez une seule ligne de données"))
@@ -486,3 +496,32 @@ def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[
         labels = {_target(section, header): str(title).strip() for header, title in zip(
             headers, titles, strict=False) if header and _target(section, header) != str(title).strip()}
         reading.items.append(Item(section, source, place(number, None), data, field_places, labels))
+
+
+def attach_life(items: list[Item], problems: list[Problem]) -> list[Item]:
+    """Join the rows of the life tables (renouvellements, avenants, denonciations, journal) to the conventions
+    they name, as the YAML export nests them; the rows themselves leave the list. A row whose convention is not in
+    the files imported with it is a problem, at its place."""
+    conventions = {str(i.data.get("reference") or "").strip().upper(): i for i in items if i.section == "conventions"}
+    kept = []
+    for item in items:
+        if item.section not in LIFE:
+            kept.append(item)
+            continue
+        reference = str(item.data.get("convention") or "").strip().upper()
+        target = conventions.get(reference)
+        if target is None:
+            problems.append(Problem(item.source, item.place("convention"), "convention",
+                                    f"convention « {reference or '(vide)'} » absente des fichiers importés",
+                                    "importez ce fichier avec celui des conventions"))
+            continue
+        name = LIFE[item.section]
+        row = {k: v for k, v in item.data.items() if k != "convention"}
+        if name == "denonciation":
+            target.data[name] = row
+            target.places.update({f"{name}.{k}": item.place(k) for k in row})
+            continue
+        rows = target.data.setdefault(name, [])
+        target.places.update({f"{name}.{len(rows)}.{k}": item.place(k) for k in row})
+        rows.append(row)
+    return kept
