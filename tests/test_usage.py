@@ -243,8 +243,8 @@ def test_import_understands_people(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     as 1250 without a word, and a lowercase reference was refused."""
     pacte = pacte_sqlite
     pacte("init", str(pacte.root), "--departement", "94", "--nom", "Département du Val-de-Marne")
-    (tmp_path / "partenaires.csv").write_text("Code ; Type ; Nom\nccas-x;ccas;CCAS de Choisy-le-Roi\n",
-                                              encoding="utf-8")
+    (tmp_path / "partenaires.csv").write_text("Code ; Type ; Nom;Nom du représentant;Civilité du représentant\n"
+                                              "ccas-x;CCAS;CCAS de Choisy-le-Roi;Mme Durand;Mme\n", encoding="utf-8")
     header = ("Référence;Type;Partenaires;Objet;Date d'effet;Renouvellement;Nom du responsable;"
               "Courriel du responsable;Montant\n")
     conventions = tmp_path / "conventions.csv"
@@ -263,6 +263,9 @@ def test_import_understands_people(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     shown = json.loads(pacte("conventions", "afficher", "CCAS-2026-002", "--format", "json").output)
     assert shown["responsable"] == {"nom": "Anne Durand", "email": "anne.durand@x.fr"}
     assert (shown["montant"], shown["date_effet"], shown["partenaires"]) == ("1250.00", "2026-01-01", ["CCAS-X"])
+    pacte("conventions", "generer", "CCAS-2026-002", "--sans-pdf")
+    text = docx_text(pacte.root / "conventions/CCAS-2026-002/CCAS-2026-002.docx")
+    assert "représenté par Mme Durand, dûment habilitée" in text and "Mme Mme" not in text
 
 
 def test_generer_without_a_reference_is_a_usage_error(pacte_sqlite: Pacte) -> None:

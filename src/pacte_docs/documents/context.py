@@ -113,10 +113,19 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
 BLANK = "……………………"  # a blank the signatories fill by hand
 
 
+_TITLED = re.compile(r"(m\.|mme|mlle|madame|monsieur|mademoiselle)(\s|$)", re.IGNORECASE)
+
+
+def _titled(civilite: str, nom: str) -> str:
+    """« Mme » and the name, once: a name typed « Mme Durand » keeps its own civility (never « Mme Mme Durand »)."""
+    nom = nom.strip()
+    return nom if _TITLED.match(nom) else " ".join(filter(None, [civilite.strip(), nom]))
+
+
 def full_name(civilite: str, nom: str | None) -> str:
     """« Mme Nadia Ferhat » under a signature; nothing (a line to sign and write on) when no one is named, never
     a lone « M. »."""
-    return " ".join(filter(None, [civilite.strip(), nom.strip()])) if nom and nom.strip() else ""
+    return _titled(civilite, nom) if nom and nom.strip() else ""
 
 
 def representation(represente: str, civilite: str, nom: str | None, qualite: str | None,
@@ -145,7 +154,7 @@ def signatory(civilite: str, nom: str | None, qualite: str | None) -> tuple[str,
     title = civilite.strip()
     function = qualite.strip() if qualite and qualite.strip() else None
     if nom and nom.strip():
-        return ", ".join(filter(None, [" ".join(filter(None, [title, nom.strip()])), function])), bool(title)
+        return ", ".join(filter(None, [_titled(title, nom), function])), bool(title)
     if function and title.lower().rstrip(".") in ("m", "monsieur", "mr", "mme", "madame", "mlle"):
         article = "l'" if _ELIDES_OFFICE.match(function) else ("la " if _madame(title) else "le ")
         return article + function, True

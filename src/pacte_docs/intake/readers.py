@@ -338,7 +338,10 @@ HEADER_ALIASES = {
     "ref": "reference", "numero_de_convention": "reference", "partenaire": "partenaires",
     "type_de_convention": "type", "code_partenaire": "code", "nom_du_partenaire": "nom",
     "courriel": "email", "adresse_electronique": "email", "e_mail": "email", "taux_de_cofinancement_fse": "taux_fse",
-    "annee": "annee",
+    "nom_du_representant": "representant_nom", "civilite_du_representant": "representant_civilite",
+    "qualite_du_representant": "representant_qualite", "fonction_du_representant": "representant_qualite",
+    "numero_de_deliberation": "deliberation_numero", "date_de_deliberation": "deliberation_date",
+    "date_de_la_deliberation": "deliberation_date", "instance": "deliberation_instance",
 }
 
 
