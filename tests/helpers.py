@@ -85,16 +85,18 @@ def normalise(text: str) -> str:
             .replace("\u2011", "-"))
 
 
-def scanned_pdf(line: str) -> bytes:
-    """A one-page PDF carrying *line* (ASCII), as a signed copy scanned and OCR-ed would: written by hand here so
-    that it owes nothing to the product."""
+def scanned_pdf(line: str, pages: int = 1) -> bytes:
+    """A small PDF written by hand (not by pacte_docs), standing for a scanned signed copy: *pages* pages, each
+    with a single line of text, so that it owes nothing to the product."""
     stream = f"BT /F1 18 Tf 72 720 Td ({line}) Tj ET".encode("ascii")
+    first_page = 4
+    kids = " ".join(f"{first_page + i} 0 R" for i in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R "
+          b"/Resources << /Font << /F1 " + str(first_page + pages).encode() + b" 0 R >> >> >>" for _ in range(pages)],
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.4\n")

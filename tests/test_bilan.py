@@ -488,20 +488,20 @@ def test_a_convention_signed_in_the_year_is_annexed_as_its_signed_copy(scenario:
     generated_pages = len(PdfReader(run.root / "conventions/CONV-2025-001/CONV-2025-001.pdf").pages)
     pages_before = len(PdfReader(target).pages)
     scan = tmp_path / "scan.pdf"
-    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CONV-2025-001"))
+    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CONV-2025-001", pages=generated_pages))
     run("conventions", "signer", "CONV-2025-001", "--date", "2025-03-10", "--fichier", str(scan))
 
     result = run("bilan", "compiler", str(YEAR))
     assert "(régénéré," in result.output, result.output
     reader = PdfReader(target)
     n = len(reader.pages)
-    assert n == pages_before - generated_pages + 1  # the one-page scan instead of the generated convention
+    assert n == pages_before  # the scan, page for page, instead of the generated convention
     annex1 = next(b for b in bookmarks(target) if b.title.startswith("Annexe 1"))
     signed, renewed = annex1.children
     page = flat(reader.pages[signed.page - 1].extract_text())
     assert "EXEMPLAIRE SIGNE CONV-2025-001" in page and f"{signed.page} / {n}" in page
     assert "FT-2024-002" in flat(reader.pages[renewed.page - 1].extract_text())  # renewed: its generated PDF
-    assert renewed.page == signed.page + 1
+    assert renewed.page == signed.page + generated_pages
     assert (run.root / "archives/conventions/CONV-2025-001/CONV-2025-001-signee.pdf").read_bytes() == \
         scan.read_bytes()  # stamped in the bilan, never in the archive
 

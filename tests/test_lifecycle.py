@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from docx import Document as DocxDocument
+from pypdf import PdfReader
 
 from tests.helpers import DATA, Pacte, docx_text, pdf_text, registry_state, scanned_pdf
 
@@ -191,8 +192,9 @@ def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp
     signature too."""
     pacte("importer", str(DATA / "alertes.yaml"))
     pacte("conventions", "generer", "CCAS-2027-105")
-    scan = tmp_path / "scan.pdf"
-    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CCAS-2027-105"))
+    scan = tmp_path / "scan.pdf"  # a scan of the paper copy: as many pages as the generated PDF
+    pages = len(PdfReader(pacte.root / "conventions/CCAS-2027-105/CCAS-2027-105.pdf").pages)
+    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CCAS-2027-105", pages=pages))
     pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(scan))
     signed = pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"
     source = (DATA / "alertes.yaml").read_text(encoding="utf-8")

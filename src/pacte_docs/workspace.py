@@ -17,8 +17,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from pacte_docs.errors import Problem, ValidationError, WorkspaceError
-from pacte_docs.files import owner_gone, owner_tag, sha256_bytes, sha256_file, write_atomic, write_new
+from pacte_docs.errors import InputFileError, Problem, ValidationError, WorkspaceError
+from pacte_docs.files import (
+    MIB,
+    owner_gone,
+    owner_tag,
+    read_input,
+    sha256_bytes,
+    sha256_file,
+    write_atomic,
+    write_new,
+)
 from pacte_docs.kinds import ConventionType, values
 from pacte_docs.registry.database import Database, sqlite_url
 from pacte_docs.registry.queries import adopt_documents
@@ -66,6 +75,11 @@ reprise_minutes = 30
 # Seuils propres à un type de convention (ccas, france_travail, autre) :
 # [alertes.seuils_par_type]
 # france_travail = [270, 180, 90, 30, 0]
+
+[signature]
+# Autorités de certification reconnues pour les copies signées électroniquement (fichiers PEM, chemins relatifs
+# à l'espace) ; sans elles, une signature valide est dite « intègre, certificat non reconnu » :
+# autorites = ["autorites/ac-departement.pem"]
 
 [smtp]
 # hote = "localhost"
@@ -137,6 +151,7 @@ class Config:
     seuils_par_type: dict[str, list[int]] = field(default_factory=dict)
     reprise_minutes: int = 30
     smtp: dict[str, Any] = field(default_factory=dict)
+    autorites: list[str] = field(default_factory=list)  # [signature] autorites: PEM files of trusted authorities
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -226,6 +241,13 @@ def load_config(path: Path) -> Config:
                                 f"doit être un nombre de minutes, au moins {MIN_REPRISE_MINUTES}",
                                 "un envoi interrompu est repris après ce délai ; en dessous, deux exécutions "
                                 "enverraient deux fois la même alerte"))
+    signature = section("signature")
+    authorities = signature.get("autorites", [])
+    if isinstance(authorities, list) and all(isinstance(a, str) and a.strip() for a in authorities):
+        config.autorites = [a.strip() for a in authorities]
+    else:
+        problems.append(Problem(str(path), "[signature]", "autorites", "doit être une liste de fichiers PEM",
+                                'par exemple autorites = ["autorites/ac-departement.pem"]'))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(
@@ -340,6 +362,17 @@ class Workspace:
 
     def relative(self, path: Path) -> str:
         return self.confined(path).resolve().relative_to(self.root).as_posix()
+
+    def authorities(self) -> list[bytes]:
+        """The certificates of the authorities [signature] autorites names (paths relative to the workspace)."""
+        found = []
+        for name in self.config.autorites:
+            path = self.root / name
+            try:
+                found.append(read_input(path, MIB, "le certificat d'autorité"))
+            except InputFileError as exc:
+                raise WorkspaceError(f"[signature] autorites dans {CONFIG_NAME} : {exc}") from None
+        return found
 
     def confined(self, path: Path) -> Path:
         """*path*, when it stays inside the workspace once every symbolic link on the way is followed: nothing the

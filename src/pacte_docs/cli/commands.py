@@ -418,7 +418,7 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=json_default))
         return
     if fmt == "csv":
-        emit([row], {k: k for k in row if k not in ("documents", "journal")}, "csv")
+        emit([row], {k: k for k in row if k not in ("documents", "journal", "signature")}, "csv")
         return
     console = Console()
     console.print(f"[bold]{escape(row['reference'])}[/bold] — {escape(shown('type', row['type']))} — statut : "
@@ -429,6 +429,8 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
     for key, label in SHOWN_FIELDS.items():
         table.add_row(label, escape(shown(key, row.get(key), long_dates=True)))
     table.add_row("Responsable", escape(f"{plain(row['responsable'].get('nom'))} <{row['responsable'].get('email')}>"))
+    if row.get("signature"):
+        table.add_row("Copie signée", escape(row["signature"]["verdict"]))
     console.print(table)
     if row["documents"]:
         console.print("[bold]Documents[/bold]")
@@ -495,9 +497,12 @@ def _print_step(step: lifecycle.Step) -> None:
 @click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de signature.")
 @click.option("--fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PDF signé (scan), archivé en lecture seule.")
+              help="PDF signé (électroniquement, ou scan d'un exemplaire papier) : ses signatures et son texte sont "
+                   "vérifiés, puis il est archivé en lecture seule avec le rapport de vérification.")
+@click.option("--force", is_flag=True, help="Enregistre une copie refusée (signature rompue, texte différent) avec "
+                                            "ce constat.")
 @click.pass_obj
-def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path | None) -> None:
+def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path | None, force: bool) -> None:
     """Enregistre la signature d'une convention (et archive le PDF signé).
 
     \b
@@ -506,7 +511,7 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
     """
     from pacte_docs.services import lifecycle
 
-    _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier))
+    _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier, force))
 
 
 @conventions_group.command("renouveler")

@@ -218,7 +218,7 @@ class DocumentStore:
 
 @dataclass(frozen=True)
 class Anomaly:
-    kind: str  # "modifie" | "manquant" | "inconnu" | "somme"
+    kind: str  # "modifie" | "manquant" | "inconnu" | "somme" | "signature"
     path: str
 
     def __str__(self) -> str:
@@ -227,8 +227,24 @@ class Anomaly:
             "manquant": "manquant",
             "inconnu": "inconnu du registre",
             "somme": "absent de SHA256SUMS ou avec une somme différente",
+            "signature": "signatures électroniques à revoir : elles ne sont plus reconnues comme à "
+                         "l'enregistrement (autorités de pacte.toml ?)",
         }[self.kind]
         return f"{self.path} : {label}"
+
+
+def _signatures_again(ws: Workspace, record: Document, path: Path) -> list[Anomaly]:
+    """A signed copy's signatures checked again, with today's trusted authorities: one that was whole, or
+    recognised, and no longer is, is reported (an authority withdrawn from pacte.toml); one recognised since is not
+    a problem."""
+    from pacte_docs.documents import signatures
+
+    recorded = record.verification or {}
+    now = signatures.electronic_signatures(path.read_bytes(), ws.authorities())
+    before = [(bool(s.get("integre")), bool(s.get("reconnue"))) for s in recorded.get("signatures", [])]
+    worse = len(now) != len(before) or any((was_whole and not s.integre) or (was_known and not s.reconnue)
+                                           for (was_whole, was_known), s in zip(before, now, strict=False))
+    return [Anomaly("signature", record.chemin)] if worse else []
 
 
 def verify(session: Session, ws: Workspace) -> tuple[int, list[Anomaly]]:
@@ -247,6 +263,8 @@ def verify(session: Session, ws: Workspace) -> tuple[int, list[Anomaly]]:
         checked += 1
         if sha256_file(path) != record.sha256:
             anomalies.append(Anomaly("modifie", record.chemin))
+        elif record.nature == "signe" and record.verification:
+            anomalies.extend(_signatures_again(ws, record, path))
     for folder in (ws.conventions, ws.archives):
         if not folder.is_dir():
             continue

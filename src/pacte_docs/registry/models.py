@@ -202,6 +202,8 @@ class Document(Base):
     pdfa: Mapped[bool] = mapped_column(default=False)
     # The text of a signed act: it stays the current document whatever changes later (template, data, renewal).
     fige: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A signed copy: what was found when it was recorded (documents.signatures.Verification.as_json)
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pacte_docs import files
-from pacte_docs.documents import pdf
+from pacte_docs.documents import pdf, signatures
+from pacte_docs.documents.signatures import Verification
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import LifecycleError, PacteError
 from pacte_docs.formatting import date_longue
@@ -27,8 +29,11 @@ SIGNED_COPY_LIMIT = 100 * files.MIB
 
 
 def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
-                     fichier: Path | None = None) -> str | None:
-    """Record the signature date; archive the signed PDF read-only. Returns the archived path, if any."""
+                     fichier: Path | None = None, force: bool = False) -> tuple[str | None, Verification | None]:
+    """Record the signature date; with a signed copy, check it (`documents.signatures`: its electronic
+    signatures, that its text is this convention's), refuse it when it does not prove the signature — unless
+    *force*, which records it with what was found — and archive it read-only beside its JSON report. Returns the
+    archived copy's path and the findings, if a copy was given."""
     c = queries.convention(session, reference)
     if c.date_signature is not None and c.date_signature != date:
         raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}). "
@@ -37,22 +42,38 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
         raise LifecycleError(f"La signature ({date_longue(date)}) ne peut précéder la délibération qui l'autorise "
                              f"({date_longue(c.deliberation_date)}).")
     archived = archived_sha = None
+    verification = None
+    text = f"Convention signée le {date_longue(date)}."
     if fichier is not None:
         data = files.read_input(fichier, SIGNED_COPY_LIMIT, "le PDF signé")
         pdf.readable_pages(data, f"le PDF signé {fichier}")
         documents = DocumentStore(session, ws)
+        generated = documents.current(reference, "convention", "pdf")
+        verification = signatures.verify(
+            data, (ws.root / generated.chemin).read_bytes() if generated and documents.is_intact(generated) else None,
+            reference, ws.authorities())
+        if verification.refus and not force:
+            raise LifecycleError(f"La copie signée {fichier} ne prouve pas la signature de {reference} :\n"
+                                 + "\n".join(f"  • {reason}" for reason in verification.refus)
+                                 + "\nRien n'a été enregistré. Si vous l'acceptez en connaissance de cause, relancez "
+                                   "avec --force : la copie est enregistrée avec ce constat.")
+        verification.force = bool(verification.refus)
         version = documents.next_version(reference, "signe", "pdf")
         suffix = "" if version == 1 else f"-{version}"
         target = ws.archives / "conventions" / reference / f"{reference}-signee{suffix}.pdf"
         document = documents.freeze(target, data, cle=reference, nature="signe", convention_id=c.id)
+        document.verification = verification.as_json()
+        report = json.dumps(document.verification, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        documents.freeze(target.with_name(f"{target.stem}-verification.json"), report.encode("utf-8"),
+                         cle=reference, nature="verification", convention_id=c.id)
         archived, archived_sha = document.chemin, document.sha256
         documents.write_sums()
+        text += f" Copie signée : {verification.verdict}" + (" (enregistrée avec --force)." if force else ".")
     c.date_signature = date
-    journal.record(session, c, "signature", f"Convention signée le {date_longue(date)}.", date=date,
-                   document=archived, sha256=archived_sha)
+    journal.record(session, c, "signature", text, date=date, document=archived, sha256=archived_sha)
     session.flush()
     queries.refresh_echeances(session, [c])
-    return archived
+    return archived, verification
 
 
 def not_in_future(what: str, date: dt.date | None, on: dt.date, force: bool) -> None:
@@ -215,11 +236,13 @@ def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
 
 @holding("registre")
 @holding("documents")  # the signed copy is archived
-def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = None) -> Step:
+def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = None, force: bool = False) -> Step:
     step = Step()
     with ws.db.session() as session:
-        archived = record_signature(session, ws, reference, date, fichier)
+        archived, verification = record_signature(session, ws, reference, date, fichier, force)
     step.lines.append(f"{reference} : signature enregistrée au {date_longue(date)}.")
+    if verification is not None:
+        step.lines.extend(signatures.describe(verification))
     if archived:
         step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
     _regenerate(ws, reference, step)

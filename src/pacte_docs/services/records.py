@@ -92,11 +92,15 @@ def show_convention(ws: Workspace, reference: str, on: dt.date | None = None) ->
     with ws.db.session() as session:
         c = queries.convention(session, reference)
         row = convention_row(c, on, ws.config) | exporter.convention_record(c)
+        documents = DocumentStore(session, ws).documents(c.id)
         row["documents"] = [
             {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,
              "cree_le": d.cree_le.isoformat()}
-            for d in DocumentStore(session, ws).documents(c.id)
+            for d in documents
         ]
+        signed = [d for d in documents if d.nature == "signe"]
+        # what was found about the last signed copy recorded (None: no copy, or one recorded before the checks)
+        row["signature"] = signed[-1].verification if signed else None
         row["journal"] = [
             {"quand": e.quand.isoformat(), "nature": e.nature, "date": e.date, "description": e.description,
              "document": e.document, "sha256": e.document_sha256}
