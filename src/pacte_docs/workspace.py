@@ -81,6 +81,15 @@ reprise_minutes = 30
 # à l'espace) ; sans elles, une signature valide est dite « intègre, certificat non reconnu » :
 # autorites = ["autorites/ac-departement.pem"]
 
+[archivage]
+# Versement aux Archives départementales (pacte archives verser), d'après le tableau de gestion :
+# service_archives = "FRAD091"              # identifiant du service d'archives
+# service_versant = "FRDEP091-DIE"          # identifiant du service qui verse
+# accord = "AV-DIE-2026-01"                 # accord de versement (facultatif)
+# regle = "APP0010"                         # règle de sort final du tableau de gestion
+# duree = "P10Y"                            # sa durée (ISO 8601 : P10Y = dix ans)
+# sort_final = "conserver"                  # conserver ou eliminer
+
 [smtp]
 # hote = "localhost"
 # port = 25
@@ -152,6 +161,7 @@ class Config:
     reprise_minutes: int = 30
     smtp: dict[str, Any] = field(default_factory=dict)
     autorites: list[str] = field(default_factory=list)  # [signature] autorites: PEM files of trusted authorities
+    archivage: dict[str, Any] = field(default_factory=dict)  # [archivage]: who transfers to whom, which rule
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -248,6 +258,7 @@ def load_config(path: Path) -> Config:
     else:
         problems.append(Problem(str(path), "[signature]", "autorites", "doit être une liste de fichiers PEM",
                                 'par exemple autorites = ["autorites/ac-departement.pem"]'))
+    config.archivage = section("archivage")
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

@@ -879,6 +879,34 @@ def archives_check(state: State, conformite: bool) -> None:
     click.echo(f"✓ {checked} fichier(s) vérifié(s) : tous intacts, aucun fichier inconnu.")
 
 
+@archives_group.command("verser")
+@click.argument("references", nargs=-1, callback=_key, metavar="[RÉFÉRENCES]…")
+@click.option("--terminees", is_flag=True, help="Verse toutes les conventions terminées au jour dit (--au).")
+@click.option("--sortie", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Paquet à écrire (.zip) : manifest.xml et les fichiers, pour les Archives départementales.")
+@click.option("--force", is_flag=True, help="Verse aussi une convention encore en vigueur.")
+@click.pass_obj
+def archives_transfer(state: State, references: tuple[str, ...], terminees: bool, sortie: Path, force: bool) -> None:
+    """Prépare le versement aux Archives départementales (SEDA 2.3) des conventions terminées.
+
+    Chaque convention devient une unité d'archives avec ses actes (convention, copie signée et son rapport de
+    vérification, avenants, renouvellements, dénonciation) ; chaque fichier est décrit avec son empreinte SHA-512.
+    Le service d'archives, le service versant et la règle de sort final viennent de [archivage] dans pacte.toml.
+
+    \b
+    Exemples :
+      pacte archives verser --terminees --sortie versement-2027.zip
+      pacte archives verser CCAS-2021-004 --sortie versement.zip
+    """
+    from pacte_docs.services import archiving
+
+    if not references and not terminees:
+        raise click.UsageError("donnez des références, ou --terminees pour toutes les conventions terminées.")
+    done = archiving.verser(state.workspace(), list(references), terminees, sortie, state.au, force)
+    click.echo(f"  Paquet SEDA 2.3 écrit : {done.chemin} (message {done.identifiant}, {done.fichiers} fichiers)")
+    click.echo("  Conventions versées : " + ", ".join(done.references))
+
+
 # ---------------------------------------------------------------- entry point
 
 

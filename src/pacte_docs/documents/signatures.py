@@ -39,6 +39,7 @@ class Signature:
     couverture: str
     modifications: str
     reconnue: bool  # the certificate chains to an authority of [signature] autorites
+    rapport: str = ""  # pyHanko's own report on the signature (English, as pyHanko writes it)
 
     @property
     def acceptable(self) -> bool:
@@ -96,7 +97,7 @@ def electronic_signatures(data: bytes, authorities: list[bytes]) -> list[Signatu
             couverture=_COVERAGE.get(status.coverage.name if status.coverage is not None else "UNCLEAR",
                                      _COVERAGE["UNCLEAR"]),
             modifications=_ALLOWED.get(level) or _CHANGED.get(level, _CHANGED["OTHER"]),
-            reconnue=bool(status.trusted)))
+            reconnue=bool(status.trusted), rapport=_details(status)))
     return found
 
 
@@ -111,6 +112,13 @@ def _quiet() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def _details(status: Any) -> str:
+    try:
+        return str(status.pretty_print_details())
+    except Exception:  # noqa: BLE001 — the report is a complement; the findings above are what counts
+        return ""
 
 
 def _who(certificate: Any) -> str:
