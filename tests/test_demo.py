@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
+import zipfile
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import xmlschema
+from lxml import etree
 from pypdf import PdfReader
 
 from pacte_docs.documents.conformity import conformite
@@ -85,6 +90,27 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
                              "--conformite"], capture_output=True, text=True, check=False, env=env)
     assert report.returncode == 0 and "Conformité des PDF" in report.stdout
     assert report.stdout.count("fr-FR") == 17 and "non accessible" not in report.stdout
+    # The demo's ended conventions go to the Archives as a SEDA 2.3 package valid against the official schemas.
+    config = root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[archivage]", "[archivage-exemple]")
+                      + '\n[archivage]\nservice_archives = "FRAD091"\nservice_versant = "FRDEP091-DIE"\n'
+                        'regle = "APP0010"\nduree = "P10Y"\nsort_final = "conserver"\n', encoding="utf-8")
+    package = root / "versement.zip"
+    transfer = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "--au", "2026-11-22",
+                               "archives", "verser", "--terminees", "--sortie", str(package)],
+                              capture_output=True, text=True, check=False, env=env)
+    assert transfer.returncode == 0, transfer.stderr
+    assert "Conventions versées : ASSO-2023-011, FT-2023-001, PE-2016-001" in transfer.stdout
+    archive = zipfile.ZipFile(package)
+    manifest = etree.fromstring(archive.read("manifest.xml"))
+    folder = resources.files("pacte_docs") / "seda"
+    xmlschema.XMLSchema(str(folder / "seda-2.3-main.xsd"), locations=[
+        ("http://www.w3.org/XML/1998/namespace", str(folder / "xml.xsd")),
+        ("http://www.w3.org/1999/xlink", str(folder / "xlink.xsd"))]).validate(manifest)
+    seda = {"s": "fr:gouv:culture:archivesdefrance:seda:v2.3"}
+    for binary in manifest.iterfind(".//s:BinaryDataObject", namespaces=seda):
+        content = archive.read(binary.findtext("s:Uri", namespaces=seda))
+        assert binary.findtext("s:MessageDigest", namespaces=seda) == hashlib.sha512(content).hexdigest()
     pacte = root / "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf"
     assert "PDI/PTI PACTE-2016-2020 : archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx et " \
            "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf" in result.stdout

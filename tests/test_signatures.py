@@ -162,6 +162,19 @@ def test_a_copy_that_does_not_prove_the_signature_is_refused(drafts: Pacte, tmp_
         assert refused.exit_code == 1, (name, refused.output)
         assert expected in " ".join(refused.output.split()) and "Rien n'a été enregistré" in refused.output, name
         assert registry_state(pacte.root, None) == before, name
+    older = _signed(_pdf(pacte, "CCAS-2027-106"), authority)  # signed, then the draft changed and regenerated
+    data = (DATA / "alertes.yaml").read_text(encoding="utf-8").replace("CCAS-2027-105", "CCAS-2027-106")
+    changed = tmp_path / "revu.yaml"
+    changed.write_text(data.replace("objet: Objet.\n    date_effet: 2027-03-01",
+                                    "objet: Objet revu après signature.\n    date_effet: 2027-03-01", 1),
+                       encoding="utf-8")
+    pacte("importer", str(changed))
+    pacte("conventions", "generer", "CCAS-2027-106")
+    (tmp_path / "ancienne.pdf").write_bytes(older)
+    stale = pacte("conventions", "signer", "CCAS-2027-106", "--date", "2026-11-20", "--fichier",
+                  str(tmp_path / "ancienne.pdf"), ok=False)
+    assert stale.exit_code == 1 and "le texte de la copie diffère de la convention enregistrée (article" in \
+        " ".join(stale.output.split()) and "copie d'une autre version ?" in " ".join(stale.output.split())
     forced = pacte("conventions", "signer", "CCAS-2027-105", "--date", "2026-11-20", "--fichier",
                    str(tmp_path / "modifiee.pdf"), "--force")
     assert "Copie signée : refusée — enregistrée avec --force." in forced.output

@@ -61,12 +61,8 @@ def lifecycle_record(c: Convention, events: list[Evenement]) -> dict[str, Any]:
     in the import format: an export re-imported into an empty workspace gives the same statuses and deadlines."""
     return {
         "denonciation": {"date": c.date_denonciation, "motif": c.motif_denonciation},
-        "renouvellements": [{"numero": r.numero, "date": r.date, "deliberation": r.deliberation_numero}
-                            for r in c.renouvellements],
-        "avenants": [{"numero": a.numero, "objet": a.objet, "date": a.date, "periode": a.periode,
-                      "nouvelle_fin": a.nouvelle_fin,
-                      "deliberation": {"numero": a.deliberation_numero, "date": a.deliberation_date},
-                      "modifications": [dict(m) for m in a.modifications or []]} for a in c.avenants],
+        "renouvellements": [queries.renewal_record(r) for r in c.renouvellements],
+        "avenants": [queries.avenant_record(a) for a in c.avenants],
         "journal": [{"quand": e.quand.astimezone(dt.UTC).isoformat(), "nature": e.nature, "date": e.date,
                      "description": e.description, "document": e.document, "sha256": e.document_sha256}
                     for e in events],

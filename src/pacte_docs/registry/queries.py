@@ -193,6 +193,19 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
     return found, status
 
 
+def renewal_record(r: Renouvellement) -> dict[str, Any]:
+    """A renewal in the import format (export, and how an import decides whether it changed)."""
+    return {"numero": r.numero, "date": r.date, "deliberation": r.deliberation_numero}
+
+
+def avenant_record(a: Avenant) -> dict[str, Any]:
+    """An avenant in the import format (export, and how an import decides whether it changed)."""
+    return {"numero": a.numero, "objet": a.objet, "date": a.date, "periode": a.periode,
+            "nouvelle_fin": a.nouvelle_fin,
+            "deliberation": {"numero": a.deliberation_numero, "date": a.deliberation_date},
+            "modifications": [dict(m) for m in a.modifications or []]}
+
+
 def _apply_lifecycle(c: Convention, data: dict[str, Any]) -> bool:
     """The life the file gives the convention (an export's dénonciation, renewals, avenants); what the file does
     not give is left as the registry has it. True when anything changed."""
@@ -201,25 +214,15 @@ def _apply_lifecycle(c: Convention, data: dict[str, Any]) -> bool:
     if denonciation.get("date") is not None:
         changed |= _assign(c, {"date_denonciation": denonciation["date"], "motif_denonciation": denonciation["motif"]})
     renewals = data.get("renouvellements")
-    if renewals is not None:
-        current = [(r.numero, r.date, r.deliberation_numero) for r in c.renouvellements]
-        given = [(r["numero"], r["date"], r["deliberation"]) for r in renewals]
-        if current != given:
-            c.renouvellements.clear()
-            c.renouvellements.extend(Renouvellement(numero=n, date=d, deliberation_numero=deliberation)
-                                     for n, d, deliberation in given)
-            changed = True
+    if renewals is not None and [renewal_record(r) for r in c.renouvellements] != renewals:
+        c.renouvellements.clear()
+        c.renouvellements.extend(Renouvellement(numero=r["numero"], date=r["date"],
+                                                deliberation_numero=r["deliberation"]) for r in renewals)
+        changed = True
     avenants = data.get("avenants")
     if avenants is not None:
-        def key(a: dict[str, Any]) -> tuple[Any, ...]:
-            return (a["numero"], a["objet"], a["date"], a["periode"], a["nouvelle_fin"], a["deliberation"]["numero"],
-                    a["deliberation"]["date"], [dict(m) for m in a["modifications"] or []])
-
-        current_avenants = [key({"numero": a.numero, "objet": a.objet, "date": a.date, "periode": a.periode,
-                                 "nouvelle_fin": a.nouvelle_fin, "modifications": a.modifications,
-                                 "deliberation": {"numero": a.deliberation_numero, "date": a.deliberation_date}})
-                            for a in c.avenants]
-        if current_avenants != [key(a) for a in avenants]:
+        given = [a | {"modifications": [dict(m) for m in a["modifications"] or []]} for a in avenants]
+        if [avenant_record(a) for a in c.avenants] != given:
             c.avenants.clear()
             c.avenants.extend(Avenant(numero=a["numero"], objet=a["objet"], date=a["date"], periode=a["periode"],
                                       nouvelle_fin=a["nouvelle_fin"], deliberation_numero=a["deliberation"]["numero"],
