@@ -85,6 +85,14 @@ def normalise(text: str) -> str:
             .replace("\u2011", "-"))
 
 
+def add_paragraphs(template: Path, *texts: str) -> None:
+    """Edit a DOCX template as a user in Word would: each text becomes a paragraph at the end of its body."""
+    document = DocxDocument(str(template))
+    for text in texts:
+        document.add_paragraph(text)
+    document.save(str(template))
+
+
 def scanned_pdf(line: str, pages: int = 1) -> bytes:
     """A small PDF written by hand (not by pacte_docs), standing for a scanned signed copy: *pages* pages, each
     with a single line of text, so that it owes nothing to the product."""

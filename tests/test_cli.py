@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from docx import Document as DocxDocument
 
 from pacte_docs.cli import cli
-from tests.helpers import DATA, Pacte, registry_state
+from tests.helpers import DATA, Pacte, add_paragraphs, registry_state
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -55,9 +55,7 @@ def test_init_is_idempotent_and_keeps_edited_templates(tmp_path: Path) -> None:
     for name in ("pacte.toml", "pacte.db", "modeles", "conventions", "archives"):
         assert (root / name).exists()
     edited = root / "modeles/convention_ccas.docx"
-    document = DocxDocument(str(edited))
-    document.add_paragraph("Clause ajoutée par le service juridique.")
-    document.save(str(edited))
+    add_paragraphs(edited, "Clause ajoutée par le service juridique.")
     content = edited.read_bytes()
     (root / "modeles/avenant.docx").unlink()
     second = runner.invoke(cli, ["init", str(root)])
@@ -98,9 +96,7 @@ def test_verifier_reports_syntax_errors_unknown_variables_and_split_tags(pacte_s
     assert "variable « convention.montant_total » inconnue du contexte documenté" in result.output
     assert "balise répartie sur plusieurs segments de mise en forme" in result.output
     assert "{{ departement.president.nom }}" in result.output
-    document = DocxDocument(str(path))
-    document.add_paragraph("{% if convention.montant %}sans fin")
-    document.save(str(path))
+    add_paragraphs(path, "{% if convention.montant %}sans fin")
     result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
     assert "erreur — corps du document, paragraphe" in result.output
     assert "syntaxe Jinja" in result.output and "sans fin" in result.output

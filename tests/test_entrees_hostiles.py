@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import yaml
-from docx import Document as DocxDocument
 from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfWriter
@@ -28,7 +27,7 @@ from pacte_docs.formatting import from_spreadsheet, spreadsheet_safe
 from pacte_docs.registry.database import head_revision
 from pacte_docs.registry.models import Document
 from pacte_docs.workspace import Workspace
-from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state, scanned_pdf
+from tests.helpers import DATA, Pacte, add_paragraphs, docx_text, folder_state, registry_state, scanned_pdf
 
 
 def test_markup_in_names_and_objects_is_printed_as_text(pacte: Pacte, tmp_path: Path) -> None:
@@ -236,9 +235,7 @@ def _template_with(path: Path, *, paragraph: str | None = None, entries: dict[st
                    edit: dict[str, Callable[[bytes], bytes]] | None = None) -> None:
     """The template at *path* with a paragraph added, entries added, or entries rewritten."""
     if paragraph is not None:
-        document = DocxDocument(str(path))
-        document.add_paragraph(paragraph)
-        document.save(str(path))
+        add_paragraphs(path, paragraph)
     source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:

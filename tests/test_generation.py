@@ -8,9 +8,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from docx import Document as DocxDocument
-
-from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state
+from tests.helpers import DATA, Pacte, add_paragraphs, docx_text, folder_state, registry_state
 
 SPECIAL = "Association « Pain & Partage » <Sud> 'Est' \"Nord\""
 
@@ -121,15 +119,9 @@ def test_archives_verifier_names_altered_missing_and_unknown_files(pacte: Pacte)
     assert "3 anomalie(s)" in result.output
 
 
-def _add_to_template(path: Path, text: str) -> None:
-    document = DocxDocument(str(path))
-    document.add_paragraph(text)
-    document.save(str(path))
-
-
 def test_missing_variable_is_refused_named_and_nothing_written(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "registre.yaml"))
-    _add_to_template(pacte.root / "modeles/convention_ccas.docx",
+    add_paragraphs(pacte.root / "modeles/convention_ccas.docx",
                      "Référence interne : {{ convention.numero_interne }} / {{ signataire_adjoint }}")
     registry_before = registry_state(pacte.root, pacte.base)
     folders_before = folder_state(pacte.root)
@@ -146,7 +138,7 @@ def test_missing_variable_is_refused_named_and_nothing_written(pacte: Pacte) -> 
 def test_sandbox_stops_a_template_reaching_for_python_internals(pacte_sqlite: Pacte) -> None:
     pacte = pacte_sqlite
     pacte("importer", str(DATA / "registre.yaml"))
-    _add_to_template(pacte.root / "modeles/convention_ccas.docx",
+    add_paragraphs(pacte.root / "modeles/convention_ccas.docx",
                      "{{ convention.objet.__class__.__mro__[1].__subclasses__() }}")
     before = folder_state(pacte.root)
     result = pacte("conventions", "generer", "CCAS-2024-010", "--sans-pdf", ok=False)

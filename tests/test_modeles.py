@@ -14,7 +14,7 @@ from docx import Document as DocxDocument
 from pacte_docs import workspace
 from pacte_docs.cli import cli
 from pacte_docs.services import templates
-from tests.helpers import Pacte
+from tests.helpers import Pacte, add_paragraphs
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "pacte_docs" / "modeles"
 
@@ -97,10 +97,8 @@ def test_verifier_flags_what_the_law_of_the_act_s_date_forbids(pacte_sqlite: Pac
     """Rendered as acts of 2023, 2024 and 2025: « Pôle emploi » from 2024, CER or PPAE from 2025, and a
     dénonciation clause in a convention that is not renewable are reported; visas citing older texts are not."""
     path = pacte_sqlite.root / "modeles/convention_france_travail.docx"
-    document = DocxDocument(str(path))
-    document.add_paragraph("Le conseiller de Pôle emploi reçoit la personne dans le mois qui suit son orientation.")
-    document.add_paragraph("Le référent signe avec la personne un contrat d'engagements réciproques (CER).")
-    document.save(str(path))
+    add_paragraphs(path, "Le conseiller de Pôle emploi reçoit la personne dans le mois qui suit son orientation.",
+                   "Le référent signe avec la personne un contrat d'engagements réciproques (CER).")
     result = pacte_sqlite("modeles", "verifier", "convention_france_travail", ok=False)
     assert result.exit_code == 1 and "✗ convention_france_travail" in result.output
     assert "« Pôle emploi » dans un acte du 1er juin 2024 : l'opérateur s'appelle France Travail depuis le " \
@@ -111,9 +109,7 @@ def test_verifier_flags_what_the_law_of_the_act_s_date_forbids(pacte_sqlite: Pac
     assert "Vu la loi n° 2023-1196" not in result.output  # a visa names the law by its title: not an anachronism
 
     ccas = pacte_sqlite.root / "modeles/convention_ccas.docx"
-    document = DocxDocument(str(ccas))
-    document.add_paragraph("Chacune des parties peut dénoncer la présente convention avec un préavis de trois mois.")
-    document.save(str(ccas))
+    add_paragraphs(ccas, "Chacune des parties peut dénoncer la présente convention avec un préavis de trois mois.")
     result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
     assert "une convention qui n'est pas renouvelable ne se dénonce pas" in result.output
 
@@ -121,10 +117,8 @@ def test_verifier_flags_what_the_law_of_the_act_s_date_forbids(pacte_sqlite: Pac
 def test_verifier_flags_text_left_to_fill_in(pacte_sqlite: Pacte) -> None:
     """A template edited in Word with « XXX » or « [à compléter] » left in it is not a finished act."""
     path = pacte_sqlite.root / "modeles/convention_ccas.docx"
-    document = DocxDocument(str(path))
-    document.add_paragraph("La subvention est versée sur le compte n° XXX de l'association.")
-    document.add_paragraph("Le comité se réunit [date à compléter].")
-    document.save(str(path))
+    add_paragraphs(path, "La subvention est versée sur le compte n° XXX de l'association.",
+                   "Le comité se réunit [date à compléter].")
     result = pacte_sqlite("modeles", "verifier", "convention_ccas", ok=False)
     flat = " ".join(result.output.split())
     assert result.exit_code == 1 and "✗ convention_ccas" in flat

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docx import Document as DocxDocument
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import _admin
-from tests.helpers import DATA, Pacte, docx_text, folder_state, registry_state
+from tests.helpers import DATA, Pacte, add_paragraphs, docx_text, folder_state, registry_state
 
 BROKEN = {
     "accolade perdue": ("Objet : {{ convention.objet }", "balise mal formée près de « {{ »"),
@@ -39,9 +38,7 @@ def test_a_broken_template_is_reported_at_its_place(pacte_sqlite: Pacte, case: s
     pacte("importer", str(DATA / "registre.yaml"))
     text, expected = BROKEN[case]
     path = pacte.root / "modeles/convention_ccas.docx"
-    document = DocxDocument(str(path))
-    document.add_paragraph(text)
-    document.save(str(path))
+    add_paragraphs(path, text)
     checked = pacte("modeles", "verifier", "convention_ccas", ok=False)
     assert checked.exit_code == 1
     line = next(line for line in checked.output.splitlines() if expected in line)
@@ -54,10 +51,8 @@ def test_a_broken_template_is_reported_at_its_place(pacte_sqlite: Pacte, case: s
 
 def test_a_sound_template_with_braces_in_its_tags_is_not_flagged(pacte_sqlite: Pacte) -> None:
     path = pacte_sqlite.root / "modeles/convention_ccas.docx"
-    document = DocxDocument(str(path))
-    document.add_paragraph("Objet {{ convention.objet }} {% if convention.montant %}({{ convention.montant|montant "
+    add_paragraphs(path, "Objet {{ convention.objet }} {% if convention.montant %}({{ convention.montant|montant "
                            "}}){% endif %} {# note #}")
-    document.save(str(path))
     assert pacte_sqlite("modeles", "verifier", "convention_ccas").exit_code == 0
 
 

@@ -77,6 +77,12 @@ class DocumentStore:
         path = self.ws.root / record.chemin
         return path.is_file() and sha256_file(path) == record.sha256
 
+    def intact_bytes(self, record: Document) -> bytes | None:
+        """The recorded file's bytes, read once, when they are those it was recorded with; None otherwise."""
+        path = self.ws.root / record.chemin
+        data = path.read_bytes() if path.is_file() else None
+        return data if data is not None and sha256_bytes(data) == record.sha256 else None
+
     def is_up_to_date(self, record: Document | None, **made_from: Any) -> bool:
         """The document exists, intact, and was made from exactly *made_from* (empreinte, modele_sha256,
         source_sha256, pdfa…): then there is nothing to redo. A PDF/A copy answers a request for a plain PDF: a
@@ -233,14 +239,14 @@ class Anomaly:
         return f"{self.path} : {label}"
 
 
-def _signatures_again(ws: Workspace, record: Document, path: Path) -> list[Anomaly]:
+def _signatures_again(record: Document, data: bytes, authorities: list[bytes]) -> list[Anomaly]:
     """A signed copy's signatures checked again, with today's trusted authorities: one that was whole, or
     recognised, and no longer is, is reported (an authority withdrawn from pacte.toml); one recognised since is not
     a problem."""
     from pacte_docs.documents import signatures
 
     recorded = record.verification or {}
-    now = signatures.electronic_signatures(path.read_bytes(), ws.authorities())
+    now = signatures.electronic_signatures(data, authorities)
     before = [(bool(s.get("integre")), bool(s.get("reconnue"))) for s in recorded.get("signatures", [])]
     worse = len(now) != len(before) or any((was_whole and not s.integre) or (was_known and not s.reconnue)
                                            for (was_whole, was_known), s in zip(before, now, strict=False))
@@ -251,6 +257,7 @@ def verify(session: Session, ws: Workspace) -> tuple[int, list[Anomaly]]:
     """Check every file this workspace recorded and look for files nobody recorded; returns (files checked,
     anomalies). Another site's records on a shared registry are its own business."""
     anomalies: list[Anomaly] = []
+    authorities: list[bytes] | None = None  # read once, when the first signed copy is met
     records = session.scalars(select(Document).where(Document.site == ws.site).order_by(Document.chemin)).all()
     recorded = set()
     checked = 0
@@ -261,10 +268,15 @@ def verify(session: Session, ws: Workspace) -> tuple[int, list[Anomaly]]:
             anomalies.append(Anomaly("manquant", record.chemin))
             continue
         checked += 1
-        if sha256_file(path) != record.sha256:
+        if record.nature == "signe" and record.verification:  # its bytes are read once, for both checks
+            data = path.read_bytes()
+            if sha256_bytes(data) != record.sha256:
+                anomalies.append(Anomaly("modifie", record.chemin))
+                continue
+            authorities = ws.authorities() if authorities is None else authorities
+            anomalies.extend(_signatures_again(record, data, authorities))
+        elif sha256_file(path) != record.sha256:
             anomalies.append(Anomaly("modifie", record.chemin))
-        elif record.nature == "signe" and record.verification:
-            anomalies.extend(_signatures_again(ws, record, path))
     for folder in (ws.conventions, ws.archives):
         if not folder.is_dir():
             continue

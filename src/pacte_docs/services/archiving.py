@@ -50,7 +50,7 @@ def rules(ws: Workspace) -> seda.Rules:
                       str(raw["duree"]).strip(), final)
 
 
-def _dossier(ws: Workspace, store: DocumentStore, c: Convention, on: dt.date) -> seda.Dossier:
+def _dossier(store: DocumentStore, c: Convention, on: dt.date) -> seda.Dossier:
     situation = queries.situation(c, on)
     partners = [partenaire_context(p, c.date_effet)["nom"] for p in c.partenaires]
     dossier = seda.Dossier(c.reference, f"Convention {c.reference} — " + ", ".join(partners), c.date_effet,
@@ -58,15 +58,16 @@ def _dossier(ws: Workspace, store: DocumentStore, c: Convention, on: dt.date) ->
                            ["insertion", "revenu de solidarité active", "convention", c.type])
     records: list[Document] = store.documents(c.id)
     for record in records:
-        if not store.is_intact(record):
+        data = store.intact_bytes(record)
+        if data is None:
             raise LifecycleError(f"{record.chemin} est manquant ou modifié : « pacte archives verifier » dit quoi ; "
                                  "régénérez-le avant le versement.")
         kind = record.nature if record.nature in _TITLES else "convention"
         own = record.cle.removeprefix(c.reference + "-")
         title = _TITLES[kind] + ("" if record.cle == c.reference else f" ({own})")
         title += f", version {record.version}" + (" (archivée)" if record.archive else "")
-        dossier.pieces.append(seda.Piece(record.chemin, f"{title} — {record.format.upper()}",
-                                         (ws.root / record.chemin).read_bytes(), record.cree_le.date()))
+        dossier.pieces.append(seda.Piece(record.chemin, f"{title} — {record.format.upper()}", data,
+                                         record.cree_le.date()))
     return dossier
 
 
@@ -75,12 +76,12 @@ def verser(ws: Workspace, references: list[str], terminees: bool, sortie: Path, 
            force: bool = False) -> Transfer:
     """Write the SEDA package of *references* (or of every ended convention) to *sortie*; record the transfer in
     each convention's journal. A convention still in force is refused unless *force*."""
+    if terminees and references:
+        raise LifecycleError("Donnez des références ou --terminees, pas les deux.")
     settings = rules(ws)
     with ws.db.session() as session:
         chosen = [queries.convention(session, r) for r in references] if references else [
             c for c in queries.conventions(session) if queries.situation(c, on).terminee]
-        if terminees and references:
-            raise LifecycleError("Donnez des références ou --terminees, pas les deux.")
         if not chosen:
             raise LifecycleError(f"Aucune convention terminée au {date_longue(on)} : rien à verser.")
         running = [c.reference for c in chosen if not queries.situation(c, on).terminee]
@@ -88,7 +89,7 @@ def verser(ws: Workspace, references: list[str], terminees: bool, sortie: Path, 
             raise LifecycleError(f"{', '.join(running)} : toujours en vigueur au {date_longue(on)}. Une convention "
                                  "se verse une fois terminée ; --force la verse quand même.")
         store = DocumentStore(session, ws)
-        dossiers = [_dossier(ws, store, c, on) for c in sorted(chosen, key=lambda c: c.reference)]
+        dossiers = [_dossier(store, c, on) for c in sorted(chosen, key=lambda c: c.reference)]
         events = [e for c in chosen for e in journal.entries(session, c) if e.nature != "versement"]
         first = min(c.date_effet for c in chosen)
         moment = max((e.quand for e in events), default=dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC))

@@ -49,9 +49,8 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
         pdf.readable_pages(data, f"le PDF signé {fichier}")
         documents = DocumentStore(session, ws)
         generated = documents.current(reference, "convention", "pdf")
-        verification = signatures.verify(
-            data, (ws.root / generated.chemin).read_bytes() if generated and documents.is_intact(generated) else None,
-            reference, ws.authorities())
+        verification = signatures.verify(data, documents.intact_bytes(generated) if generated else None, reference,
+                                         ws.authorities())
         if verification.refus and not force:
             raise LifecycleError(f"La copie signée {fichier} ne prouve pas la signature de {reference} :\n"
                                  + "\n".join(f"  • {reason}" for reason in verification.refus)
