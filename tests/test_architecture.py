@@ -19,7 +19,7 @@ LAYERS = [
     {"documents"},  # rendering, contexts, PDF, charts, the document store
     {"services"},  # the jobs, over a workspace
     {"api"},  # the public entry points
-    {"cli", "__main__"},
+    {"cli", "__main__", "web"},  # the two faces: the command line, the directors' pages (never one over the other)
 ]
 
 
@@ -94,6 +94,13 @@ def test_only_the_cli_imports_click() -> None:
     assert offenders == []
 
 
+def test_the_pages_go_over_the_api_never_over_the_cli() -> None:
+    """`pacte serveur` reads the registry through services, like a user's script: no page calls a command."""
+    offenders = [f"{name} imports {imported}" for name, path in _modules() if name.startswith("pacte_docs.web")
+                 for imported, _ in _imports(path, name) if imported.startswith("pacte_docs.cli")]
+    assert offenders == []
+
+
 def test_migrations_carry_their_own_rules() -> None:
     """A migration applies the rules of its time: it never imports the live package (Alembic cookbook)."""
     offenders = []
@@ -121,7 +128,7 @@ def test_every_exception_lives_in_errors() -> None:
     assert offenders == ["pacte_docs.cli.commands.PacteClickError"]
 
 
-@pytest.mark.parametrize("part", ["registry", "rules", "intake", "documents", "services", "cli"])
+@pytest.mark.parametrize("part", ["registry", "rules", "intake", "documents", "services", "cli", "web"])
 def test_parts_are_packages_with_a_docstring(part: str) -> None:
     init = PACKAGE / part / "__init__.py"
     assert init.is_file()

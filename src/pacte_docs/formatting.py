@@ -164,3 +164,13 @@ FILTERS = {
     "en_lettres": en_lettres,
     "de": de,
 }
+
+
+# What a person reads in place of the registry's codes (tables and `afficher`; JSON and CSV keep the codes).
+LABELS = {
+    "brouillon": "brouillon", "signee": "signée", "en_cours": "en cours", "a_renouveler": "à renouveler",
+    "reconduite": "reconduite", "denoncee": "dénoncée", "expiree": "expirée", "depasse": "dépassé",
+    "ccas": "CCAS", "cias": "CIAS", "france_travail": "France Travail", "commune": "commune", "caf": "CAF",
+    "prefecture": "préfecture", "region": "Région", "association": "association", "siae": "SIAE", "autre": "autre",
+    "expresse": "expresse", "tacite": "tacite", "aucun": "aucun",
+}

@@ -90,6 +90,15 @@ reprise_minutes = 30
 # duree = "P10Y"                            # sa durée (ISO 8601 : P10Y = dix ans)
 # sort_final = "conserver"                  # conserver ou eliminer
 
+[serveur]
+# Pages des directeurs et calendriers abonnés (pacte serveur, pacte acces creer).
+# Par défaut, le serveur n'écoute que cette machine :
+# hote = "127.0.0.1"
+# port = 8000
+# Adresse à laquelle les directeurs l'atteignent (derrière le mandataire HTTPS du département) ; quand elle est
+# donnée, le courriel d'alerte donne à chacun le lien de ses pages et de son calendrier :
+# url_publique = "https://pacte.departement.fr"
+
 [smtp]
 # hote = "localhost"
 # port = 25
@@ -162,6 +171,9 @@ class Config:
     smtp: dict[str, Any] = field(default_factory=dict)
     autorites: list[str] = field(default_factory=list)  # [signature] autorites: PEM files of trusted authorities
     archivage: dict[str, Any] = field(default_factory=dict)  # [archivage]: who transfers to whom, which rule
+    hote: str = "127.0.0.1"  # [serveur]: where `pacte serveur` listens
+    port: int = 8000
+    url_publique: str | None = None  # the address directors reach it at; the alert e-mails give their links
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -259,6 +271,25 @@ def load_config(path: Path) -> Config:
         problems.append(Problem(str(path), "[signature]", "autorites", "doit être une liste de fichiers PEM",
                                 'par exemple autorites = ["autorites/ac-departement.pem"]'))
     config.archivage = section("archivage")
+    serveur = section("serveur")
+    host = serveur.get("hote", config.hote)
+    if isinstance(host, str) and host.strip():
+        config.hote = host.strip()
+    else:
+        problems.append(Problem(str(path), "[serveur]", "hote", "doit être une adresse",
+                                'par exemple hote = "127.0.0.1"'))
+    port = serveur.get("port", config.port)
+    if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535:
+        config.port = port
+    else:
+        problems.append(Problem(str(path), "[serveur]", "port", "doit être un entier de 1 à 65535", "par exemple 8000"))
+    public = serveur.get("url_publique")
+    if public is not None:
+        if isinstance(public, str) and re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public.strip()):
+            config.url_publique = public.strip().rstrip("/")
+        else:
+            problems.append(Problem(str(path), "[serveur]", "url_publique", "doit être une adresse http(s)://…",
+                                    'par exemple url_publique = "https://pacte.departement.fr"'))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

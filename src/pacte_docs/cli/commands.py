@@ -60,6 +60,7 @@ class State:
         self.espace = espace or find_root(Path.cwd())  # from a subfolder, the enclosing workspace
         self.base = base
         self.au = au or periods.today()
+        self.au_given = au is not None
         self._workspace: Workspace | None = None
 
     def workspace(self) -> Workspace:
@@ -905,6 +906,112 @@ def archives_transfer(state: State, references: tuple[str, ...], terminees: bool
     done = archiving.verser(state.workspace(), list(references), terminees, sortie, state.au, force)
     click.echo(f"  Paquet SEDA 2.3 écrit : {done.chemin} (message {done.identifiant}, {done.fichiers} fichiers)")
     click.echo("  Conventions versées : " + ", ".join(done.references))
+
+
+# ---------------------------------------------------------------- directors' pages
+
+
+@cli.command("serveur")
+@click.option("--hote", metavar="ADRESSE", help="Adresse d'écoute ([serveur] hote, 127.0.0.1 par défaut : cette "
+                                                 "machine seulement).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port d'écoute ([serveur] port, 8000 par défaut).")
+@click.pass_obj
+def serveur_command(state: State, hote: str | None, port: int | None) -> None:
+    """Sert les pages des directeurs et leurs calendriers, en lecture seule, jusqu'à Ctrl-C.
+
+    Chaque directeur les ouvre par son lien personnel (pacte acces creer). Pour les rendre accessibles
+    hors de cette machine, placez le serveur derrière le mandataire HTTPS du département et donnez
+    son adresse dans [serveur] url_publique.
+
+    \b
+    Exemples :
+      pacte serveur
+      pacte serveur --port 8080
+    """
+    from pacte_docs.web import app
+
+    ws = state.workspace()
+    fixed = state.au if state.au_given else None
+
+    def ready(address: str) -> None:
+        click.echo(f"Pages des directeurs servies sur {address} (Ctrl-C pour arrêter).")
+        click.echo("Liens personnels : pacte acces creer --responsable ADRESSE, ou --tout pour l'équipe.")
+        if fixed is not None:
+            click.echo(f"Situation figée au {date_longue(fixed)} (--au).")
+
+    app.serve(ws, hote or ws.config.hote, port or ws.config.port, fixed, ready)
+
+
+@cli.group("acces", context_settings=CONTEXT)
+def acces_group() -> None:
+    """Liens personnels vers les pages des directeurs et leurs calendriers."""
+
+
+@acces_group.command("creer")
+@click.option("--responsable", metavar="ADRESSE", help="Le directeur : ses conventions seulement.")
+@click.option("--tout", is_flag=True, help="Lien d'équipe : toutes les conventions.")
+@click.pass_obj
+def acces_create(state: State, responsable: str | None, tout: bool) -> None:
+    """Crée un lien personnel et l'affiche, une seule fois : il n'est pas conservé en clair.
+
+    \b
+    Exemples :
+      pacte acces creer --responsable m.durand@departement.fr
+      pacte acces creer --tout
+    """
+    from pacte_docs.services import access
+
+    if bool(responsable) == tout:
+        raise click.UsageError("donnez --responsable ADRESSE (un directeur) ou --tout (l'équipe), l'un des deux.")
+    created = access.create(state.workspace(), None if tout else responsable)
+    who = "l'équipe (toutes les conventions)" if tout else created.link.responsable
+    click.echo(f"Lien créé pour {who} — {created.conventions} convention(s) visibles aujourd'hui.")
+    click.echo(f"  Pages      : {created.page}")
+    click.echo(f"  Calendrier : {created.calendrier}")
+    click.echo(f"Transmettez-les à leur seul destinataire. Pour les retirer : pacte acces revoquer "
+               f"{created.link.prefixe}")
+    if created.conventions == 0 and not tout:
+        click.echo("Attention : aucune convention du registre n'a ce responsable ; vérifiez l'adresse "
+                   "(pacte conventions lister).", err=True)
+
+
+@acces_group.command("lister")
+@output_option
+@click.pass_obj
+def acces_list(state: State, fmt: str) -> None:
+    """Les liens d'accès, par leurs premiers caractères (les jetons ne sont pas conservés).
+
+    \b
+    Exemple :
+      pacte acces lister
+    """
+    from pacte_docs.services import access
+
+    rows = [{"jeton": f"{link.prefixe}…", "pour": link.responsable or "équipe (tout)",
+             "origine": {"commande": "pacte acces creer", "courriel": "courriel d'alerte"}.get(link.origine,
+                                                                                             link.origine),
+             "cree_le": link.cree_le.date(), "revoque_le": link.revoque_le.date() if link.revoque_le else None,
+             "etat": "révoqué" if link.revoque_le else "actif"} for link in access.list_links(state.workspace())]
+    emit(rows, {"jeton": "Jeton", "pour": "Pour", "origine": "Créé par", "cree_le": "Créé le",
+                "etat": "État", "revoque_le": "Révoqué le"}, fmt, "Liens d'accès")
+
+
+@acces_group.command("revoquer")
+@click.argument("jeton")
+@click.pass_obj
+def acces_revoke(state: State, jeton: str) -> None:
+    """Révoque un lien : ses pages et son calendrier répondent aussitôt « page introuvable ».
+
+    JETON : le jeton, le lien entier, ou ses premiers caractères tels que « pacte acces lister » les montre.
+
+    \b
+    Exemple :
+      pacte acces revoquer Xb3k9QpZ
+    """
+    from pacte_docs.services import access
+
+    link = access.revoke(state.workspace(), jeton)
+    click.echo(f"Lien {link.prefixe}… ({link.responsable or 'équipe'}) révoqué.")
 
 
 # ---------------------------------------------------------------- entry point

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pacte_docs.formatting import date_courte, date_longue, montant, nombre, pourcentage, spreadsheet_safe
+from pacte_docs.formatting import LABELS, date_courte, date_longue, montant, nombre, pourcentage, spreadsheet_safe
 
 if TYPE_CHECKING:
     from pacte_docs.services.generation import Progress
@@ -78,14 +78,6 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-# What a person reads in place of the registry's codes (tables and `afficher`; JSON and CSV keep the codes).
-LABELS = {
-    "brouillon": "brouillon", "signee": "signée", "en_cours": "en cours", "a_renouveler": "à renouveler",
-    "reconduite": "reconduite", "denoncee": "dénoncée", "expiree": "expirée", "depasse": "dépassé",
-    "ccas": "CCAS", "cias": "CIAS", "france_travail": "France Travail", "commune": "commune", "caf": "CAF",
-    "prefecture": "préfecture", "region": "Région", "association": "association", "siae": "SIAE", "autre": "autre",
-    "expresse": "expresse", "tacite": "tacite", "aucun": "aucun",
-}
 _CODED = {"statut", "type", "renouvellement", "action", "etat"}
 _AMOUNTS = {"montant", "montant_annuel", "credits_engages", "credits_consommes"}
 _RATES = {"taux_fse", "taux"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from icalendar import Alarm, Calendar, Event, vText
+from icalendar import Alarm, Calendar, Event, vDuration, vText
 
 from pacte_docs import files
 from pacte_docs.formatting import date_longue
@@ -51,14 +51,20 @@ def _all_day(uid: str, stamp: dt.datetime, summary: str, day: dt.date, descripti
 
 
 def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[int]], default: Sequence[int],
-             domain: str = "pacte-docs") -> bytes:
-    """One event for each decision deadline and each end of period of the conventions still running."""
+             domain: str = "pacte-docs", name: str = "Échéances des conventions d'insertion",
+             refresh_hours: int | None = None) -> bytes:
+    """One event for each decision deadline and each end of period of the conventions still running. A calendar
+    served for subscription says how often to fetch it again (*refresh_hours*)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", "Échéances des conventions d'insertion")
+    cal.add("x-wr-calname", _Text(name))
+    if refresh_hours is not None:
+        every = dt.timedelta(hours=refresh_hours)
+        cal.add("refresh-interval", every, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(every))
     stamp = files.now()
     for suivi in sorted(suivis, key=lambda s: s.reference):
         situation = suivi.situation

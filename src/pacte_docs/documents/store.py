@@ -39,7 +39,7 @@ class DocumentStore:
     _loaded: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     @property
-    def _mine(self) -> Any:
+    def mine(self) -> Any:
         """The condition « made by this workspace »: on a registry shared by several sites, each sees, verifies,
         archives and versions its own files only."""
         return Document.site == self.ws.site
@@ -52,11 +52,11 @@ class DocumentStore:
         for start in range(0, len(todo), _CHUNK):
             chunk = todo[start:start + _CHUNK]
             for record in self.session.scalars(select(Document).where(
-                    self._mine, Document.cle.in_(chunk), Document.nature == nature, Document.archive.is_(False))):
+                    self.mine, Document.cle.in_(chunk), Document.nature == nature, Document.archive.is_(False))):
                 self._current[(record.cle, nature, record.format)] = record
             for cle, fmt, version in self.session.execute(
                     select(Document.cle, Document.format, func.max(Document.version))
-                    .where(self._mine, Document.cle.in_(chunk), Document.nature == nature)
+                    .where(self.mine, Document.cle.in_(chunk), Document.nature == nature)
                     .group_by(Document.cle, Document.format)):
                 self._versions[(cle, nature, fmt)] = version
         self._loaded.update((c, nature) for c in todo)
@@ -67,7 +67,7 @@ class DocumentStore:
         if (cle, nature) in self._loaded or key in self._current:
             return self._current.get(key)
         found = self.session.scalar(select(Document).where(
-            self._mine, Document.cle == cle, Document.nature == nature, Document.format == fmt,
+            self.mine, Document.cle == cle, Document.nature == nature, Document.format == fmt,
             Document.archive.is_(False)))
         self._current[key] = found
         return found
@@ -97,20 +97,20 @@ class DocumentStore:
         todo = sorted(set(cles))
         for start in range(0, len(todo), _CHUNK):
             for record in self.session.scalars(select(Document).where(
-                    self._mine, Document.cle.in_(todo[start:start + _CHUNK]), Document.nature == nature)
+                    self.mine, Document.cle.in_(todo[start:start + _CHUNK]), Document.nature == nature)
                     .order_by(Document.version)):
                 found[record.cle] = record
         return found
 
     def current_pdfs(self) -> list[Document]:
         """Every current (not archived) PDF the registry records, by path."""
-        return list(self.session.scalars(select(Document).where(self._mine, Document.format == "pdf",
+        return list(self.session.scalars(select(Document).where(self.mine, Document.format == "pdf",
                                                                  Document.archive.is_(False))
                                          .order_by(Document.chemin)))
 
     def documents(self, convention_id: int) -> list[Document]:
         """Every document of a convention, current and archived, in the order they were made."""
-        return list(self.session.scalars(select(Document).where(self._mine, Document.convention_id == convention_id)
+        return list(self.session.scalars(select(Document).where(self.mine, Document.convention_id == convention_id)
                                          .order_by(Document.cree_le, Document.id)))
 
     # ------------------------------------------------------------ writing
@@ -160,7 +160,7 @@ class DocumentStore:
         key = (cle, nature, fmt)
         if key not in self._versions and (cle, nature) not in self._loaded:
             self._versions[key] = self.session.scalar(select(func.max(Document.version)).where(
-                self._mine, Document.cle == cle, Document.nature == nature, Document.format == fmt)) or 0
+                self.mine, Document.cle == cle, Document.nature == nature, Document.format == fmt)) or 0
         return self._versions.get(key, 0) + 1
 
     def write_sums(self) -> None:
@@ -168,7 +168,7 @@ class DocumentStore:
         self.session.flush()
         prefix = "archives/"
         rows = self.session.execute(
-            select(Document.chemin, Document.sha256).where(self._mine, Document.chemin.like(prefix + "%"))
+            select(Document.chemin, Document.sha256).where(self.mine, Document.chemin.like(prefix + "%"))
             .order_by(Document.chemin)).all()
         lines = "".join(f"{sha}  {chemin[len(prefix):]}\n" for chemin, sha in rows)
         target = self.ws.confined(self.ws.archives / SUMS_NAME)

@@ -175,6 +175,23 @@ class AlerteEnvoi(Base):
     envoye_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Acces(Base):
+    """A personal link to the directors' pages and calendar (`pacte acces creer`). The token itself is never
+    stored: only its first characters (to find it, and to name it in `pacte acces lister`) and its SHA-256."""
+
+    __tablename__ = "acces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefixe: Mapped[str] = mapped_column(String(12), index=True)
+    empreinte: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token, hex
+    graine: Mapped[str] = mapped_column(String(64))  # random; with the workspace's key, gives back the token
+    site: Mapped[str | None] = mapped_column(String(36))  # the workspace whose key made it
+    responsable: Mapped[str | None] = mapped_column(String(254), index=True)  # None: the whole team's link
+    cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    origine: Mapped[str] = mapped_column(String(20))  # "commande" (pacte acces creer) | "courriel" (alert e-mail)
+    revoque_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Document(Base):
     """A generated or archived file, with the fingerprints that make it verifiable."""
 

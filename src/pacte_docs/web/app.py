@@ -1,0 +1,251 @@
+"""The ASGI application of `pacte serveur`.
+
+Every page is reached through a personal link (services.access): /acces/<jeton> and what lies under it, and the
+calendar /calendrier/<jeton>.ics. Anything else — an unknown or revoked token, another director's convention, a
+path that is not one of these — is 404. Only GET and HEAD are answered (405 otherwise): no page changes the
+registry. The log shows each request with its token hidden."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import logging
+import re
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, MutableMapping
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from pacte_docs import __version__
+from pacte_docs.errors import IntegrityError, PacteError
+from pacte_docs.formatting import FILTERS, LABELS, nombre
+from pacte_docs.rules import periods
+from pacte_docs.services import portal
+from pacte_docs.services.access import Link
+from pacte_docs.workspace import Workspace
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("pacte.serveur")
+
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                 b"base-uri 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+_TOKEN_IN_PATH = re.compile(r"^/(acces|calendrier)/[^/]+")
+TOKEN = "{jeton:str}"
+
+
+def masked(path: str) -> str:
+    """A request path fit for the log: the token replaced by « … »."""
+    return _TOKEN_IN_PATH.sub(lambda m: f"/{m.group(1)}/…", path)
+
+
+class Guard:
+    """The outermost layer: GET and HEAD only, the security headers on every answer, a log line without token."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(SECURITY_HEADERS)]
+                message["headers"] = headers + SECURITY_HEADERS
+            await send(message)
+
+        if scope["method"] not in ("GET", "HEAD"):
+            body = "Méthode non permise : ces pages se consultent seulement (GET).".encode()
+            await with_headers({"type": "http.response.start", "status": 405, "headers": [
+                (b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await self.app(scope, receive, with_headers)
+        log.info("%s %s %s %.0f ms", scope["method"], masked(scope.get("path", "")), status,
+                 (time.perf_counter() - start) * 1000)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("pacte_docs.web", "templates"), autoescape=select_autoescape(default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(FILTERS)
+    env.filters["libelle"] = lambda code: LABELS.get(code, code)
+    env.filters["jours"] = _days
+    env.filters["taille"] = _size
+    return env
+
+
+def _days(n: int) -> str:
+    if n == 0:
+        return "aujourd'hui"
+    if n < 0:
+        return f"dépassée de {nombre(-n)} jour{'s' if n < -1 else ''}"
+    return f"dans {nombre(n)} jour{'s' if n > 1 else ''}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} Mo".replace(".", ",") if n >= 1_000_000 else f"{max(1, round(n / 1000))} ko"
+
+
+def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
+    """The application over the opened workspace *ws*; pages show the situation on *au* (today by default)."""
+    env = _environment()
+    stylesheet = (resources.files("pacte_docs.web") / "static" / "pacte.css").read_bytes()
+
+    def on() -> dt.date:
+        return au or periods.today()
+
+    def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = env.get_template(name).render(version=__version__, au=on(), **values)
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "private, no-store"})
+
+    async def the_link(request: Request) -> Link:
+        token = request.path_params["jeton"]
+        found = await run_in_threadpool(portal.link, ws, token)
+        if found is None:
+            raise HTTPException(404)
+        return found
+
+    def base(request: Request, who: Link) -> dict[str, Any]:
+        root = f"/acces/{request.path_params['jeton']}"
+        return {"lien": who, "racine": root, "calendrier": f"/calendrier/{request.path_params['jeton']}.ics"}
+
+    async def home(request: Request) -> Response:
+        return render(request, "accueil.html")
+
+    async def board(request: Request) -> Response:
+        who = await the_link(request)
+        params = request.query_params
+        page = params.get("page", "1")
+        filters = portal.Filters(
+            responsable=params.get("responsable", "") if who.equipe else "", type=params.get("type", ""),
+            statut=params.get("statut", ""), partenaire=params.get("partenaire", "")[:100],
+            bande=params.get("bande", ""), page=int(page) if page.isdigit() and len(page) < 7 else 1)
+        result = await run_in_threadpool(portal.board, ws, who, on(), filters)
+        return render(request, "echeances.html", tableau=result, choix=portal.filter_choices(),
+                      url=lambda **changes: "?" + urllib.parse.urlencode(result.filters.query(**changes)),
+                      **base(request, who))
+
+    async def convention(request: Request) -> Response:
+        who = await the_link(request)
+        found = await run_in_threadpool(portal.convention, ws, who, request.path_params["id"], on())
+        if found is None:
+            raise HTTPException(404)
+        return render(request, "convention.html", c=found, **base(request, who))
+
+    async def publications(request: Request) -> Response:
+        who = await the_link(request)
+        found = await run_in_threadpool(portal.publications, ws)
+        return render(request, "publications.html", pub=found, **base(request, who))
+
+    async def download(request: Request) -> Response:
+        who = await the_link(request)
+        try:
+            found = await run_in_threadpool(portal.download, ws, who, request.path_params["id"])
+        except IntegrityError as exc:
+            return render(request, "erreur.html", status=409, titre="Fichier altéré", message=str(exc))
+        if found is None:
+            raise HTTPException(404)
+        quoted = urllib.parse.quote(found.nom)
+        ascii_name = found.nom.encode("ascii", "replace").decode("ascii").replace('"', "_")
+        return Response(found.data, media_type=found.media_type, headers={
+            "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}",
+            "cache-control": "private, no-store"})
+
+    async def calendar(request: Request) -> Response:
+        who = await the_link(request)
+        data = await run_in_threadpool(portal.calendar, ws, who, on())
+        return Response(data, media_type="text/calendar; charset=utf-8", headers={
+            "content-disposition": 'inline; filename="echeances.ics"', "cache-control": "private, max-age=0"})
+
+    async def css(request: Request) -> Response:
+        return Response(stylesheet, media_type="text/css; charset=utf-8",
+                        headers={"cache-control": "public, max-age=3600"})
+
+    async def no_icon(request: Request) -> Response:
+        return Response(status_code=204)  # browsers ask for one; none is needed
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        if status == 405:
+            return Response("Méthode non permise.", status_code=405, headers={"allow": "GET, HEAD"})
+        return render(request, "erreur.html", status=404, titre="Page introuvable",
+                      message="Cette adresse ne mène à aucune page : le lien est peut-être incomplet, ou il a été "
+                              "révoqué. Demandez un nouveau lien au service de l'insertion.")
+
+    async def failure(request: Request, exc: Exception) -> Response:
+        log.error("erreur interne sur %s : %s", masked(request.url.path), type(exc).__name__)
+        return render(request, "erreur.html", status=500, titre="Erreur du serveur",
+                      message="La page n'a pas pu être préparée. Réessayez dans un instant ; si l'erreur persiste, "
+                              "prévenez le service de l'insertion.")
+
+    routes = [
+        Route("/", home),
+        Route("/pacte.css", css),
+        Route("/favicon.ico", no_icon),
+        Route(f"/acces/{TOKEN}", board),
+        Route(f"/acces/{TOKEN}/conventions/{{id:int}}", convention),
+        Route(f"/acces/{TOKEN}/publications", publications),
+        Route(f"/acces/{TOKEN}/documents/{{id:int}}", download),
+        Route("/calendrier/{jeton:str}.ics", calendar),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure})
+    return Guard(app)
+
+
+def serve(ws: Workspace, host: str, port: int, au: dt.date | None = None,
+          ready: Callable[[str], None] | None = None) -> None:
+    """Serve the pages until interrupted (Ctrl-C); *ready* is told the address once the port is open. A port
+    taken or an address this machine does not have is a PacteError saying so."""
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = "déjà utilisé par un autre programme" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise PacteError(f"Impossible d'ouvrir {host}:{port} ({why}). Choisissez un autre port (--port 8001) ou "
+                         "une adresse de cette machine (--hote 127.0.0.1).") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    config = uvicorn.Config(create_app(ws, au), access_log=False, log_level="warning", server_header=False,
+                            lifespan="off")
+    if ready is not None:
+        shown = f"[{host}]" if family == socket.AF_INET6 else host
+        ready(f"http://{shown}:{sock.getsockname()[1]}")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
