@@ -333,3 +333,62 @@ def write(path: Path, data: dict[str, Any]) -> Path:
 def euros(amount: Decimal) -> str:
     """The French form, written independently of the product: 1 234 567,89 €."""
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
+
+
+# ---------------------------------------------------------------- `pacte serveur` in its own process
+
+@dataclass
+class Server:
+    """`pacte serveur` running in a process of its own on a free port of 127.0.0.1, its log in a file."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def get(self, path: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        """One raw HTTP request: the path is sent exactly as written (« .. », « %2F »), as an attacker would."""
+        import http.client
+
+        host, port = self.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            connection.close()
+
+    def stop(self) -> str:
+        """Stop it as Ctrl-C would; its log."""
+        self.process.send_signal(2)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(root: Path, base: str | None = None, au: str | None = None) -> Server:
+    port = free_port()
+    log = root.parent / f"serveur-{port}.log"
+    command = [sys.executable, "-m", "pacte_docs", "--espace", str(root), *(["--base", base] if base else []),
+               *(["--au", au] if au else []), "serveur", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+
+    def listening() -> bool:
+        assert process.poll() is None, log.read_text(encoding="utf-8", errors="replace")
+        try:
+            return server.get("/")[0] == 200
+        except OSError:
+            return False
+
+    if not wait_until(listening, 30):
+        server.stop()
+        raise AssertionError(f"pacte serveur n'écoute pas :\n{log.read_text(encoding='utf-8', errors='replace')}")
+    return server

@@ -54,6 +54,7 @@ from pacte_docs.registry.models import (
     Renouvellement,
 )
 from pacte_docs.rules import alerts, periods
+from pacte_docs.services import access
 from pacte_docs.workspace import Config, Workspace
 
 DEFAULT_SMTP_DEADLINE = 60.0
@@ -231,15 +232,17 @@ def subject(digest: Digest, on: dt.date) -> str:
 
 
 def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequence[int],
-            redirect: str | None = None, signature: str = "Direction de l'insertion") -> EmailMessage:
+            redirect: str | None = None, signature: str = "Direction de l'insertion",
+            links: tuple[str, str] | None = None) -> EmailMessage:
     """A multipart (plain text + HTML) French message; headers encoded per RFC 2047 when needed. An address or a
-    name that cannot be written in a header (recorded before the import checked them) raises AddressError."""
+    name that cannot be written in a header (recorded before the import checked them) raises AddressError.
+    *links*: the director's pages and calendar (pacte serveur), given when [serveur] url_publique is set."""
     check_email(digest.destinataire)
     check_header_text(digest.nom, "le nom du responsable")
     folder = resources.files("pacte_docs") / "courriels"
     values = {"nom": digest.nom, "alertes": digest.alertes, "au": on, "signature": signature,
               "types": {kind.value: kind.label for kind in ConventionType},
-              "seuils": ", ".join(str(s) for s in seuils if s), "sujet": subject(digest, on)}
+              "seuils": ", ".join(str(s) for s in seuils if s), "sujet": subject(digest, on), "liens": links}
     text = _environment(False).from_string((folder / "alerte.txt.j2").read_text(encoding="utf-8")).render(values)
     html = _environment(True).from_string((folder / "alerte.html.j2").read_text(encoding="utf-8")).render(values)
     message = EmailMessage()
@@ -411,6 +414,8 @@ def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, red
     pending = digests(due_alerts)
     signature = _signature(ws)
     domain = settings.expediteur.rpartition("@")[2] or "localhost"
+    # a rehearsal (redirect) never hands a director's personal links to someone else
+    links = {} if redirect else access.mail_links(ws, [d.destinataire for d in pending])
     try:
         for index, digest in enumerate(pending):
             to_send, message_id = digest, digest.message_id(domain)
@@ -421,7 +426,8 @@ def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, red
                 if not to_send.alertes:
                     continue
             try:
-                message = compose(to_send, on, settings, ws.config.seuils_jours, redirect, signature)
+                message = compose(to_send, on, settings, ws.config.seuils_jours, redirect, signature,
+                                  links.get(to_send.destinataire.lower()))
                 connection.send(message)
             except (AddressError, HeaderParseError, ValueError, smtplib.SMTPException, OSError) as exc:
                 if not redirect:

@@ -50,13 +50,13 @@ SECURITY_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-_TOKEN_IN_PATH = re.compile(r"^/(acces|calendrier)/[^/]+")
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{20,}")  # anything as long as a token's part, wherever it stands
 TOKEN = "{jeton:str}"
 
 
 def masked(path: str) -> str:
-    """A request path fit for the log: the token replaced by « … »."""
-    return _TOKEN_IN_PATH.sub(lambda m: f"/{m.group(1)}/…", path)
+    """A request path fit for the log: a token, or what may be one, replaced by « … »."""
+    return _TOKEN_LIKE.sub("…", path)
 
 
 class Guard:
