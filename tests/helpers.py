@@ -7,12 +7,13 @@ import email
 import email.policy
 import hashlib
 import random
+import re
 import socket
 import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import EmailMessage
@@ -22,11 +23,12 @@ from typing import Any
 import yaml
 from click.testing import CliRunner, Result
 from docx import Document as DocxDocument
+from sqlalchemy import select
 
 from pacte_docs.cli import cli
 from pacte_docs.documents.outline import Bookmark, read_bookmarks
 from pacte_docs.intake.exporter import registry_records
-from pacte_docs.registry.models import Document
+from pacte_docs.registry.models import Convention, Document
 from pacte_docs.registry.queries import pacte_record, pactes
 from pacte_docs.workspace import Workspace
 
@@ -337,6 +339,11 @@ def euros(amount: Decimal) -> str:
 
 # ---------------------------------------------------------------- `pacte serveur` in its own process
 
+SERVED_ON = "2027-01-29"
+ELODIE = "elodie.dupre@valdemarne.example.fr"
+JEROME = "jerome.lefevre@valdemarne.example.fr"
+CHLOE = "chloe.noel@valdemarne.example.fr"
+
 @dataclass
 class Server:
     """`pacte serveur` running in a process of its own on a free port of 127.0.0.1, its log in a file."""
@@ -392,3 +399,60 @@ def start_server(root: Path, base: str | None = None, au: str | None = None) -> 
         server.stop()
         raise AssertionError(f"pacte serveur n'écoute pas :\n{log.read_text(encoding='utf-8', errors='replace')}")
     return server
+
+
+LINK = re.compile(r"(https?://\S+/acces/([A-Za-z0-9_-]{43}))\n.*?(https?://\S+/calendrier/[A-Za-z0-9_-]{43}\.ics)",
+                  re.S)
+
+
+def create_link(pacte: Pacte, *who: str) -> tuple[str, str, str]:
+    """`pacte acces creer …`: (pages URL, token, calendar URL) as printed."""
+    result = pacte("acces", "creer", *who)
+    found = LINK.search(result.output)
+    assert found, result.output
+    return found.group(1), found.group(2), found.group(3)
+
+
+def public(root: Path, url: str) -> None:
+    """Set [serveur] url_publique in the workspace's pacte.toml."""
+    config = root / "pacte.toml"
+    text = config.read_text(encoding="utf-8")
+    assert "\n[serveur]\n" in text
+    config.write_text(text.replace("\n[serveur]\n", f'\n[serveur]\nurl_publique = "{url}"\n'), encoding="utf-8")
+
+
+def convention_ids(pacte: Pacte) -> dict[str, int]:
+    with Workspace(pacte.root, pacte.base) as ws, ws.db.session() as session:
+        return {ref: cid for cid, ref in session.execute(select(Convention.id, Convention.reference))}
+
+
+def documents(pacte: Pacte) -> dict[str, tuple[int, str, str]]:
+    """Recorded documents: file name → (id, path, sha256)."""
+    with Workspace(pacte.root, pacte.base) as ws, ws.db.session() as session:
+        return {Path(d.chemin).name: (d.id, d.chemin, d.sha256) for d in session.scalars(select(Document))}
+
+
+@dataclass
+class Served:
+    pacte: Pacte
+    server: Server
+    team: str  # tokens
+    elodie: str
+    chloe: str
+
+
+def serve_alertes(tmp_path_factory: Any, base: str | None) -> Iterator[Served]:
+    """The registry of tests/donnees/alertes.yaml (three directors) on *base*, two conventions drawn up (DOCX), a
+    team link and two directors' links, and its server seeing the situation on 29 January 2027."""
+    pacte = Pacte(tmp_path_factory.mktemp("serveur") / "espace", base)
+    pacte("init", str(pacte.root))
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-101", "CCAS-2024-103", "--sans-pdf")
+    team = create_link(pacte, "--tout")[1]
+    elodie = create_link(pacte, "--responsable", ELODIE.upper())[1]  # any case: the registry's address is found
+    chloe = create_link(pacte, "--responsable", CHLOE)[1]
+    server = start_server(pacte.root, base, SERVED_ON)
+    try:
+        yield Served(pacte, server, team, elodie, chloe)
+    finally:
+        server.stop()

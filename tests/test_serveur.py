@@ -7,7 +7,6 @@ import hashlib
 import re
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import icalendar
@@ -15,45 +14,29 @@ import pytest
 from lxml import html
 from sqlalchemy import select
 
-from pacte_docs.registry.models import Acces, Convention, Document
+from pacte_docs.registry.models import Acces
 from pacte_docs.workspace import Workspace
 from tests.conftest import _admin
-from tests.helpers import DATA, Mailbox, Pacte, Server, body, registry_state, start_server
+from tests.helpers import (
+    CHLOE,
+    DATA,
+    ELODIE,
+    JEROME,
+    SERVED_ON,
+    Mailbox,
+    Pacte,
+    Served,
+    Server,
+    body,
+    convention_ids,
+    create_link,
+    documents,
+    public,
+    registry_state,
+    serve_alertes,
+)
 
-ON = "2027-01-29"
-ELODIE = "elodie.dupre@valdemarne.example.fr"
-JEROME = "jerome.lefevre@valdemarne.example.fr"
-CHLOE = "chloe.noel@valdemarne.example.fr"
-LINK = re.compile(r"(http://\S+/acces/([A-Za-z0-9_-]{43}))\n.*?(http://\S+/calendrier/[A-Za-z0-9_-]{43}\.ics)", re.S)
-
-
-def create_link(pacte: Pacte, *who: str) -> tuple[str, str, str]:
-    """`pacte acces creer …`: (pages URL, token, calendar URL) as printed."""
-    result = pacte("acces", "creer", *who)
-    found = LINK.search(result.output)
-    assert found, result.output
-    return found.group(1), found.group(2), found.group(3)
-
-
-def public(root: Path, url: str) -> None:
-    """Set [serveur] url_publique in the workspace's pacte.toml."""
-    config = root / "pacte.toml"
-    text = config.read_text(encoding="utf-8")
-    assert "\n[serveur]\n" in text
-    config.write_text(text.replace("\n[serveur]\n", f'\n[serveur]\nurl_publique = "{url}"\n'), encoding="utf-8")
-
-
-def ids(pacte: Pacte) -> dict[str, int]:
-    with Workspace(pacte.root, pacte.base) as ws, ws.db.session() as session:
-        return {ref: cid for cid, ref in session.execute(select(Convention.id, Convention.reference))}
-
-
-def documents(pacte: Pacte) -> dict[str, tuple[int, str, str]]:
-    """Recorded documents: file name → (id, path, sha256)."""
-    with Workspace(pacte.root, pacte.base) as ws, ws.db.session() as session:
-        return {Path(d.chemin).name: (d.id, d.chemin, d.sha256) for d in session.scalars(select(Document))}
-
-
+ON = SERVED_ON
 def page(server: Server, path: str) -> html.HtmlElement:
     status, headers, content = server.get(path)
     assert status == 200, (path, status, content[:500])
@@ -76,42 +59,22 @@ def references(tree: html.HtmlElement) -> list[str]:
     return [a.text_content() for a in tree.xpath("//table[contains(@class, 'echeances')]//tbody//th/a")]
 
 
-@dataclass
-class Served:
-    pacte: Pacte
-    server: Server
-    team: str  # tokens
-    elodie: str
-    chloe: str
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgresql,
                                                                                     pytest.mark.lent])])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The registry of tests/donnees/alertes.yaml (three directors), two conventions drawn up, and its server."""
-    base = None
-    name = ""
-    if request.param == "postgresql":
-        server_url = request.getfixturevalue("pg_server")
-        name = "t_serveur_" + tmp_path_factory.getbasetemp().name.replace("-", "_")[-20:]
-        with _admin(server_url) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        base = f"{server_url}/{name}"
-    pacte = Pacte(tmp_path_factory.mktemp("serveur") / "espace", base)
-    pacte("init", str(pacte.root))
-    pacte("importer", str(DATA / "alertes.yaml"))
-    pacte("conventions", "generer", "CCAS-2024-101", "CCAS-2024-103", "--sans-pdf")
-    team = create_link(pacte, "--tout")[1]
-    elodie = create_link(pacte, "--responsable", ELODIE.upper())[1]  # any case: the registry's address is found
-    chloe = create_link(pacte, "--responsable", CHLOE)[1]
-    server = start_server(pacte.root, base, ON)
+    if request.param == "sqlite":
+        yield from serve_alertes(tmp_path_factory, None)
+        return
+    server_url = request.getfixturevalue("pg_server")
+    name = "t_serveur_" + tmp_path_factory.getbasetemp().name.replace("-", "_")[-20:]
+    with _admin(server_url) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield Served(pacte, server, team, elodie, chloe)
+        yield from serve_alertes(tmp_path_factory, f"{server_url}/{name}")
     finally:
-        server.stop()
-        if base is not None:
-            with _admin(request.getfixturevalue("pg_server")) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with _admin(server_url) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_a_director_sees_their_deadlines_in_bands(served: Served) -> None:
@@ -165,7 +128,7 @@ def test_the_team_sees_everything_and_filters(served: Served) -> None:
 
 
 def test_a_convention_page_and_its_documents(served: Served) -> None:
-    known = ids(served.pacte)
+    known = convention_ids(served.pacte)
     tree = page(served.server, f"/acces/{served.elodie}/conventions/{known['CCAS-2024-101']}")
     content = text(tree)
     assert text(tree.xpath("//h1")[0]) == "Convention CCAS-2024-101"
@@ -185,7 +148,7 @@ def test_a_convention_page_and_its_documents(served: Served) -> None:
 
 
 def test_nothing_else_is_reachable(served: Served) -> None:
-    known = ids(served.pacte)
+    known = convention_ids(served.pacte)
     jerome_doc = documents(served.pacte)["CCAS-2024-103.docx"][0]
     elodie = f"/acces/{served.elodie}"
     forged = served.elodie[:-1] + ("A" if served.elodie[-1] != "A" else "B")
