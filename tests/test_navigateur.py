@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.helpers import (
     JEROME,
@@ -27,8 +27,8 @@ from tests.helpers import (
 
 pytestmark = [pytest.mark.lent, pytest.mark.navigateur]
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=390, height=844)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve_alertes(tmp_path_factory, None)
 
 
-def open_page(browser: Browser, size: dict[str, int], phone: bool = False) -> tuple[Page, list[str]]:
+def open_page(browser: Browser, size: ViewportSize, phone: bool = False) -> tuple[Page, list[str]]:
     """A page of a fresh context; what the browser complains of (console errors, CSP refusals) is collected."""
     context = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone, locale="fr-FR",
                                   accept_downloads=True)
