@@ -222,6 +222,86 @@ def job_alertes(base: Path, conventions: int, runs: int) -> dict[str, Any]:
     return {"times": times, "documents": conventions, "alertes": count, "rss_command_mib": max(peaks)}
 
 
+def _serve(root: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
+    """`pacte serveur` on *root* in a process of its own, a team link and a director's: (process, address, team
+    token, director's token)."""
+    import socket
+    import urllib.request
+
+    from pacte_docs.services import access
+
+    ws = workspace(root)
+    token = access.create(ws, None).jeton
+    director = access.create(ws, "direction3@essonne.example.fr").jeton  # a twelfth of the registry
+    ws.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "pacte_docs", "--espace", str(root), "--au", "2026-11-22",
+                                "serveur", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(address + "/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, address, token, director
+
+
+def _timed_gets(url: str, runs: int) -> tuple[list[float], bytes, float]:
+    """*runs* requests of *url* after a first one (which warms the server: imports, templates, date rules' cache):
+    their times, the last body, the first one's time."""
+    import urllib.request
+
+    start = time.perf_counter()
+    urllib.request.urlopen(url, timeout=60).read()
+    first = time.perf_counter() - start
+    times = []
+    body = b""
+    for _ in range(runs):
+        start = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=60) as response:
+            body = response.read()
+            assert response.status == 200
+        times.append(time.perf_counter() - start)
+    return times, body, first
+
+
+def job_pages(base: Path, conventions: int, runs: int) -> dict[str, Any]:
+    """`pacte serveur`: the deadlines page of the team's link over a registry of *conventions* conventions (every
+    convention's deadline computed, the bands counted, a page of 100 lines rendered), and one director's page;
+    requested over HTTP from this process, the server in its own."""
+    root = base / f"registre-{conventions}"
+    if not root.exists():
+        run_child("preparer_registre", base, {"documents": conventions})
+    process, address, token, director = _serve(root)
+    try:
+        times, body, first = _timed_gets(f"{address}/acces/{token}", runs)
+        theirs, _, _ = _timed_gets(f"{address}/acces/{director}", runs)
+    finally:
+        process.terminate()
+        process.wait()
+    assert b"<h1>" in body
+    return {"times": times, "documents": conventions, "premiere_ms": round(first * 1000),
+            "directeur_ms": round(statistics.median(theirs) * 1000), "octets": len(body)}
+
+
+def job_calendrier(base: Path, conventions: int, runs: int) -> dict[str, Any]:
+    """`pacte serveur`: the subscribed calendar of the team's link over *conventions* conventions."""
+    root = base / f"registre-{conventions}"
+    if not root.exists():
+        run_child("preparer_registre", base, {"documents": conventions})
+    process, address, token, _ = _serve(root)
+    try:
+        times, body, first = _timed_gets(f"{address}/calendrier/{token}.ics", runs)
+    finally:
+        process.terminate()
+        process.wait()
+    return {"times": times, "documents": conventions, "evenements": body.count(b"BEGIN:VEVENT"),
+            "premiere_ms": round(first * 1000)}
+
+
 def job_import(base: Path, rows: int, runs: int, fmt: str) -> dict[str, Any]:
     """`pacte importer` of a *rows*-row conventions file (CSV from French Excel, or XLSX) into a registry that
     holds the département and its partners."""
@@ -248,6 +328,7 @@ def job_import(base: Path, rows: int, runs: int, fmt: str) -> dict[str, Any]:
 
 
 JOBS = {"docx": job_docx, "pdf": job_pdf, "bilan": job_bilan, "alertes": job_alertes, "import": job_import,
+        "pages": job_pages, "calendrier": job_calendrier,
         "preparer_bilan": job_prepare_bilan, "compiler_bilan": job_compile_bilan,
         "preparer_registre": lambda base, documents: {"chemin": str(prepare_registry(base, documents, 650))}}
 
@@ -266,7 +347,7 @@ def run_child(name: str, base: Path, arguments: dict[str, Any]) -> dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description="Banc d'essai de pacte_docs (voir le README).")
     parser.add_argument("--rapide", action="store_true", help="petites tailles, pour vérifier le banc")
-    parser.add_argument("--travaux", default="docx,pdf,bilan,alertes,import")
+    parser.add_argument("--travaux", default="docx,pdf,bilan,alertes,import,pages,calendrier")
     parser.add_argument("--dossier", type=Path)
     parser.add_argument("--interne")
     parser.add_argument("--arguments", default="{}")
@@ -285,6 +366,8 @@ def main() -> None:
         "bilan": [{"annexes": n, "runs": 1 if small else 3} for n in ((20, 40, 60) if small else (250, 500, 1000))],
         "alertes": {"conventions": 2_000 if small else 100_000, "runs": 3},
         "import": [{"rows": 500 if small else 10_000, "runs": 3, "fmt": f} for f in ("csv", "xlsx")],
+        "pages": {"conventions": 2_000 if small else 10_000, "runs": 21},
+        "calendrier": {"conventions": 200 if small else 1_000, "runs": 21},
     }
     base = args.dossier or Path(tempfile.mkdtemp(prefix="pacte-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -303,6 +386,9 @@ def main() -> None:
                 naive_rate = 1 / result["naive_seconds_per_document"]
                 line["naif_par_seconde"] = round(naive_rate, 1)
                 line["rapport"] = round(result["documents"] / median / naive_rate, 1)
+            if name in ("pages", "calendrier"):
+                line["mediane_ms"] = round(median * 1000)
+                line.update({k: result[k] for k in ("premiere_ms", "directeur_ms", "evenements") if k in result})
             if "rss_command_mib" in result:
                 line["rss_mib"] = round(result["rss_command_mib"])
             if name == "bilan":

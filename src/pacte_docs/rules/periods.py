@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import pendulum
@@ -19,11 +20,15 @@ def today() -> dt.date:
     return pendulum.today(TIMEZONE).date()
 
 
+# The date rules below are pure and called for every convention of a listing, a board or the alerts: conventions
+# share a handful of start dates (the 1st of a month), so their results are kept (functools.lru_cache).
+@functools.lru_cache(maxsize=8192)
 def add_months(day: dt.date, months: int) -> dt.date:
     """Same day number *months* later (or earlier), clamped to the arrival month's last day."""
     return pendulum.Date(day.year, day.month, day.day).add(months=months)
 
 
+@functools.lru_cache(maxsize=8192)
 def fin_periode(date_effet: dt.date, duree_mois: int) -> dt.date:
     """Last day of a period: the eve of the same day number duree_mois months later.
 
@@ -37,6 +42,7 @@ def fin_periode(date_effet: dt.date, duree_mois: int) -> dt.date:
     return dt.date(arrival_month.year, arrival_month.month, date_effet.day) - dt.timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=8192)
 def date_limite(fin: dt.date, preavis_mois: int, renouvellement: str) -> dt.date:
     """Decision deadline: end of period minus the notice, clamped to the month's end."""
     if renouvellement == "aucun":
@@ -123,10 +129,15 @@ def periodes(faits: Faits, on: dt.date) -> list[Periode]:
     return chain
 
 
+@functools.lru_cache(maxsize=65536)  # `pacte serveur` asks again for every convention at each page
 def situation(faits: Faits, on: dt.date, premier_seuil: int = 180) -> Situation:
     """Status and current period of a convention on date *on* (ARCHITECTURE §5)."""
     chain = periodes(faits, on)
-    current = next((p for p in reversed(chain) if p.debut <= on), chain[0])
+    current = chain[0]
+    for period in reversed(chain):
+        if period.debut <= on:
+            current = period
+            break
     remaining = 0 if faits.renouvellement == "aucun" else max(0, faits.renouvellements_max - (len(chain) - 1))
     ended = on > current.fin and current is chain[-1]
     if faits.date_signature is None:

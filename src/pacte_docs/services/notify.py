@@ -125,27 +125,28 @@ def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False,
         conditions = ([] if tous else [column.in_(selected)]) + ([] if responsable is None else [column.in_(theirs)])
         return and_(true(), *conditions)
 
+    connection = session.connection()  # plain rows: the ORM's loading machinery costs more than the query
     names: dict[int, list[tuple[str, str]]] = {}
-    for cid, code, nom in session.execute(
+    for cid, code, nom in connection.execute(
             select(ConventionPartenaire.convention_id, Partenaire.code, Partenaire.nom)
             .join(Partenaire, Partenaire.id == ConventionPartenaire.partenaire_id)
             .where(among(ConventionPartenaire.convention_id))
             .order_by(ConventionPartenaire.convention_id, ConventionPartenaire.rang)):
         names.setdefault(cid, []).append((code, nom))
     renewals: dict[int, list[dt.date]] = {}
-    for cid, date in session.execute(select(Renouvellement.convention_id, Renouvellement.date)
+    for cid, date in connection.execute(select(Renouvellement.convention_id, Renouvellement.date)
                                      .where(among(Renouvellement.convention_id))
                                      .order_by(Renouvellement.convention_id, Renouvellement.numero)):
         renewals.setdefault(cid, []).append(date)
     moved: dict[int, list[tuple[int, dt.date]]] = {}
-    for cid, periode, fin in session.execute(select(Avenant.convention_id, Avenant.periode, Avenant.nouvelle_fin)
+    for cid, periode, fin in connection.execute(select(Avenant.convention_id, Avenant.periode, Avenant.nouvelle_fin)
                                              .where(among(Avenant.convention_id), Avenant.nouvelle_fin.is_not(None))
                                              .order_by(Avenant.convention_id, Avenant.numero)):
         if fin is not None:
             moved.setdefault(cid, []).append((periode, fin))
     c = Convention
     result = []
-    for row in session.execute(
+    for row in connection.execute(
             select(c.id, c.reference, c.type, c.responsable_email, c.responsable_nom, c.renouvellement,
                    c.renouvellements_max, c.preavis_mois, c.date_effet, c.duree_mois, c.date_signature,
                    c.date_denonciation).where(among(c.id)).order_by(c.reference)):
