@@ -52,6 +52,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "due_alerts": ("pacte_docs.services.notify", "due"),
     "run_alerts": ("pacte_docs.services.notify", "run_alerts"),
     "write_calendar": ("pacte_docs.services.notify", "write_calendar"),
+    # the directors' pages and their personal links
+    "create_access": ("pacte_docs.services.access", "create"),
+    "list_access": ("pacte_docs.services.access", "list_links"),
+    "revoke_access": ("pacte_docs.services.access", "revoke"),
+    "web_app": ("pacte_docs.web.app", "create_app"),
     # the whole job on bundled data
     "run_demo": ("pacte_docs.services.demo", "run"),
     # errors
@@ -68,7 +73,8 @@ __all__ = ["__version__", "Workspace", "init_workspace", "import_files", "export
           "list_conventions", "show_convention", "list_pactes", "verify_archives", "generate_conventions",
           "generate_avenant", "generate_pdi_pti", "compile_bilan", "export_bilan_figures", "list_templates",
           "check_templates", "sign_convention", "renew_convention", "add_avenant", "denounce_convention",
-          "due_alerts", "run_alerts", "write_calendar", "run_demo", "PacteError", "ValidationError", "Problem",
+          "due_alerts", "run_alerts", "write_calendar", "create_access", "list_access", "revoke_access", "web_app",
+          "run_demo", "PacteError", "ValidationError", "Problem",
           "UnknownReferenceError", "LifecycleError", "TemplateError", "ExternalError"]
 
 if TYPE_CHECKING:
@@ -81,6 +87,9 @@ if TYPE_CHECKING:
         UnknownReferenceError,
         ValidationError,
     )
+    from pacte_docs.services.access import create as create_access
+    from pacte_docs.services.access import list_links as list_access
+    from pacte_docs.services.access import revoke as revoke_access
     from pacte_docs.services.bilan import compile_bilan
     from pacte_docs.services.bilan import export_figures as export_bilan_figures
     from pacte_docs.services.demo import run as run_demo
@@ -103,6 +112,7 @@ if TYPE_CHECKING:
         verify_archives,
     )
     from pacte_docs.services.templates import check_templates, list_templates
+    from pacte_docs.web.app import create_app as web_app
     from pacte_docs.workspace import Workspace, init_workspace
 
 
