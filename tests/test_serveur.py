@@ -156,6 +156,7 @@ def test_nothing_else_is_reachable(served: Served) -> None:
         f"{elodie}/conventions/{known['CCAS-2024-103']}",  # another director's convention
         f"{elodie}/documents/{jerome_doc}",  # and its document
         f"{elodie}/conventions/999999", f"{elodie}/documents/999999", f"{elodie}/documents/-1",
+        f"{elodie}/documents/99999999999999999999999", f"{elodie}/conventions/{2**63}", f"{elodie}/documents/0",
         f"/acces/{forged}", f"/calendrier/{forged}.ics", "/acces/", "/acces/x", "/calendrier/.ics",
         f"{elodie}/../../pacte.db", f"{elodie}/documents/..%2F..%2Fpacte.db", f"{elodie}/%2e%2e/%2e%2e/pacte.db",
         f"{elodie}/documents/1%2F..%2F..%2Fpacte.toml", "/pacte.css/../pacte.db", "/../pacte.db",
@@ -168,6 +169,7 @@ def test_nothing_else_is_reachable(served: Served) -> None:
         assert b"SQLite format" not in content and b"[espace]" not in content and b"PK\x03\x04" not in content
         assert "Page introuvable" in content.decode("utf-8"), path
         assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert "Traceback" not in served.server.log.read_text(encoding="utf-8")  # each refused calmly
 
 
 def test_no_page_changes_anything(served: Served) -> None:

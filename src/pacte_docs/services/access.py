@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,6 @@ from pacte_docs.workspace import Workspace
 
 KEY_NAME = ".pacte-cle-acces"
 PREFIX_LENGTH = 8
-DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,13 @@ def urls(base: str, token: str) -> tuple[str, str]:
 
 
 def public_url(ws: Workspace) -> str:
-    return ws.config.url_publique or DEFAULT_URL
+    """Where directors reach the server: [serveur] url_publique, else where `pacte serveur` listens."""
+    if ws.config.url_publique:
+        return ws.config.url_publique
+    host = ws.config.hote
+    if host in ("0.0.0.0", "::", ""):  # every address of this machine: its name reaches one of them
+        host = socket.gethostname()
+    return f"http://{f'[{host}]' if ':' in host else host}:{ws.config.port}"
 
 
 def _count(session: Session, responsable: str | None) -> int:

@@ -133,6 +133,13 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
             raise HTTPException(404)
         return found
 
+    def record_id(request: Request) -> int:
+        """The id in the path: a number a registry may hold (a 30-digit one is no record: 404, not an overflow)."""
+        value = int(request.path_params["id"])
+        if not 0 < value < 2**31:
+            raise HTTPException(404)
+        return value
+
     def base(request: Request, who: Link) -> dict[str, Any]:
         root = f"/acces/{request.path_params['jeton']}"
         return {"lien": who, "racine": root, "calendrier": f"/calendrier/{request.path_params['jeton']}.ics"}
@@ -155,7 +162,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
 
     async def convention(request: Request) -> Response:
         who = await the_link(request)
-        found = await run_in_threadpool(portal.convention, ws, who, request.path_params["id"], on())
+        found = await run_in_threadpool(portal.convention, ws, who, record_id(request), on())
         if found is None:
             raise HTTPException(404)
         return render(request, "convention.html", c=found, **base(request, who))
@@ -168,7 +175,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
     async def download(request: Request) -> Response:
         who = await the_link(request)
         try:
-            found = await run_in_threadpool(portal.download, ws, who, request.path_params["id"])
+            found = await run_in_threadpool(portal.download, ws, who, record_id(request))
         except IntegrityError as exc:
             return render(request, "erreur.html", status=409, titre="Fichier altéré", message=str(exc))
         if found is None:
