@@ -12,6 +12,7 @@ per second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import io
 import json
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -222,14 +224,18 @@ def job_alertes(base: Path, conventions: int, runs: int) -> dict[str, Any]:
     return {"times": times, "documents": conventions, "alertes": count, "rss_command_mib": max(peaks)}
 
 
-def _serve(root: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
-    """`pacte serveur` on *root* in a process of its own, a team link and a director's: (process, address, team
-    token, director's token)."""
+@contextlib.contextmanager
+def _serve(base: Path, conventions: int) -> Iterator[tuple[str, str, str]]:
+    """`pacte serveur` over the registry of *conventions* conventions (prepared if need be), in a process of its
+    own, with a team link and a director's: (address, team token, director's token); stopped afterwards."""
     import socket
     import urllib.request
 
     from pacte_docs.services import access
 
+    root = base / f"registre-{conventions}"
+    if not root.exists():
+        run_child("preparer_registre", base, {"documents": conventions})
     ws = workspace(root)
     token = access.create(ws, None).jeton
     director = access.create(ws, "direction3@essonne.example.fr").jeton  # a twelfth of the registry
@@ -246,7 +252,11 @@ def _serve(root: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
             break
         except OSError:
             time.sleep(0.05)
-    return process, address, token, director
+    try:
+        yield address, token, director
+    finally:
+        process.terminate()
+        process.wait()
 
 
 def _timed_gets(url: str, runs: int) -> tuple[list[float], bytes, float]:
@@ -272,16 +282,9 @@ def job_pages(base: Path, conventions: int, runs: int) -> dict[str, Any]:
     """`pacte serveur`: the deadlines page of the team's link over a registry of *conventions* conventions (every
     convention's deadline computed, the bands counted, a page of 100 lines rendered), and one director's page;
     requested over HTTP from this process, the server in its own."""
-    root = base / f"registre-{conventions}"
-    if not root.exists():
-        run_child("preparer_registre", base, {"documents": conventions})
-    process, address, token, director = _serve(root)
-    try:
+    with _serve(base, conventions) as (address, token, director):
         times, body, first = _timed_gets(f"{address}/acces/{token}", runs)
         theirs, _, _ = _timed_gets(f"{address}/acces/{director}", runs)
-    finally:
-        process.terminate()
-        process.wait()
     assert b"<h1>" in body
     return {"times": times, "documents": conventions, "premiere_ms": round(first * 1000),
             "directeur_ms": round(statistics.median(theirs) * 1000), "octets": len(body)}
@@ -289,15 +292,8 @@ def job_pages(base: Path, conventions: int, runs: int) -> dict[str, Any]:
 
 def job_calendrier(base: Path, conventions: int, runs: int) -> dict[str, Any]:
     """`pacte serveur`: the subscribed calendar of the team's link over *conventions* conventions."""
-    root = base / f"registre-{conventions}"
-    if not root.exists():
-        run_child("preparer_registre", base, {"documents": conventions})
-    process, address, token, _ = _serve(root)
-    try:
+    with _serve(base, conventions) as (address, token, _):
         times, body, first = _timed_gets(f"{address}/calendrier/{token}.ics", runs)
-    finally:
-        process.terminate()
-        process.wait()
     return {"times": times, "documents": conventions, "evenements": body.count(b"BEGIN:VEVENT"),
             "premiere_ms": round(first * 1000)}
 

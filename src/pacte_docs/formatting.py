@@ -78,6 +78,15 @@ def points(value: Number | None) -> str:
     return ("+" if value > 0 else "\u2212" if value < 0 else "") + shown + "\u00a0pt"
 
 
+def jours(n: int) -> str:
+    """How far a deadline is: « aujourd'hui », « dans 1 034 jours », « dépassée de 3 jours »."""
+    if n == 0:
+        return "aujourd'hui"
+    if n < 0:
+        return f"dépassée de {nombre(-n)} jour{'s' if n < -1 else ''}"
+    return f"dans {nombre(n)} jour{'s' if n > 1 else ''}"
+
+
 def duree(mois: int) -> str:
     """36 → trois ans ; 18 → dix-huit mois."""
     words = {1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 12: "douze",

@@ -41,7 +41,7 @@ from pacte_docs import files
 from pacte_docs.addresses import check_email, check_header_text
 from pacte_docs.errors import AddressError, PacteError, SmtpDeadlineError, SmtpError
 from pacte_docs.files import owner_gone, owner_tag
-from pacte_docs.formatting import FILTERS, date_longue
+from pacte_docs.formatting import FILTERS, date_longue, jours
 from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import (
@@ -206,18 +206,10 @@ def digests(due_alerts: Sequence[alerts.Alerte]) -> list[Digest]:
     return [grouped[k] for k in sorted(grouped)]
 
 
-def _jours(n: int) -> str:
-    if n == 0:
-        return "aujourd'hui"
-    if n < 0:
-        return f"dépassée de {-n} jour{'s' if n < -1 else ''}"
-    return f"dans {n} jour{'s' if n > 1 else ''}"
-
-
 def _environment(html: bool) -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(FILTERS)
-    env.filters["jours"] = _jours
+    env.filters["jours"] = jours
     return env
 
 

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from pacte_docs import __version__
 from pacte_docs.errors import IntegrityError, PacteError
-from pacte_docs.formatting import FILTERS, LABELS, nombre
+from pacte_docs.formatting import FILTERS, LABELS, jours
 from pacte_docs.rules import periods
 from pacte_docs.services import portal
 from pacte_docs.services.access import Link
@@ -97,21 +97,8 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(FILTERS)
     env.filters["libelle"] = lambda code: LABELS.get(code, code)
-    env.filters["jours"] = _days
-    env.filters["taille"] = _size
+    env.filters["jours"] = jours
     return env
-
-
-def _days(n: int) -> str:
-    if n == 0:
-        return "aujourd'hui"
-    if n < 0:
-        return f"dépassée de {nombre(-n)} jour{'s' if n < -1 else ''}"
-    return f"dans {nombre(n)} jour{'s' if n > 1 else ''}"
-
-
-def _size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} Mo".replace(".", ",") if n >= 1_000_000 else f"{max(1, round(n / 1000))} ko"
 
 
 def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
