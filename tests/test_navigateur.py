@@ -200,7 +200,8 @@ def test_the_demo_in_a_browser(browser: Browser, tmp_path: Path) -> None:
         page.goto(f"{server.url}/acces/{token}")
         assert page.locator("h1").inner_text() == "Échéances au 22 novembre 2026"
         shown = rows(page)
-        assert "CCAS-2024-001" in shown and "CCAS-2027-005" in shown and "CCAS-2024-005" not in shown
+        assert "CCAS-2024-001" in shown and "CCAS-2027-005" in shown
+        assert "FT-2027-006" not in shown and "ASSO-2023-011" not in shown  # a draft, a denounced one: apart
         assert page.get_by_role("heading", name="Moins de 30 jours").is_visible()  # CCAS-2024-001: 30 novembre
         capture(page, "demo-echeances")
         page.get_by_role("link", name="PDI/PTI et bilans").click()
