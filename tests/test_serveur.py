@@ -15,6 +15,7 @@ from lxml import html
 from sqlalchemy import select
 
 from pacte_docs.registry.models import Acces
+from pacte_docs.services import access
 from pacte_docs.workspace import Workspace
 from tests.conftest import _admin
 from tests.helpers import (
@@ -271,6 +272,19 @@ def test_tokens_are_never_kept_nor_logged(served: Served) -> None:
         assert all(token[8:].encode() not in database for token in (served.team, served.elodie, served.chloe))
     key = served.pacte.root / ".pacte-cle-acces"
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_token_never_reads_as_an_option(pacte_sqlite: Pacte) -> None:
+    """Tokens are base64url, whose alphabet holds « - »: none begins with it, nor with « _ », so that
+    `pacte acces revoquer JETON` takes any of them as it is pasted."""
+    pacte_sqlite("importer", str(DATA / "alertes.yaml"))
+    with Workspace(pacte_sqlite.root, None) as ws:
+        tokens = [access.create(ws, None).jeton for _ in range(300)]  # without the rule, ~9 begin with - or _
+    assert all(token[0].isalnum() for token in tokens)
+    assert len({token[:8] for token in tokens}) == 300
+    pacte_sqlite("acces", "revoquer", tokens[0])
+    with Workspace(pacte_sqlite.root, None) as ws:
+        assert access.list_links(ws)[0].revoque_le is not None
 
 
 def test_acces_commands_speak_french(pacte_sqlite: Pacte) -> None:

@@ -120,6 +120,8 @@ def _new(session: Session, ws: Workspace, responsable: str | None, origine: str)
     while True:
         seed = secrets.token_hex(32)
         token = _token(key, seed)
+        if not token[0].isalnum():
+            continue  # « -ksTe… » would read as an option on a command line (pacte acces revoquer -ksTe…)
         if session.scalar(select(Acces.id).where(Acces.prefixe == token[:PREFIX_LENGTH])) is None:
             break  # two links never share a prefix: `pacte acces revoquer` names one by it
     row = Acces(prefixe=token[:PREFIX_LENGTH], empreinte=digest(token), graine=seed, site=ws.site,
