@@ -69,22 +69,28 @@ def digest(token: str) -> str:
 
 
 def _key(ws: Workspace) -> bytes:
-    """The workspace's key, made on first use (32 random bytes, mode 0600); two processes racing make one."""
+    """The workspace's key, made on first use (32 random bytes, mode 0600). It is written whole aside, then linked
+    into place: two processes racing make one key, and neither ever reads a half-written one."""
     path = ws.root / KEY_NAME
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        data = path.read_bytes()
-        if len(data) < 32:
-            raise PacteError(f"La clé des liens d'accès {path} est endommagée ({len(data)} octets). Supprimez-la : "
-                             "les liens existants cesseront de fonctionner ; créez-en de nouveaux "
-                             "(pacte acces creer).") from None
-        return data
-    with os.fdopen(fd, "wb") as out:
-        out.write(secrets.token_bytes(32))
-        out.flush()
-        os.fsync(out.fileno())
-    return path.read_bytes()
+    if not path.exists():
+        aside = path.with_name(f"{KEY_NAME}.{os.getpid()}.tmp")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(aside, path)  # fails if another process was first: its key is the one
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    data = path.read_bytes()
+    if len(data) != 32:
+        raise PacteError(f"La clé des liens d'accès {path} est endommagée ({len(data)} octets au lieu de 32). "
+                         "Supprimez-la : les liens existants cesseront de fonctionner ; créez-en de nouveaux "
+                         "(pacte acces creer).")
+    return data
 
 
 def _token(key: bytes, seed: str) -> str:
