@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pacte_docs.errors import UnknownReferenceError
@@ -51,6 +51,11 @@ def conventions(session: Session, type_: str | None = None) -> list[Convention]:
     if type_:
         query = query.where(Convention.type == type_)
     return list(session.scalars(query))
+
+
+def of_responsable(email: str) -> Any:
+    """The condition « this director follows the convention »: their address, whatever its case in the registry."""
+    return func.lower(Convention.responsable_email) == email.lower()
 
 
 def convention(session: Session, reference: str) -> Convention:

@@ -42,7 +42,12 @@ class Line:
     suivi: alerts.Suivi
     bande: str  # a code of BANDS, or NONE
     jours: int  # days to the decision deadline (negative: past)
-    action: str | None
+    seuil: int | str | None  # as the alerts say it: days, "depasse", "expiree"; None when nothing awaits
+
+    @property
+    def action(self) -> str | None:
+        """What to do, in plain French — written for the lines a page shows, not for a whole registry."""
+        return None if self.seuil is None else alerts.action(self.suivi, self.seuil)
 
 
 def lines(suivis: Iterable[alerts.Suivi], on: dt.date) -> list[Line]:
@@ -53,7 +58,7 @@ def lines(suivis: Iterable[alerts.Suivi], on: dt.date) -> list[Line]:
         if awaiting(suivi, on):
             code = "depasse" if suivi.situation.terminee else band(days)
             seuil: int | str = "expiree" if suivi.situation.terminee else ("depasse" if days < 0 else max(days, 0))
-            found.append(Line(suivi, code, days, alerts.action(suivi, seuil)))
+            found.append(Line(suivi, code, days, seuil))
         else:
             found.append(Line(suivi, NONE, days, None))
     return sorted(found, key=lambda line: (line.bande == NONE, line.suivi.situation.date_limite,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from pacte_docs import files
 from pacte_docs.addresses import check_email
 from pacte_docs.errors import AddressError, PacteError
+from pacte_docs.registry import queries
 from pacte_docs.registry.models import Acces, Convention
 from pacte_docs.workspace import Workspace
 
@@ -117,7 +118,7 @@ def public_url(ws: Workspace) -> str:
 def _count(session: Session, responsable: str | None) -> int:
     query = select(func.count()).select_from(Convention)
     if responsable is not None:
-        query = query.where(func.lower(Convention.responsable_email) == responsable)
+        query = query.where(queries.of_responsable(responsable))
     return int(session.scalar(query) or 0)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import and_, delete, func, select, true, update
+from sqlalchemy import and_, delete, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,17 +112,16 @@ def horizon_days(config: Config) -> int:
 
 
 def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False,
-           responsable: str | None = None) -> list[alerts.Suivi]:
+           parmi: Any = None) -> list[alerts.Suivi]:
     """What alert selection needs of each convention; unless *tous*, only those whose alert window (kept in the
     echeance table, indexed) covers *on* — the SQL selection that keeps `pacte alertes` fast at any scale; with
-    *responsable*, only that director's (an address, any case).
+    *parmi* (a SELECT of convention ids: a director's, one convention), only those.
     Plain column queries, no ORM objects: a large registry may have thousands of alerts due on one day."""
     horizon = on + dt.timedelta(days=horizon_days(config))
     selected = select(Echeance.convention_id).where(Echeance.date_limite <= horizon, Echeance.fin_visible >= on)
-    theirs = select(Convention.id).where(func.lower(Convention.responsable_email) == (responsable or "").lower())
 
     def among(column: Any) -> Any:
-        conditions = ([] if tous else [column.in_(selected)]) + ([] if responsable is None else [column.in_(theirs)])
+        conditions = ([] if tous else [column.in_(selected)]) + ([] if parmi is None else [column.in_(parmi)])
         return and_(true(), *conditions)
 
     connection = session.connection()  # plain rows: the ORM's loading machinery costs more than the query

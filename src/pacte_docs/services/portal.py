@@ -35,6 +35,13 @@ NATURE_LABELS = {"convention": "Convention", "avenant": "Avenant", "renouvelleme
                  "bilan": "Bilan annuel"}
 
 
+def _theirs(who: Link) -> Any:
+    """The conventions a link shows, as a SELECT of ids; None for the team's link (all of them)."""
+    if who.equipe:
+        return None
+    return select(Convention.id).where(queries.of_responsable(str(who.responsable)))
+
+
 def link(ws: Workspace, token: str) -> Link | None:
     """The live link of *token*, or None (unknown or revoked)."""
     with ws.db.session() as session:
@@ -87,7 +94,7 @@ class Board:
 def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
     """The deadlines of the link's conventions on *on*, filtered, one page of them."""
     with ws.db.session() as session:
-        followed = notify.suivis(session, on, ws.config, tous=True, responsable=who.responsable)
+        followed = notify.suivis(session, on, ws.config, tous=True, parmi=_theirs(who))
         responsables: list[tuple[str, str]] = []
         if who.equipe:
             names: dict[str, str] = {}
@@ -141,9 +148,8 @@ def convention(ws: Workspace, who: Link, convention_id: int, on: dt.date) -> dic
         c = _visible(session, who, convention_id)
         if c is None:
             return None
-        situation = queries.situation(c, on, ws.config.premier_seuil(c.type))
-        followed = notify.suivis(session, on, ws.config, tous=True, responsable=c.responsable_email)
-        line = next((line for line in echeances.lines([s for s in followed if s.convention_id == c.id], on)), None)
+        line = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=[c.id]), on)[0]
+        situation = line.suivi.situation
         periods_list = periods.periodes(queries.faits(c), on)
         return {
             "id": c.id, "reference": c.reference, "type": c.type, "objet": c.objet,
@@ -227,7 +233,7 @@ def calendar(ws: Workspace, who: Link, on: dt.date) -> bytes:
     from pacte_docs.documents import agenda
 
     with ws.db.session() as session:
-        followed = notify.suivis(session, on, ws.config, tous=True, responsable=who.responsable)
+        followed = notify.suivis(session, on, ws.config, tous=True, parmi=_theirs(who))
     name = "Échéances des conventions d'insertion" + ("" if who.equipe else f" — {who.responsable}")
     return agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours, name=name,
                            refresh_hours=6)

@@ -50,6 +50,7 @@ SECURITY_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+_SECURITY_NAMES = {name for name, _ in SECURITY_HEADERS}
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{20,}")  # anything as long as a token's part, wherever it stands
 TOKEN = "{jeton:str}"
 
@@ -76,7 +77,7 @@ class Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(SECURITY_HEADERS)]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SECURITY_NAMES]
                 message["headers"] = headers + SECURITY_HEADERS
             await send(message)
 
@@ -186,10 +187,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
     async def no_icon(request: Request) -> Response:
         return Response(status_code=204)  # browsers ask for one; none is needed
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
-        if status == 405:
-            return Response("Méthode non permise.", status_code=405, headers={"allow": "GET, HEAD"})
+    async def not_found(request: Request, exc: Exception) -> Response:  # Guard answers every other method itself
         return render(request, "erreur.html", status=404, titre="Page introuvable",
                       message="Cette adresse ne mène à aucune page : le lien est peut-être incomplet, ou il a été "
                               "révoqué. Demandez un nouveau lien au service de l'insertion.")
