@@ -23,6 +23,7 @@ from tests.helpers import (
     DATA,
     ELODIE,
     JEROME,
+    LINK,
     SERVED_ON,
     Mailbox,
     Pacte,
@@ -35,6 +36,7 @@ from tests.helpers import (
     public,
     registry_state,
     serve_alertes,
+    start_server,
 )
 
 ON = SERVED_ON
@@ -294,6 +296,13 @@ def test_acces_commands_speak_french(pacte_sqlite: Pacte) -> None:
     result = pacte_sqlite("acces", "creer", "--responsable", "pas une adresse", ok=False)
     assert result.exit_code == 1 and "n'est pas une adresse électronique valable" in result.output
     result = pacte_sqlite("acces", "creer", "--responsable", "inconnu@valdemarne.example.fr")
+    unknown = LINK.search(result.output)
+    assert unknown is not None
+    server = start_server(pacte_sqlite.root, None, SERVED_ON)
+    try:  # a director with nothing to decide is told so, not « no convention matches these criteria »
+        assert "Aucune convention n'attend de décision." in text(page(server, f"/acces/{unknown.group(2)}"))
+    finally:
+        server.stop()
     assert "0 convention(s)" in result.output and "aucune convention du registre n'a ce responsable" in \
         result.output
     result = pacte_sqlite("acces", "revoquer", "zzzzzzzz", ok=False)

@@ -64,6 +64,11 @@ class Filters:
     bande: str = ""  # a band's code, "aucune", or every band awaiting a decision
     page: int = 1
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether the reader chose any filter (a band aside)."""
+        return bool(self.responsable or self.type or self.statut or self.partenaire)
+
     def query(self, **changes: Any) -> dict[str, str]:
         """The filters as URL parameters (empty ones left out), with *changes*."""
         values = {"responsable": self.responsable, "type": self.type, "statut": self.statut,
