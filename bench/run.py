@@ -285,9 +285,11 @@ def job_pages(base: Path, conventions: int, runs: int) -> dict[str, Any]:
     with _serve(base, conventions) as (address, token, director):
         times, body, first = _timed_gets(f"{address}/acces/{token}", runs)
         theirs, _, _ = _timed_gets(f"{address}/acces/{director}", runs)
+        named, _, _ = _timed_gets(f"{address}/acces/{token}?partenaire=ccas-01", runs)  # every partner read
     assert b"<h1>" in body
     return {"times": times, "documents": conventions, "premiere_ms": round(first * 1000),
-            "directeur_ms": round(statistics.median(theirs) * 1000), "octets": len(body)}
+            "directeur_ms": round(statistics.median(theirs) * 1000),
+            "filtre_partenaire_ms": round(statistics.median(named) * 1000), "octets": len(body)}
 
 
 def job_calendrier(base: Path, conventions: int, runs: int) -> dict[str, Any]:
@@ -384,7 +386,8 @@ def main() -> None:
                 line["rapport"] = round(result["documents"] / median / naive_rate, 1)
             if name in ("pages", "calendrier"):
                 line["mediane_ms"] = round(median * 1000)
-                line.update({k: result[k] for k in ("premiere_ms", "directeur_ms", "evenements") if k in result})
+                extra = ("premiere_ms", "directeur_ms", "filtre_partenaire_ms", "evenements")
+                line.update({k: result[k] for k in extra if k in result})
             if "rss_command_mib" in result:
                 line["rss_mib"] = round(result["rss_command_mib"])
             if name == "bilan":

@@ -111,11 +111,24 @@ def horizon_days(config: Config) -> int:
     return max([0, *config.seuils_jours, *(s for seuils in config.seuils_par_type.values() for s in seuils)])
 
 
+def partner_names(session: Session, among: Any) -> dict[int, list[tuple[str, str]]]:
+    """Each convention's partners (code, name) in their order, for the conventions whose id meets *among*."""
+    names: dict[int, list[tuple[str, str]]] = {}
+    for cid, code, nom in session.connection().execute(
+            select(ConventionPartenaire.convention_id, Partenaire.code, Partenaire.nom)
+            .join(Partenaire, Partenaire.id == ConventionPartenaire.partenaire_id)
+            .where(among(ConventionPartenaire.convention_id))
+            .order_by(ConventionPartenaire.convention_id, ConventionPartenaire.rang)):
+        names.setdefault(cid, []).append((code, nom))
+    return names
+
+
 def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False,
-           parmi: Any = None) -> list[alerts.Suivi]:
+           parmi: Any = None, noms: bool = True) -> list[alerts.Suivi]:
     """What alert selection needs of each convention; unless *tous*, only those whose alert window (kept in the
     echeance table, indexed) covers *on* — the SQL selection that keeps `pacte alertes` fast at any scale; with
-    *parmi* (a SELECT of convention ids: a director's, one convention), only those.
+    *parmi* (a SELECT of convention ids: a director's, one convention), only those. Without *noms*, the partners
+    are left empty (a page names those it shows only: `partner_names`).
     Plain column queries, no ORM objects: a large registry may have thousands of alerts due on one day."""
     horizon = on + dt.timedelta(days=horizon_days(config))
     selected = select(Echeance.convention_id).where(Echeance.date_limite <= horizon, Echeance.fin_visible >= on)
@@ -125,13 +138,7 @@ def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False,
         return and_(true(), *conditions)
 
     connection = session.connection()  # plain rows: the ORM's loading machinery costs more than the query
-    names: dict[int, list[tuple[str, str]]] = {}
-    for cid, code, nom in connection.execute(
-            select(ConventionPartenaire.convention_id, Partenaire.code, Partenaire.nom)
-            .join(Partenaire, Partenaire.id == ConventionPartenaire.partenaire_id)
-            .where(among(ConventionPartenaire.convention_id))
-            .order_by(ConventionPartenaire.convention_id, ConventionPartenaire.rang)):
-        names.setdefault(cid, []).append((code, nom))
+    names = partner_names(session, among) if noms else {}
     renewals: dict[int, list[dt.date]] = {}
     for cid, date in connection.execute(select(Renouvellement.convention_id, Renouvellement.date)
                                      .where(among(Renouvellement.convention_id))

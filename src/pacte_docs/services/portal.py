@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -99,7 +99,9 @@ class Board:
 def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
     """The deadlines of the link's conventions on *on*, filtered, one page of them."""
     with ws.db.session() as session:
-        followed = notify.suivis(session, on, ws.config, tous=True, parmi=_theirs(who))
+        # partners' names are read for every convention only to filter on them; else for the page's lines
+        followed = notify.suivis(session, on, ws.config, tous=True, parmi=_theirs(who),
+                                 noms=bool(filters.partenaire.strip()))
         responsables: list[tuple[str, str]] = []
         if who.equipe:
             names: dict[str, str] = {}
@@ -123,6 +125,13 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     page = min(max(filters.page, 1), pages)
     shown = chosen[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    if not wanted and shown:
+        ids = [line.suivi.convention_id for line in shown]
+        with ws.db.session() as session:
+            partners = notify.partner_names(session, lambda column: column.in_(ids))
+        shown = [replace(line, suivi=replace(line.suivi, partenaires=tuple(code for code, _ in found),
+                                             partenaires_noms=tuple(nom for _, nom in found)))
+                 for line in shown for found in [partners.get(line.suivi.convention_id, [])]]
     return Board(on, Filters(filters.responsable, filters.type, filters.statut, filters.partenaire, filters.bande,
                              page), counts, shown, len(chosen), pages, responsables)
 
