@@ -18,9 +18,18 @@ installer_paquets() {
     fi
 }
 
-# Crée .venv au besoin et y installe le paquet (non éditable : on teste ce qui sera livré).
+# Crée le venv ($2, par défaut .venv) au besoin et y installe, depuis le verrou requirements-lock.txt (versions
+# exactes, empreintes vérifiées), les dépendances, pip et setuptools ; puis le paquet lui-même, non éditable (on
+# teste ce qui sera livré), sans rien télécharger de plus. Avec PACTE_DERNIERES=1 : les dernières versions
+# publiées permises par pyproject.toml, sans le verrou (voir ./scripts/tests.sh --dernieres).
 preparer_venv() {
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet --no-cache-dir "$1"
+    local cible="$1" venv="${2:-.venv}"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    if [ "${PACTE_DERNIERES:-}" = 1 ]; then
+        "$venv/bin/python" -m pip install --quiet --upgrade pip setuptools
+        "$venv/bin/python" -m pip install --quiet --no-cache-dir --upgrade --upgrade-strategy eager "$cible"
+        return
+    fi
+    "$venv/bin/python" -m pip install --quiet --no-cache-dir --require-hashes -r requirements-lock.txt
+    "$venv/bin/python" -m pip install --quiet --no-cache-dir --no-deps --no-build-isolation "$cible"
 }
