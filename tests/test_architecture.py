@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "pacte_docs"
 
 # From the bottom up: a module may import its own layer and the layers below it, never one above.
 LAYERS = [
-    {"errors", "kinds", "formatting", "files", "addresses"},  # foundations, no other pacte_docs import but each other
+    {"errors", "kinds", "formatting", "files", "addresses", "thirdparty"},  # foundations, importing only each other
     {"rules"},  # pure functions of data
     {"registry"},  # the database, its models, queries and journal
     {"workspace"},  # the opened folder: configuration, paths, the registry

@@ -33,6 +33,7 @@ from pacte_docs.formatting import date_longue
 from pacte_docs.intake import import_format
 from pacte_docs.kinds import ArticleChange, ConventionType, values
 from pacte_docs.rules import periods
+from pacte_docs.thirdparty import silence_third_party_warnings
 from pacte_docs.workspace import Workspace, find_root, init_workspace
 
 if TYPE_CHECKING:
@@ -195,6 +196,7 @@ def cli(ctx: click.Context, espace: Path | None, base: str | None, au: dt.date |
       pacte demo                 # un espace complet de démonstration dans ./pacte-demo
       pacte --espace ~/insertion conventions lister
     """
+    silence_third_party_warnings()
     state = State(espace, base, au)
     ctx.obj = state
     ctx.call_on_close(state.close)

@@ -31,6 +31,7 @@ from pacte_docs.formatting import FILTERS, LABELS, jours
 from pacte_docs.rules import periods
 from pacte_docs.services import portal
 from pacte_docs.services.access import Link
+from pacte_docs.thirdparty import silence_third_party_warnings
 from pacte_docs.workspace import Workspace
 
 Scope = MutableMapping[str, Any]
@@ -104,6 +105,7 @@ def _environment() -> Environment:
 
 def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
     """The application over the opened workspace *ws*; pages show the situation on *au* (today by default)."""
+    silence_third_party_warnings()
     env = _environment()
     stylesheet = (resources.files("pacte_docs.web") / "static" / "pacte.css").read_bytes()
 
