@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -107,13 +108,30 @@ def base(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    server = request.getfixturevalue("pg_server")
+    with _pg_database(request.getfixturevalue("pg_server")) as url:
+        yield url
+
+
+@contextmanager
+def _pg_database(server: str) -> Iterator[str]:
     name = "t_" + uuid.uuid4().hex[:12]
     with _admin(server) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with _admin(server) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with _admin(server) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def other_base(base: str | None, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second, empty database of the same kind as *base* (a SQLite file, or a PostgreSQL database)."""
+    if base is None:
+        yield f"sqlite:///{tmp_path / 'autre.db'}"
+        return
+    with _pg_database(request.getfixturevalue("pg_server")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -61,6 +61,41 @@ def test_upgrade_from_each_earlier_revision_keeps_every_row(pacte: Pacte, tmp_pa
     assert "CCAS-2024-010" in pacte("conventions", "lister", "--format", "json").output
 
 
+def _schema(url: str) -> dict[str, Any]:
+    """What a reader of the schema sees: each table's columns (type, nullability, default), keys, indexes and
+    constraints, names included; not the order of the columns, which nothing reads."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = inspect(connection)
+            return {table: {
+                "colonnes": sorted((c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                                   for c in found.get_columns(table)),  # a migration adds a column at the end
+                "cle": found.get_pk_constraint(table),
+                "etrangeres": sorted(map(repr, found.get_foreign_keys(table))),
+                "index": sorted(map(repr, found.get_indexes(table))),
+                "uniques": sorted(map(repr, found.get_unique_constraints(table))),
+                "controles": sorted(map(repr, found.get_check_constraints(table))),
+            } | ({"version": connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()}
+                 if table == "alembic_version" else {}) for table in sorted(found.get_table_names())}
+    finally:
+        engine.dispose()
+
+
+def test_a_new_registry_has_the_schema_the_migrations_build(pacte: Pacte, other_base: str) -> None:
+    """`pacte init` creates a new registry from the models in one step, at the head revision; a registry built by
+    the whole chain of migrations must be the same, on SQLite and PostgreSQL."""
+    engine = create_engine(other_base)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(database.alembic_config(connection), "head")
+    finally:
+        engine.dispose()
+    new = _schema(pacte.base or f"sqlite:///{pacte.root / 'pacte.db'}")
+    assert len(new) > 10 and new["alembic_version"]["version"] == database.head_revision()
+    assert new == _schema(other_base)
+
+
 # ---------------------------------------------------------------- date rules and alert windows
 
 days = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 12, 31))

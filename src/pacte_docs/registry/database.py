@@ -146,15 +146,17 @@ def migrate(engine: Engine) -> None:
                         f"Le registre ({_describe(str(engine.url))}) a été mis à jour par une version plus récente "
                         f"de pacte (révision « {current} », inconnue de la version {_version()}). Installez la "
                         "version utilisée par les autres postes ; rien n'a été modifié.")
-        from alembic import command
-        from alembic.runtime.migration import MigrationContext
-
-        head = head_revision()
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Two sites opening a new shared base at once must not both create the tables.
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-            if MigrationContext.configure(connection).get_current_revision() != head:
+            if head is not None and _is_empty(connection):
+                create_at_head(connection, head)
+                return
+            from alembic import command
+            from alembic.runtime.migration import MigrationContext
+
+            if MigrationContext.configure(connection).get_current_revision() != head_revision():
                 command.upgrade(alembic_config(connection), "head")
     except (OperationalError, SAProgrammingError, SADatabaseError) as exc:
         if not isinstance(exc, OperationalError | SAProgrammingError):
@@ -165,6 +167,28 @@ def migrate(engine: Engine) -> None:
                 "Vérifiez l'adresse donnée par --base, PACTE_BASE ou pacte.toml, et que le serveur tourne."
             ) from exc
         raise
+
+
+def _is_empty(connection: Any) -> bool:
+    """True for a base with no table at all: a new registry."""
+    from sqlalchemy import inspect
+
+    return not inspect(connection).get_table_names()
+
+
+def create_at_head(connection: Any, head: str) -> None:
+    """Create a new registry's schema in one step from the models, and record it at *head*: what Alembic advises
+    for a database built from scratch (the chain of migrations is for registries that already hold data).
+    `test_a_new_registry_has_the_schema_the_migrations_build` keeps the two ways to the same schema."""
+    from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+
+    from pacte_docs.registry.models import Base
+
+    Base.metadata.create_all(connection)
+    version = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False),
+                    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+    version.create(connection)
+    connection.execute(version.insert().values(version_num=head))
 
 
 def _version() -> str:
