@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import functools
 import hashlib
 import html
 import io
@@ -134,8 +135,10 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@functools.lru_cache(maxsize=1)
 def make_environment() -> SandboxedEnvironment:
-    """Bounded sandbox, StrictUndefined, autoescaped environment with the French filters."""
+    """Bounded sandbox, StrictUndefined, autoescaped environment with the French filters: one per process (it holds
+    no state), so that what is compiled with it can be kept for the next document of the same template."""
     # finalize: an absent optional value (None) prints as nothing, never as « None ».
     env = BoundedSandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True,
                          finalize=lambda value: "" if value is None else value)
@@ -396,10 +399,19 @@ def package_findings(data: bytes) -> list[Finding]:
 
 
 def analyse(path: Path, env: SandboxedEnvironment, data: bytes | None = None) -> TemplateAnalysis:
-    """Parse every part; report syntax errors with their paragraph, split tags, and the paths used."""
-    name = path.stem
+    """Parse every part; report syntax errors with their paragraph, split tags, and the paths used. The analysis
+    of the same bytes is made once per process (a server, a test run, `modeles verifier` after `generer`)."""
     try:
         data = read_template(path) if data is None else data
+    except InputFileError as exc:
+        return TemplateAnalysis(path.stem, set(), [Finding("erreur", "fichier", None, "", str(exc))])
+    kept = _analyse_bytes(path.stem, data, env)
+    return TemplateAnalysis(kept.name, set(kept.paths), list(kept.findings))
+
+
+@functools.lru_cache(maxsize=16)
+def _analyse_bytes(name: str, data: bytes, env: SandboxedEnvironment) -> TemplateAnalysis:
+    try:
         parts = template_parts(data)
     except InputFileError as exc:
         return TemplateAnalysis(name, set(), [Finding("erreur", "fichier", None, "", str(exc))])
@@ -611,6 +623,12 @@ class FastDocx:
         return self.archive.write({name: _deflate(data) for name, data in rendered.items()})
 
 
+@functools.lru_cache(maxsize=16)
+def _fast_docx(data: bytes, env: SandboxedEnvironment) -> FastDocx:
+    """A template's bytes compiled once per process: rendering never changes a FastDocx."""
+    return FastDocx(data, env)
+
+
 class CompiledTemplate:
     """A DOCX template loaded once, checked once, rendered many times."""
 
@@ -638,7 +656,7 @@ class CompiledTemplate:
 
     def prepare(self) -> FastDocx:
         if self._fast is None:
-            self._fast = FastDocx(self.data, self.env)
+            self._fast = _fast_docx(self.data, self.env)
         return self._fast
 
     def render(self, context: Mapping[str, Any]) -> bytes:
