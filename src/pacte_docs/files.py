@@ -56,9 +56,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stage(path: Path, data: bytes, *, read_only: bool = False) -> Path:
+def stage(path: Path, data: bytes, *, read_only: bool = False, sync: bool = True) -> Path:
     """Write *data* to a temporary file next to *path*, on disk (fsync), and return it: a full disk fails here,
-    before anything under *path* is touched. `os.replace` (or `move_into`) then puts it in place."""
+    before anything under *path* is touched. `os.replace` (or `move_into`) then puts it in place. A batch passes
+    *sync* False and makes all its files durable at once (`make_durable`) before it moves any into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".tmp", dir=path.parent)
@@ -67,7 +68,8 @@ def stage(path: Path, data: bytes, *, read_only: bool = False) -> Path:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         os.chmod(tmp, 0o444 if read_only else 0o644)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -85,12 +87,37 @@ def write_atomic(path: Path, data: bytes, *, read_only: bool = False) -> None:
         raise
 
 
+def make_durable(paths: list[Path]) -> None:
+    """Put the written files on disk (fsync) side by side, from a pool of threads: the kernel and the disk write
+    them together, where one fsync after another would wait for each. A full disk or an I/O error fails here."""
+    if not paths:
+        return
+
+    def sync(path: Path) -> None:
+        handle = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(16, len(paths))) as pool:
+        for _ in pool.map(sync, paths):
+            pass
+
+
 def remove_stale_temporaries(path: Path) -> None:
     """Remove what a killed run left while writing *path* (its temporary file names carry the writer's machine
     and pid); a temporary file of a process still running, or of another machine, is left alone."""
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        if owner_gone(leftover.name[len(path.name) + 2:]):
-            leftover.unlink(missing_ok=True)
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith(".tmp") and owner_gone(entry.name[len(prefix):]):
+            Path(entry.path).unlink(missing_ok=True)
 
 
 def move_into(source: Path, target: Path) -> None:

@@ -124,8 +124,18 @@ _BEFORE = re.compile(r"[ \t]+([:;?!»])")
 _AFTER = re.compile(r"«[ \t]+")
 
 
+@functools.lru_cache(maxsize=8192)
+def _typographie_text(text: str) -> str:
+    """One text, typeset once: the same words (the département, the law's references) fill every act of a batch."""
+    if "«" not in text and not _BEFORE.search(text):
+        return text
+    return _AFTER.sub("«\u00a0", _BEFORE.sub("\u00a0\\1", text))
+
+
 def typographie(value: Any) -> Any:
     """Non-breaking spaces before « : ; ? ! » and after « in every text of a context (recursively)."""
+    if type(value) is str:
+        return _typographie_text(value)
     if isinstance(value, str):
         return _AFTER.sub("«\u00a0", _BEFORE.sub("\u00a0\\1", value))
     if isinstance(value, dict):

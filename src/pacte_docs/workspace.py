@@ -403,7 +403,7 @@ class Workspace:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def relative(self, path: Path) -> str:
-        return self.confined(path).resolve().relative_to(self.root).as_posix()
+        return self._resolved_inside(path).relative_to(self.root).as_posix()
 
     def authorities(self) -> list[bytes]:
         """The certificates of the authorities [signature] autorites names (paths relative to the workspace)."""
@@ -419,12 +419,16 @@ class Workspace:
     def confined(self, path: Path) -> Path:
         """*path*, when it stays inside the workspace once every symbolic link on the way is followed: nothing the
         tool writes, moves or records may land elsewhere (a folder conventions/REF linked to /tmp would)."""
+        self._resolved_inside(path)
+        return path
+
+    def _resolved_inside(self, path: Path) -> Path:
         resolved = path.resolve()
         if not resolved.is_relative_to(self.root):
             raise WorkspaceError(f"{path} mène hors de l'espace de travail (vers {resolved}), par un lien "
                                  f"symbolique : rien n'a été écrit. Remplacez le lien par un vrai dossier de "
                                  f"{self.root} et relancez.")
-        return path
+        return resolved
 
     def close(self) -> None:
         if self._db is not None:

@@ -128,10 +128,11 @@ class DocumentStore:
         return True
 
     def put(self, target: Path, content: bytes | Path, *, cle: str, nature: str, folder: Path,
-            convention_id: int | None = None, **made_from: Any) -> Document:
+            convention_id: int | None = None, sha256: str | None = None, **made_from: Any) -> Document:
         """Make *content* the current version of the document at *target*: its predecessor is archived into
-        *folder*, the bytes are written atomically (or the file *content* is moved into place), and the new
-        version is recorded with what it was made from."""
+        *folder*, the bytes are written atomically (or the file *content*, already on disk, is moved into place;
+        *sha256* is its digest when the caller knows it), and the new version is recorded with what it was made
+        from."""
         fmt = target.suffix.lstrip(".").lower()
         self.ws.confined(target)
         self.ws.confined(folder)
@@ -139,7 +140,7 @@ class DocumentStore:
         staged = content if isinstance(content, Path) else stage(target, content)
         try:
             os.chmod(staged, 0o644)
-            sha = sha256_file(staged)
+            sha = sha256 or sha256_file(staged)
             self.retire(cle, nature, fmt, folder)
             move_into(staged, target)
         except BaseException:

@@ -8,6 +8,7 @@ node, so that it never touches a tag, an attribute or a field code."""
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 from lxml import etree
@@ -33,8 +34,12 @@ _AFTER_VERTALIGN = {"rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish", 
 _ORDINAL = re.compile(r"(?<![\w])(1)(er|re)(?![\w])")
 
 
+@functools.lru_cache(maxsize=8192)
 def typeset_text(text: str) -> str:
-    """The text of one run, typeset (superscripts apart, see :func:`typeset_tree`)."""
+    """The text of one run, typeset (superscripts apart, see :func:`typeset_tree`). Most runs are the template's
+    own words, the same in every document of a batch: each distinct text is typeset once."""
+    if not _ANY.search(text):
+        return text
     text = typographie(_APOSTROPHE.sub("’", text))  # the spaces around « » : ; ? ! as in the contexts
     text = _NUMERO.sub(lambda m: m.group(1) + NBSP, text)
     return _REFERENCE.sub(lambda m: m.group(0).replace("-", NB_HYPHEN), text)
@@ -47,12 +52,15 @@ _ANY = re.compile(r"['«»:;?!\-]|n°|N°|art\.|\b[LRD]\.|\b1(?:er|re)\b")
 def typeset_tree(root: etree._Element) -> None:
     """Typeset every text node under *root*, in place; « 1er » and « 1re » get their letters in superscript."""
     for node in list(root.iter(_T)):
-        if not node.text or not _ANY.search(node.text):
+        old = node.text
+        if not old:
             continue
-        text = typeset_text(node.text)
+        text = typeset_text(old)
         run = node.getparent()
-        if _ORDINAL.search(text) is None or run is None or run.tag != _R or len(run.findall(_T)) != 1:
-            node.text = text
+        if "1" not in text or _ORDINAL.search(text) is None or run is None or run.tag != _R or \
+                len(run.findall(_T)) != 1:
+            if text != old:
+                node.text = text
             continue
         _split_ordinals(run, node, text)
 

@@ -13,7 +13,7 @@ from pacte_docs.documents import context, pdf, signature_page
 from pacte_docs.documents.rendering import CompiledTemplate, TemplateCache, missing_variables
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import TemplateError, UnknownReferenceError
-from pacte_docs.files import sha256_bytes
+from pacte_docs.files import make_durable, sha256_bytes, stage
 from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention
@@ -57,6 +57,7 @@ class _Planned:
     freeze: bool = False  # the text of a signed act: once written, never rewritten
     frozen: bool = False  # the current document is such a text
     data: bytes | None = None  # rendered DOCX, None when the current file is up to date
+    staged: Path | None = None  # the rendered DOCX written under a temporary name next to its final one
 
 
 def template_name(c: Convention) -> str:
@@ -217,16 +218,34 @@ def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress:
         else:
             todo.append(plan)
     errors = []
-    for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo if p.template is not None],
-                                             documents.ws.config.pdf_processes,
-                                             lambda n: progress("docx", n, len(plans)) if progress else None),
-                            strict=True):
-        if isinstance(result, TemplateError):
-            errors.append(f"  • {plan.cle} : {result}")
-        else:
-            plan.data = result
-    if errors:
-        raise TemplateError("Aucun document n'a été écrit :\n" + "\n".join(errors))
+    try:
+        for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo if p.template is not None],
+                                                 documents.ws.config.pdf_processes,
+                                                 lambda n: progress("docx", n, len(plans)) if progress else None),
+                                strict=True):
+            if isinstance(result, TemplateError):
+                errors.append(f"  • {plan.cle} : {result}")
+            else:
+                plan.data = result
+                if not errors:  # written while the other documents render; made durable with the batch
+                    plan.staged = stage(_docx_target(documents.ws, plan), result, sync=False)
+        if errors:
+            raise TemplateError("Aucun document n'a été écrit :\n" + "\n".join(errors))
+    except BaseException:
+        _unstage(plans)
+        raise
+
+
+def _docx_target(ws: Workspace, plan: _Planned) -> Path:
+    return ws.confined(ws.conventions / plan.convention.reference / f"{plan.cle}.docx")
+
+
+def _unstage(plans: list[_Planned]) -> None:
+    """Remove every temporary file of the batch: those moved into place are gone already."""
+    for plan in plans:
+        if plan.staged is not None:
+            plan.staged.unlink(missing_ok=True)
+            plan.staged = None
 
 
 PARALLEL_FROM = 24  # below this, starting worker processes costs more than it saves
@@ -280,8 +299,23 @@ def _template_shas(plans: list[_Planned]) -> dict[int, str]:
 
 
 def _write_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport) -> None:
-    ws = documents.ws
+    """Every new text is on disk under a temporary name next to its final one (staged while rendering), made
+    durable at once for the batch (`make_durable`), and only then moved into place and recorded. On a failure
+    (a full disk), what was staged is removed and the current documents are untouched."""
     shas = _template_shas(plans)
+    try:
+        for plan in plans:
+            if plan.data is not None and not plan.frozen and plan.staged is None:
+                plan.staged = stage(_docx_target(documents.ws, plan), plan.data, sync=False)
+        make_durable([plan.staged for plan in plans if plan.staged is not None])
+        _record_docx(documents, plans, report, shas)
+    finally:
+        _unstage(plans)  # moved into place, or left by a failure: never kept under a temporary name
+
+
+def _record_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport,
+                 shas: dict[int, str]) -> None:
+    ws = documents.ws
     for plan in plans:
         ref, cle = plan.convention.reference, plan.cle
         target = ws.conventions / ref / f"{cle}.docx"
@@ -294,15 +328,15 @@ def _write_docx(documents: DocumentStore, plans: list[_Planned], report: Generat
                     f"(pacte conventions avenant {ref} …).")
             report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "fige", None))
             continue
-        if plan.data is None:
+        if plan.data is None or plan.staged is None:
             report.outputs.append(Output(cle, plan.nature, ws.relative(target), None, "inchange", None))
             continue
         folder = ws.archives / "conventions" / ref
         regenerated = documents.current(cle, plan.nature, "docx") is not None
         documents.retire(cle, plan.nature, "pdf", folder)  # made from the previous text, it no longer matches
-        document = documents.put(target, plan.data, cle=cle, nature=plan.nature, folder=folder,
-                                 convention_id=plan.convention.id, modele_sha256=shas[id(plan.template)],
-                                 empreinte=plan.fingerprint, fige=plan.freeze)
+        document = documents.put(target, plan.staged, cle=cle, nature=plan.nature, folder=folder,
+                                 convention_id=plan.convention.id, sha256=sha256_bytes(plan.data),
+                                 modele_sha256=shas[id(plan.template)], empreinte=plan.fingerprint, fige=plan.freeze)
         journal.record(documents.session, plan.convention, "generation",
                        f"Document {'régénéré' if regenerated else 'produit'} : {document.chemin} "
                        f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
