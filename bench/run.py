@@ -84,8 +84,10 @@ def prepare_registry(base: Path, documents: int, partners: int, signed_in: int |
 
 # ---------------------------------------------------------------- jobs (run in a child process)
 
-def job_docx(base: Path, documents: int, runs: int, sample: int) -> dict[str, Any]:
-    """DOCX of every convention: `generation.generate` against a loop of DocxTemplate(path).render().save()."""
+def job_docx(base: Path, documents: int, runs: int, sample: int, cli: bool = False) -> dict[str, Any]:
+    """DOCX of every convention: `generation.generate` against a loop of DocxTemplate(path).render().save().
+    With *cli*, as a user runs it: `pacte conventions generer --toutes --sans-pdf` in a process of its own,
+    start-up, registry opening and the end of the command included."""
     from docxtpl import DocxTemplate
 
     from pacte_docs.documents import context
@@ -97,12 +99,21 @@ def job_docx(base: Path, documents: int, runs: int, sample: int) -> dict[str, An
     times = []
     for run in range(runs):
         root = fresh_copy(registry_root, base / "docx-run")
-        ws = workspace(root)
-        start = time.perf_counter()
-        report = generation.generate(ws, [], all_=True, with_pdf=False)
-        times.append(time.perf_counter() - start)
-        assert report.count("cree") == documents, report.count("cree")
-        ws.close()
+        if cli:
+            pacte = Path(sys.executable).with_name("pacte")
+            start = time.perf_counter()
+            subprocess.run([str(pacte), "--espace", str(root), "conventions", "generer", "--toutes", "--sans-pdf"],
+                           check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+            made = len(list((root / "conventions").glob("*/*.docx")))
+            assert made == documents, made
+        else:
+            ws = workspace(root)
+            start = time.perf_counter()
+            report = generation.generate(ws, [], all_=True, with_pdf=False)
+            times.append(time.perf_counter() - start)
+            assert report.count("cree") == documents, report.count("cree")
+            ws.close()
         if run == runs - 1:
             fresh_copy(root, base / f"docx-{documents}")
     ws = workspace(registry_root)
@@ -359,7 +370,8 @@ def main() -> None:
     small = args.rapide
     documents = 60 if small else 1000
     sizes = {
-        "docx": {"documents": documents, "runs": 3, "sample": 20 if small else 40},
+        "docx": [{"documents": documents, "runs": 3, "sample": 20 if small else 40},
+                 {"documents": 60 if small else 300, "runs": 3, "sample": 20 if small else 40, "cli": True}],
         "pdf": {"documents": documents, "runs": 1 if small else 3, "sample": 3 if small else 8},
         "bilan": [{"annexes": n, "runs": 1 if small else 3} for n in ((20, 40, 60) if small else (250, 500, 1000))],
         "alertes": {"conventions": 2_000 if small else 100_000, "runs": 3},
@@ -376,7 +388,8 @@ def main() -> None:
             result = run_child(name, base, arguments)
             median = statistics.median(result["times"])
             label = name + ("" if name not in ("bilan", "import") else
-                            f" ({arguments.get('annexes') or arguments.get('fmt')})")
+                            f" ({arguments.get('annexes') or arguments.get('fmt')})") + \
+                (" (commande pacte, démarrage compris)" if arguments.get("cli") else "")
             line = {"travail": label, "n": result["documents"], "mediane_s": round(median, 2),
                     "par_seconde": round(result["documents"] / median, 1), "rss_mib": round(result["rss_mib"]),
                     "essais": len(result["times"])}

@@ -116,3 +116,28 @@ def test_rendering_on_every_core_gives_the_same_bytes_in_the_same_order(tmp_path
 def docx_text_of(data: Any) -> str:
     document = DocxDocument(io.BytesIO(data))
     return "\n".join(p.text for p in document.paragraphs)
+
+
+@pytest.mark.parametrize("columns", [["A", "B", "C", "D", "E"], ["A"], ["A", "B"]])
+def test_a_column_loop_gets_the_table_grid_docxtpl_gives(columns: list[str], tmp_path: Any) -> None:
+    """A table whose columns come from a loop ({%tc for %}) has more or fewer columns than its grid: the fast path
+    fixes the grid as docxtpl does (and leaves every other table as it is)."""
+    document = DocxDocument()
+    document.add_paragraph("Tableau des actions")
+    table = document.add_table(rows=2, cols=3)
+    for row_number, row in enumerate(table.rows):
+        row.cells[0].text = "{%tc for c in colonnes %}"
+        row.cells[1].text = "{{ c }}" if row_number == 0 else "{{ c|lower }}"
+        row.cells[2].text = "{%tc endfor %}"
+    document.add_table(rows=1, cols=2).rows[0].cells[0].text = "Tableau fixe"
+    path = tmp_path / "colonnes.docx"
+    document.save(str(path))
+    template = CompiledTemplate(path, make_environment())
+    ctx = {"colonnes": columns}
+    fast, naive = template.render(ctx), template.render_docxtpl(ctx)
+    assert canonical_parts(fast) == canonical_parts(naive)
+    rendered = DocxDocument(io.BytesIO(fast)).tables[0]
+    assert [cell.text for cell in rendered.rows[0].cells] == columns
+    grid = etree.fromstring(zipfile.ZipFile(io.BytesIO(fast)).read("word/document.xml")).findall(
+        ".//{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblGrid")
+    assert [len(g) for g in grid] == [len(columns), 2]

@@ -134,8 +134,7 @@ class DocumentStore:
         *sha256* is its digest when the caller knows it), and the new version is recorded with what it was made
         from."""
         fmt = target.suffix.lstrip(".").lower()
-        self.ws.confined(target)
-        self.ws.confined(folder)
+        self.ws.confined(target)  # *folder* is confined where a version is archived into it (`_archive`)
         # The new bytes are on disk before the current version is archived: a full disk leaves it in place.
         staged = content if isinstance(content, Path) else stage(target, content)
         try:

@@ -340,8 +340,8 @@ def _record_docx(documents: DocumentStore, plans: list[_Planned], report: Genera
         journal.record(documents.session, plan.convention, "generation",
                        f"Document {'régénéré' if regenerated else 'produit'} : {document.chemin} "
                        f"(version {document.version}).", document=document.chemin, sha256=document.sha256)
-        report.outputs.append(Output(cle, plan.nature, ws.relative(target), None,
-                                     "regenere" if regenerated else "cree", None))
+        report.outputs.append(Output(cle, plan.nature, document.chemin, None, "regenere" if regenerated else "cree",
+                                     None))
     documents.session.flush()
 
 
