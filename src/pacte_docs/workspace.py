@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pacte_docs.errors import InputFileError, Problem, ValidationError, WorkspaceError
 from pacte_docs.files import (
@@ -29,8 +29,9 @@ from pacte_docs.files import (
     write_new,
 )
 from pacte_docs.kinds import ConventionType, values
-from pacte_docs.registry.database import Database, sqlite_url
-from pacte_docs.registry.queries import adopt_documents
+
+if TYPE_CHECKING:
+    from pacte_docs.registry.database import Database
 
 CONFIG_NAME = "pacte.toml"
 DB_NAME = "pacte.db"
@@ -324,6 +325,8 @@ class Workspace:
             )
         self.config = load_config(config_path)
         self.site = self.config.site or self._assign_site(config_path)
+        from pacte_docs.registry.database import sqlite_url
+
         self.base_url = base_url or self.config.base_url or sqlite_url(self.root / DB_NAME)
         self._db: Database | None = None
         self.on_wait: Callable[[str], None] | None = None  # told when another process holds a lock we need
@@ -354,6 +357,10 @@ class Workspace:
     @property
     def db(self) -> Database:
         if self._db is None:
+            # Imported here: SQLAlchemy is a third of a command's start-up, and `pacte --help` needs none of it.
+            from pacte_docs.registry.database import Database
+            from pacte_docs.registry.queries import adopt_documents
+
             self._db = Database(self.base_url)
             with self._db.session() as session:
                 adopt_documents(session, self.site)

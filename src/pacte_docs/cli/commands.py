@@ -6,14 +6,10 @@ import datetime as dt
 import io
 import json
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from pacte_docs import __version__
 from pacte_docs.cli import clickfr
@@ -26,11 +22,10 @@ from pacte_docs.cli.output import (
     progress_bar,
     raw_option,
     shown,
+    status,
 )
-from pacte_docs.documents import store
 from pacte_docs.errors import DatabaseUnavailableError, ExternalError, Invalid, PacteError
 from pacte_docs.formatting import date_longue
-from pacte_docs.intake import import_format
 from pacte_docs.kinds import ArticleChange, ConventionType, values
 from pacte_docs.rules import periods
 from pacte_docs.thirdparty import silence_third_party_warnings
@@ -98,6 +93,8 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
     plausible years (1980 to 2100) — never « 1er janvier 1 » in an act."""
     if value is None:
         return None
+    from pacte_docs.intake import import_format
+
     try:
         return import_format.date(value)
     except Invalid as exc:
@@ -291,6 +288,8 @@ def demo_command(state: State, dossier: Path | None) -> None:
           "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
          "table", f"Alertes au {date_longue(state.au)} (pacte alertes --envoyer les adresse aux responsables)")
     click.echo(f"  Calendrier des échéances : {report.calendrier}")
+    from pacte_docs.documents import store
+
     click.echo(f"  Empreintes des archives : {report.root / 'archives' / store.SUMS_NAME}")
     click.echo("Pour continuer : cd " + str(report.root) + " && pacte conventions lister")
 
@@ -423,6 +422,10 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
     if fmt == "csv":
         emit([row], {k: k for k in row if k not in ("documents", "journal", "signature")}, "csv")
         return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     console = Console()
     console.print(f"[bold]{escape(row['reference'])}[/bold] — {escape(shown('type', row['type']))} — statut : "
                   f"[bold]{escape(shown('statut', row['statut']))}[/bold]")
@@ -728,8 +731,7 @@ def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: 
     from pacte_docs.services import pdi_pti
 
     ws = state.workspace()
-    with Console(stderr=True).status("Mise en page du PDI/PTI par LibreOffice…") if sys.stderr.isatty() \
-            and not sans_pdf else nullcontext():
+    with status("Mise en page du PDI/PTI par LibreOffice…", shown=not sans_pdf):
         report = pdi_pti.generate_pacte(ws, reference, with_pdf=not sans_pdf, pdfa=pdfa)
     label = STATUS_LABELS[report.status]
     click.echo(f"  {report.reference} : {report.docx} ({label})")
@@ -780,7 +782,7 @@ def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt
         written = bilan.export_figures(ws, annee, sortie, departement)
         click.echo(f"  Chiffres {annee} : {ws.relative(written) if written.is_relative_to(ws.root) else written}")
         return
-    with Console(stderr=True).status(f"Compilation du bilan {annee}…") if sys.stderr.isatty() else nullcontext():
+    with status(f"Compilation du bilan {annee}…"):
         report = bilan.compile_bilan(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement, seance=seance,
                                      deliberation=deliberation)
     click.echo(f"  Bilan {annee} : {report.chemin} ({STATUS_LABELS[report.status]}, {report.pages} pages)")

@@ -9,14 +9,11 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from pacte_docs.formatting import LABELS, date_courte, date_longue, montant, nombre, pourcentage, spreadsheet_safe
 
@@ -62,6 +59,10 @@ def emit(rows: list[dict[str, Any]], columns: dict[str, str], fmt: str, title: s
             writer.writerow([cell(row.get(key)) for key in columns])
         click.echo(buffer.getvalue(), nl=False)
         return
+    from rich.console import Console  # rich is imported by the commands that print with it only
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", header_style="bold")
     for label in columns.values():
         table.add_column(label, overflow="fold")
@@ -121,6 +122,7 @@ def progress_bar(description: str) -> Iterator[Progress | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     labels = {"docx": "Documents DOCX", "pdf": "Conversion PDF"}
@@ -148,3 +150,12 @@ def print_conformity(found: list[tuple[str, str, Any]]) -> None:
         click.echo(f"  {len(missing)} PDF non accessible(s) (balisage, langue ou titre manquant), faits par une "
                    "version précédente : régénérez-les (pacte conventions generer, pdi-pti generer, bilan "
                    "compiler).")
+
+
+def status(text: str, shown: bool = True) -> AbstractContextManager[Any]:
+    """A spinner with *text* on a terminal's standard error while a long step runs; nothing when piped or in CI."""
+    if not (shown and sys.stderr.isatty()):
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfReader
-
 _PART = re.compile(rb"pdfaid:part(?:>|=[\"'])\s*(\d)")
 _CONFORMANCE = re.compile(rb"pdfaid:conformance(?:>|=[\"'])\s*([ABUabu])")
 
@@ -29,6 +27,8 @@ class Conformite:
 
 
 def conformite(pdf: Path) -> Conformite:
+    from pypdf import PdfReader
+
     reader = PdfReader(pdf)
     root: Any = reader.trailer["/Root"]
     metadata = root.get("/Metadata")
