@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +142,22 @@ def test_a_signed_convention_is_recorded_with_what_its_signature_proves(drafts: 
                       encoding="utf-8")
     again = pacte("archives", "verifier", ok=False)  # the authority withdrawn: the valid copy is to be reviewed
     assert again.exit_code == 1 and "CCAS-2027-106-signee.pdf : signatures électroniques à revoir" in again.output
+
+
+def test_signing_and_verifying_print_no_library_warning(drafts: Pacte, tmp_path: Path,
+                                                        authority: dict[str, Path]) -> None:
+    """cryptography 47+ warns, in English, when pyHanko imports its DSA classes: users read it at every `signer` and
+    `archives verifier`. Run as a user runs them, each in a process of its own, with Python's default filters."""
+    copy = tmp_path / "signee.pdf"
+    copy.write_bytes(_signed(_pdf(drafts, "CCAS-2027-105"), authority))
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    for args in (("conventions", "signer", "CCAS-2027-105", "--date", "2026-11-20", "--fichier", str(copy)),
+                 ("archives", "verifier")):
+        result = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(drafts.root), *args],
+                                capture_output=True, text=True, env=environment, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", result.stderr
+    assert "intègre" in _shown(drafts, "CCAS-2027-105")["signature"]["verdict"]
 
 
 def test_a_copy_that_does_not_prove_the_signature_is_refused(drafts: Pacte, tmp_path: Path,
