@@ -1,6 +1,6 @@
-"""Robustness: upgrades from every earlier schema revision keep every row; properties of the date rules and of
-the alert windows over random facts (hypothesis); random field values never crash validation; a LibreOffice
-that hangs is stopped with its whole process group."""
+"""Robustness: upgrades from every earlier schema revision keep every row; properties of the date rules, of
+the alert windows and of the board's stretches over random facts (hypothesis); random field values never crash
+validation; a LibreOffice that hangs is stopped with its whole process group."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pacte_docs.errors import Problem
 from pacte_docs.intake import import_format
 from pacte_docs.intake.readers import Item
 from pacte_docs.registry import database
-from pacte_docs.rules import alerts, periods
+from pacte_docs.rules import alerts, echeances, periods
 from tests.helpers import DATA, Pacte, fake_soffice, folder_state, running, set_pdf_timeout
 
 REVISIONS = ["0001", "0002", "0003", "0004"]
@@ -132,6 +132,38 @@ def test_every_due_alert_falls_in_a_recorded_window(f: periods.Faits, on: dt.dat
     if due is not None:
         horizon = on + dt.timedelta(days=max(seuils))
         assert any(limite <= horizon and visible >= on for _, limite, visible in alerts.windows(f)), (f, on, due)
+
+
+lived = st.builds(
+    periods.Faits,
+    date_effet=days,
+    duree_mois=st.sampled_from([1, 6, 12, 18, 24, 36]),
+    renouvellement=st.sampled_from(["expresse", "tacite", "aucun"]),
+    renouvellements_max=st.integers(0, 4),
+    preavis_mois=st.sampled_from([0, 1, 2, 3, 6]),
+    date_signature=st.one_of(st.none(), days),
+    renouvellements=st.lists(days, max_size=3).map(lambda found: tuple(sorted(found))),
+    date_denonciation=st.one_of(st.none(), days),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(lived, st.lists(days, min_size=1, max_size=8), st.sampled_from([0, 30, 180, 270]))
+def test_the_board_stretches_say_what_the_rules_say_on_any_day(f: periods.Faits, ons: list[dt.date],
+                                                                premier_seuil: int) -> None:
+    """The pages read a convention's stretch of the day instead of its situation: the same period, deadline,
+    status (« à renouveler » from the first threshold) and decision awaited, whatever the day."""
+    stretches = echeances.etapes(f)
+    assert stretches[0].du == dt.date.min and stretches[-1].au == dt.date.max
+    for before, after in zip(stretches, stretches[1:], strict=False):
+        assert after.du == before.au + dt.timedelta(days=1)
+    for on in ons + [e.du for e in stretches[1:]] + [e.au for e in stretches[:-1]]:
+        situation = periods.situation(f, on, premier_seuil)
+        stretch = echeances.etape(stretches, on)
+        renew = stretch.renouvelable and stretch.date_limite <= periods.renewal_horizon(on, premier_seuil)
+        assert (stretch.periode, stretch.date_limite, "a_renouveler" if renew else stretch.statut, stretch.attente) \
+            == (situation.periode.numero, situation.date_limite, situation.statut,
+                echeances.awaits(situation, f.renouvellement, on)), (on, stretch)
 
 
 @settings(max_examples=300, deadline=None)

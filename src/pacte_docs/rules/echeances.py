@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pacte_docs.rules import alerts
+from pacte_docs.rules import alerts, periods
 
 # (code, title): the bands of the board, most urgent first; a convention is in the first whose bound it is under
 BANDS: tuple[tuple[str, str], ...] = (
@@ -19,22 +19,40 @@ BANDS: tuple[tuple[str, str], ...] = (
 )
 _BOUNDS = ((0, "depasse"), (30, "30"), (90, "90"), (180, "180"))
 NONE = "aucune"  # drafts, denounced, renewed in advance, ended: nothing to decide
+LAST = BANDS[-1][0]  # the band of a deadline beyond every bound
 
 
 def band(days_left: int) -> str:
     """The band of a decision deadline *days_left* days away (negative: past)."""
-    return next((code for bound, code in _BOUNDS if days_left < bound), "plus_tard")
+    return next((code for bound, code in _BOUNDS if days_left < bound), LAST)
 
 
-def awaiting(suivi: alerts.Suivi, on: dt.date) -> bool:
+def deadline_ranges(on: dt.date) -> list[tuple[str, dt.date | None, dt.date | None]]:
+    """The bands on *on* as ranges of decision deadlines, most urgent first: (code, first deadline in the band,
+    first deadline after it; None: no bound) — `band` of the days left, for a query that compares dates."""
+    found: list[tuple[str, dt.date | None, dt.date | None]] = []
+    start = None
+    for bound, code in _BOUNDS:
+        end = on + dt.timedelta(days=bound)
+        found.append((code, start, end))
+        start = end
+    return [*found, (LAST, start, None)]
+
+
+def awaits(situation: periods.Situation, renouvellement: str, on: dt.date) -> bool:
     """Whether a decision is awaited on the convention: signed, not denounced, not already renewed for its next
-    period, and running — or expired unrenewed less than a year ago, as long as the alerts keep telling it."""
-    situation = suivi.situation
+    period, and running — or expired unrenewed less than a year ago, as long as the alerts keep telling it.
+    The first alert threshold plays no part: a standing (periods.standing) answers as its situation does."""
     if situation.statut in ("brouillon", "denoncee") or situation.renouvelee:
         return False
     if situation.terminee:
-        return alerts.due_threshold(situation, suivi.renouvellement, on, [0]) == "expiree"
+        return alerts.due_threshold(situation, renouvellement, on, [0]) == "expiree"
     return True
+
+
+def awaiting(suivi: alerts.Suivi, on: dt.date) -> bool:
+    """Whether a decision is awaited on the convention followed (`awaits`)."""
+    return awaits(suivi.situation, suivi.renouvellement, on)
 
 
 @dataclass(frozen=True)
@@ -71,3 +89,52 @@ def counts(board: Iterable[Line]) -> dict[str, int]:
     for line in board:
         result[line.bande] += 1
     return result
+
+
+@dataclass(frozen=True)
+class Etape:
+    """A stretch of days over which the board shows a convention the same way: one period and its decision
+    deadline, awaited or not, one status — but for « à renouveler », which the first alert threshold decides
+    (*renouvelable*), and the band, which the days left do. Kept in the registry so that the pages count the
+    bands and pick the lines they show in SQL, whatever the size of the registry."""
+
+    du: dt.date  # first day, dt.date.min for the first stretch
+    au: dt.date  # last day, dt.date.max for the last one
+    periode: int
+    date_limite: dt.date
+    statut: str  # periods.standing's
+    renouvelable: bool  # periods.renewable: « à renouveler » from periods.renewal_horizon on
+    attente: bool  # awaits: in a band of the board, else NONE
+
+
+_DAY = dt.timedelta(days=1)
+_UNSEEN = dt.timedelta(days=alerts.EXPIREE_VISIBLE_DAYS + 1)  # an expired convention leaves the alerts
+
+
+def etapes(faits: periods.Faits) -> list[Etape]:
+    """The convention on the board from the first day to the last, in stretches that follow each other: the
+    rules read on each day their answer may change (the effective date, each period's start and the day after
+    its end, a year after the last one ends, the dénonciation)."""
+    chain = periods.periodes(faits, dt.date.max)  # every period the convention may reach
+    changes = {dt.date.min, faits.date_effet, *(period.debut for period in chain)}
+    for after in (_DAY, _UNSEEN):
+        if chain[-1].fin <= dt.date.max - after:
+            changes.add(chain[-1].fin + after)
+    if faits.date_denonciation is not None:
+        changes.add(faits.date_denonciation)
+    starts: list[dt.date] = []
+    states: list[tuple[int, dt.date, str, bool, bool]] = []
+    for day in sorted(changes):
+        standing = periods.standing(faits, day)
+        state = (standing.periode.numero, standing.date_limite, standing.statut, periods.renewable(standing),
+                 awaits(standing, faits.renouvellement, day))
+        if not states or state != states[-1]:
+            starts.append(day)
+            states.append(state)
+    ends = [day - _DAY for day in starts[1:]] + [dt.date.max]
+    return [Etape(du, au, *state) for du, au, state in zip(starts, ends, states, strict=True)]
+
+
+def etape(stretches: Iterable[Etape], on: dt.date) -> Etape:
+    """The stretch of *on*."""
+    return next(e for e in stretches if e.du <= on <= e.au)

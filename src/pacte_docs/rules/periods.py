@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pendulum
 
@@ -129,9 +129,27 @@ def periodes(faits: Faits, on: dt.date) -> list[Periode]:
     return chain
 
 
-@functools.lru_cache(maxsize=65536)  # `pacte serveur` asks again for every convention at each page
-def situation(faits: Faits, on: dt.date, premier_seuil: int = 180) -> Situation:
-    """Status and current period of a convention on date *on* (ARCHITECTURE §5)."""
+RENEWABLE = ("en_cours", "reconduite")  # the statuses that turn « à renouveler » at the first alert threshold
+
+
+def renewal_horizon(on: dt.date, premier_seuil: int) -> dt.date:
+    """The latest decision deadline that makes a renewable convention « à renouveler » on *on*: its first alert
+    threshold, *premier_seuil* days before the deadline, is reached."""
+    try:
+        return on + dt.timedelta(days=premier_seuil)
+    except OverflowError:
+        return dt.date.max if premier_seuil > 0 else dt.date.min
+
+
+def renewable(standing: Situation) -> bool:
+    """Whether a convention in this standing (see `standing`) is « à renouveler » once its first alert threshold
+    is reached: running, with a renewal left."""
+    return standing.statut in RENEWABLE and standing.renouvellements_restants > 0
+
+
+def standing(faits: Faits, on: dt.date) -> Situation:
+    """The situation on *on* but for the first alert threshold: « en cours » or « reconduite » where `situation`
+    may say « à renouveler » (`renewable`, `renewal_horizon`)."""
     chain = periodes(faits, on)
     current = chain[0]
     for period in reversed(chain):
@@ -148,10 +166,18 @@ def situation(faits: Faits, on: dt.date, premier_seuil: int = 180) -> Situation:
         statut = "signee"
     elif ended:
         statut = "expiree"
-    elif remaining and on >= current.date_limite - dt.timedelta(days=premier_seuil):
-        statut = "a_renouveler"
     elif current.numero > 1:
         statut = "reconduite"
     else:
         statut = "en_cours"
     return Situation(statut, current, remaining, ended, renouvelee=current is not chain[-1])
+
+
+@functools.lru_cache(maxsize=65536)  # `pacte serveur` asks again for every convention at each calendar
+def situation(faits: Faits, on: dt.date, premier_seuil: int = 180) -> Situation:
+    """Status and current period of a convention on date *on* (ARCHITECTURE §5); *premier_seuil*, its first alert
+    threshold in days, makes a running convention with a renewal left « à renouveler »."""
+    found = standing(faits, on)
+    if renewable(found) and found.date_limite <= renewal_horizon(on, premier_seuil):
+        return replace(found, statut="a_renouveler")
+    return found
