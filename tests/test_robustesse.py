@@ -23,7 +23,7 @@ from pacte_docs.registry import database
 from pacte_docs.rules import alerts, echeances, periods
 from tests.helpers import DATA, Pacte, fake_soffice, folder_state, running, set_pdf_timeout
 
-REVISIONS = ["0001", "0002", "0003", "0004"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0011"]
 
 
 def _rows(connection: Any, columns: dict[str, list[str]]) -> dict[str, list[tuple[Any, ...]]]:
@@ -55,9 +55,12 @@ def test_upgrade_from_each_earlier_revision_keeps_every_row(pacte: Pacte, tmp_pa
         with engine.connect() as connection:
             assert _rows(connection, tables) == before
             windows = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
+            stretches = connection.execute(text("SELECT count(DISTINCT convention_id) FROM etape")).scalar_one()
+            conventions = connection.execute(text("SELECT count(*) FROM convention")).scalar_one()
     finally:
         engine.dispose()
     assert windows > 0  # the alert windows are rebuilt for the conventions kept
+    assert stretches == conventions  # and the board's stretches
     assert "CCAS-2024-010" in pacte("conventions", "lister", "--format", "json").output
 
 

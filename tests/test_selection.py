@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
 
 import yaml
 from alembic import command
@@ -65,14 +66,28 @@ def compare(root: Path, base: str | None, days: range) -> int:
     return checked
 
 
-def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Path) -> None:
+PARTNERS = [{"code": "CCAS-X", "type": "ccas", "nom": "CCAS d'X"},
+            {"code": "CCAS-EVRY", "type": "ccas", "nom": "CCAS d'Évry-Courcouronnes"},
+            {"code": "MAIRIE-ETAMPES", "type": "commune", "nom": "Mairie d'Étampes"}]
+
+
+def lived_registry(pacte: Pacte, tmp_path: Path) -> None:
+    """The varied registry imported, partners of every kind, a type with thresholds of its own, and life events
+    that change the windows: a renewal, an avenant moving an end, a dénonciation, a signature."""
+    data = varied_registry()
+    data["partenaires"] = PARTNERS
+    rng = random.Random(5)
+    conventions: list[dict[str, Any]] = data["conventions"]  # type: ignore[assignment]
+    for convention in conventions:
+        convention["partenaires"] = rng.sample([p["code"] for p in PARTNERS], rng.randrange(1, 3))
+    # the same deadlines under references a linguistic collation would sort otherwise: the order is the bytes'
+    conventions.extend(conventions[0] | {"reference": reference} for reference in ("AB-1", "A-B2", "A1", "AB0", "B-A"))
     path = tmp_path / "varie.yaml"
-    path.write_text(yaml.safe_dump(varied_registry(), allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     pacte("importer", str(path))
     (pacte.root / "pacte.toml").write_text((pacte.root / "pacte.toml").read_text(encoding="utf-8").replace(
         "# [alertes.seuils_par_type]\n# france_travail = [270, 180, 90, 30, 0]",
         "[alertes.seuils_par_type]\nfrance_travail = [270, 180, 90, 30, 0]"), encoding="utf-8")
-    # Life events change the windows: a renewal, an avenant moving an end, a dénonciation, a signature.
     ws = Workspace(pacte.root, pacte.base)
     with ws.db.session() as session:
         rows = session.query(Convention).order_by(Convention.reference).all()
@@ -88,22 +103,28 @@ def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Pat
         lifecycle.record_denonciation(session, tacit.reference, tacit.date_effet + dt.timedelta(days=30), None, True)
         lifecycle.record_signature(session, ws, draft.reference, draft.date_effet)
     ws.close()
+
+
+def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Path) -> None:
+    lived_registry(pacte, tmp_path)
     assert compare(pacte.root, pacte.base, range(0, 12 * 365, 11)) > 300  # hundreds of alerts compared
 
 
-def test_migration_fills_the_windows_of_existing_conventions(tmp_path: Path) -> None:
+def test_migration_fills_the_windows_and_stretches_of_existing_conventions(tmp_path: Path) -> None:
     runner = Pacte(tmp_path / "espace", None)
     runner("init", str(runner.root))
-    path = tmp_path / "varie.yaml"
-    path.write_text(yaml.safe_dump(varied_registry(60, seed=9), allow_unicode=True), encoding="utf-8")
-    runner("importer", str(path))
+    lived_registry(runner, tmp_path)  # renewals, an avenant, a dénonciation: what the frozen rules must follow
     engine = create_engine(f"sqlite:///{runner.root / 'pacte.db'}")
+    stretches = "SELECT * FROM etape ORDER BY convention_id, du"
     with engine.begin() as connection:
         before = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
+        written = connection.execute(text(stretches)).all()  # by the rules, at import
         config = database.alembic_config(connection)
         command.downgrade(config, "0004")
         command.upgrade(config, "head")
         after = connection.execute(text("SELECT count(*) FROM echeance")).scalar_one()
+        migrated = connection.execute(text(stretches)).all()  # by the migration's frozen copy of them
     engine.dispose()
     assert before > 40 and after == before
+    assert len(written) > 100 and migrated == written
     assert compare(runner.root, None, range(0, 10 * 365, 29)) > 50

@@ -6,7 +6,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,6 +73,8 @@ class ConventionPartenaire(Base):
 
 class Convention(Base):
     __tablename__ = "convention"
+    # a director's conventions, and the directors the team's link lists, read from the index alone
+    __table_args__ = (Index("ix_convention_responsable", "responsable_email", "responsable_nom"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)
@@ -340,3 +354,27 @@ class Echeance(Base):
     numero: Mapped[int] = mapped_column(Integer, primary_key=True)
     date_limite: Mapped[dt.date] = mapped_column(Date, index=True)
     fin_visible: Mapped[dt.date] = mapped_column(Date, index=True)  # last day an alert may be due
+
+
+class Etape(Base):
+    """The stretches of days over which the directors' board shows a convention the same way (rules.echeances.
+    etapes), kept from its recorded facts like the alert windows: a page finds each convention's stretch of the
+    day, counts the bands and picks the lines it shows in SQL, on indexes alone, at any size of registry."""
+
+    __tablename__ = "etape"
+    __table_args__ = (
+        # each holds every column a page reads: the stretches of a day, to count their bands; a band's lines by
+        # deadline
+        Index("ix_etape_au", "au", "du", "attente", "date_limite", "renouvelable", "statut"),
+        Index("ix_etape_attente", "attente", "date_limite", "du", "au", "renouvelable", "statut"),
+        {"sqlite_with_rowid": False},  # SQLite keeps the rows in key order: a convention's stretches together
+    )
+
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"), primary_key=True)
+    du: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # first day; the first stretch from date.min
+    au: Mapped[dt.date] = mapped_column(Date)  # last day; the last stretch to date.max
+    periode: Mapped[int] = mapped_column(Integer)
+    date_limite: Mapped[dt.date] = mapped_column(Date)
+    statut: Mapped[str] = mapped_column(String(20))  # but for « à renouveler » (renouvelable)
+    renouvelable: Mapped[bool] = mapped_column()
+    attente: Mapped[bool] = mapped_column()  # a decision awaited: in a band of the board

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from pacte_docs.errors import UnknownReferenceError
@@ -19,6 +19,7 @@ from pacte_docs.registry.models import (
     Departement,
     Document,
     Echeance,
+    Etape,
     Evenement,
     FicheAction,
     Pacte,
@@ -27,7 +28,7 @@ from pacte_docs.registry.models import (
     Realisation,
     Renouvellement,
 )
-from pacte_docs.rules import alerts, periods
+from pacte_docs.rules import alerts, echeances, periods
 from pacte_docs.rules.aggregation import FIGURES
 
 
@@ -98,15 +99,77 @@ def situation(c: Convention, on: dt.date, premier_seuil: int = 180) -> periods.S
 
 
 def refresh_echeances(session: Session, conventions: list[Convention]) -> None:
-    """Recompute the alert windows of conventions whose facts changed (import, signature, renewal, avenant,
-    dénonciation); call after a flush, so that every convention has its id."""
+    """Recompute the alert windows and the board's stretches of conventions whose facts changed (import,
+    signature, renewal, avenant, dénonciation); call after a flush, so that every convention has its id."""
     ids = [c.id for c in conventions]
     for start in range(0, len(ids), 500):
         session.execute(delete(Echeance).where(Echeance.convention_id.in_(ids[start:start + 500])))
-    rows = [{"convention_id": c.id, "numero": numero, "date_limite": limite, "fin_visible": visible}
-            for c in conventions for numero, limite, visible in alerts.windows(faits(c))]
-    if rows:
-        session.execute(insert(Echeance), rows)
+        session.execute(delete(Etape).where(Etape.convention_id.in_(ids[start:start + 500])))
+    windows: list[dict[str, Any]] = []
+    stretches: list[dict[str, Any]] = []
+    for c in conventions:
+        facts = faits(c)
+        windows.extend({"convention_id": c.id, "numero": numero, "date_limite": limite, "fin_visible": visible}
+                       for numero, limite, visible in alerts.windows(facts))
+        stretches.extend({"convention_id": c.id, "du": e.du, "au": e.au, "periode": e.periode,
+                          "date_limite": e.date_limite, "statut": e.statut, "renouvelable": e.renouvelable,
+                          "attente": e.attente} for e in echeances.etapes(facts))
+    if windows:
+        session.execute(insert(Echeance), windows)
+    if stretches:
+        session.execute(insert(Etape), stretches)
+
+
+# ---------------------------------------------------------------- the directors' board, in SQL
+
+
+def stretch_of(on: dt.date) -> Any:
+    """The condition « this is its convention's stretch of *on* » on the board's stretches (Etape)."""
+    return and_(Etape.du <= on, Etape.au >= on)
+
+
+def band_on(on: dt.date) -> Any:
+    """A stretch's band on *on*, as rules.echeances.band gives it from the days left (echeances.NONE when no
+    decision awaits); the rules give the bands as ranges of deadlines, the query compares dates."""
+    return case((Etape.attente == false(), echeances.NONE),
+                *((Etape.date_limite < end, code) for code, _, end in echeances.deadline_ranges(on) if end),
+                else_=echeances.LAST)
+
+
+def in_band(on: dt.date, code: str) -> Any:
+    """The condition « the stretch is in band *code* on *on* » (band_on), as a range of deadlines an index reads;
+    echeances.NONE: no decision awaited; "": any band, a decision awaited."""
+    if not code:
+        return Etape.attente == true()
+    if code == echeances.NONE:
+        return Etape.attente == false()
+    for band, start, end in echeances.deadline_ranges(on):
+        if band == code:
+            return and_(Etape.attente == true(), *([] if start is None else [Etape.date_limite >= start]),
+                        *([] if end is None else [Etape.date_limite < end]))
+    return false()
+
+
+def by_reference(session: Session) -> Any:
+    """Convention.reference to sort on in the order Python compares strings (code points): SQLite's own order;
+    on PostgreSQL the "C" collation, whatever the database's (a linguistic one would skip the hyphens)."""
+    return Convention.reference.collate("C") if session.get_bind().dialect.name == "postgresql" \
+        else Convention.reference
+
+
+def status_on(on: dt.date, premier_seuil: Mapping[str, int]) -> tuple[Any, bool]:
+    """A stretch's status on *on*, as periods.situation gives it: « à renouveler » once a renewable one has
+    reached the first alert threshold of its convention's type (*premier_seuil*, for every type in the
+    registry); and whether the convention must be joined (types with thresholds of their own)."""
+    if len(set(premier_seuil.values())) <= 1:  # one threshold for all: the stretch says it alone
+        horizon: Any = periods.renewal_horizon(on, next(iter(premier_seuil.values()), 0))
+        joined = False
+    else:
+        horizon = case({kind: periods.renewal_horizon(on, days) for kind, days in premier_seuil.items()},
+                       value=Convention.type)
+        joined = True
+    return case((and_(Etape.renouvelable == true(), Etape.date_limite <= horizon), "a_renouveler"),
+                else_=Etape.statut), joined
 
 
 # ---------------------------------------------------------------- upserts
