@@ -1,21 +1,25 @@
 """Alerts selected in SQL (the echeance table) are exactly those the date rules give over every convention,
-on any day, after imports and lifecycle events, and after a migration from a registry without the table."""
+on any day, after imports and lifecycle events, and after a migration from a registry without the table; so is
+the directors' board counted and paged in SQL (the etape table)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import unicodedata
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
-from pacte_docs.registry import database
+from pacte_docs.registry import database, queries
 from pacte_docs.registry.models import Convention
-from pacte_docs.rules import alerts
-from pacte_docs.services import lifecycle, notify
+from pacte_docs.rules import alerts, echeances
+from pacte_docs.services import lifecycle, notify, portal
+from pacte_docs.services.access import Link
 from pacte_docs.workspace import Workspace
 from tests.helpers import Pacte
 
@@ -108,6 +112,72 @@ def lived_registry(pacte: Pacte, tmp_path: Path) -> None:
 def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Path) -> None:
     lived_registry(pacte, tmp_path)
     assert compare(pacte.root, pacte.base, range(0, 12 * 365, 11)) > 300  # hundreds of alerts compared
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").casefold()
+
+
+def board_by_the_rules(ws: Workspace, who: Link, on: dt.date, filters: portal.Filters) -> dict[str, Any]:
+    """The board as the rules give it over every convention of the link (what the pages did before the etape
+    table): every line computed, filtered, counted, sorted and cut into pages in Python."""
+    with ws.db.session() as session:
+        theirs = None if who.equipe else select(Convention.id).where(
+            queries.of_responsable(str(who.responsable)))
+        followed = notify.suivis(session, on, ws.config, tous=True, parmi=theirs)
+    wanted = _folded(filters.partenaire.strip())
+    kept = [s for s in followed
+            if (not filters.responsable or s.responsable.lower() == filters.responsable.lower())
+            and (not filters.type or s.type == filters.type)
+            and (not filters.statut or s.situation.statut == filters.statut)
+            and (not wanted or any(wanted in _folded(t) for t in (*s.partenaires, *s.partenaires_noms)))]
+    every = echeances.lines(kept, on)
+    chosen = [line for line in every if line.bande == filters.bande] if filters.bande else \
+        [line for line in every if line.bande != echeances.NONE]
+    pages = max(1, -(-len(chosen) // portal.PAGE_SIZE))
+    page = min(max(filters.page, 1), pages)
+    return {"counts": echeances.counts(every), "lines": chosen[(page - 1) * portal.PAGE_SIZE:page * portal.PAGE_SIZE],
+            "total": len(chosen), "pages": pages, "page": page}
+
+
+def test_the_board_counted_in_sql_is_the_rules_board_on_every_day(pacte: Pacte, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts, totals, pages and lines of the directors' board, through every filter and band, the team's link
+    and a director's, day after day over twelve years: the same as the rules computed over every convention —
+    whether the page reads the filtered conventions whole or the database pages along its index."""
+    lived_registry(pacte, tmp_path)
+    monkeypatch.setattr(portal, "PAGE_SIZE", 7)  # several pages in every band
+    now = dt.datetime(2026, 12, 6)
+    team, director = Link(1, "a", None, now, "", None), Link(2, "b", "r2@d.example.fr", now, "", None)
+    bands = ["", *(code for code, _ in echeances.BANDS), echeances.NONE, "inconnue"]
+    statuses = ["a_renouveler", "en_cours", "reconduite", "signee", "expiree", "denoncee", "brouillon"]
+    ws = Workspace(pacte.root, pacte.base)
+    compared = 0
+    try:
+        for offset in range(0, 12 * 365, 53):
+            on = START + dt.timedelta(days=offset)
+            rng = random.Random(offset)
+            cases = [(team, portal.Filters(bande=band, page=rng.randrange(1, 5))) for band in bands] + [
+                (director, portal.Filters(bande=rng.choice(bands), page=rng.randrange(1, 3))),
+                (team, portal.Filters(statut=rng.choice(statuses), bande=rng.choice(bands))),
+                (team, portal.Filters(type=rng.choice(["ccas", "france_travail", "autre"]), statut="a_renouveler")),
+                (team, portal.Filters(partenaire=rng.choice(["evry", "É", "ccas-", " Mairie d'étampes ", "zz"]),
+                                      bande=rng.choice(bands))),
+                (team, portal.Filters(responsable="R3@D.example.fr", page=2)),
+                (director, portal.Filters(statut=rng.choice(statuses), partenaire="x")),
+            ]
+            # a type with thresholds of its own (the status read with the convention), or one threshold for all
+            ws.config.seuils_par_type = {"france_travail": [270, 180, 90, 30, 0]} if offset % 2 else {}
+            for who, filters in cases:
+                board = portal.board(ws, who, on, filters)
+                expected = board_by_the_rules(ws, who, on, filters)
+                assert (board.counts, board.lines, board.total, board.pages, board.filters.page) == (
+                    expected["counts"], expected["lines"], expected["total"], expected["pages"], expected["page"]), (
+                    on, who.responsable, filters)
+                compared += len(board.lines)
+    finally:
+        ws.close()
+    assert compared > 2000
 
 
 def test_migration_fills_the_windows_and_stretches_of_existing_conventions(tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ anything else — another director's convention, a document nobody recorded — 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from pacte_docs.documents.store import DocumentStore
@@ -20,7 +21,7 @@ from pacte_docs.errors import IntegrityError
 from pacte_docs.formatting import LABELS
 from pacte_docs.kinds import ConventionType, Statut
 from pacte_docs.registry import journal, queries
-from pacte_docs.registry.models import Convention, Document, Pacte
+from pacte_docs.registry.models import Convention, ConventionPartenaire, Document, Etape, Pacte, Partenaire
 from pacte_docs.rules import echeances, periods
 from pacte_docs.services import access, notify
 from pacte_docs.services.access import Link
@@ -48,6 +49,7 @@ def link(ws: Workspace, token: str) -> Link | None:
         return access.resolve(session, token)
 
 
+@functools.lru_cache(maxsize=8192)  # the partners' codes and names, folded again at each filtered page
 def _folded(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").casefold()
 
@@ -97,43 +99,84 @@ class Board:
 
 
 def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
-    """The deadlines of the link's conventions on *on*, filtered, one page of them."""
+    """The deadlines of the link's conventions on *on*, filtered, one page of them. Each convention is read on
+    its stretch of the day (rules.echeances.etapes, kept in the registry), whose band the query tells: with a
+    filter on the conventions (a director's link, a partner…), their stretches are read once, then counted,
+    sorted and cut into pages here; without, the database counts the day's stretches on their index and reads the
+    page's lines along the index of deadlines. The lines shown are then computed by the rules."""
+    c = Convention
     with ws.db.session() as session:
-        # partners' names are read for every convention only to filter on them; else for the page's lines
-        followed = notify.suivis(session, on, ws.config, tous=True, parmi=_theirs(who),
-                                 noms=bool(filters.partenaire.strip()))
+        db = session.connection()  # plain rows: the ORM's loading machinery costs more than these queries
         responsables: list[tuple[str, str]] = []
-        if who.equipe:
+        emails: list[str] = []
+        if who.equipe or filters.responsable:
             names: dict[str, str] = {}
-            for email, nom in session.execute(select(Convention.responsable_email, Convention.responsable_nom)
-                                              .distinct()):
+            for email, nom in db.execute(select(c.responsable_email, c.responsable_nom).distinct()).all():
                 names.setdefault(email.lower(), nom or "")
-            responsables = sorted(names.items(), key=lambda item: (_folded(item[1] or item[0]), item[0]))
-    wanted = _folded(filters.partenaire.strip())
-
-    def kept(suivi: Any) -> bool:
-        return ((not filters.responsable or suivi.responsable.lower() == filters.responsable.lower())
-                and (not filters.type or suivi.type == filters.type)
-                and (not filters.statut or suivi.situation.statut == filters.statut)
-                and (not wanted or any(wanted in _folded(text) for text in
-                                       (*suivi.partenaires, *suivi.partenaires_noms))))
-
-    every = echeances.lines([s for s in followed if kept(s)], on)
-    counts = echeances.counts(every)
-    chosen = [line for line in every if line.bande == filters.bande] if filters.bande else \
-        [line for line in every if line.bande != echeances.NONE]
-    pages = max(1, -(-len(chosen) // PAGE_SIZE))
-    page = min(max(filters.page, 1), pages)
-    shown = chosen[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    if not wanted and shown:
-        ids = [line.suivi.convention_id for line in shown]
-        with ws.db.session() as session:
-            partners = notify.partner_names(session, lambda column: column.in_(ids))
-        shown = [replace(line, suivi=replace(line.suivi, partenaires=tuple(code for code, _ in found),
-                                             partenaires_noms=tuple(nom for _, nom in found)))
-                 for line in shown for found in [partners.get(line.suivi.convention_id, [])]]
+                emails.append(email)
+            if who.equipe:
+                responsables = sorted(names.items(), key=lambda item: (_folded(item[1] or item[0]), item[0]))
+        of_day = [queries.stretch_of(on)]  # the conditions on the stretch alone
+        conditions: list[Any] = []  # those that read the convention
+        if not who.equipe:
+            conditions.append(c.responsable_email.in_(_theirs_emails(who)))
+        if filters.responsable:
+            conditions.append(c.responsable_email.in_(
+                sorted({e for e in emails if e.lower() == filters.responsable.lower()})))
+        if filters.type:
+            conditions.append(c.type == filters.type)
+        wanted = _folded(filters.partenaire.strip())
+        if wanted:
+            conditions.append(c.id.in_(select(ConventionPartenaire.convention_id).where(
+                ConventionPartenaire.partenaire_id.in_(_partners_named(db, wanted)))))
+        if filters.statut:
+            kinds = db.scalars(select(c.type).distinct())
+            status, by_type = queries.status_on(on, {kind: ws.config.premier_seuil(kind) for kind in kinds})
+            (conditions if by_type else of_day).append(status == filters.statut)
+        band = queries.band_on(on)
+        counts = {code: 0 for code, _ in echeances.BANDS} | {echeances.NONE: 0}
+        chosen: list[tuple[dt.date, str, int]] = []
+        if conditions:
+            for code, limite, reference, cid in db.execute(
+                    select(band, Etape.date_limite, c.reference, c.id).select_from(Etape)
+                    .join(c, c.id == Etape.convention_id).where(*of_day, *conditions)).all():
+                counts[code] += 1
+                if code == filters.bande if filters.bande else code != echeances.NONE:
+                    chosen.append((limite, reference, cid))
+            chosen.sort()  # the rules' order (echeances.lines): by decision deadline, then reference
+            total = len(chosen)
+        else:
+            found = select(band.label("bande")).select_from(Etape).where(*of_day).subquery()
+            for code, count in db.execute(select(found.c.bande, func.count()).group_by(found.c.bande)).all():
+                counts[code] = count
+            total = counts.get(filters.bande, 0) if filters.bande else sum(
+                n for code, n in counts.items() if code != echeances.NONE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(filters.page, 1), pages)
+        start = (page - 1) * PAGE_SIZE
+        if conditions:
+            ids = [cid for _, _, cid in chosen[start:start + PAGE_SIZE]]
+        elif total:  # the band as a range of deadlines; the rules' order, as Python compares the references
+            ids = list(db.scalars(
+                select(c.id).select_from(Etape).join(c, c.id == Etape.convention_id)
+                .where(*of_day, queries.in_band(on, filters.bande))
+                .order_by(Etape.date_limite, queries.by_reference(session)).limit(PAGE_SIZE).offset(start)))
+        else:
+            ids = []
+        shown = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=ids), on) if ids else []
     return Board(on, Filters(filters.responsable, filters.type, filters.statut, filters.partenaire, filters.bande,
-                             page), counts, shown, len(chosen), pages, responsables)
+                             page), counts, shown, total, pages, responsables)
+
+
+def _theirs_emails(who: Link) -> Any:
+    """The addresses of the link's director as the registry writes them (any case), as a SELECT."""
+    return select(Convention.responsable_email).where(queries.of_responsable(str(who.responsable))).distinct()
+
+
+def _partners_named(db: Connection, wanted: str) -> list[int]:
+    """The partners whose code or name holds *wanted* (folded: any case, any accent)."""
+    return [pid for pid, code, nom in db.execute(select(Partenaire.id, Partenaire.code, Partenaire.nom)).all()
+            if wanted in _folded(code) or wanted in _folded(nom)]
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:

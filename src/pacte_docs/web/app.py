@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import logging
 import re
 import time
@@ -99,7 +100,7 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(FILTERS)
     env.filters["libelle"] = lambda code: LABELS.get(code, code)
-    env.filters["jours"] = jours
+    env.filters["jours"] = functools.lru_cache(maxsize=4096)(jours)  # a board says the same few day counts again
     return env
 
 
