@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -219,3 +220,79 @@ def test_missing_file_is_a_usage_error(pacte: Pacte, tmp_path: Path) -> None:
     result = pacte("importer", str(tmp_path / "absent.yaml"), ok=False)
     assert result.exit_code == 2
     assert "n'existe pas" in result.output
+
+
+def test_a_workbook_as_a_clerk_writes_it(pacte: Pacte, tmp_path: Path) -> None:
+    """A merged title row and a blank row above the header, accented headers, the labels the tool prints
+    (« France Travail », « Exprès », « Tacite »), dates typed « 15/03/2025 » and as Excel dates, an amount
+    « 12 500,00 € », trailing empty rows: imported without a problem; a problem is named at the row Excel shows."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    book.create_sheet("departement").append(["Code", "Nom"])
+    book["departement"].append(["94", "Département du Val-de-Marne"])
+    partners = book.create_sheet("partenaires")
+    partners.append(["Partenaires de la direction de l'insertion — mise à jour de mars 2025"])
+    partners.merge_cells("A1:D1")
+    partners.append([])
+    partners.append(["Code", "Type", "Nom", "Code INSEE"])
+    partners.append(["FT-94", "France Travail", "France Travail Val-de-Marne", None])
+    partners.append(["CCAS-IVRY", "CCAS", "CCAS d'Ivry-sur-Seine", "94041"])
+    conventions = book.create_sheet("conventions")
+    conventions.append(["Conventions 2025"])
+    conventions.merge_cells("A1:H1")
+    conventions.append(["Référence", "Type", "Partenaires", "Objet", "Date d'effet", "Renouvellement",
+                        "Courriel du responsable", "Montant", "N° de délibération", "Date de délibération"])
+    conventions.append(["FT-2025-001", "accompagnement global France Travail", "FT-94", "Accompagnement global.",
+                        "15/03/2025", "Exprès", "a.martin@valdemarne.example.fr", "12 500,00 €", "CP-2025-03-012",
+                        dt.datetime(2025, 3, 3)])
+    conventions.append(["CCAS-2025-002", "CCAS", "CCAS-IVRY", "Accompagnement social.", dt.datetime(2025, 4, 1),
+                        "Tacite", "a.martin@valdemarne.example.fr", None, None, None])
+    for _ in range(3):
+        conventions.append([None] * 10)
+    path = tmp_path / "registre.xlsx"
+    book.save(path)
+    result = pacte("importer", str(path))
+    assert "2 partenaire" in result.output or "partenaires" in result.output
+    shown = json.loads(pacte("conventions", "lister", "--format", "json").output)
+    by_reference = {row["reference"]: row for row in shown}
+    assert by_reference["FT-2025-001"]["type"] == "france_travail"
+    assert by_reference["FT-2025-001"]["renouvellement"] == "expresse"
+    assert by_reference["CCAS-2025-002"]["renouvellement"] == "tacite"
+    detail = json.loads(pacte("conventions", "afficher", "FT-2025-001", "--format", "json").output)
+    assert detail["date_effet"] == "2025-03-15" and detail["montant"] in ("12500.00", "12500", 12500)
+    assert detail["deliberation"]["numero"] == "CP-2025-03-012" and detail["deliberation"]["date"] == "2025-03-03"
+    partners_shown = json.loads(pacte("partenaires", "lister", "--format", "json").output)
+    assert {p["code"]: p["type"] for p in partners_shown}["FT-94"] == "france_travail"
+    # A mistake on the fourth data row of the sheet is named at row 4, as Excel numbers it.
+    conventions["F4"] = "Toujours"
+    book.save(path)
+    refused = pacte("importer", str(path), ok=False)
+    assert refused.exit_code == 1 and "feuille « conventions », cellule F4" in refused.output
+    assert "« Toujours » n'est pas une valeur permise" in refused.output and "France Travail" not in \
+        refused.output.split("valeurs permises :")[1].split("\n")[0]
+
+
+def test_odd_columns_and_hidden_sheets_are_reported_never_a_traceback(pacte: Pacte, tmp_path: Path) -> None:
+    """« Délibération » alone (a field in parts) ended in a TypeError; « N° de délibé » was told « vouliez-vous dire
+    « deliberation » ? », a column that does not exist; a hidden sheet was read without anyone seeing it."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    sheet = book.create_sheet("conventions")
+    sheet.append(["reference", "type", "partenaires", "objet", "date_effet", "renouvellement", "responsable_email",
+                  "Délibération", "deliberation_date", "N° de délibé"])
+    sheet.append(["CCAS-2025-003", "ccas", "CCAS-IVRY", "Objet.", "2025-01-01", "tacite", "a@b.example.fr",
+                  "CP-1", "2025-01-01", "CP-2"])
+    hidden = book.create_sheet("partenaires")
+    hidden.append(["code", "type", "nom"])
+    hidden.append(["CCAS-IVRY", "ccas", "CCAS d'Ivry-sur-Seine"])
+    hidden.sheet_state = "hidden"
+    path = tmp_path / "conventions.xlsx"
+    book.save(path)
+    result = pacte("importer", str(path), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit)
+    assert "colonne d'un champ en plusieurs parties" in result.output
+    assert "deliberation_numero, deliberation_date" in result.output.replace("\u202f", " ")
+    assert "vouliez-vous dire « deliberation_numero » ?" in result.output
+    assert "vouliez-vous dire « deliberation » ?" not in result.output
+    assert "feuille « partenaires »" in result.output and "feuille masquée" in result.output

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pacte_docs.intake.import_format import RESERVED
@@ -165,3 +165,63 @@ def test_text_that_looks_like_a_formula_stays_text(blank: Path, tmp_path: Path) 
     second("importer", str(exported))
     names = {p["code"]: (p["nom"], p["commune"]) for p in registry_state(second.root, None)["partenaires"]}
     assert names == {"P1": ("=SOMME(A1:A9)", "+33 1 23"), "P2": ("@Commune", "=1+1")}
+
+
+_HEADER_WORDS = st.sampled_from(["reference", "Référence", "deliberation", "Délibération", "N° de délibération",
+                                 "responsable", "representant", "objectifs", "type", "partenaires", "date_effet",
+                                 "renouvellement", "", " ", "_", "_x", "deliberation_", "avenants", "journal",
+                                 "deliberation_date", "representant_nom", "Date de délibération"])
+_CELLS = st.one_of(st.none(), st.text(max_size=12), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                   st.booleans(), st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1)))
+
+
+@settings(max_examples=150, deadline=None)
+@example(sheet="conventions", headers=["reference", "deliberation", "deliberation_date"],  # a TypeError once
+         rows=[["CCAS-2025-001", "CP-2025-01", "2025-01-15"]], blank_rows=0, hidden=False)
+@example(sheet="conventions", headers=["Conventions 2025"], rows=[[], ["reference", "N° de délibé"], ["X-1", 1]],
+         blank_rows=1, hidden=False)
+@given(sheet=st.sampled_from(["conventions", "partenaires", "pacte", "realisations", "avenants", "departement",
+                              "Feuil1"]),
+       headers=st.lists(st.one_of(_HEADER_WORDS, _HEADER_WORDS, st.text(max_size=15)), min_size=1, max_size=8),
+       rows=st.lists(st.lists(_CELLS, min_size=1, max_size=9), min_size=1, max_size=4), blank_rows=st.integers(0, 3),
+       hidden=st.booleans())
+def test_no_header_value_or_sheet_ends_in_a_traceback(sheet: str, headers: list[str], rows: list[list[Any]],
+                                                       blank_rows: int, hidden: bool) -> None:
+    """Any sheet name, header (a field in parts, a title row, blanks, odd words) and cell value is read and
+    checked into problems, never an exception: the reading and the checks a workbook import goes through."""
+    import io
+
+    import openpyxl
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    from pacte_docs.errors import Problem
+    from pacte_docs.intake import import_format, readers
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    target = book.create_sheet(sheet)
+    try:
+        for _ in range(blank_rows):
+            target.append([])
+        target.append(headers)
+        for row in rows:
+            target.append(row)
+    except (IllegalCharacterError, ValueError):  # what Excel could not hold either
+        return
+    if hidden:
+        target.sheet_state = "hidden"
+        book.create_sheet("_visible")
+    out = io.BytesIO()
+    book.save(out)
+    folder = Path(tempfile.mkdtemp())
+    try:
+        path = folder / "classeur.xlsx"
+        path.write_bytes(out.getvalue())
+        reading = readers.read(path)
+        problems: list[Problem] = list(reading.problems)
+        items = readers.attach_life(reading.items, problems)
+        for item in items:
+            import_format.clean(item, problems)
+        assert all(isinstance(p, Problem) and str(p) for p in problems)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -5,6 +5,7 @@ They are `StrEnum`s, so that a value read from the database or a file compares e
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 
 # A template is named, never located: « convention_ccas » is modeles/convention_ccas.docx of the workspace; a path
@@ -88,3 +89,22 @@ class ArticleChange(StrEnum):
 def values(kind: type[StrEnum]) -> tuple[str, ...]:
     """The values of a kind, in their order: for choices and messages."""
     return tuple(member.value for member in kind)
+
+
+def as_code(text: str) -> str:
+    """A word as the registry's codes write it: « France Travail » → france_travail, « à renouveler » →
+    a_renouveler, « Exprès » → expres (lower case, accents set aside, words joined by « _ »)."""
+    folded = unicodedata.normalize("NFKD", text.strip().lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
+
+
+# What people write for a code, beyond the code itself and the label the tool prints (both read by as_code).
+CODE_SYNONYMS = {
+    "expres": "expresse", "express": "expresse", "explicite": "expresse",
+    "tacite_reconduction": "tacite", "reconduction_tacite": "tacite",
+    "aucune": "aucun", "sans": "aucun", "sans_renouvellement": "aucun",
+    "pole_emploi": "france_travail", "ft": "france_travail",
+    "complete_par": "complete", "completer": "complete", "remplacer": "remplace", "remplace_par": "remplace",
+    **{as_code(kind.label): kind.value for kind in ConventionType},
+}

@@ -12,8 +12,18 @@ from typing import Any
 
 from pacte_docs.addresses import check_email
 from pacte_docs.errors import AddressError, Invalid, Problem
+from pacte_docs.formatting import LABELS
 from pacte_docs.intake.readers import Item
-from pacte_docs.kinds import TEMPLATE_NAME, ConventionType, NatureAxe, PartenaireType, Renouvellement, values
+from pacte_docs.kinds import (
+    CODE_SYNONYMS,
+    TEMPLATE_NAME,
+    ConventionType,
+    NatureAxe,
+    PartenaireType,
+    Renouvellement,
+    as_code,
+    values,
+)
 from pacte_docs.rules.aggregation import FIGURES
 
 KEY_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
@@ -68,13 +78,18 @@ def template_name(value: Any) -> str:
 
 
 def enum(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    """One of *choices*, written as its code (« france_travail »), as the tool prints it (« France Travail »,
+    « Tacite », « à renouveler ») or as people say it (« Exprès », « Pôle emploi »)."""
+    shown = ", ".join(f"{LABELS.get(c, c)} ({c})" if as_code(LABELS.get(c, c)) != c else LABELS.get(c, c)
+                      for c in choices)
+
     def convert(value: Any) -> str:
-        result = str(value).strip().lower()
+        result = as_code(str(value))
+        result = CODE_SYNONYMS.get(result, result)
         if result not in choices:
             close = difflib.get_close_matches(result, choices, n=1)
-            hint = f"vouliez-vous dire « {close[0]} » ? " if close else ""
-            raise Invalid(f"« {value} » n'est pas une valeur permise",
-                          f"{hint}valeurs permises : {', '.join(choices)}")
+            hint = f"vouliez-vous dire « {LABELS.get(close[0], close[0])} » ? " if close else ""
+            raise Invalid(f"« {value} » n'est pas une valeur permise", f"{hint}valeurs permises : {shown}")
         return result
     return convert
 
@@ -451,9 +466,12 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
     result: dict[str, Any] = {}
     for name in data:
         if name not in schema:
-            close = difflib.get_close_matches(name, list(schema), n=1)
+            # In a table, a field is a column: only a column that exists is suggested (deliberation_numero).
+            names = [f"{n}_{child}" for n, spec in schema.items() for child in spec.children] + \
+                [n for n, spec in schema.items() if not spec.children] if item.table and not prefix else list(schema)
+            close = _closest(name, names)
             fix = f"vouliez-vous dire « {prefix}{close[0]} » ?" if close else \
-                "champs permis : " + ", ".join(schema)
+                ("colonnes permises : " if item.table and not prefix else "champs permis : ") + ", ".join(names)
             problems.append(Problem(item.source, item.place(prefix + name), item.label(prefix + name),
                                     "champ inconnu", fix))
     for name, spec in schema.items():
@@ -488,6 +506,26 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
     return result
 
 
+_NUMBER_WORDS = {"n", "no", "num", "numero"}
+
+
+def _closest(name: str, names: list[str]) -> list[str]:
+    """The field *name* most likely means, among *names* only: by spelling (« date_efet » → date_effet), else by
+    a word it begins (« n_de_delibe » → deliberation_numero: « delibe » begins « deliberation », « n » is a
+    number)."""
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        return close
+    words = [w for w in name.split("_") if w]
+    stems = [w for w in words if len(w) >= 4]
+    found = [n for n in names if any(part.startswith(stem) for stem in stems for part in n.split("_"))]
+    if not found:
+        return []
+    wanted = "numero" if _NUMBER_WORDS & set(words) else "date" if "date" in words else None
+    found.sort(key=lambda n: (wanted is None or not n.endswith("_" + wanted), len(n)))
+    return found[:1]
+
+
 def _clean_objects(item: Item, value: Any, schema: dict[str, Field], path: str,
                    problems: list[Problem]) -> list[dict[str, Any]]:
     if not isinstance(value, list):
@@ -504,3 +542,13 @@ def _clean_objects(item: Item, value: Any, schema: dict[str, Field], path: str,
             continue
         out.append(_clean_mapping(item, element, schema, f"{path}.{index}.", problems))
     return out
+
+
+def required_columns(section: str) -> set[str]:
+    """The columns a table of *section* must have, as the header names them (responsable_email)."""
+    columns = set()
+    for name, spec in SCHEMAS.get(section, {}).items():
+        if spec.required:
+            columns.add(name)
+        columns |= {f"{name}_{child}" for child, sub in spec.children.items() if sub.required}
+    return columns

@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 from pacte_docs import files
 from pacte_docs.errors import InputFileError, Invalid, Problem
 from pacte_docs.formatting import from_spreadsheet
+from pacte_docs.kinds import as_code
 
 SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations",
             "renouvellements", "avenants", "denonciations", "journal")
@@ -75,6 +75,7 @@ class Item:
     data: dict[str, Any]
     places: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # field → its column as the file spells it
+    table: bool = False  # read from a CSV file or a sheet: a field is a column, nested ones flattened with « _ »
 
     def place(self, name: str) -> str:
         return self.places.get(name, self.where)
@@ -342,16 +343,38 @@ HEADER_ALIASES = {
     "qualite_du_representant": "representant_qualite", "fonction_du_representant": "representant_qualite",
     "numero_de_deliberation": "deliberation_numero", "date_de_deliberation": "deliberation_date",
     "date_de_la_deliberation": "deliberation_date", "instance": "deliberation_instance",
+    "n_de_deliberation": "deliberation_numero", "no_de_deliberation": "deliberation_numero",
+    "n_deliberation": "deliberation_numero", "numero_deliberation": "deliberation_numero",
+    "date_deliberation": "deliberation_date", "instance_deliberante": "deliberation_instance",
 }
 
 
 def _header(value: Any) -> str:
     """A column title as a field name: « Référence » → reference, « Date d'effet » → date_effet, « Courriel du
-    responsable » → responsable_email."""
-    text = unicodedata.normalize("NFKD", str(value or "").strip().lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    name = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    responsable » → responsable_email, « N° de délibération » → deliberation_numero."""
+    name = as_code(str(value or ""))
     return HEADER_ALIASES.get(name, name)
+
+
+HEADER_SEARCH = 20  # rows looked at for the header: title rows, a blank row, merged cells may come first
+
+
+def header_row(table: list[list[Any]], name: str, section: str | None) -> int:
+    """The index of the header in *table*: the first row that holds every required column of its section
+    (`import_format.required_columns`), else the first row that is not empty. A title row, a date, merged
+    cells or blank rows above the header are passed over, as a person reads the sheet."""
+    from pacte_docs.intake.import_format import required_columns
+
+    first = None
+    for index, row in enumerate(table[:HEADER_SEARCH]):
+        if all(v in (None, "") for v in row):
+            continue
+        first = index if first is None else first
+        headers = [_header(h) for h in row]
+        found = section or _section_from(name, headers)
+        if found is not None and required_columns(found) <= set(headers) and required_columns(found):
+            return index
+    return first or 0
 
 
 def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
@@ -381,9 +404,11 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
                                         "CSV mal formé : guillemet ouvert jamais refermé ou fichier tronqué",
                                         "vérifiez les guillemets de cette ligne et que le fichier est complet"))
         return
-    headers = [_header(h) for h in table[0]]
-    values = [[from_spreadsheet(value) for value in row] for row in table[1:]]  # « '=x » as pacte exported it
-    _table_items(source, table[0], headers, values, path.stem, reading, lambda r, c: f"ligne {r}")
+    start = header_row(table, path.stem, None)
+    headers = [_header(h) for h in table[start]]
+    values = [[from_spreadsheet(value) for value in row] for row in table[start + 1:]]  # « '=x » as pacte exported it
+    _table_items(source, table[start], headers, values, path.stem, reading, lambda r, c: f"ligne {r}",
+                 first_row=start + 1)
 
 
 def _too_many_rows(source: str, where: str | None) -> Problem:
@@ -425,6 +450,13 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
             title = sheet.title.strip()
             if title.startswith("_"):
                 continue
+            if getattr(sheet, "sheet_state", "visible") != "visible":
+                reading.problems.append(Problem(source, f"feuille « {title} »", None,
+                                                "feuille masquée : elle n'est pas lue sans que vous le voyiez",
+                                                "affichez-la (clic droit sur les onglets › Afficher) si elle doit "
+                                                "être importée, ou supprimez-la ou faites commencer son nom par "
+                                                "« _ »"))
+                continue
             if title.lower() not in SECTIONS:
                 reading.problems.append(Problem(source, f"feuille « {title} »", None, "feuille inconnue",
                                                 "nommez-la d'après sa section (" + ", ".join(SECTIONS)
@@ -443,20 +475,23 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                 table.append(list(row))
             if not table:
                 continue
-            headers = [_header(h) for h in table[0]]
+            start = header_row(table, title.lower(), title.lower())
+            headers = [_header(h) for h in table[start]]
 
             def place(r: int, c: int | None, title: str = title) -> str:
                 if c is None:
                     return f"feuille « {title} », ligne {r}"
                 return f"feuille « {title} », cellule {_column_letter(c)}{r}"
 
-            _table_items(source, table[0], headers, table[1:], title.lower(), reading, place, section=title.lower())
+            _table_items(source, table[start], headers, table[start + 1:], title.lower(), reading, place,
+                         section=title.lower(), first_row=start + 1)
     finally:
         book.close()
 
 
 def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[list[Any]], name: str,
-                 reading: Reading, place: Any, section: str | None = None) -> None:
+                 reading: Reading, place: Any, section: str | None = None, first_row: int = 1) -> None:
+    """The rows under the header (row *first_row* as the spreadsheet numbers it) as items of their section."""
     section = section or _section_from(name, headers)
     if section is None:
         reading.problems.append(Problem(source, "ligne 1", None, "section impossible à reconnaître",
@@ -466,11 +501,19 @@ def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[
     seen: set[str] = set()
     for index, header in enumerate(headers):
         if header and header in seen:
-            reading.problems.append(Problem(source, place(1, index), header, "colonne en double",
+            reading.problems.append(Problem(source, place(first_row, index), header, "colonne en double",
                                             "gardez une seule colonne de ce nom"))
         seen.add(header)
+    for index, header in enumerate(headers):
+        children = NESTED.get(section, {}).get(header)
+        if children:  # « deliberation » alone: its parts go in columns of their own
+            reading.problems.append(Problem(
+                source, place(first_row, index), str(titles[index]).strip(),
+                "colonne d'un champ en plusieurs parties",
+                "remplacez-la par les colonnes " + ", ".join(f"{header}_{child}" for child in children)))
+            headers[index] = ""
     for offset, row in enumerate(rows):
-        number = offset + 2
+        number = first_row + 1 + offset
         values = [v.strip() if isinstance(v, str) else v for v in row]
         if all(v in (None, "") for v in values):
             continue
@@ -498,7 +541,7 @@ def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[
             continue
         labels = {_target(section, header): str(title).strip() for header, title in zip(
             headers, titles, strict=False) if header and _target(section, header) != str(title).strip()}
-        reading.items.append(Item(section, source, place(number, None), data, field_places, labels))
+        reading.items.append(Item(section, source, place(number, None), data, field_places, labels, table=True))
 
 
 def attach_life(items: list[Item], problems: list[Problem]) -> list[Item]:
