@@ -300,10 +300,17 @@ def demo_command(state: State, dossier: Path | None) -> None:
 @click.option("--simulation", is_flag=True, help="Valide les fichiers et montre les changements sans rien enregistrer.")
 @click.pass_obj
 def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -> None:
-    """Importe des partenaires et conventions (YAML, CSV ou XLSX), tout ou rien.
+    """Importe des partenaires et conventions (classeur XLSX, CSV ou YAML), tout ou rien.
 
-    Chaque erreur est signalée avec son fichier, sa ligne et son champ ; au moindre problème, rien
-    n'est enregistré. Réimporter le même fichier ne change rien.
+    Un classeur a une feuille par section : departement, partenaires, conventions, realisations,
+    avenants, renouvellements, denonciations (le PDI/PTI : section pacte, en YAML). Une ligne de
+    titre au-dessus des en-têtes est permise ; les en-têtes en français (« Date d'effet ») et les
+    valeurs telles que pacte les affiche (« France Travail », « Exprès ») sont lus. Un fichier CSV
+    tient une section, nommée par le fichier (partenaires.csv). Toutes les colonnes et leurs règles :
+    section « Format d'import » du README, ou un export (pacte exporter registre.xlsx).
+
+    Chaque erreur est signalée avec son fichier, sa feuille, sa ligne et sa colonne ; au moindre
+    problème, rien n'est enregistré. Réimporter le même fichier ne change rien.
 
     \b
     Exemple :

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -294,20 +295,42 @@ def departement_context(d: Departement) -> dict[str, Any]:
     }
 
 
-def blanks(ctx: dict[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class Blank:
+    """A blank of an act (« …………………… ») and the place of the import that fills it: a sheet (or CSV file) and
+    its column, the row of which record, and the same field in YAML."""
+
+    what: str  # « la date de la délibération »
+    section: str  # the sheet: departement, partenaires, conventions
+    field: str  # nested with dots, as YAML writes it: deliberation.date
+    row: str | None = None  # the record's key: a reference, a partner's code
+
+    def __str__(self) -> str:
+        column = self.field.replace(".", "_")
+        row = f", ligne {'de la convention' if self.section == 'conventions' else 'du partenaire'} {self.row}" \
+            if self.row else ""
+        return (f"{self.what} : feuille « {self.section} », colonne « {column} »{row} (YAML : {self.section} › "
+                f"{self.field.replace('.', ' › ')})")
+
+
+def blanks(ctx: dict[str, Any]) -> list[Blank]:
     """What a convention's text leaves blank (« …………………… ») for lack of data, for the signatories to fill by
-    hand: `generer` names them, so that a draft sent for signature is never incomplete without anyone knowing."""
+    hand: `generer` names them, and where to fill them in, so that a draft sent for signature is never
+    incomplete without anyone knowing."""
     found = []
     departement = ctx.get("departement") or {}
+    convention = ctx.get("convention") or {}
     if not (departement.get("president") or {}).get("nom"):
-        found.append("le nom du représentant du Département")
-    if not ((ctx.get("convention") or {}).get("deliberation") or {}).get("date"):
-        found.append("la date de la délibération")
+        found.append(Blank("le nom du représentant du Département", "departement", "president.nom"))
+    if not (convention.get("deliberation") or {}).get("date"):
+        found.append(Blank("la date de la délibération", "conventions", "deliberation.date",
+                           convention.get("reference")))
     for partner in ctx.get("partenaires") or []:
         if not (partner.get("representant") or {}).get("nom"):
-            found.append(f"le représentant {_de(partner.get('designation') or partner.get('nom') or '')}")
+            found.append(Blank(f"le représentant {_de(partner.get('designation') or partner.get('nom') or '')}",
+                               "partenaires", "representant.nom", partner.get("code")))
     if not departement.get("ville"):
-        found.append("la ville où l'acte est signé")
+        found.append(Blank("la ville où l'acte est signé", "departement", "ville"))
     return found
 
 
