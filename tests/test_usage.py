@@ -161,9 +161,15 @@ def test_a_first_workspace_works_from_init(tmp_path: Path) -> None:
     made = fresh("init", str(fresh.root), "--departement", "94", "--nom", "Département du Val-de-Marne")
     assert "département 94 (Département du Val-de-Marne) enregistré" in made.output
     fresh("importer", str(data))
-    generated = " ".join(fresh("conventions", "generer", "CCAS-2026-001", "--sans-pdf").output.split())
+    shown = fresh("conventions", "generer", "CCAS-2026-001", "--sans-pdf").output
+    generated = " ".join(shown.split())
     assert ("CCAS-2026-001 : 4 blancs à remplir à la main (le nom du représentant du Département, la date de la "
             "délibération, le représentant du CCAS de Choisy-le-Roi, la ville où l'acte est signé)") in generated
+    # each blank with the sheet and column that fill it, and the same field in YAML
+    assert "la date de la délibération : feuille « conventions », colonne « deliberation_date », ligne de la " \
+           "convention CCAS-2026-001 (YAML : conventions › deliberation › date)" in generated
+    assert "le nom du représentant du Département : feuille « departement », colonne « president_nom »" in generated
+    assert "feuille « partenaires », colonne « representant_nom », ligne du partenaire CCAS-X" in generated
     text = docx_text(fresh.root / "conventions/CCAS-2026-001/CCAS-2026-001.docx")
     assert "siège est situé" not in text and " …," not in text  # an absent address: the clause is left out
 

@@ -171,8 +171,9 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
         missing = context.blanks(plan.context) if plan.nature == "convention" and not plan.frozen else []
         if missing:
             report.notes.append(f"{plan.cle} : {len(missing)} blanc{'s' if len(missing) > 1 else ''} à remplir à "
-                                f"la main ({', '.join(missing)}) ; complétez les données et réimportez pour que "
-                                "le texte les donne.")
+                                f"la main ({', '.join(b.what for b in missing)}) ; pour que le texte les donne, "
+                                "complétez le classeur ou le fichier d'import puis réimportez-le :\n"
+                                + "\n".join(f"    – {blank}" for blank in missing))
         shown = plan.context.get("convention", {})
         if plan.nature == "convention" and not plan.frozen and shown.get("subvention_association") \
                 and not shown.get("versements"):
