@@ -296,3 +296,28 @@ def test_odd_columns_and_hidden_sheets_are_reported_never_a_traceback(pacte: Pac
     assert "vouliez-vous dire « deliberation_numero » ?" in result.output
     assert "vouliez-vous dire « deliberation » ?" not in result.output
     assert "feuille « partenaires »" in result.output and "feuille masquée" in result.output
+
+
+def test_an_export_always_has_its_headers_and_an_empty_one_is_a_workbook_to_fill(pacte: Pacte,
+                                                                                 tmp_path: Path) -> None:
+    """Exporting an empty workspace gave sheets without headers: no blank workbook to start from. Every sheet now
+    has its header, the same one an export of a full registry writes."""
+    from pacte_docs.intake.exporter import columns
+
+    empty = tmp_path / "vide.xlsx"
+    pacte("exporter", str(empty))
+    book = openpyxl.load_workbook(empty)
+    for sheet in book.worksheets:
+        assert [c.value for c in sheet[1]] == columns(sheet.title), sheet.title
+    pacte("importer", str(DATA / "registre.yaml"))
+    pacte("conventions", "avenant", "CCAS-2024-010", "--objet", "Ajout d'une action.", "--date", "2025-01-10",
+          "--sans-pdf")
+    full = tmp_path / "plein.xlsx"
+    pacte("exporter", str(full))
+    for sheet in openpyxl.load_workbook(full).worksheets:
+        assert [c.value for c in sheet[1]] == columns(sheet.title), sheet.title
+    # the empty export, filled in as a clerk would, imports
+    book["partenaires"].append(["CCAS-ORLY", "CCAS", "CCAS d'Orly"])
+    book.save(empty)
+    pacte("importer", str(empty))
+    assert "CCAS-ORLY" in pacte("partenaires", "lister").output

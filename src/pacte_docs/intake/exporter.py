@@ -179,6 +179,21 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
     return [path]
 
 
+def blank_record(section: str) -> dict[str, Any]:
+    """An empty record of *section* with every field an export writes, in the import format's order: the header
+    of a sheet with no row yet, so that an export of an empty registry is a workbook to fill in."""
+    from pacte_docs.intake.import_format import SCHEMAS
+
+    def empty(fields: dict[str, Any]) -> dict[str, Any]:
+        return {name: {} if spec.children else [] if spec.items else None for name, spec in fields.items()}
+
+    if section in readers.LIFE:
+        life = SCHEMAS["conventions"][readers.LIFE[section]]
+        return {"convention": None, **empty(life.children or life.items)}
+    return empty({name: spec for name, spec in SCHEMAS[section].items()
+                  if section != "conventions" or name not in readers.LIFE.values()})
+
+
 def flatten(section: str, record: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in record.items():
@@ -205,12 +220,25 @@ def _csv_value(value: Any, raw: bool) -> str:
     return str(value) if raw else spreadsheet_safe(str(value))
 
 
+def columns(section: str) -> list[str]:
+    """The columns of *section* in a sheet or a CSV file, in the import format's order, whatever the rows."""
+    return list(flatten(section, blank_record(section)))
+
+
+def _in_columns(flat: dict[str, Any], headers: list[str]) -> dict[str, Any]:
+    extra = set(flat) - set(headers)
+    if extra:  # a field the records write and the import format does not know: it would be lost
+        raise ValueError(f"export columns unknown to the import format: {sorted(extra)}")
+    return {header: flat.get(header) for header in headers}
+
+
 def _csv(section: str, rows: list[dict[str, Any]], raw: bool) -> str:
-    flat = [flatten(section, r) for r in rows]
+    headers = columns(section)
+    flat = [_in_columns(flatten(section, r), headers) for r in rows]
     buffer = io.StringIO(newline="")
     if flat:
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(list(flat[0]))
+        writer.writerow(headers)
         for row in flat:
             writer.writerow([_csv_value(v, raw) for v in row.values()])
     return buffer.getvalue()
@@ -233,10 +261,8 @@ def _xlsx(records: dict[str, list[dict[str, Any]]]) -> bytes:
     book.remove(book.active)
     for section, rows in records.items():
         sheet = book.create_sheet(section)
-        flat = [flatten(section, r) for r in rows]
-        if not flat:
-            continue
-        headers = list(flat[0])
+        headers = columns(section)
+        flat = [_in_columns(flatten(section, r), headers) for r in rows]
         sheet.append(headers)
         for cell in sheet[1]:
             cell.font = Font(bold=True, color="FFFFFF")
