@@ -114,10 +114,11 @@ def refresh_echeances(session: Session, conventions: list[Convention]) -> None:
         stretches.extend({"convention_id": c.id, "du": e.du, "au": e.au, "periode": e.periode,
                           "date_limite": e.date_limite, "statut": e.statut, "renouvelable": e.renouvelable,
                           "attente": e.attente} for e in echeances.etapes(facts))
+    connection = session.connection()  # plain inserts: the ORM's bulk machinery costs more than the rows
     if windows:
-        session.execute(insert(Echeance), windows)
+        connection.execute(insert(Echeance), windows)
     if stretches:
-        session.execute(insert(Etape), stretches)
+        connection.execute(insert(Etape), stretches)
 
 
 # ---------------------------------------------------------------- the directors' board, in SQL
