@@ -530,12 +530,13 @@ def test_a_read_only_workspace_can_still_be_consulted(tmp_path: Path) -> None:
             return subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(workspace), *args],
                                   capture_output=True, text=True, timeout=120)
 
+        shown = {}
         for args in (("conventions", "lister"), ("partenaires", "lister"), ("archives", "verifier"),
                      ("--au", "2027-01-15", "alertes"), ("conventions", "afficher", "CCAS-2024-101")):
             result = run(*args)
             assert result.returncode == 0, (args, result.stderr)
-        assert "CCAS-2024-101" in run("conventions", "lister").stdout
-        assert "tous intacts" in run("archives", "verifier").stdout
+            shown[" ".join(args)] = result.stdout
+        assert "CCAS-2024-101" in shown["conventions lister"] and "tous intacts" in shown["archives verifier"]
         signed = run("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10")
         assert signed.returncode == 3 and "Le registre est en lecture seule pour vous" in signed.stderr
         assert "Traceback" not in signed.stderr

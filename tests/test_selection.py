@@ -109,9 +109,15 @@ def lived_registry(pacte: Pacte, tmp_path: Path) -> None:
     ws.close()
 
 
+# Days compared: every 11th (alerts) and 53rd (board) day on PostgreSQL, in the whole suite; twice as far apart
+# on SQLite, in the one-minute loop (`pytest -m "not lent"`), on other days of the same twelve years.
+def _step(base: str | None, fine: int) -> int:
+    return fine if base else 2 * fine + 1
+
+
 def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Path) -> None:
     lived_registry(pacte, tmp_path)
-    assert compare(pacte.root, pacte.base, range(0, 12 * 365, 11)) > 300  # hundreds of alerts compared
+    assert compare(pacte.root, pacte.base, range(0, 12 * 365, _step(pacte.base, 11))) > 150  # alerts compared
 
 
 def _folded(text: str) -> str:
@@ -154,7 +160,7 @@ def test_the_board_counted_in_sql_is_the_rules_board_on_every_day(pacte: Pacte, 
     ws = Workspace(pacte.root, pacte.base)
     compared = 0
     try:
-        for offset in range(0, 12 * 365, 53):
+        for offset in range(0, 12 * 365, _step(pacte.base, 53)):
             on = START + dt.timedelta(days=offset)
             rng = random.Random(offset)
             cases = [(team, portal.Filters(bande=band, page=rng.randrange(1, 5))) for band in bands] + [
@@ -177,7 +183,7 @@ def test_the_board_counted_in_sql_is_the_rules_board_on_every_day(pacte: Pacte, 
                 compared += len(board.lines)
     finally:
         ws.close()
-    assert compared > 2000
+    assert compared > 1000
 
 
 def test_migration_fills_the_windows_and_stretches_of_existing_conventions(tmp_path: Path) -> None:

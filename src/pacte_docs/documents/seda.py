@@ -9,6 +9,7 @@ fixed date, and everything is written in a fixed order."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import zipfile
@@ -139,8 +140,9 @@ def manifest(dossiers: list[Dossier], rules: Rules, moment: dt.datetime, identif
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+@functools.lru_cache(maxsize=1)
 def schema() -> Any:
-    """The SEDA 2.3 schema, from the copies shipped in the package (offline)."""
+    """The SEDA 2.3 schema, from the copies shipped in the package (offline); built once per process (a second)."""
     import xmlschema
 
     folder = resources.files("pacte_docs") / "seda"
