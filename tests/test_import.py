@@ -274,7 +274,7 @@ def test_a_workbook_as_a_clerk_writes_it(pacte: Pacte, tmp_path: Path) -> None:
 
 def test_odd_columns_and_hidden_sheets_are_reported_never_a_traceback(pacte: Pacte, tmp_path: Path) -> None:
     """« Délibération » alone (a field in parts) ended in a TypeError; « N° de délibé » was told « vouliez-vous dire
-    « deliberation » ? », a column that does not exist; a hidden sheet was read without anyone seeing it."""
+    « deliberation » ? », a column that does not exist; a hidden sheet or column was read without anyone seeing it."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     sheet = book.create_sheet("conventions")
@@ -286,6 +286,7 @@ def test_odd_columns_and_hidden_sheets_are_reported_never_a_traceback(pacte: Pac
     hidden.append(["code", "type", "nom"])
     hidden.append(["CCAS-IVRY", "ccas", "CCAS d'Ivry-sur-Seine"])
     hidden.sheet_state = "hidden"
+    sheet.column_dimensions["G"].hidden = True  # responsable_email, read without anyone seeing it
     path = tmp_path / "conventions.xlsx"
     book.save(path)
     result = pacte("importer", str(path), ok=False)
@@ -296,6 +297,7 @@ def test_odd_columns_and_hidden_sheets_are_reported_never_a_traceback(pacte: Pac
     assert "vouliez-vous dire « deliberation_numero » ?" in result.output
     assert "vouliez-vous dire « deliberation » ?" not in result.output
     assert "feuille « partenaires »" in result.output and "feuille masquée" in result.output
+    assert "feuille « conventions », colonne G, champ « responsable_email » : colonne masquée" in result.output
 
 
 def test_an_export_always_has_its_headers_and_an_empty_one_is_a_workbook_to_fill(pacte: Pacte,

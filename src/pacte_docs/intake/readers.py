@@ -484,6 +484,12 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                 continue
             start = header_row(table, title.lower(), title.lower())
             headers = [_header(h) for h in table[start]]
+            for index in _hidden_columns(sheet):
+                if index < len(headers) and headers[index]:
+                    reading.problems.append(Problem(
+                        source, f"feuille « {title} », colonne {_column_letter(index)}", str(table[start][index]),
+                        "colonne masquée : elle serait lue sans que vous la voyiez",
+                        "affichez-la (clic droit sur les en-têtes de colonnes › Afficher) ou supprimez-la"))
 
             def place(r: int, c: int | None, title: str = title) -> str:
                 if c is None:
@@ -494,6 +500,28 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                          section=title.lower(), first_row=start + 1)
     finally:
         book.close()
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _hidden_columns(sheet: Any) -> list[int]:
+    """The indexes (from 0) of the columns a sheet hides: its <cols> come before its cells, so only the start of
+    the sheet's XML is read."""
+    from lxml import etree
+
+    get_source = getattr(sheet, "_get_source", None)
+    if get_source is None:
+        return []
+    hidden: list[int] = []
+    with get_source() as source:
+        for _, element in etree.iterparse(source, events=("start",), resolve_entities=False, no_network=True):
+            if element.tag == f"{_SHEET_NS}sheetData":
+                break
+            if element.tag == f"{_SHEET_NS}col" and element.get("hidden") in ("1", "true"):
+                low, high = int(element.get("min", "1")), int(element.get("max", "1"))
+                hidden.extend(range(low - 1, min(high, MAX_COLUMNS)))
+    return hidden
 
 
 def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[list[Any]], name: str,
