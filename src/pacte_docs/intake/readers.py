@@ -379,7 +379,8 @@ def header_row(table: list[list[Any]], name: str, section: str | None) -> int:
         first = index if first is None else first
         headers = [_header(h) for h in row]
         found = section or _section_from(name, headers)
-        if found is not None and required_columns(found) <= set(headers) and required_columns(found):
+        required = required_columns(found) if found is not None else set()
+        if required and required <= set(headers):
             return index
     return first or 0
 
