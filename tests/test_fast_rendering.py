@@ -13,10 +13,20 @@ from typing import Any
 
 import pytest
 from docx import Document as DocxDocument
+from hypothesis import example, given
+from hypothesis import strategies as st
 from lxml import etree
 
 from pacte_docs.documents import context
-from pacte_docs.documents.rendering import CompiledTemplate, make_environment
+from pacte_docs.documents.rendering import (
+    _PARSER,
+    CompiledTemplate,
+    FastDocx,
+    _grid_mismatch,
+    _grid_mismatch_text,
+    make_environment,
+)
+from pacte_docs.documents.typesetting import typeset_tree, typeset_xml
 from pacte_docs.registry.models import ConventionPartenaire, Partenaire
 from pacte_docs.workspace import package_templates
 from tests.helpers import docx_text
@@ -103,14 +113,18 @@ def test_rendering_on_every_core_gives_the_same_bytes_in_the_same_order(tmp_path
         ctx["convention"]["reference"] = f"CCAS-2024-{i:03d}"
     broken = copy.deepcopy(contexts[3])
     del broken["convention"]["objet"]
-    jobs = [(template, ctx) for ctx in contexts] + [(template, broken)]
-    parallel = render_all(jobs, processes=2)
-    sequential = render_all(jobs, processes=1)
+    jobs = [(template, ctx, None) for ctx in contexts] + [(template, broken, None)]
+    templates = [template] * len(jobs)
+    parallel = list(render_all(iter(jobs), 2, templates))
+    sequential = list(render_all(iter(jobs), 1, templates))
     assert parallel[:-1] == sequential[:-1]
-    assert [docx_text_of(data) for data in parallel[:3]] == [docx_text_of(template.render(c)) for c in contexts[:3]]
-    (tmp_path / "quatre.docx").write_bytes(parallel[4])
+    assert [docx_text_of(r.data) for r in parallel[:3]] == [docx_text_of(template.render(c)) for c in contexts[:3]]
+    (tmp_path / "quatre.docx").write_bytes(parallel[4].data)
     assert "Convention n° CCAS-2024-004" in docx_text(tmp_path / "quatre.docx")
-    assert isinstance(parallel[-1], Exception) and "objet" in str(parallel[-1])  # an error comes back, named
+    assert parallel[-1].data is None and "convention.objet" in parallel[-1].missing  # named, never rendered
+    # The document on disk made from the same data is not rendered again.
+    again = list(render_all(iter([(template, contexts[0], parallel[0].fingerprint)]), 2, [template]))
+    assert again[0].data is None and again[0].fingerprint == parallel[0].fingerprint
 
 
 def docx_text_of(data: Any) -> str:
@@ -141,3 +155,59 @@ def test_a_column_loop_gets_the_table_grid_docxtpl_gives(columns: list[str], tmp
     grid = etree.fromstring(zipfile.ZipFile(io.BytesIO(fast)).read("word/document.xml")).findall(
         ".//{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblGrid")
     assert [len(g) for g in grid] == [len(columns), 2]
+
+
+# ---------------------------------------------------------------- typesetting without parsing
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _tree_typeset(xml: str) -> bytes:
+    tree = etree.fromstring(xml.encode("utf-8"))
+    typeset_tree(tree)
+    return etree.tostring(tree, method="c14n")
+
+
+def _text_typeset(xml: str) -> bytes | None:
+    done = typeset_xml(xml)
+    return None if done is None else etree.tostring(etree.fromstring(done.encode("utf-8")), method="c14n")
+
+
+@pytest.mark.parametrize("name", ["convention_ccas", "convention_france_travail", "avenant", "pdi_pti"])
+def test_typesetting_the_text_gives_what_typesetting_the_tree_gives(name: str) -> None:
+    fast = FastDocx(package_templates()[name], make_environment())
+    for ctx in contexts(name):
+        bodies = [fast._finish(fast.body.render(dict(ctx)))]
+        bodies += [fast._finish(template.render(dict(ctx))) for template, _ in fast.parts.values()]
+        for xml in bodies:
+            assert _text_typeset(xml) == _tree_typeset(xml)
+            tree = etree.fromstring(xml.encode("utf-8"), _PARSER)
+            assert _grid_mismatch_text(xml) in (None, _grid_mismatch(tree))
+        document = DocxDocument(io.BytesIO(fast.render(dict(ctx))))
+        ordinals = [run for paragraph in document.paragraphs for run in paragraph.runs if run.text == "er"]
+        assert all(run.font.superscript for run in ordinals)  # « 1er » of a date or a law, raised as in print
+        assert ordinals or "1er" not in docx_text_of(fast.render(dict(ctx)))
+
+
+_TEXTS = st.text(alphabet=st.sampled_from(list("1erRE a'«»:;?!-n°N°art.L.D2&<>\"\u00a0x")), max_size=40)
+_PROPERTIES = st.sampled_from(["", "<w:b/>", '<w:vertAlign w:val="subscript"/>', '<w:b/><w:lang w:val="fr-FR"/>',
+                               '<w:rFonts w:ascii="Arial"/><w:cs/><w:vertAlign w:val="baseline"/><w:em w:val="dot"/>'])
+
+
+@example([("le 1er mars, l'art. L. 262-1", '<w:b/><w:lang w:val="fr-FR"/>', False, False),
+          ("1re « fois » & <1er>", '<w:vertAlign w:val="subscript"/>', True, False), ("1er", None, False, False)])
+@given(st.lists(st.tuples(_TEXTS, st.one_of(st.none(), _PROPERTIES), st.booleans(), st.booleans()), max_size=6))
+def test_typesetting_any_run_as_text_gives_what_the_tree_gives(runs: list[tuple[str, str | None, bool, bool]]) -> None:
+    """Texts of apostrophes, quotes, ordinals, references and escaped characters, in runs with or without
+    properties, with xml:space or not, simple or with a tab: the text path gives the tree's XML or defers to it."""
+    body = []
+    for text, rpr, preserve, tab in runs:
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
+        space = ' xml:space="preserve"' if preserve else ""
+        properties = "" if rpr is None else f"<w:rPr>{rpr}</w:rPr>"
+        body.append(f'<w:r w:rsidR="00A1">{properties}<w:t{space}>{escaped}</w:t>{"<w:tab/>" if tab else ""}</w:r>')
+    xml = f'<w:body xmlns:w="{W_NS}"><w:p>{"".join(body)}</w:p></w:body>'
+    text = _text_typeset(xml)
+    assert text is None or text == _tree_typeset(xml)
+    if not any(tab for *_, tab in runs):
+        assert text is not None  # simple runs never need the tree

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 import re
 
 from lxml import etree
@@ -104,10 +105,90 @@ def _split_ordinals(run: etree._Element, node: etree._Element, text: str) -> Non
         anchor = new
 
 
+# A run of one text and its formatting only (the shape of nearly every run a template or docxtpl writes), or a
+# text node on its own. In a run of another shape, a text that needs a superscript takes the tree's path.
+_TEXT_OR_RUN = re.compile(
+    r"<w:r(?P<rattr>\s[^>]*?)?(?<!/)>(?:<w:rPr>(?P<rpr>(?:(?!</w:rPr>).)*?)</w:rPr>)?"
+    r"<w:t(?P<rtattr>\s[^>]*?)?(?<!/)>(?P<rtext>[^<]*)</w:t></w:r>"
+    r"|<w:t(?P<tattr>\s[^>]*?)?(?<!/)>(?P<text>[^<]*)</w:t>", re.DOTALL)
+_MAIN_NAMESPACE = f'xmlns:w="{W}"'
+_VERTALIGN = re.compile(r"<w:vertAlign\b[^>]*/>")
+_LATER_PROPERTY = re.compile(r"<(?:[\w.-]+:)?(?:" + "|".join(sorted(_AFTER_VERTALIGN)) + r")[\s/>]")
+_SPACE = re.compile(r'\sxml:space="[^"]*"')
+_SUPERSCRIPT = '<w:vertAlign w:val="superscript"/>'
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _preserved(attributes: str) -> str:
+    """The attributes of a w:t, with xml:space="preserve" (what `typeset_tree` sets on a split text)."""
+    return _SPACE.sub("", attributes) + ' xml:space="preserve"'
+
+
+def _ordinal_runs(rattr: str, rpr: str | None, tattr: str, text: str) -> str | None:
+    """The run *text* split as `_split_ordinals` splits it, as XML; None when its properties are not flat."""
+    if rpr is not None and "<w:rPrChange" in rpr:
+        return None
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for match in _ORDINAL.finditer(text):
+        pieces += [(text[position:match.start(2)], False), (match.group(2), True)]
+        position = match.end(2)
+    pieces.append((text[position:], False))
+    plain = "" if rpr is None else f"<w:rPr>{rpr}</w:rPr>"
+    lifted = _VERTALIGN.sub("", rpr or "")
+    later = _LATER_PROPERTY.search(lifted)
+    lifted = (lifted[:later.start()] + _SUPERSCRIPT + lifted[later.start():]) if later else lifted + _SUPERSCRIPT
+    out = [f"<w:r{rattr}>{plain}<w:t{_preserved(tattr)}>{_escape(pieces[0][0])}</w:t></w:r>"]
+    for piece, superscript in pieces[1:]:
+        if piece:
+            properties = f"<w:rPr>{lifted}</w:rPr>" if superscript else plain
+            out.append(f'<w:r{rattr}>{properties}<w:t xml:space="preserve">{_escape(piece)}</w:t></w:r>')
+    return "".join(out)
+
+
+def typeset_xml(xml: str) -> str | None:
+    """`typeset_tree` on the serialised XML of a part, without parsing it: each text node is typeset in place,
+    each run with an ordinal split as the tree does. None when the part needs the tree (a superscript in a run
+    of another shape, or a main namespace under another prefix): the caller then parses it."""
+    if _MAIN_NAMESPACE not in xml[:4096] and "<w:t" in xml:
+        return None
+    out: list[str] = []
+    position = 0
+    for match in _TEXT_OR_RUN.finditer(xml):
+        in_run = match.group("rtext") is not None
+        raw = match.group("rtext") if in_run else match.group("text")
+        if not raw:
+            continue
+        old = html.unescape(raw) if "&" in raw else raw
+        text = typeset_text(old)
+        if "1" in text and _ORDINAL.search(text) is not None:
+            if not in_run:
+                return None
+            runs = _ordinal_runs(match.group("rattr") or "", match.group("rpr"), match.group("rtattr") or "", text)
+            if runs is None:
+                return None
+            out += [xml[position:match.start()], runs]
+            position = match.end()
+        elif text != old:
+            group = "rtext" if in_run else "text"
+            out += [xml[position:match.start(group)], _escape(text)]
+            position = match.end(group)
+    if not out:
+        return xml
+    out.append(xml[position:])
+    return "".join(out)
+
+
 def typeset_part(xml: bytes) -> bytes:
     """A rendered part (header, footer, footnotes), typeset."""
     if b"<w:t" not in xml:
         return xml
+    done = typeset_xml(xml.decode("utf-8"))
+    if done is not None:
+        return done.encode("utf-8")
     root = etree.fromstring(xml)
     typeset_tree(root)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,16 +50,32 @@ class GenerationReport:
 
 @dataclass
 class _Planned:
-    convention: Convention
-    cle: str
-    nature: str
+    job: Job
     template: CompiledTemplate | None  # None for a frozen document: its template is not even read
-    context: dict[str, Any]
-    fingerprint: str
-    freeze: bool = False  # the text of a signed act: once written, never rewritten
-    frozen: bool = False  # the current document is such a text
+    frozen: bool = False  # the current document is a signed act's text, never rewritten
+    fingerprint: str = ""  # of the context, known once the document is rendered (or found up to date)
     data: bytes | None = None  # rendered DOCX, None when the current file is up to date
     staged: Path | None = None  # the rendered DOCX written under a temporary name next to its final one
+
+    @property
+    def convention(self) -> Convention:
+        return self.job.convention
+
+    @property
+    def cle(self) -> str:
+        return self.job.cle
+
+    @property
+    def nature(self) -> str:
+        return self.job.nature
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.job.context
+
+    @property
+    def freeze(self) -> bool:
+        return self.job.freeze
 
 
 def template_name(c: Convention) -> str:
@@ -81,8 +99,8 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
         conventions = select_conventions(session, references, all_)
         jobs = []
         for c in conventions:
-            jobs.append(Job(c, c.reference, "convention", template_name(c), context.convention_context(c),
-                            freeze=c.date_signature is not None))
+            jobs.append(Job(c, c.reference, "convention", template_name(c),
+                            functools.partial(context.convention_context, c), freeze=c.date_signature is not None))
             jobs.extend(_recorded_acts(c))  # made once; those a failed run left without a document are made now
         report = _render_and_write(session, ws, jobs, progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
@@ -116,19 +134,20 @@ def _act_job(c: Convention, nature: str, numero: int | None) -> Job:
         recorded = next((a for a in c.avenants if a.numero == numero), None)
         if recorded is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
-        ctx = context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
-                                      recorded.deliberation_numero, recorded.deliberation_date,
-                                      list(recorded.modifications or []))
-        return Job(c, f"{reference}-avenant-{numero}", nature, nature, ctx, freeze=True)
+        build = functools.partial(context.avenant_context, c, recorded.numero, recorded.objet, recorded.date,
+                                  recorded.nouvelle_fin, recorded.deliberation_numero, recorded.deliberation_date,
+                                  list(recorded.modifications or []))
+        return Job(c, f"{reference}-avenant-{numero}", nature, nature, build, freeze=True)
     if nature == "renouvellement":
         if not any(r.numero == numero for r in c.renouvellements):
             raise UnknownReferenceError(f"La convention {reference} n'a pas de renouvellement n° {numero}.")
         return Job(c, f"{reference}-renouvellement-{numero}", nature, nature,
-                   context.renouvellement_context(c, int(numero or 0)), freeze=True)
+                   functools.partial(context.renouvellement_context, c, int(numero or 0)), freeze=True)
     if nature == "denonciation":
         if c.date_denonciation is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas été dénoncée.")
-        return Job(c, f"{reference}-denonciation", nature, nature, context.denonciation_context(c), freeze=True)
+        return Job(c, f"{reference}-denonciation", nature, nature, functools.partial(context.denonciation_context, c),
+                   freeze=True)
     raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
 
 
@@ -150,8 +169,12 @@ class Job:
     cle: str  # CCAS-2024-001, CCAS-2024-001-avenant-1, CCAS-2024-001-renouvellement-1
     nature: str  # convention | avenant | renouvellement | denonciation
     template: str
-    context: dict[str, Any]
+    build: Callable[[], dict[str, Any]]  # its context, built when the document is rendered (while others render)
     freeze: bool = False  # a signed act: its text, once written, stays the current document
+
+    @functools.cached_property
+    def context(self) -> dict[str, Any]:
+        return self.build()
 
 
 def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Progress | None) -> GenerationReport:
@@ -164,8 +187,7 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
     for job in jobs:
         current = documents.current(job.cle, job.nature, "docx")
         frozen = current is not None and current.fige
-        plans.append(_Planned(job.convention, job.cle, job.nature, cache.get(job.template) if not frozen else None,
-                              job.context, context.fingerprint(job.context), job.freeze, frozen))
+        plans.append(_Planned(job, cache.get(job.template) if not frozen else None, frozen))
     _check_and_render(documents, plans, progress)
     for plan in plans:
         missing = context.blanks(plan.context) if plan.nature == "convention" and not plan.frozen else []
@@ -200,36 +222,44 @@ def _finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
 
 
 def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress: Progress | None) -> None:
-    """Check every document's variables, then render the changed ones in memory: nothing is written yet."""
-    missing: dict[tuple[str, str], list[str]] = {}
-    for plan in plans:
-        if plan.template is not None:
-            for path in plan.template.missing(plan.context):
-                missing.setdefault((plan.template.name, path), []).append(plan.cle)
-    if missing:
-        raise missing_variables(missing)
-    todo = []
+    """Build each document's context, check its variables and render it in memory if it changed; each rendered
+    text is staged (written under a temporary name) while the others render. On any missing variable or
+    rendering error, nothing is kept: the staged files are removed and the current documents are untouched."""
     shas = _template_shas(plans)
-    for plan in plans:
-        if plan.template is None or documents.is_up_to_date(
-                documents.current(plan.cle, plan.nature, "docx"), empreinte=plan.fingerprint,
-                modele_sha256=shas[id(plan.template)]):
-            if progress:
-                progress("docx", 1, len(plans))
-        else:
+    todo: list[_Planned] = []
+
+    def work() -> Iterator[tuple[CompiledTemplate, dict[str, Any], str | None]]:
+        for plan in plans:
+            if plan.template is None:  # a signed text, kept: its fingerprint only tells whether the data moved on
+                plan.fingerprint = context.fingerprint(plan.context)
+                if progress:
+                    progress("docx", 1, len(plans))
+                continue
+            current = documents.current(plan.cle, plan.nature, "docx")
+            same_template = documents.is_up_to_date(current, modele_sha256=shas[id(plan.template)])
             todo.append(plan)
+            yield plan.template, plan.context, current.empreinte if current is not None and same_template else None
+
+    missing: dict[tuple[str, str], list[str]] = {}
     errors = []
     try:
-        for plan, result in zip(todo, render_all([(p.template, p.context) for p in todo if p.template is not None],
-                                                 documents.ws.config.pdf_processes,
-                                                 lambda n: progress("docx", n, len(plans)) if progress else None),
-                                strict=True):
-            if isinstance(result, TemplateError):
-                errors.append(f"  • {plan.cle} : {result}")
-            else:
-                plan.data = result
-                if not errors:  # written while the other documents render; made durable with the batch
-                    plan.staged = stage(_docx_target(documents.ws, plan), result, sync=False)
+        for count, result in enumerate(render_all(work(), documents.ws.config.pdf_processes,
+                                                  [p.template for p in plans if p.template is not None])):
+            plan = todo[count]
+            plan.fingerprint = result.fingerprint
+            if progress:
+                progress("docx", 1, len(plans))
+            if result.missing and plan.template is not None:
+                for path in result.missing:
+                    missing.setdefault((plan.template.name, path), []).append(plan.cle)
+            elif result.error is not None:
+                errors.append(f"  • {plan.cle} : {result.error}")
+            elif result.data is not None:
+                plan.data = result.data
+                if not errors and not missing:  # written while the others render; made durable with the batch
+                    plan.staged = stage(_docx_target(documents.ws, plan), result.data, sync=False)
+        if missing:
+            raise missing_variables(missing)
         if errors:
             raise TemplateError("Aucun document n'a été écrit :\n" + "\n".join(errors))
     except BaseException:
@@ -253,43 +283,68 @@ PARALLEL_FROM = 24  # below this, starting worker processes costs more than it s
 _WORKER_TEMPLATES: list[CompiledTemplate] = []
 
 
-def _render_in_worker(job: tuple[int, dict[str, Any]]) -> bytes | TemplateError:
-    index, ctx = job
+@dataclass(frozen=True)
+class Rendered:
+    """What became of one document: its context's fingerprint, and its variables absent from the data, or the
+    error of its rendering, or its DOCX (None when the fingerprint is the current document's)."""
+
+    fingerprint: str
+    missing: tuple[str, ...] = ()
+    error: TemplateError | None = None
+    data: bytes | None = None
+
+
+def _render_one(template: CompiledTemplate, ctx: dict[str, Any], current: str | None) -> Rendered:
+    """Check and render one document (in a worker process when there are many): *current* is the fingerprint of
+    the document on disk, made from the same template; the same fingerprint means nothing to render."""
+    fingerprint = context.fingerprint(ctx)
+    missing = template.missing(ctx)
+    if missing:
+        return Rendered(fingerprint, tuple(missing))
+    if fingerprint == current:
+        return Rendered(fingerprint)
     try:
-        return _WORKER_TEMPLATES[index].render(ctx)
+        return Rendered(fingerprint, data=template.render(ctx))
     except TemplateError as exc:
-        return exc
+        return Rendered(fingerprint, error=exc)
 
 
-def render_all(jobs: list[tuple[CompiledTemplate, dict[str, Any]]], processes: int,
-               advance: Callable[[int], None] | None = None) -> list[bytes | TemplateError]:
-    """Render every (template, context), in order; on several cores, in worker processes that inherit the
-    compiled templates (fork), each given a share of the documents."""
+def _render_chunk(chunk: list[tuple[int, dict[str, Any], str | None]]) -> list[Rendered]:
+    return [_render_one(_WORKER_TEMPLATES[index], ctx, current) for index, ctx, current in chunk]
+
+
+def render_all(jobs: Iterable[tuple[CompiledTemplate, dict[str, Any], str | None]], processes: int,
+               templates: list[CompiledTemplate]) -> Iterator[Rendered]:
+    """Check and render every (template, context, current fingerprint), in order, as `_render_one`. With many
+    documents (*templates* lists one per document) and several cores, the workers — forked once the templates
+    are compiled, so that they inherit them — render a share each while the caller builds the next contexts
+    and writes what comes back."""
     workers = min(processes, os.cpu_count() or 1)
-    if len(jobs) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results: list[bytes | TemplateError] = []
-        for template, ctx in jobs:
-            try:
-                results.append(template.render(ctx))
-            except TemplateError as exc:
-                results.append(exc)
-            if advance:
-                advance(1)
-        return results
-    templates = list({id(t): t for t, _ in jobs}.values())
-    for template in templates:
+    if len(templates) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for template, ctx, current in jobs:
+            yield _render_one(template, ctx, current)
+        return
+    distinct = list({id(t): t for t in templates}.values())
+    for template in distinct:
         template.prepare()  # parsed and compiled once, before the workers are forked
-    index = {id(t): i for i, t in enumerate(templates)}
-    _WORKER_TEMPLATES[:] = templates
+    index = {id(t): i for i, t in enumerate(distinct)}
+    _WORKER_TEMPLATES[:] = distinct
+    size = max(1, min(32, len(templates) // (workers * 4)))
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = []
-            chunk = max(1, min(64, len(jobs) // (workers * 4)))
-            for result in pool.imap(_render_in_worker, [(index[id(t)], c) for t, c in jobs], chunksize=chunk):
-                results.append(result)
-                if advance:
-                    advance(1)
-            return results
+            pending: deque[Any] = deque()
+            chunk: list[tuple[int, dict[str, Any], str | None]] = []
+            for template, ctx, current in jobs:
+                chunk.append((index[id(template)], ctx, current))
+                if len(chunk) == size:
+                    pending.append(pool.apply_async(_render_chunk, (chunk,)))
+                    chunk = []
+                    while pending and pending[0].ready():
+                        yield from pending.popleft().get()
+            if chunk:
+                pending.append(pool.apply_async(_render_chunk, (chunk,)))
+            while pending:
+                yield from pending.popleft().get()
     finally:
         _WORKER_TEMPLATES.clear()
 
