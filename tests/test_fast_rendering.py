@@ -165,7 +165,7 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 def _tree_typeset(xml: str) -> bytes:
     tree = etree.fromstring(xml.encode("utf-8"))
     typeset_tree(tree)
-    return etree.tostring(tree, method="c14n")
+    return bytes(etree.tostring(tree, method="c14n"))
 
 
 def _text_typeset(xml: str) -> bytes | None:
@@ -207,7 +207,7 @@ def test_typesetting_any_run_as_text_gives_what_the_tree_gives(runs: list[tuple[
         properties = "" if rpr is None else f"<w:rPr>{rpr}</w:rPr>"
         body.append(f'<w:r w:rsidR="00A1">{properties}<w:t{space}>{escaped}</w:t>{"<w:tab/>" if tab else ""}</w:r>')
     xml = f'<w:body xmlns:w="{W_NS}"><w:p>{"".join(body)}</w:p></w:body>'
-    text = _text_typeset(xml)
-    assert text is None or text == _tree_typeset(xml)
+    typeset = _text_typeset(xml)
+    assert typeset is None or typeset == _tree_typeset(xml)
     if not any(tab for *_, tab in runs):
-        assert text is not None  # simple runs never need the tree
+        assert typeset is not None  # simple runs never need the tree
