@@ -499,12 +499,18 @@ def _with_images(value: Any, tpl: DocxTemplate) -> Any:
 
 
 def _has_image(value: Any) -> bool:
-    if isinstance(value, Image):
-        return True
-    if isinstance(value, dict):
-        return any(_has_image(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_image(v) for v in value)
+    """Whether a picture is anywhere in *value* (walked without recursion: a context has hundreds of values)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            continue
+        if isinstance(item, Image):
+            return True
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
     return False
 
 

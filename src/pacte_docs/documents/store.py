@@ -37,6 +37,15 @@ class DocumentStore:
     _current: dict[Key, Document | None] = field(default_factory=dict, repr=False)
     _versions: dict[Key, int] = field(default_factory=dict, repr=False)
     _loaded: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    _relative: dict[Path, str] = field(default_factory=dict, repr=False)
+
+    def relative(self, path: Path) -> str:
+        """*path* relative to the workspace, once it is known to stay inside (`Workspace.confined`): each path of
+        a batch is resolved once, where staging, moving and recording a file would each resolve it."""
+        found = self._relative.get(path)
+        if found is None:
+            found = self._relative[path] = self.ws.relative(path)
+        return found
 
     @property
     def mine(self) -> Any:
@@ -134,7 +143,7 @@ class DocumentStore:
         *sha256* is its digest when the caller knows it), and the new version is recorded with what it was made
         from."""
         fmt = target.suffix.lstrip(".").lower()
-        self.ws.confined(target)  # *folder* is confined where a version is archived into it (`_archive`)
+        self.relative(target)  # *folder* is confined where a version is archived into it (`_archive`)
         # The new bytes are on disk before the current version is archived: a full disk leaves it in place.
         staged = content if isinstance(content, Path) else stage(target, content)
         try:
@@ -182,7 +191,7 @@ class DocumentStore:
         version = self.next_version(cle, nature, fmt)
         document = Document(site=self.ws.site, convention_id=convention_id, nature=nature, format=fmt, cle=cle,
                             version=version,
-                            chemin=self.ws.relative(target), archive=archive, sha256=sha, cree_le=now(),
+                            chemin=self.relative(target), archive=archive, sha256=sha, cree_le=now(),
                             **made_from)
         self.session.add(document)
         self._versions[(cle, nature, fmt)] = version

@@ -158,22 +158,23 @@ def typeset_xml(xml: str) -> str | None:
     out: list[str] = []
     position = 0
     for match in _TEXT_OR_RUN.finditer(xml):
-        in_run = match.group("rtext") is not None
-        raw = match.group("rtext") if in_run else match.group("text")
+        in_run, alone = match.group("rtext", "text")
+        raw = alone if in_run is None else in_run
         if not raw:
             continue
         old = html.unescape(raw) if "&" in raw else raw
         text = typeset_text(old)
         if "1" in text and _ORDINAL.search(text) is not None:
-            if not in_run:
+            if in_run is None:
                 return None
-            runs = _ordinal_runs(match.group("rattr") or "", match.group("rpr"), match.group("rtattr") or "", text)
+            rattr, rpr, rtattr = match.group("rattr", "rpr", "rtattr")
+            runs = _ordinal_runs(rattr or "", rpr, rtattr or "", text)
             if runs is None:
                 return None
             out += [xml[position:match.start()], runs]
             position = match.end()
         elif text != old:
-            group = "rtext" if in_run else "text"
+            group = "text" if in_run is None else "rtext"
             out += [xml[position:match.start(group)], _escape(text)]
             position = match.end(group)
     if not out:

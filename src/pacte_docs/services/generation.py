@@ -257,7 +257,7 @@ def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress:
             elif result.data is not None:
                 plan.data = result.data
                 if not errors and not missing:  # written while the others render; made durable with the batch
-                    plan.staged = stage(_docx_target(documents.ws, plan), result.data, sync=False)
+                    plan.staged = stage(_docx_target(documents, plan), result.data, sync=False)
         if missing:
             raise missing_variables(missing)
         if errors:
@@ -267,8 +267,10 @@ def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress:
         raise
 
 
-def _docx_target(ws: Workspace, plan: _Planned) -> Path:
-    return ws.confined(ws.conventions / plan.convention.reference / f"{plan.cle}.docx")
+def _docx_target(documents: DocumentStore, plan: _Planned) -> Path:
+    path = documents.ws.conventions / plan.convention.reference / f"{plan.cle}.docx"
+    documents.relative(path)  # inside the workspace, whatever links are on the way
+    return path
 
 
 def _unstage(plans: list[_Planned]) -> None:
@@ -362,7 +364,7 @@ def _write_docx(documents: DocumentStore, plans: list[_Planned], report: Generat
     try:
         for plan in plans:
             if plan.data is not None and not plan.frozen and plan.staged is None:
-                plan.staged = stage(_docx_target(documents.ws, plan), plan.data, sync=False)
+                plan.staged = stage(_docx_target(documents, plan), plan.data, sync=False)
         make_durable([plan.staged for plan in plans if plan.staged is not None])
         _record_docx(documents, plans, report, shas)
     finally:
