@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,11 @@ def _schema(url: str) -> dict[str, Any]:
     constraints, names included; not the order of the columns, which nothing reads."""
     engine = create_engine(url)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, warnings.catch_warnings():
+            # SQLAlchemy does not reflect SQLite's indexes on an expression (lower(email)): their SQL is compared
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
             found = inspect(connection)
+            sqlite = connection.dialect.name == "sqlite"
             return {table: {
                 "colonnes": sorted((c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
                                    for c in found.get_columns(table)),  # a migration adds a column at the end
@@ -79,6 +83,9 @@ def _schema(url: str) -> dict[str, Any]:
                 "index": sorted(map(repr, found.get_indexes(table))),
                 "uniques": sorted(map(repr, found.get_unique_constraints(table))),
                 "controles": sorted(map(repr, found.get_check_constraints(table))),
+                "index_sql": sorted(connection.execute(text(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"),
+                    {"t": table}).scalars()) if sqlite else [],
             } | ({"version": connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()}
                  if table == "alembic_version" else {}) for table in sorted(found.get_table_names())}
     finally:

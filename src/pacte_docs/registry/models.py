@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -124,6 +125,11 @@ class Convention(Base):
     @property
     def partenaires(self) -> list[Partenaire]:
         return [lien.partenaire for lien in self.liens]
+
+
+# A director's link finds their conventions (and their references) on this index, whatever the case in which the
+# registry writes the address (queries.of_responsable).
+Index("ix_convention_responsable_minuscules", func.lower(Convention.responsable_email), Convention.reference)
 
 
 class Renouvellement(Base):

@@ -119,7 +119,7 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
         of_day = [queries.stretch_of(on)]  # the conditions on the stretch alone
         conditions: list[Any] = []  # those that read the convention
         if not who.equipe:
-            conditions.append(c.responsable_email.in_(_theirs_emails(who)))
+            conditions.append(queries.of_responsable(str(who.responsable)))  # on its index, lower(address)
         if filters.responsable:
             conditions.append(c.responsable_email.in_(
                 sorted({e for e in emails if e.lower() == filters.responsable.lower()})))
@@ -166,11 +166,6 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
         shown = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=ids), on) if ids else []
     return Board(on, Filters(filters.responsable, filters.type, filters.statut, filters.partenaire, filters.bande,
                              page), counts, shown, total, pages, responsables)
-
-
-def _theirs_emails(who: Link) -> Any:
-    """The addresses of the link's director as the registry writes them (any case), as a SELECT."""
-    return select(Convention.responsable_email).where(queries.of_responsable(str(who.responsable))).distinct()
 
 
 def _partners_named(db: Connection, wanted: str) -> list[int]:
