@@ -16,7 +16,7 @@ if [ "${1:-}" = --dernieres ]; then
     export PACTE_DERNIERES=1
     venv=.venv-dernieres
 fi
-installer_paquets python3 python3-venv libreoffice-writer-nogui fonts-liberation2 fonts-dejavu \
+installer_paquets python3 python3-venv libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 fonts-dejavu \
     poppler-utils postgresql util-linux chromium
 preparer_venv ".[dev]" "$venv"
 echo "→ ruff"

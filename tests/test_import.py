@@ -304,7 +304,11 @@ def test_an_export_always_has_its_headers_and_an_empty_one_is_a_workbook_to_fill
                                                                                  tmp_path: Path) -> None:
     """Exporting an empty workspace gave sheets without headers: no blank workbook to start from. Every sheet now
     has its header, the same one an export of a full registry writes."""
-    from pacte_docs.intake.exporter import columns
+    from pacte_docs.intake.exporter import columns as of_section
+    from pacte_docs.intake.readers import SHEET_NAMES
+
+    def columns(sheet: str) -> list[str]:
+        return of_section(SHEET_NAMES.get(sheet, sheet))
 
     empty = tmp_path / "vide.xlsx"
     pacte("exporter", str(empty))

@@ -257,12 +257,14 @@ def test_hostile_pacte_is_refused_and_changes_nothing(pacte_sqlite: Pacte, tmp_p
     assert folder_state(pacte_sqlite.root) == folders_before
 
 
-def test_pacte_in_a_spreadsheet_is_refused_with_the_way_to_do_it(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+def test_a_pacte_in_a_spreadsheet_without_its_axes_is_refused_with_the_way_to_do_it(pacte_sqlite: Pacte,
+                                                                                      tmp_path: Path) -> None:
     sheet = tmp_path / "pacte.csv"
     sheet.write_text("reference;titre;periode_debut;periode_fin\r\nPTI-2024-2027;Titre;2024;2027\r\n", encoding="utf-8")
     result = pacte_sqlite("importer", str(sheet), ok=False)
     assert result.exit_code == 1
-    assert "pacte.csv" in result.output and "se décrit en YAML" in result.output
+    assert "pacte.csv, ligne 2, champ « axes » : champ obligatoire absent — remplissez la feuille « axes » du " \
+        "classeur (ou importez avec lui le fichier axes.csv)" in result.output
 
 
 def test_missing_variable_in_the_template_is_refused_before_writing(pacte_sqlite: Pacte, tmp_path: Path) -> None:

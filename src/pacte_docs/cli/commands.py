@@ -327,7 +327,10 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
             parts = [f"{counts[s]} {STATUS_LABELS[s]}{feminine}{'s' if counts[s] > 1 else ''}"
                      for s in ("cree", "modifie", "inchange") if counts[s]]
             click.echo(f"  {label} : " + ", ".join(parts))
-    if simulation:
+    if not any(report.counts.values()):
+        click.echo("Aucune donnée à importer dans ces fichiers : les feuilles sont vides, ou ne portent que la "
+                   "ligne d'exemple grise du classeur vierge, que l'import passe.")
+    elif simulation:
         click.echo("Simulation : rien n'a été enregistré.")
     elif not report.changed:
         click.echo("Registre déjà à jour : rien n'a changé.")
@@ -858,6 +861,29 @@ def modeles_check(state: State, noms: tuple[str, ...], variables: bool) -> None:
     if failed:
         raise PacteError("Des modèles contiennent des erreurs : corrigez-les dans Word ou LibreOffice. "
                          "« pacte modeles verifier --variables » liste les variables utilisées.")
+
+
+@modeles_group.command("classeur")
+@click.argument("fichier", type=click.Path(path_type=Path), default="classeur-pacte.xlsx", required=False)
+@click.option("--remplacer", is_flag=True, help="Écrase le fichier s'il existe déjà.")
+def modeles_workbook(fichier: Path, remplacer: bool) -> None:
+    """Écrit un classeur vierge à remplir puis à importer (par défaut : classeur-pacte.xlsx).
+
+    Une feuille par section : departement, partenaires, conventions, realisations, et le PDI/PTI :
+    pacte, axes, fiches-actions, engagements. Chaque en-tête porte une note (obligatoire ou non,
+    format, valeurs permises) ; les listes fermées ont une liste déroulante ; la ligne grise est un
+    exemple que l'import passe tant qu'elle reste telle quelle.
+
+    \b
+    Exemple :
+      pacte modeles classeur classeur.xlsx
+      pacte importer classeur.xlsx --simulation
+    """
+    from pacte_docs.services import templates
+
+    written = templates.write_workbook(fichier, remplacer)
+    click.echo(f"Classeur écrit : {written}")
+    click.echo(f"Remplissez-le dans Excel ou LibreOffice Calc, puis : pacte importer {written} --simulation")
 
 
 @cli.group("archives", context_settings=CONTEXT)

@@ -132,9 +132,9 @@ def export(session: Session, path: Path, fmt: str | None = None, raw: bool = Fal
     pactes = [_prune(queries.pacte_record(p)) for p in queries.pactes(session)]
     if fmt not in ("yaml", "yml", "csv", "xlsx"):
         raise ValueError(fmt)
-    # A PDI/PTI, with its axes and fiches, only exists in YAML: each goes to a file of its own unless the
-    # export is a single YAML file and there is only one.
-    inline_pacte = fmt in ("yaml", "yml") and len(pactes) == 1
+    # A PDI/PTI, with its axes and fiches, goes into the YAML file or the workbook (its sheets pacte, axes,
+    # fiches-actions, engagements) when there is only one; otherwise each goes to a YAML file of its own.
+    inline_pacte = fmt in ("yaml", "yml", "xlsx") and len(pactes) == 1
     pacte_files: list[Path] = []
     if not inline_pacte:
         for record in pactes:
@@ -175,14 +175,14 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
             write_atomic(target, _csv(section, rows, raw).encode("utf-8-sig"))
             written.append(target)
         return written
-    write_atomic(path, _xlsx(records))
+    write_atomic(path, _xlsx({**records, **(pacte_tables(pacte) if pacte is not None else {})}))
     return [path]
 
 
 def blank_record(section: str) -> dict[str, Any]:
     """An empty record of *section* with every field an export writes, in the import format's order: the header
     of a sheet with no row yet, so that an export of an empty registry is a workbook to fill in."""
-    from pacte_docs.intake.import_format import SCHEMAS
+    from pacte_docs.intake.import_format import SCHEMAS, table_schema
 
     def empty(fields: dict[str, Any]) -> dict[str, Any]:
         return {name: {} if spec.children else [] if spec.items else None for name, spec in fields.items()}
@@ -190,7 +190,7 @@ def blank_record(section: str) -> dict[str, Any]:
     if section in readers.LIFE:
         life = SCHEMAS["conventions"][readers.LIFE[section]]
         return {"convention": None, **empty(life.children or life.items)}
-    return empty({name: spec for name, spec in SCHEMAS[section].items()
+    return empty({name: spec for name, spec in table_schema(section).items()
                   if section != "conventions" or name not in readers.LIFE.values()})
 
 
@@ -253,35 +253,22 @@ def keep_text(sheet: Any) -> None:
                 cell.data_type = "s"
 
 
-def _xlsx(records: dict[str, list[dict[str, Any]]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+def pacte_tables(pacte: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """A pacte (import format) as the workbook's tables: its own row, its axes, its fiches-actions (each with the
+    number of its axe) and its commitments (one row each)."""
+    own = {name: value for name, value in pacte.items() if name not in ("axes", "engagements")}
+    axes = pacte.get("axes") or []
+    return {
+        "pacte": [own],
+        "axes": [{name: value for name, value in axe.items() if name != "fiches"} for axe in axes],
+        "fiches": [{"axe": axe["numero"], **fiche} for axe in axes for fiche in axe.get("fiches") or []],
+        "engagements": [{"partenaire": code, "engagement": text}
+                        for code, texts in (pacte.get("engagements") or {}).items() for text in texts],
+    }
 
-    book = Workbook()
-    book.remove(book.active)
-    for section, rows in records.items():
-        sheet = book.create_sheet(section)
-        headers = columns(section)
-        flat = [_in_columns(flatten(section, r), headers) for r in rows]
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="1F3A5F")
-        for row in flat:
-            sheet.append([v for v in row.values()])
-        keep_text(sheet)
-        for column in sheet.iter_cols(min_row=2):
-            for cell in column:
-                if isinstance(cell.value, dt.date):
-                    cell.number_format = "yyyy-mm-dd"
-                elif isinstance(cell.value, Decimal) and headers[cell.column - 1] == "montant":
-                    cell.number_format = '#,##0.00 "€"'
-                elif isinstance(cell.value, str) and "\n" in cell.value:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for index, header in enumerate(headers, start=1):
-            letter = sheet.cell(row=1, column=index).column_letter
-            sheet.column_dimensions[letter].width = min(60, max(12, len(header) + 2))
-        sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+
+def _xlsx(records: dict[str, list[dict[str, Any]]]) -> bytes:
+    from pacte_docs.intake import workbook
+
+    return workbook.write({section: [_in_columns(flatten(section, r), columns(section)) for r in rows]
+                           for section, rows in records.items()})

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from pacte_docs.addresses import check_email
 from pacte_docs.errors import AddressError, Invalid, Problem
@@ -38,6 +38,17 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 
 # ---------------------------------------------------------------- converters
 
+# What each converter accepts, as a header's note in the workbook says it (`workbook.note`): its rule, and the
+# codes of a closed list (shown by their labels in a drop-down list).
+RULES: dict[Callable[[Any], Any], tuple[str, tuple[str, ...]]] = {}
+C = TypeVar("C", bound=Callable[[Any], Any])
+
+
+def _ruled(convert: C, rule: str, choices: tuple[str, ...] = ()) -> C:
+    RULES[convert] = (rule, choices)
+    return convert
+
+
 def text(limit: int = 2000, multiline: bool = True) -> Callable[[Any], str | None]:
     def convert(value: Any) -> str | None:
         if isinstance(value, bool) or isinstance(value, list | dict):
@@ -52,7 +63,7 @@ def text(limit: int = 2000, multiline: bool = True) -> Callable[[Any], str | Non
         if len(result) > limit:
             raise Invalid(f"texte trop long ({len(result)} caractères, {limit} au plus)", "raccourcissez-le")
         return result or None
-    return convert
+    return _ruled(convert, f"texte{'' if multiline else ' sur une ligne'}, {limit} caractères au plus")
 
 
 def key(kind: str) -> Callable[[Any], str]:
@@ -65,7 +76,8 @@ def key(kind: str) -> Callable[[Any], str]:
         if result in RESERVED:
             raise Invalid(f"« {result} » est un nom réservé par Windows", "choisissez un autre nom")
         return result
-    return convert
+    return _ruled(convert, "majuscules sans accent, chiffres et tirets, de 2 à 40 caractères (par exemple "
+                           "CCAS-2024-001)")
 
 
 def template_name(value: Any) -> str:
@@ -91,7 +103,7 @@ def enum(choices: tuple[str, ...]) -> Callable[[Any], str]:
             hint = f"vouliez-vous dire « {LABELS.get(close[0], close[0])} » ? " if close else ""
             raise Invalid(f"« {value} » n'est pas une valeur permise", f"{hint}valeurs permises : {shown}")
         return result
-    return convert
+    return _ruled(convert, "une valeur de la liste déroulante", choices)
 
 
 def date(value: Any) -> dt.date:
@@ -145,7 +157,7 @@ def integer(low: int, high: int) -> Callable[[Any], int]:
         if not low <= result <= high:
             raise Invalid(f"{result} est hors des bornes permises", f"écrivez un entier entre {low} et {high}")
         return result
-    return convert
+    return _ruled(convert, f"nombre entier de {low} à {high}")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -251,7 +263,7 @@ def text_list(limit: int = 2000) -> Callable[[Any], list[str]]:
             if converted:
                 result.append(converted)
         return result
-    return convert
+    return _ruled(convert, f"un élément par ligne (Alt+Entrée dans Excel), {limit} caractères au plus chacun")
 
 
 def code_list(value: Any) -> list[str]:
@@ -271,6 +283,22 @@ def commitments(value: Any) -> dict[str, list[str]]:
                       "écrivez « CODE-PARTENAIRE: » puis ses engagements, un par tiret")
     convert_key, convert_list = key("code"), text_list()
     return {convert_key(code): convert_list(items) for code, items in value.items()}
+
+
+for _convert, _rule in ((template_name, "nom d'un modèle du dossier modeles/, sans « .docx » (par exemple "
+                                        "convention_ccas)"),
+                       (date, "date : 15/03/2025, 2025-03-15 ou une date Excel"),
+                       (timestamp, "horodatage AAAA-MM-JJTHH:MM:SS+00:00, tel que l'export l'écrit"),
+                       (amount, "montant en euros, au centime près : 12 500,00 € ou 12500"),
+                       (rate, "taux : 0,5 ou 50 %"),
+                       (siret, "SIRET : 14 chiffres"),
+                       (insee, "code INSEE de la commune : 5 caractères (92071, 2A004)"),
+                       (email, "adresse électronique (prenom.nom@exemple.fr)"),
+                       (departement_code, "code du département : 92, 2A, 974"),
+                       (code_list, "codes de partenaires de la feuille « partenaires », séparés par des virgules "
+                                   "ou un par ligne"),
+                       (commitments, "engagements par code de partenaire")):
+    _ruled(_convert, _rule)
 
 
 # ---------------------------------------------------------------- schema
@@ -407,6 +435,27 @@ SCHEMAS["pacte"] = {
 }
 
 
+# The PDI/PTI in a workbook: its axes, fiches-actions and commitments in sheets of their own, one row each, joined
+# to the pacte of the workbook (`readers.attach_pacte`); a fiche names its axe by number. Each row is then checked
+# as part of the pacte, by the same rules as the YAML.
+PARTS: dict[str, dict[str, Field]] = {
+    "axes": {name: spec for name, spec in SCHEMAS["pacte"]["axes"].items.items() if name != "fiches"},
+    "fiches": {"axe": Field(integer(1, 99), required=True), **FICHE},
+    "engagements": {"partenaire": Field(key("code"), required=True),
+                    "engagement": Field(text(2000), required=True)},
+}
+IN_PARTS = ("axes", "engagements")  # the pacte's fields a workbook gives in sheets of their own
+
+
+def table_schema(section: str) -> dict[str, Field]:
+    """The fields of *section* as the columns of a sheet (or a CSV file) give them."""
+    if section in PARTS:
+        return PARTS[section]
+    if section == "pacte":
+        return {name: spec for name, spec in SCHEMAS["pacte"].items() if name not in IN_PARTS}
+    return SCHEMAS.get(section, {})
+
+
 COUNT = Field(integer(0, 10_000_000))
 SCHEMAS["realisations"] = {
     "annee": Field(integer(1990, 2100), required=True),
@@ -488,8 +537,10 @@ def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], p
             continue
         if value is None or (isinstance(value, str) and not value.strip()) or value == []:  # blank = absent
             if spec.required:
+                fix = f"remplissez la feuille « {path} » du classeur (ou importez avec lui le fichier {path}.csv)" \
+                    if item.table and item.section == "pacte" and path in IN_PARTS else "renseignez-le"
                 problems.append(Problem(item.source, item.place(path) if path in item.places else item.where,
-                                        item.label(path), "champ obligatoire absent", "renseignez-le"))
+                                        item.label(path), "champ obligatoire absent", fix))
             result[name] = type(spec.default)(spec.default) if isinstance(spec.default, list | dict) else spec.default
             continue
         if spec.items:
@@ -547,7 +598,7 @@ def _clean_objects(item: Item, value: Any, schema: dict[str, Field], path: str,
 def required_columns(section: str) -> set[str]:
     """The columns a table of *section* must have, as the header names them (responsable_email)."""
     columns = set()
-    for name, spec in SCHEMAS.get(section, {}).items():
+    for name, spec in table_schema(section).items():
         if spec.required:
             columns.add(name)
         columns |= {f"{name}_{child}" for child, sub in spec.children.items() if sub.required}

@@ -53,17 +53,14 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     partner_codes: set[str] = set()
     readings = [readers.read(path) for path in paths]
     # the rows of the life tables join their conventions (XLSX sheets, CSV files of an export)
-    joined = {id(item) for item in readers.attach_life([i for r in readings for i in r.items], problems)}
-    for path, reading in zip(paths, readings, strict=True):
+    # and those of the PDI/PTI's sheets (axes, fiches-actions, engagements) their pacte
+    joined = {id(item) for item in readers.attach_pacte(
+        readers.attach_life([i for r in readings for i in r.items], problems), problems)}
+    for reading in readings:
         problems.extend(reading.problems)
         for item in (i for i in reading.items if id(i) in joined):
             if item.section == "partenaires" and item.data.get("code"):
                 partner_codes.add(str(item.data["code"]).strip().upper())
-            if item.section == "pacte" and path.suffix.lower() not in (".yaml", ".yml"):
-                problems.append(Problem(item.source, item.where, None,
-                                        "un PDI/PTI, avec ses axes et ses fiches-actions, se décrit en YAML",
-                                        "mettez la section « pacte » dans un fichier .yaml (voir le README)"))
-                continue
             values = import_format.clean(item, problems)
             if values is not None:
                 cleaned[item.section].append(_Clean(item, values))

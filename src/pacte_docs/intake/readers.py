@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
@@ -24,7 +25,13 @@ from pacte_docs.formatting import from_spreadsheet
 from pacte_docs.kinds import as_code
 
 SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations",
-            "renouvellements", "avenants", "denonciations", "journal")
+            "renouvellements", "avenants", "denonciations", "journal", "axes", "fiches", "engagements")
+# The PDI/PTI's axes, fiches-actions and commitments: in a workbook (or CSV files), tables of their own, one row
+# each, joined to the pacte imported with them (see `attach_pacte`); in YAML, they are written inside the pacte.
+PACTE_PARTS = ("axes", "fiches", "engagements")
+# A sheet's name, as a person writes it, for its section.
+SHEET_NAMES = {"fiches-actions": "fiches", "fiches_actions": "fiches", "fiches actions": "fiches",
+               "département": "departement", "réalisations": "realisations", "dénonciations": "denonciations"}
 # A convention's life, in a table of its own (an XLSX sheet or a CSV file each), one row per act or event, with
 # the convention's reference: the importer joins each row to its convention (see `attach_life`).
 LIFE = {"renouvellements": "renouvellements", "avenants": "avenants", "denonciations": "denonciation",
@@ -43,6 +50,7 @@ NESTED: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "pacte": {"periode": ("debut", "fin"), "adoption": ("instance", "date")},
     "realisations": {},
+    "axes": {}, "fiches": {}, "engagements": {},
     "avenants": {"deliberation": ("numero", "date")},
 }
 # List fields: in a CSV or XLSX cell, one item per line (Alt+Entrée in Excel).
@@ -50,8 +58,11 @@ LISTS = {
     "partenaires": set(),
     "conventions": {"partenaires", "engagements_departement", "engagements_partenaire", "actions", "versements"},
     "departement": set(),
-    "pacte": {"cosignataires", "gouvernance"},
+    "pacte": {"cosignataires", "gouvernance", "diagnostic"},
     "realisations": set(),
+    "axes": {"objectifs"},
+    "fiches": {"objectifs", "partenaires", "indicateurs", "financeurs"},
+    "engagements": set(),
     "avenants": {"modifications"},
 }
 ACTION_COLUMNS = ("intitule", "public", "indicateur", "cible")
@@ -245,9 +256,14 @@ def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
         line = tree.lines.get((key,), 1)
         # « departements: » lists several départements (an export of a registry that holds more than one)
         section = "departement" if key == "departements" else key
+        if section in PACTE_PARTS:
+            reading.problems.append(Problem(source, f"ligne {line}", None,
+                                            f"en YAML, la section « {section} » s'écrit dans la section pacte",
+                                            f"placez « {section}: » sous « pacte: » (voir le README)"))
+            continue
         if section not in SECTIONS:
             reading.problems.append(Problem(source, f"ligne {line}", None, f"section « {section} » inconnue",
-                                            "sections reconnues : " + ", ".join(SECTIONS)))
+                                            "sections reconnues : " + ", ".join(YAML_SECTIONS)))
             continue
         if content is None:
             continue
@@ -273,6 +289,14 @@ def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
                 if p[: len(path)] == path and len(p) > len(path)
             }
             reading.items.append(Item(section, source, where, entry, places))
+
+
+YAML_SECTIONS = tuple(s for s in SECTIONS if s not in PACTE_PARTS)
+
+
+def sheet_names() -> list[str]:
+    """The sheets a workbook may hold, as `pacte modeles classeur` names them."""
+    return [{"fiches": "fiches-actions"}.get(s, s) for s in SECTIONS]
 
 
 # ---------------------------------------------------------------- CSV and XLSX
@@ -356,11 +380,21 @@ HEADER_ALIASES = {
 }
 
 
-def _header(value: Any) -> str:
+def _header(value: Any, section: str | None = None) -> str:
     """A column title as a field name: « Référence » → reference, « Date d'effet » → date_effet, « Courriel du
-    responsable » → responsable_email, « N° de délibération » → deliberation_numero."""
+    responsable » → responsable_email, « N° de délibération » → deliberation_numero. A column of *section*
+    keeps its name (« partenaire » of the engagements is not the conventions' « partenaires »)."""
     name = as_code(str(value or ""))
+    if section is not None and name in _columns_of(section):
+        return name
     return HEADER_ALIASES.get(name, name)
+
+
+@functools.lru_cache(maxsize=32)
+def _columns_of(section: str) -> frozenset[str]:
+    from pacte_docs.intake.exporter import columns
+
+    return frozenset(columns(section))
 
 
 HEADER_SEARCH = 20  # rows looked at for the header: title rows, a blank row, merged cells may come first
@@ -377,8 +411,8 @@ def header_row(table: list[list[Any]], name: str, section: str | None) -> int:
         if all(v in (None, "") for v in row):
             continue
         first = index if first is None else first
-        headers = [_header(h) for h in row]
-        found = section or _section_from(name, headers)
+        found = section or _section_from(name, [_header(h) for h in row])
+        headers = [_header(h, found) for h in row]
         required = required_columns(found) if found is not None else set()
         if required and required <= set(headers):
             return index
@@ -414,6 +448,8 @@ def _read_csv(path: Path, data: bytes, reading: Reading) -> None:
         return
     start = header_row(table, path.stem, None)
     headers = [_header(h) for h in table[start]]
+    found = _section_from(path.stem, headers)
+    headers = [_header(h, found) for h in table[start]]
     values = [[from_spreadsheet(value) for value in row] for row in table[start + 1:]]  # « '=x » as pacte exported it
     _table_items(source, table[start], headers, values, path.stem, reading, lambda r, c: f"ligne {r}",
                  first_row=start + 1)
@@ -465,9 +501,10 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                                                 "être importée, ou supprimez-la ou faites commencer son nom par "
                                                 "« _ »"))
                 continue
-            if title.lower() not in SECTIONS:
+            section = SHEET_NAMES.get(title.lower(), title.lower())
+            if section not in SECTIONS:
                 reading.problems.append(Problem(source, f"feuille « {title} »", None, "feuille inconnue",
-                                                "nommez-la d'après sa section (" + ", ".join(SECTIONS)
+                                                "nommez-la d'après sa section (" + ", ".join(sheet_names())
                                                 + ") ou faites commencer son nom par « _ » pour l'ignorer"))
                 continue
             table: list[list[Any]] = []
@@ -483,8 +520,8 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                 table.append(list(row))
             if not table:
                 continue
-            start = header_row(table, title.lower(), title.lower())
-            headers = [_header(h) for h in table[start]]
+            start = header_row(table, section, section)
+            headers = [_header(h, section) for h in table[start]]
             for index in _hidden_columns(sheet):
                 if index < len(headers) and headers[index]:
                     reading.problems.append(Problem(
@@ -497,8 +534,8 @@ def _read_xlsx(source: str, data: bytes, reading: Reading) -> None:
                     return f"feuille « {title} », ligne {r}"
                 return f"feuille « {title} », cellule {_column_letter(c)}{r}"
 
-            _table_items(source, table[start], headers, table[start + 1:], title.lower(), reading, place,
-                         section=title.lower(), first_row=start + 1)
+            _table_items(source, table[start], headers, table[start + 1:], section, reading, place,
+                         section=section, first_row=start + 1)
     finally:
         book.close()
 
@@ -568,6 +605,8 @@ def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[
                 value = value.date()
             record[header] = None if value == "" else value
             places[header] = place(number, index)
+        if is_example(section, record):  # the grey row of `pacte modeles classeur`, left as it was written
+            continue
         data, field_places = _unflatten(section, record, places)
         if section == "pacte" and any(i.section == section and i.source == source for i in reading.items):
             # a table of départements may list several (an export of two), one per row
@@ -578,6 +617,82 @@ def _table_items(source: str, titles: list[Any], headers: list[str], rows: list[
         labels = {_target(section, header): str(title).strip() for header, title in zip(
             headers, titles, strict=False) if header and _target(section, header) != str(title).strip()}
         reading.items.append(Item(section, source, place(number, None), data, field_places, labels, table=True))
+
+
+def is_example(section: str, record: dict[str, Any]) -> bool:
+    from pacte_docs.intake import workbook
+
+    return workbook.is_example(section, record)
+
+
+def _axe_number(value: Any) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def attach_pacte(items: list[Item], problems: list[Problem]) -> list[Item]:
+    """Join the rows of the sheets axes, fiches-actions and engagements to the pacte of their workbook (or to
+    the one pacte imported with them), as the YAML nests them: each fiche under the axe whose number it gives,
+    each commitment under its partner's code; every field keeps its cell, for the messages. A row without a
+    pacte, or a fiche naming an axe that is not in the sheet, is a problem at its place."""
+    parts = [i for i in items if i.section in PACTE_PARTS]
+    if not parts:
+        return items
+    pactes = [i for i in items if i.section == "pacte"]
+    axes_of: dict[int, dict[int, int]] = {}  # id(pacte) → axe number → its index
+
+    def owner(item: Item) -> Item | None:
+        same = [p for p in pactes if p.source == item.source]
+        return same[0] if len(same) == 1 else pactes[0] if not same and len(pactes) == 1 else None
+
+    def keep(target: Item, item: Item, path: str, fields: dict[str, Any]) -> None:
+        target.places[path] = item.where
+        for name in fields:
+            target.places[f"{path}.{name}"] = item.place(name)
+            target.labels[f"{path}.{name}"] = item.label(name)
+
+    for section in PACTE_PARTS:  # the axes first, whatever the order of the sheets: fiches name them
+        for item in (i for i in parts if i.section == section):
+            target = owner(item)
+            if target is None:
+                problems.append(Problem(item.source, item.where, None,
+                                        f"ligne de « {section} » sans PDI/PTI auquel la rattacher",
+                                        "remplissez la feuille « pacte » du même classeur (une ligne)"))
+                continue
+            row = dict(item.data)
+            if section == "axes":
+                axes = target.data.setdefault("axes", [])
+                keep(target, item, f"axes.{len(axes)}", row)
+                number = _axe_number(row.get("numero"))
+                if number is not None:
+                    axes_of.setdefault(id(target), {}).setdefault(number, len(axes))
+                axes.append(row)
+            elif section == "fiches":
+                raw = row.pop("axe", None)
+                number = _axe_number(raw)
+                index = axes_of.get(id(target), {}).get(number) if number is not None else None
+                if index is None:
+                    problems.append(Problem(item.source, item.place("axe"), item.label("axe"),
+                                            f"axe « {raw if raw is not None else '(vide)'} » absent de la feuille "
+                                            "« axes »", "écrivez le numéro d'un axe de la feuille « axes »"))
+                    continue
+                fiches = target.data["axes"][index].setdefault("fiches", [])
+                keep(target, item, f"axes.{index}.fiches.{len(fiches)}", row)
+                fiches.append(row)
+            else:
+                code = str(row.get("partenaire") or "").strip().upper()
+                text = row.get("engagement")
+                for name, value in (("partenaire", code), ("engagement", text)):
+                    if value in (None, ""):
+                        problems.append(Problem(item.source, item.place(name), item.label(name),
+                                                "champ obligatoire absent", "renseignez-le"))
+                if code and text not in (None, ""):
+                    commitments = target.data.setdefault("engagements", {})
+                    target.places.setdefault("engagements", item.place("partenaire"))
+                    commitments.setdefault(code, []).append(text)
+    return [i for i in items if i.section not in PACTE_PARTS]
 
 
 def attach_life(items: list[Item], problems: list[Problem]) -> list[Item]:

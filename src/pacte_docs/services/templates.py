@@ -254,3 +254,22 @@ def _sentence(text: str, position: int) -> str:
     start = max(text.rfind("\n", 0, position), text.rfind(". ", 0, position)) + 1
     end = min((i for i in (text.find("\n", position), text.find(". ", position)) if i != -1), default=len(text))
     return text[start:end].strip()
+
+
+def write_workbook(path: Path, replace: bool = False) -> Path:
+    """The blank import workbook (`intake.workbook`) written to *path*; a file already there is kept unless
+    *replace*: it may be a workbook being filled in."""
+    from pacte_docs.errors import PacteError
+    from pacte_docs.files import write_atomic
+    from pacte_docs.intake import workbook
+
+    if path.suffix.lower() != ".xlsx":
+        raise PacteError(f"{path} : un classeur se nomme en « .xlsx » (par exemple classeur-pacte.xlsx).")
+    if path.exists() and not replace:
+        raise PacteError(f"{path} existe déjà : rien n'a été écrit. C'est peut-être un classeur en cours de "
+                         "saisie ; donnez un autre nom, ou ajoutez --remplacer pour l'écraser.")
+    if path.is_dir():
+        raise PacteError(f"{path} est un dossier : donnez un nom de fichier .xlsx.")
+    write_atomic(path, workbook.blank())
+    return path
+
