@@ -257,3 +257,21 @@ def test_a_fiche_of_an_unknown_axe_or_a_pacte_without_axes_is_named_at_its_cell(
     refused = pacte("importer", str(path), ok=False)
     assert "feuille « pacte », ligne 3" in refused.output and "axes" in refused.output
     assert json.loads(pacte("pdi-pti", "lister", "--format", "json").output) == []
+
+
+def test_a_column_that_a_sheet_of_its_own_gives_is_named_never_a_traceback(pacte: Pacte, tmp_path: Path) -> None:
+    """A pacte sheet with a column « engagements » or « axes », an axes sheet with a column « fiches », next to
+    the sheets that give them: each such column is named, with the sheet to use."""
+    data = build_pacte(fiches_per_axe=(1, 1))
+    path, book = blank(pacte, tmp_path)
+    fill_pacte(book, data)
+    for name, sheet, value in (("engagements", "pacte", "FT-23"), ("axes", "pacte", "1"), ("fiches", "axes", "1.1")):
+        column = book[sheet].max_column + 1
+        book[sheet].cell(row=1, column=column, value=name)
+        book[sheet].cell(row=3, column=column, value=value)
+    book.save(path)
+    refused = pacte("importer", str(path), ok=False)
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    for name, sheet in (("engagements", "engagements"), ("axes", "axes"), ("fiches", "fiches-actions")):
+        assert f"champ « {name} » : colonne inconnue — les {sheet} s'écrivent dans la feuille « {sheet} »" in \
+            refused.output

@@ -170,7 +170,9 @@ def test_text_that_looks_like_a_formula_stays_text(blank: Path, tmp_path: Path) 
 _HEADER_WORDS = st.sampled_from(["reference", "Référence", "deliberation", "Délibération", "N° de délibération",
                                  "responsable", "representant", "objectifs", "type", "partenaires", "date_effet",
                                  "renouvellement", "", " ", "_", "_x", "deliberation_", "avenants", "journal",
-                                 "deliberation_date", "representant_nom", "Date de délibération"])
+                                 "deliberation_date", "representant_nom", "Date de délibération", "axe", "numero",
+                                 "intitule", "nature", "partenaire", "engagement", "periode_debut", "titre",
+                                 "fiches", "axes", "engagements"])
 _CELLS = st.one_of(st.none(), st.text(max_size=12), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
                    st.booleans(), st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1)))
 
@@ -180,8 +182,14 @@ _CELLS = st.one_of(st.none(), st.text(max_size=12), st.integers(-10**12, 10**12)
          rows=[["CCAS-2025-001", "CP-2025-01", "2025-01-15"]], blank_rows=0, hidden=False)
 @example(sheet="conventions", headers=["Conventions 2025"], rows=[[], ["reference", "N° de délibé"], ["X-1", 1]],
          blank_rows=1, hidden=False)
+@example(sheet="fiches-actions", headers=["axe", "numero", "intitule"], rows=[["1", 1.5, None], [None, "x", "y"]],
+         blank_rows=0, hidden=False)
+@example(sheet="pacte", headers=["reference", "titre", "periode_debut", "periode_fin", "engagements", "axes"],
+         rows=[["PTI-1", "T", 2025, 2028, "FT-91", "1"]], blank_rows=0, hidden=False)
+@example(sheet="axes", headers=["numero", "intitule", "nature", "fiches"], rows=[[1, "A", "sociale", "1.1"]],
+         blank_rows=0, hidden=False)
 @given(sheet=st.sampled_from(["conventions", "partenaires", "pacte", "realisations", "avenants", "departement",
-                              "Feuil1"]),
+                              "Feuil1", "axes", "fiches-actions", "engagements"]),
        headers=st.lists(st.one_of(_HEADER_WORDS, _HEADER_WORDS, st.text(max_size=15)), min_size=1, max_size=8),
        rows=st.lists(st.lists(_CELLS, min_size=1, max_size=9), min_size=1, max_size=4), blank_rows=st.integers(0, 3),
        hidden=st.booleans())
@@ -211,6 +219,12 @@ def test_no_header_value_or_sheet_ends_in_a_traceback(sheet: str, headers: list[
     if hidden:
         target.sheet_state = "hidden"
         book.create_sheet("_visible")
+    if sheet in ("axes", "fiches-actions", "engagements"):  # the pacte they join, and an axe for the fiches
+        book.create_sheet("pacte").append(["reference", "titre", "periode_debut", "periode_fin"])
+        book["pacte"].append(["PTI-2025-2028", "Pacte", 2025, 2028])
+        if sheet != "axes":
+            book.create_sheet("axes").append(["numero", "intitule", "nature"])
+            book["axes"].append([1, "Axe", "sociale"])
     out = io.BytesIO()
     book.save(out)
     folder = Path(tempfile.mkdtemp())
@@ -219,7 +233,7 @@ def test_no_header_value_or_sheet_ends_in_a_traceback(sheet: str, headers: list[
         path.write_bytes(out.getvalue())
         reading = readers.read(path)
         problems: list[Problem] = list(reading.problems)
-        items = readers.attach_life(reading.items, problems)
+        items = readers.attach_pacte(readers.attach_life(reading.items, problems), problems)
         for item in items:
             import_format.clean(item, problems)
         assert all(isinstance(p, Problem) and str(p) for p in problems)

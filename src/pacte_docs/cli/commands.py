@@ -302,12 +302,14 @@ def demo_command(state: State, dossier: Path | None) -> None:
 def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -> None:
     """Importe des partenaires et conventions (classeur XLSX, CSV ou YAML), tout ou rien.
 
+    Pour commencer : pacte modeles classeur, un classeur vierge dont chaque en-tête dit sa règle.
     Un classeur a une feuille par section : departement, partenaires, conventions, realisations,
-    avenants, renouvellements, denonciations (le PDI/PTI : section pacte, en YAML). Une ligne de
-    titre au-dessus des en-têtes est permise ; les en-têtes en français (« Date d'effet ») et les
-    valeurs telles que pacte les affiche (« France Travail », « Exprès ») sont lus. Un fichier CSV
-    tient une section, nommée par le fichier (partenaires.csv). Toutes les colonnes et leurs règles :
-    section « Format d'import » du README, ou un export (pacte exporter registre.xlsx).
+    le PDI/PTI (pacte, axes, fiches-actions, engagements) et la vie des conventions (avenants,
+    renouvellements, denonciations, journal). Une ligne de titre au-dessus des en-têtes est permise ;
+    les en-têtes en français (« Date d'effet ») et les valeurs telles que pacte les affiche
+    (« France Travail », « Exprès ») sont lus. Un fichier CSV tient une section, nommée par le
+    fichier (partenaires.csv). Toutes les colonnes et leurs règles : les notes des en-têtes du
+    classeur vierge, et la section « Format d'import » du README.
 
     Chaque erreur est signalée avec son fichier, sa feuille, sa ligne et sa colonne ; au moindre
     problème, rien n'est enregistré. Réimporter le même fichier ne change rien.

@@ -637,10 +637,17 @@ def attach_pacte(items: list[Item], problems: list[Problem]) -> list[Item]:
     the one pacte imported with them), as the YAML nests them: each fiche under the axe whose number it gives,
     each commitment under its partner's code; every field keeps its cell, for the messages. A row without a
     pacte, or a fiche naming an axe that is not in the sheet, is a problem at its place."""
+    pactes = [i for i in items if i.section == "pacte"]
+    # in a table, what the sheets of the parts give is not a column: the column would be lost, it is named
+    for item in pactes + [i for i in items if i.section == "axes"]:
+        for name, sheet in (("axes", "axes"), ("engagements", "engagements"), ("fiches", "fiches-actions")):
+            if item.table and name in item.data and (item.section == "pacte") != (name == "fiches"):
+                problems.append(Problem(item.source, item.place(name), item.label(name), "colonne inconnue",
+                                        f"les {sheet} s'écrivent dans la feuille « {sheet} », une ligne chacun"))
+                del item.data[name]
     parts = [i for i in items if i.section in PACTE_PARTS]
     if not parts:
         return items
-    pactes = [i for i in items if i.section == "pacte"]
     axes_of: dict[int, dict[int, int]] = {}  # id(pacte) → axe number → its index
 
     def owner(item: Item) -> Item | None:
