@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -52,8 +53,8 @@ def test_express_renewal_opens_the_next_period_with_its_own_act(pacte: Pacte) ->
     pacte("importer", str(DATA / "alertes.yaml"))
     pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
     signed_text = (pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx").read_bytes()
-    result = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
-                   "CP-2027-03-041", "--sans-pdf")
+    result = pacte("--au", "2027-02-22", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
+                   "CP-2027-02-041", "--sans-pdf")
     assert ("période 2 du 1er juin 2027 au 31 mai 2030 (date limite de décision : 28 février 2030)"
             in result.output)
     assert "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx (créé)" in result.output
@@ -63,14 +64,14 @@ def test_express_renewal_opens_the_next_period_with_its_own_act(pacte: Pacte) ->
     assert "a été renouvelée" not in docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx")
     act = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101-renouvellement-1.docx")
     assert "RENOUVELLEMENT N° 1" in act and "de la convention n° CCAS-2024-101" in act
-    assert ("Vu la délibération de la Commission permanente n° CP-2027-03-041 du 20 mars 2027 décidant le "
+    assert ("Vu la délibération de la Commission permanente n° CP-2027-02-041 du 22 février 2027 décidant le "
             "renouvellement de la convention ;") in act
     assert ("est renouvelée de manière expresse pour une nouvelle période de trois ans, du 1er juin 2027 au "
             "31 mai 2030 inclus.") in act
     assert "Ce renouvellement est le dernier que prévoit la convention" in act
     # the Président signs it by the délibération that renews, not the one that approved the convention
     assert ("dûment habilité à signer le présent renouvellement par délibération de la Commission permanente "
-            "n° CP-2027-03-041 du 20 mars 2027,") in act
+            "n° CP-2027-02-041 du 22 février 2027,") in act
     shown = _show(pacte, "CCAS-2024-101", "--au", "2027-06-02")
     assert (shown["statut"], shown["periode"], shown["fin_periode"]) == ("reconduite", 2, "2030-05-31")
     natures = [e["nature"] for e in shown["journal"]]
@@ -228,7 +229,7 @@ def test_an_act_a_failed_run_left_unmade_is_made_by_generer(pacte: Pacte) -> Non
     « conventions generer » makes it once the cause is fixed; an act already made is never rewritten."""
     pacte("importer", str(DATA / "alertes.yaml"))
     (pacte.root / "modeles/renouvellement.docx").unlink()
-    failed = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--sans-pdf", ok=False)
+    failed = pacte("--au", "2027-02-20", "conventions", "renouveler", "CCAS-2024-101", "--sans-pdf", ok=False)
     assert failed.exit_code == 1 and "Modèle « renouvellement » introuvable" in failed.output
     assert "CCAS-2024-101 : renouvellement enregistré ; période 2" in failed.output
     assert "« pacte conventions generer CCAS-2024-101 » le produira" in failed.output
@@ -245,3 +246,60 @@ def test_an_act_a_failed_run_left_unmade_is_made_by_generer(pacte: Pacte) -> Non
     again = pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
     assert "CCAS-2024-101-renouvellement-1.docx (texte signé, inchangé)" in again.output
     assert act.read_bytes() == first
+
+
+def test_a_renewal_after_the_deadline_the_clause_sets_is_refused_and_a_successor_drafted(pacte: Pacte) -> None:
+    """CCAS-2024-101's article says the renewal is decided « au plus tard le 28 février 2027. À défaut, la
+    convention prend fin à son terme »: a délibération of 20 March 2027 was accepted « décidant le
+    renouvellement ». It is now refused with the clause and the way forward — a successor convention, drafted
+    from the old one — or recorded with --force, the journal saying the clause was set aside."""
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-101", "--sans-pdf")
+    text = docx_text(pacte.root / "conventions/CCAS-2024-101/CCAS-2024-101.docx")
+    assert "La décision de renouvellement doit intervenir au plus tard le 28 février 2027. À défaut, la " \
+           "convention prend fin à son terme." in text
+    before = _show(pacte, "CCAS-2024-101")
+    late = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
+                 "CP-2027-03-041", "--sans-pdf", ok=False)
+    assert late.exit_code == 1
+    assert ("La décision du 20 mars 2027 est postérieure à la date limite que fixe la convention CCAS-2024-101 : "
+            "« La décision de renouvellement doit intervenir au plus tard le 28 février 2027. À défaut, la "
+            "convention prend fin à son terme. » La convention prend donc fin le 31 mai 2027.") in late.output
+    assert "pacte conventions succeder CCAS-2024-101 --reference NOUVELLE-REFERENCE" in late.output
+    assert "Rien n'a été enregistré" in late.output and _show(pacte, "CCAS-2024-101") == before
+    # the alert past the deadline says the same
+    alert = json.loads(pacte("--au", "2027-03-20", "alertes", "--format", "json").output)
+    action = next(a["action"] for a in alert if a["reference"] == "CCAS-2024-101")
+    assert "à défaut de décision à cette date, elle prend fin à son terme, le 31 mai 2027" in action
+    assert "d'urgence" not in action and "pacte conventions succeder CCAS-2024-101" in action
+    # the successor: same parties and clauses, a draft starting the day after
+    made = pacte("--au", "2027-03-20", "conventions", "succeder", "CCAS-2024-101", "--reference", "ccas-2027-201")
+    assert "CCAS-2027-201 : brouillon créé pour succéder à CCAS-2024-101, prise d'effet le 1er juin 2027" in \
+        made.output
+    old, new = _show(pacte, "CCAS-2024-101"), _show(pacte, "CCAS-2027-201", "--au", "2027-03-20")
+    assert new["statut"] == "brouillon" and new["date_effet"] == "2027-06-01" and new["date_signature"] is None
+    assert (new["partenaires"], new["objet"], new["duree_mois"], new["renouvellement"]) == (
+        old["partenaires"], old["objet"], old["duree_mois"], old["renouvellement"])
+    assert new["deliberation"]["numero"] is None and new["deliberation"]["date"] is None
+    assert "succéder à la convention CCAS-2024-101" in new["journal"][-1]["description"]
+    assert old["journal"][-1]["nature"] == "succession" and "CCAS-2027-201" in old["journal"][-1]["description"]
+    taken = pacte("conventions", "succeder", "CCAS-2024-101", "--reference", "CCAS-2027-201", ok=False)
+    assert taken.exit_code == 1 and "existe déjà" in taken.output
+    # --force: recorded, the journal says the clause was set aside
+    forced = pacte("--au", "2027-03-20", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
+                   "CP-2027-03-041", "--sans-pdf", "--force")
+    assert "renouvellement enregistré" in forced.output
+    entry = next(e for e in _show(pacte, "CCAS-2024-101")["journal"] if e["nature"] == "renouvellement")
+    assert "Clause de renouvellement écartée (--force) : la décision est postérieure à la date limite du " \
+           "28 février 2027 que fixe la convention." in entry["description"]
+
+
+@pytest.mark.parametrize("name", ["convention_ccas", "convention_france_travail"])
+def test_the_templates_give_the_clause_the_rules_apply(name: str) -> None:
+    """The sentence the renewal rule cites is the one the package's conventions write, word for word."""
+    from pacte_docs.rules.clauses import CLAUSES
+    from pacte_docs.workspace import package_templates
+
+    document = DocxDocument(io.BytesIO(package_templates()[name]))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert CLAUSES["renouvellement_expresse"] in text

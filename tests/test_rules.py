@@ -212,7 +212,9 @@ def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
 @pytest.mark.parametrize(("facts", "on", "fragment"), [
     (faits(renouvellement="tacite", renouvellements_max=2), D(2027, 1, 1), "laisser reconduire, ou dénoncer"),
     (faits(renouvellement="tacite", renouvellements_max=2), D(2027, 3, 1), "reconduction tacite le 1er juin 2027"),
-    (faits(), D(2027, 3, 1), "faire délibérer le renouvellement d'urgence, avant le 31 mai 2027"),
+    (faits(), D(2027, 3, 1), "Date limite dépassée (28 février 2027) : la convention prévoit qu'à défaut de "
+                             "décision à cette date, elle prend fin à son terme, le 31 mai 2027. Pour poursuivre, "
+                             "préparer une nouvelle convention (pacte conventions succeder CCAS-2024-001)."),
     (faits(renouvellement="aucun"), D(2027, 5, 1), "sans renouvellement possible"),
     (faits(), D(2027, 6, 1), "Convention expirée le 31 mai 2027"),
 ])

@@ -296,7 +296,8 @@ def _registry(base: str | None, folder: Path) -> Iterator[Pacte]:
 
 
 LIFECYCLES = st.fixed_dictionaries({
-    "renouveler": st.one_of(st.none(), st.integers(0, 80)),  # days after 2027-01-01, CCAS-2024-101 (expresse)
+    # days after 2027-01-01, CCAS-2024-101 (expresse): up to its decision deadline, 28 February 2027
+    "renouveler": st.one_of(st.none(), st.integers(0, 58)),
     "denoncer": st.one_of(st.none(), st.integers(0, 50)),  # days after 2027-01-01, CCAS-2024-102 (tacite)
     "avenants": st.lists(st.booleans(), max_size=2),  # CCAS-2024-103: each carries its end further, or not
     "signer": st.booleans(),  # the draft CCAS-2027-105

@@ -538,7 +538,9 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
               help="Date de la décision de renouvellement (par défaut : --au, aujourd'hui).")
 @click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui renouvelle.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de l'acte de renouvellement.")
-@click.option("--force", is_flag=True, help="Enregistre d'avance une décision datée après aujourd'hui.")
+@click.option("--force", is_flag=True,
+              help="Enregistre une décision datée après aujourd'hui, ou prise après la date limite que fixe la "
+                   "convention (le journal dit que la clause a été écartée).")
 @click.pass_obj
 def conventions_renew(state: State, reference: str, date_: dt.date | None, deliberation: str | None,
                       sans_pdf: bool, force: bool) -> None:
@@ -553,6 +555,27 @@ def conventions_renew(state: State, reference: str, date_: dt.date | None, delib
 
     _print_step(lifecycle.renouveler(state.workspace(), reference, date_ or state.au, deliberation, state.au,
                                      with_pdf=not sans_pdf, force=force))
+
+
+@conventions_group.command("succeder")
+@click.argument("reference", callback=_key)
+@click.option("--reference", "nouvelle", required=True, metavar="NOUVELLE",
+              help="Référence de la nouvelle convention (par exemple CCAS-2027-001).")
+@click.option("--date-effet", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Prise d'effet de la nouvelle convention (par défaut : le lendemain de la fin de l'ancienne).")
+@click.pass_obj
+def conventions_succeed(state: State, reference: str, nouvelle: str, date_effet: dt.date | None) -> None:
+    """Prépare en brouillon la convention qui succède à une convention terminée ou qui ne peut plus être
+    renouvelée : mêmes parties, objet et clauses, nouvelle référence ; la délibération et la signature
+    restent à venir.
+
+    \b
+    Exemple :
+      pacte conventions succeder CCAS-2024-001 --reference CCAS-2027-001
+    """
+    from pacte_docs.services import lifecycle
+
+    _print_step(lifecycle.succeder(state.workspace(), reference, nouvelle, state.au, date_effet))
 
 
 @conventions_group.command("avenant")

@@ -110,8 +110,10 @@ def action(suivi: Suivi, seuil: int | str) -> str:
                     f"{date_longue(period.fin + dt.timedelta(days=1))}.")
         return (f"Décider avant le {limite} : laisser reconduire, ou dénoncer par lettre recommandée "
                 f"(préavis de {suivi.preavis_mois} mois).")
-    if seuil == "depasse":
-        return f"Date limite dépassée ({limite}) : faire délibérer le renouvellement d'urgence, avant le {fin}."
+    if seuil == "depasse":  # the clause (rules.clauses): without a decision by the deadline, the convention ends
+        return (f"Date limite dépassée ({limite}) : la convention prévoit qu'à défaut de décision à cette date, elle "
+                f"prend fin à son terme, le {fin}. Pour poursuivre, préparer une nouvelle convention "
+                f"(pacte conventions succeder {suivi.reference}).")
     return f"Faire délibérer le renouvellement avant le {limite} (fin de période le {fin})."
 
 

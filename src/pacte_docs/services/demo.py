@@ -53,7 +53,7 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
         sign = clichy.date_signature is None
     steps = []
     if renew:
-        steps.append(lifecycle.renouveler(ws, "PE-2016-001", D(2018, 10, 15), "2018-04-0412", on))
+        steps.append(lifecycle.renouveler(ws, "PE-2016-001", D(2018, 9, 24), "2018-04-0412", on))
     if denounce:
         steps.append(lifecycle.denoncer(ws, "ASSO-2023-011", D(2026, 5, 15),
                                         "Reprise de l'action par la plateforme départementale de mobilité.", False))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pacte_docs import files
@@ -19,8 +20,8 @@ from pacte_docs.errors import LifecycleError, PacteError
 from pacte_docs.formatting import date_longue
 from pacte_docs.kinds import ArticleChange
 from pacte_docs.registry import journal, queries
-from pacte_docs.registry.models import Avenant, Renouvellement
-from pacte_docs.rules import periods
+from pacte_docs.registry.models import Avenant, Convention, Renouvellement
+from pacte_docs.rules import clauses, periods
 from pacte_docs.services import generation
 from pacte_docs.workspace import Workspace, holding
 
@@ -103,7 +104,13 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
     last = periods.periodes(queries.faits(c), max(on, date))[-1]
     if date > last.fin:
         raise LifecycleError(f"La décision du {date_longue(date)} est postérieure à la fin de la période "
-                             f"({date_longue(last.fin)}) : la convention a expiré, il faut en conclure une nouvelle.")
+                             f"({date_longue(last.fin)}) : la convention a expiré, il faut en conclure une nouvelle "
+                             f"(pacte conventions succeder {reference} --reference NOUVELLE-REFERENCE).")
+    late = clauses.late_renewal(reference, last, date)
+    if late is not None and not force:
+        raise LifecycleError(f"{late.raison}\n{late.suite}\nRien n'a été enregistré. Si le service juridique a "
+                             "décidé de passer outre, relancez avec --force : le journal dira que la clause a été "
+                             "écartée.")
     c.renouvellements.append(Renouvellement(numero=len(c.renouvellements) + 1, date=date,
                                             deliberation_numero=deliberation))
     session.flush()
@@ -112,6 +119,9 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
     text = f"Renouvellement décidé le {date_longue(date)}"
     text += f" (délibération n° {deliberation})" if deliberation else ""
     text += f" : période {opened.numero} du {date_longue(opened.debut)} au {date_longue(opened.fin)}."
+    if late is not None:
+        text += (f" Clause de renouvellement écartée (--force) : la décision est postérieure à la date limite du "
+                 f"{date_longue(last.date_limite)} que fixe la convention.")
     journal.record(session, c, "renouvellement", text, date=date)
     return opened
 
@@ -273,6 +283,49 @@ def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str |
                       f"{date_longue(opened.debut)} au {date_longue(opened.fin)} (date limite de décision : "
                       f"{date_longue(opened.date_limite)}).")
     _act(ws, step, reference, "renouvellement", opened.numero - 1, "Acte de renouvellement", with_pdf)
+    return step
+
+
+@holding("registre")
+def succeder(ws: Workspace, reference: str, nouvelle: str, on: dt.date, date_effet: dt.date | None = None) -> Step:
+    """A new draft convention *nouvelle* that takes up convention *reference* (ended, or past the deadline its
+    clause sets for a renewal): the same parties, object, clauses and amounts, a period starting the day after
+    the old one ends (or on *date_effet*), no délibération and no signature yet — a draft to complete, have
+    approved and sign. Each journal says where the other comes from."""
+    from pacte_docs.errors import Invalid
+    from pacte_docs.intake.exporter import convention_record
+    from pacte_docs.intake.import_format import key
+
+    try:
+        nouvelle = key("référence")(nouvelle)
+    except Invalid as exc:
+        raise LifecycleError(f"--reference : {exc.message} ; {exc.fix}.") from None
+    step = Step()
+    with ws.db.session() as session:
+        old = queries.convention(session, reference)
+        if session.scalar(select(Convention.id).where(Convention.reference == nouvelle)) is not None:
+            raise LifecycleError(f"La convention {nouvelle} existe déjà : choisissez une autre référence "
+                                 "(« pacte conventions lister » montre celles qui sont prises).")
+        ends = periods.periodes(queries.faits(old), on)[-1].fin
+        start = date_effet or ends + dt.timedelta(days=1)
+        data = convention_record(old) | {
+            "reference": nouvelle, "date_effet": start, "date_signature": None,
+            "deliberation": {"instance": old.deliberation_instance, "numero": None, "date": None},
+            "deliberation_partenaire": {"instance": old.deliberation_partenaire_instance, "numero": None,
+                                        "date": None}}
+        data["responsable"] = {"nom": old.responsable_nom, "email": old.responsable_email}
+        created, _ = queries.upsert_convention(session, data, old.departement, list(old.partenaires), None)
+        session.flush()
+        queries.refresh_echeances(session, [created])
+        journal.record(session, created, "import", f"Brouillon préparé pour succéder à la convention {reference} "
+                       f"(qui prend fin le {date_longue(ends)}) : mêmes parties et clauses, prise d'effet le "
+                       f"{date_longue(start)}.")
+        journal.record(session, old, "succession", f"La convention {nouvelle} est préparée pour lui succéder, à "
+                       f"compter du {date_longue(start)}.")
+    step.lines.append(f"{nouvelle} : brouillon créé pour succéder à {reference}, prise d'effet le "
+                      f"{date_longue(start)} ; parties, objet et clauses repris.")
+    step.lines.append(f"À compléter : la délibération qui l'approuve, puis la signature. « pacte conventions generer "
+                      f"{nouvelle} » en fait le projet.")
     return step
 
 
