@@ -303,3 +303,25 @@ def test_the_templates_give_the_clause_the_rules_apply(name: str) -> None:
     document = DocxDocument(io.BytesIO(package_templates()[name]))
     text = "\n".join(p.text for p in document.paragraphs)
     assert CLAUSES["renouvellement_expresse"] in text
+
+
+@pytest.mark.libreoffice
+def test_the_tools_own_draft_is_no_signed_copy(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """`signer --fichier` accepted the unsigned PDF pacte had made (same SHA-256 as the recorded draft, « PROJET »
+    on each page) as a « signature manuscrite numérisée »."""
+    pacte_sqlite("importer", str(DATA / "alertes.yaml"))
+    pacte_sqlite("conventions", "generer", "CCAS-2027-105")
+    draft = pacte_sqlite.root / "conventions/CCAS-2027-105/CCAS-2027-105.pdf"
+    assert all("PROJET" in page for page in pdf_text(draft).split("\f") if page.strip())
+    copy = tmp_path / "CCAS-2027-105-signee.pdf"
+    copy.write_bytes(draft.read_bytes())
+    refused = pacte_sqlite("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(copy),
+                           ok=False)
+    assert refused.exit_code == 1 and "ne prouve pas la signature" in refused.output
+    assert "octet pour octet, le PDF que pacte a produit (conventions/CCAS-2027-105/CCAS-2027-105.pdf)" in \
+        refused.output
+    assert "chaque page porte la mention « PROJET »" in refused.output
+    assert _show(pacte_sqlite, "CCAS-2027-105")["date_signature"] is None
+    forced = pacte_sqlite("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(copy),
+                          "--force")
+    assert "Copie signée : refusée — enregistrée avec --force" in forced.output

@@ -147,15 +147,28 @@ def _articles(text: str, reference: str) -> dict[str, str]:
     return {parts[i]: _squash(parts[i + 1]) for i in range(1, len(parts) - 1, 2)}
 
 
+def _page_texts(data: bytes) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+
+
 def _text(data: bytes) -> tuple[str, int]:
-    reader = PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() or "" for page in reader.pages), len(reader.pages)
+    texts = _page_texts(data)
+    return "\n".join(texts), len(texts)
+
+
+DRAFT_MARK = re.compile(r"\bPROJET\b")  # what pacte writes on each page of an act not yet signed
 
 
 def compare(copy: bytes, generated: bytes | None, reference: str, verification: Verification) -> None:
     """Is the copy this convention, as generated? A copy with text must name the reference and give each article
-    as the generated PDF does; an image (a scan without text) must have its pages."""
-    text, pages = _text(copy)
+    as the generated PDF does; an image (a scan without text) must have its pages. The tool's own draft, « PROJET »
+    on each page, is no signed copy."""
+    texts = _page_texts(copy)
+    text, pages = "\n".join(texts), len(texts)
+    if texts and all(DRAFT_MARK.search(page) for page in texts):
+        verification.refus.append("chaque page porte la mention « PROJET » : c'est le projet non signé que pacte a "
+                                  "produit, pas l'acte signé ; donnez le scan de l'exemplaire signé ou le PDF "
+                                  "signé électroniquement")
     expected_text, expected_pages = _text(generated) if generated is not None else ("", 0)
     if len(_squash(text)) < MIN_TEXT:
         verification.texte = "image"

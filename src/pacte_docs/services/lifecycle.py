@@ -52,6 +52,12 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
         generated = documents.current(reference, "convention", "pdf")
         verification = signatures.verify(data, documents.intact_bytes(generated) if generated else None, reference,
                                          ws.authorities())
+        digest = files.sha256_bytes(data)
+        for made in documents.documents(c.id):
+            if made.format == "pdf" and made.nature == "convention" and made.sha256 == digest:
+                verification.refus.append(f"la copie est, octet pour octet, le PDF que pacte a produit ({made.chemin}) "
+                                          "et qui n'est pas signé")
+                break
         if verification.refus and not force:
             raise LifecycleError(f"La copie signée {fichier} ne prouve pas la signature de {reference} :\n"
                                  + "\n".join(f"  • {reason}" for reason in verification.refus)
