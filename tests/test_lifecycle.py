@@ -130,16 +130,29 @@ def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) 
                 "quatre", "Texte.", "--sans-pdf", ok=False)
     assert bad.exit_code == 1 and "Numéro d'article « quatre » incompréhensible" in bad.output
     assert registry_state(pacte.root, pacte.base) == before
+    # an article the signed text does not have is refused, with the articles it has
+    missing = pacte("conventions", "avenant", "CCAS-2024-103", "--objet", "Permanence.", "--remplace-article",
+                    "42", "Texte.", "--sans-pdf", ok=False)
+    assert missing.exit_code == 1 and "La convention CCAS-2024-103 n'a pas d'article 42" in missing.output
+    assert "4 « Actions conjointes » ; 5 « Dispositions financières »" in missing.output
+    assert registry_state(pacte.root, pacte.base) == before
+    # a draft is corrected and regenerated, never amended
+    draft = pacte("conventions", "avenant", "CCAS-2027-105", "--objet", "Ajout.", "--complete-article", "4",
+                  "Texte.", "--sans-pdf", ok=False)
+    assert draft.exit_code == 1 and "CCAS-2027-105 n'est pas signée : un projet ne s'amende pas" in draft.output
+    assert registry_state(pacte.root, pacte.base) == before
     pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet",
           "Ajout d'une permanence numérique et nouvelle rédaction de l'article relatif au suivi.",
           "--remplace-article", "6", "Le comité de suivi se réunit deux fois par an.",
           "--complete-article", "4", "Le CCAS tient une permanence numérique le mardi matin.",
           "--date", "2026-01-15", "--sans-pdf")
     text = " ".join(docx_text(pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx").split())
-    assert ("Article 2 – Modification de l'article 4 L'article 4 de la convention est complété par l'alinéa "
-            "suivant : « Le CCAS tient une permanence numérique le mardi matin. »") in text
-    assert ("Article 3 – Modification de l'article 6 L'article 6 de la convention est ainsi rédigé : « Le comité "
-            "de suivi se réunit deux fois par an. »") in text
+    assert ("Article 2 – Modification de l'article 4 « Actions conjointes » L'article 4 « Actions conjointes » de "
+            "la convention est complété par l'alinéa suivant : « Le CCAS tient une permanence numérique le mardi "
+            "matin. »") in text
+    assert ("Article 3 – Modification de l'article 6 « Comité de suivi et bilan annuel » L'article 6 « Comité de "
+            "suivi et bilan annuel » de la convention est ainsi rédigé : « Le comité de suivi se réunit deux fois "
+            "par an. »") in text
     assert "Article 4 – Durée" in text and "Article 5 – Autres stipulations" in text
     assert "Article 6 – Prise d'effet Le présent avenant prend effet à compter du 15 janvier 2026." in text
     journal = _show(pacte, "CCAS-2024-103")["journal"]

@@ -441,11 +441,16 @@ def fingerprint(context: dict[str, Any]) -> str:
 def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None,
                     nouvelle_fin: dt.date | None, deliberation: str | None = None,
                     date_deliberation: dt.date | None = None,
-                    modifications: list[dict[str, str]] | None = None) -> dict[str, Any]:
+                    modifications: list[dict[str, str]] | None = None,
+                    titles: dict[str, str] | None = None) -> dict[str, Any]:
     """The documented context of an avenant: the convention's, plus the avenant itself, its délibération and the
-    new wording of each article it changes (« L'article 4 est complété par l'alinéa suivant : « … » »)."""
+    new wording of each article it changes, named by its number and its title in the convention (*titles*:
+    « L'article 4 « Actions conjointes » est complété par l'alinéa suivant : « … » »)."""
     result = convention_context(c)
-    changes = [m | {"formule": ArticleChange(m["mode"]).formule} for m in modifications or []]
+    changes: list[dict[str, Any]] = [
+        m | {"formule": ArticleChange(m["mode"]).formule,
+             "titre": (titles or {}).get("1" if m["article"] == "1er" else m["article"])}
+        for m in modifications or []]
     result["avenant"] = typographie({
         "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin, "modifications": changes,
         # the number of the avenant's own articles after those that change the convention's

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import io
 import multiprocessing
 import os
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -101,7 +103,7 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
         for c in conventions:
             jobs.append(Job(c, c.reference, "convention", template_name(c),
                             functools.partial(context.convention_context, c), freeze=c.date_signature is not None))
-            jobs.extend(_recorded_acts(c))  # made once; those a failed run left without a document are made now
+            jobs.extend(_recorded_acts(ws, c))  # made once; those a failed run left without a document are made now
         report = _render_and_write(session, ws, jobs, progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
 
@@ -122,11 +124,11 @@ def generate_act(ws: Workspace, reference: str, nature: str, numero: int | None 
     (REF-avenant-N), renewal *numero* (REF-renouvellement-N) or the dénonciation letter (REF-denonciation)."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
-        report = _render_and_write(session, ws, [_act_job(c, nature, numero)], progress)
+        report = _render_and_write(session, ws, [_act_job(ws, c, nature, numero)], progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
 
 
-def _act_job(c: Convention, nature: str, numero: int | None) -> Job:
+def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> Job:
     """The act *nature* (number *numero*) recorded on convention *c*. An act is the text sent or signed: once
     written, it is frozen like a signed convention."""
     reference = c.reference
@@ -134,9 +136,12 @@ def _act_job(c: Convention, nature: str, numero: int | None) -> Job:
         recorded = next((a for a in c.avenants if a.numero == numero), None)
         if recorded is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas d'avenant n° {numero}.")
-        build = functools.partial(context.avenant_context, c, recorded.numero, recorded.objet, recorded.date,
-                                  recorded.nouvelle_fin, recorded.deliberation_numero, recorded.deliberation_date,
-                                  list(recorded.modifications or []))
+        changes = list(recorded.modifications or [])
+
+        def build() -> dict[str, Any]:
+            titles = article_titles(ws, c) if changes else {}
+            return context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
+                                           recorded.deliberation_numero, recorded.deliberation_date, changes, titles)
         return Job(c, f"{reference}-avenant-{numero}", nature, nature, build, freeze=True)
     if nature == "renouvellement":
         if not any(r.numero == numero for r in c.renouvellements):
@@ -151,13 +156,37 @@ def _act_job(c: Convention, nature: str, numero: int | None) -> Job:
     raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
 
 
-def _recorded_acts(c: Convention) -> list[Job]:
+_ARTICLE = re.compile(r"^Article\s+(\d+)(?:er)?((?:\s+(?:bis|ter|quater))?)\s*[–—-]\s*(.+?)\s*$")
+
+
+def article_titles(ws: Workspace, c: Convention) -> dict[str, str]:
+    """The articles of the convention's text, by number (« 5 » → « Dispositions financières »): those of its
+    recorded DOCX (the signed text, once signed), else of its text rendered in memory from its template."""
+    from docx import Document as DocxDocument
+
+    data = None
+    with ws.db.session() as session:
+        documents = DocumentStore(session, ws)
+        recorded = documents.current(c.reference, "convention", "docx")
+        if recorded is not None:
+            data = documents.intact_bytes(recorded)
+    if data is None:
+        data = TemplateCache(ws).get(template_name(c)).render(context.convention_context(c))
+    titles = {}
+    for paragraph in DocxDocument(io.BytesIO(data)).paragraphs:
+        found = _ARTICLE.match(paragraph.text.replace("\u00a0", " ").replace("\u2011", "-"))
+        if found:
+            titles[(found.group(1) + found.group(2)).strip()] = found.group(3)
+    return titles
+
+
+def _recorded_acts(ws: Workspace, c: Convention) -> list[Job]:
     """Every act recorded on a convention: its avenants, its renewals, its dénonciation."""
-    jobs = [_act_job(c, "avenant", a.numero) for a in c.avenants]
+    jobs = [_act_job(ws, c, "avenant", a.numero) for a in c.avenants]
     if c.renouvellement == "expresse":
-        jobs += [_act_job(c, "renouvellement", r.numero) for r in c.renouvellements]
+        jobs += [_act_job(ws, c, "renouvellement", r.numero) for r in c.renouvellements]
     if c.date_denonciation is not None:
-        jobs.append(_act_job(c, "denonciation", None))
+        jobs.append(_act_job(ws, c, "denonciation", None))
     return jobs
 
 

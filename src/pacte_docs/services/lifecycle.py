@@ -155,15 +155,27 @@ def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]
 def record_avenant(session: Session, reference: str, objet: str, date: dt.date | None,
                    nouvelle_fin: dt.date | None, on: dt.date, deliberation: str | None = None,
                    date_deliberation: dt.date | None = None,
-                   changes: list[tuple[str, str, str]] | None = None, force: bool = False) -> Avenant:
+                   changes: list[tuple[str, str, str]] | None = None, force: bool = False,
+                   titles: dict[str, str] | None = None) -> Avenant:
     """Record a numbered avenant, approved by its own délibération; it may move the end of the current period and
     gives the new wording of each article it changes (*changes*: mode « complete » or « remplace », article,
-    wording). A convention that has ended takes no avenant, unless it carries its end further."""
+    wording; *titles*: the articles of the signed text, by number, which the changes must name). Only a signed
+    convention is amended; one that has ended takes no avenant, unless it carries its end further."""
     not_in_future("La date de l'avenant", date, on, force)
     c = queries.convention(session, reference)
+    if c.date_signature is None:
+        raise LifecycleError(f"La convention {reference} n'est pas signée : un projet ne s'amende pas, il se corrige. "
+                             "Modifiez ses données (classeur ou fichier d'import), réimportez-les, puis « pacte "
+                             f"conventions generer {reference} » en refait le projet.")
     if not objet.strip():
         raise LifecycleError("L'objet de l'avenant est vide : décrivez ce qu'il modifie (--objet \"…\").")
     modifications = article_changes(changes or [])
+    for change in modifications:
+        number = "1" if change["article"] == "1er" else change["article"]
+        if titles is not None and number not in titles:
+            listed = " ; ".join(f"{n} « {t} »" for n, t in titles.items())
+            raise LifecycleError(f"La convention {reference} n'a pas d'article {change['article']} : l'avenant ne peut "
+                                 f"modifier qu'un article du texte signé. Ses articles : {listed}.")
     if date is not None and date_deliberation is not None and date < date_deliberation:
         raise LifecycleError(f"L'avenant ({date_longue(date)}) ne peut précéder la délibération qui l'approuve "
                              f"({date_longue(date_deliberation)}).")
@@ -344,8 +356,9 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
     modeles/avenant.docx."""
     step = Step()
     with ws.db.session() as session:
+        titles = generation.article_titles(ws, queries.convention(session, reference)) if changes else None
         added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation,
-                               changes, force)
+                               changes, force, titles)
         numero = added.numero
     step.lines.append(f"{reference} : avenant n° {numero} enregistré.")
     if nouvelle_fin:
