@@ -225,11 +225,26 @@ def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, 
     assert "dans la limite d'une reconduction," in text
 
 
-def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte) -> None:
+def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte, tmp_path: Path) -> None:
+    """« agissant par délégation » said nothing of the délégant or of the act: the act of delegation is now named,
+    or left as a blank to fill by hand, and the signature block says for whom the vice-présidente signs."""
     actes("conventions", "generer", "CCAS-2025-301", "--sans-pdf")
     text = " ".join(docx_text(actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
     assert ("Le CCAS de Pantin, 84-88, avenue du Général-Leclerc, 93500 Pantin, représenté par Mme Nadia Ben Amar, "
-            "Vice-présidente du CCAS, agissant par délégation, dûment habilitée à cet effet,") in text
+            "Vice-présidente du CCAS, agissant par délégation du Président du CCAS en vertu de l'arrêté n° "
+            "…………………… du ……………………, dûment habilitée à cet effet,") in text
+    assert "Pour le CCAS de Pantin, Pour le Président du CCAS et par délégation, Vice-présidente du CCAS," in text
+    data = copy.deepcopy(REGISTRE)
+    data["partenaires"][0]["delegation"] = {"delegant": "Présidente du CCAS", "numero": "2025-ARR-031",
+                                            "date": "2025-01-06"}
+    path = tmp_path / "delegation.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    actes("importer", str(path))
+    actes("conventions", "generer", "CCAS-2025-301", "--sans-pdf")
+    text = " ".join(docx_text(actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
+    assert ("représenté par Mme Nadia Ben Amar, Vice-présidente du CCAS, agissant par délégation de la Présidente "
+            "du CCAS en vertu de l'arrêté n° 2025-ARR-031 du 6 janvier 2025, dûment habilitée à cet effet,") in text
+    assert "Pour la Présidente du CCAS et par délégation, Vice-présidente du CCAS, Mme Nadia Ben Amar" in text
     # the partner's own délibération, when known, instead of the generic « décision de l'organe délibérant »
     assert ("Vu la délibération du conseil d'administration du CCAS de Pantin n° 2025-14 du 3 juin 2025 autorisant "
             "son représentant à signer la présente convention ;") in text
@@ -415,3 +430,52 @@ def test_a_payment_schedule_that_does_not_add_up_is_refused_at_import(pacte_sqli
     assert result.exit_code == 1 and "faux.yaml" in flat and "champ « versements »" in flat
     assert "les versements font 86400.00 € pour une subvention de 96000.00 €" in flat
     assert "Traceback" not in result.output
+
+
+def test_a_vice_president_signs_for_the_president_by_arrete(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """The Département's signatory by delegation: named with the délégant and the arrêté in the preamble, the
+    code's article that allows the delegation and the arrêté in the visas, « Pour le Président du Conseil
+    départemental et par délégation, » in the signature block."""
+    data = copy.deepcopy(REGISTRE)
+    data["departement"]["signataire"] = {"civilite": "Mme", "nom": "Magalie Thibault",
+                                         "qualite": "Vice-présidente chargée de l'insertion"}
+    data["departement"]["delegation"] = {"numero": "2025-041", "date": "2025-04-02"}
+    path = tmp_path / "registre.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "CCAS-2025-301", "--sans-pdf")
+    text = " ".join(docx_text(pacte_sqlite.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
+    assert ("représenté par Mme Magalie Thibault, Vice-présidente chargée de l'insertion, agissant par délégation du "
+            "Président du Conseil départemental en vertu de l'arrêté n° 2025-041 du 2 avril 2025, dûment habilitée "
+            "à signer la présente convention") in text
+    assert "Vu le code général des collectivités territoriales, notamment son article L. 3221-3 ;" in text
+    assert "Vu le code général des collectivités territoriales ;" not in text
+    assert ("Vu l'arrêté n° 2025-041 du 2 avril 2025 portant délégation de fonction à Mme Magalie Thibault, "
+            "Vice-présidente chargée de l'insertion ;") in text
+    assert ("Pour le Département, Pour le Président du Conseil départemental et par délégation, Vice-présidente "
+            "chargée de l'insertion, Mme Magalie Thibault") in text
+    assert "Stéphane Troussel" not in text
+
+
+def test_a_signed_convention_that_cannot_name_its_signatory_stays_a_draft(pacte_sqlite: Pacte,
+                                                                          tmp_path: Path) -> None:
+    """« Maire de Clichy, » alone under a signed convention: a decision names its signatory (CRPA, L. 212-1).
+    Signed but without the name, the text stays « PROJET », is not frozen, and generer says which name is missing;
+    once the name is given, the signed text is made and kept."""
+    data = copy.deepcopy(REGISTRE)
+    del data["partenaires"][0]["representant"]["nom"]
+    path = tmp_path / "registre.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    made = pacte_sqlite("conventions", "generer", "CCAS-2024-302", "--sans-pdf")
+    assert ("CCAS-2024-302 : signée, mais le texte reste marqué « PROJET » tant qu'il ne peut nommer le nom du "
+            "représentant du CCAS de Pantin") in " ".join(made.output.split())
+    document = pacte_sqlite.root / "conventions/CCAS-2024-302/CCAS-2024-302.docx"
+    assert "PROJET — " in docx_text(document)
+    data["partenaires"][0]["representant"]["nom"] = "Nadia Ben Amar"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "CCAS-2024-302", "--sans-pdf")
+    text = docx_text(document)
+    assert "PROJET" not in text and "Mme Nadia Ben Amar" in text
+

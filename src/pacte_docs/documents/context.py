@@ -14,7 +14,16 @@ from typing import Any
 
 import yaml
 
-from pacte_docs.formatting import effectif, evolution, montant, nombre, points, pourcentage, typographie
+from pacte_docs.formatting import (
+    date_longue,
+    effectif,
+    evolution,
+    montant,
+    nombre,
+    points,
+    pourcentage,
+    typographie,
+)
 from pacte_docs.kinds import ArticleChange
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import (
@@ -94,7 +103,8 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
         "represente": "représentée" if feminine else "représenté",
         "formule_appel": formule_appel(civilite, p.representant_qualite),
         "representation": representation("représentée" if feminine else "représenté", civilite,
-                                         p.representant_nom, p.representant_qualite, p.type),
+                                         p.representant_nom, p.representant_qualite, p.type,
+                                         delegation=_partner_delegation(p, periods.operateur_emploi(on))),
         "commune": p.commune,
         "code_insee": p.code_insee,
         "siret": p.siret,
@@ -107,8 +117,59 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
             "qualite": p.representant_qualite,
             "e": "e" if civilite.lower().startswith(("mme", "madame", "mlle")) else "",
             "nom_complet": full_name(civilite, p.representant_nom),
+            # « Pour le Président du CCAS et par délégation, » above the delegate's office on a signature block
+            "par_delegation": _pour_delegant(_partner_delegation(p, periods.operateur_emploi(on))),
+            "delegation": str(_partner_delegation(p, periods.operateur_emploi(on)) or "") or None,
         },
     }
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """Who signs for whom, and by which act: « agissant par délégation du Président du CCAS en vertu de
+    l'arrêté n° 2025-12 du 3 mars 2025 »; an act the registry does not know is a blank to fill by hand."""
+
+    delegant: str  # the office delegating, with its article: « le Président du CCAS »
+    acte: str  # « arrêté », « décision »
+    numero: str | None = None
+    date: dt.date | None = None
+
+    def __str__(self) -> str:
+        numero = self.numero or BLANK
+        date = date_longue(self.date) if self.date else BLANK
+        return f"agissant par délégation {_de(self.delegant)} en vertu de l'{self.acte} n° {numero} du {date}" \
+            if self.acte[0] in "aeiou" else \
+            f"agissant par délégation {_de(self.delegant)} en vertu de la {self.acte} n° {numero} du {date}"
+
+
+def _with_article(office: str) -> str:
+    """« Président du CCAS » → « le Président du CCAS »; « Présidente … » → « la Présidente … »."""
+    office = office.strip()
+    if office.lower().startswith(("le ", "la ", "l'", "l’")):
+        return office[:1].lower() + office[1:]
+    first = office.split(" ")[0].lower()
+    return ("la " if first in ("présidente", "vice-présidente", "directrice") else "le ") + office
+
+
+def _partner_delegation(p: Partenaire, operateur: str = "France Travail") -> Delegation | None:
+    """The delegation a partner's representative signs by: the one the registry records, else the one the office
+    implies (a CCAS vice-président for the président, a France Travail director for the directeur général)."""
+    if p.delegation_delegant or p.delegation_numero or p.delegation_date:
+        default = {"ccas": "Président du CCAS", "cias": "Président du CIAS",
+                   "france_travail": f"Directeur général {_de(designation(operateur))}"}.get(p.type,
+                                                                                           "représentant légal")
+        return Delegation(_with_article(p.delegation_delegant or default),
+                          "décision" if p.type == "france_travail" else "arrêté", p.delegation_numero,
+                          p.delegation_date)
+    if not _by_delegation(p.type, p.representant_qualite):
+        return None
+    if p.type == "france_travail":
+        return Delegation(f"le Directeur général {_de(designation(operateur))}", "décision")
+    return Delegation("le Président du " + ("CIAS" if p.type == "cias" else "CCAS"), "arrêté")
+
+
+def _pour_delegant(delegation: Delegation | None) -> str:
+    return f"Pour {delegation.delegant} et par délégation," if delegation is not None else ""
 
 
 BLANK = "……………………"  # a blank the signatories fill by hand
@@ -130,7 +191,8 @@ def full_name(civilite: str, nom: str | None) -> str:
 
 
 def representation(represente: str, civilite: str, nom: str | None, qualite: str | None,
-                   type_: str = "autre", habilite_a: str = "à cet effet") -> str:
+                   type_: str = "autre", habilite_a: str = "à cet effet",
+                   delegation: Delegation | None = None) -> str:
     """« représentée par Mme Nadia Ben Amar, Vice-présidente du CCAS, agissant par délégation, dûment habilitée à
     cet effet »; by the office alone when the person is not named (« représenté par le Préfet de l'Essonne »); a
     blank to fill by hand where neither is known, never « représenté par , , ».
@@ -139,8 +201,9 @@ def representation(represente: str, civilite: str, nom: str | None, qualite: str
     e = "e" if _madame(civilite) else ""
     habilite = f"dûment habilité{e if known else '(e)'} {habilite_a}"
     function = qualite.strip() if qualite and qualite.strip() else None
-    delegation = "agissant par délégation" if _by_delegation(type_, function) else None
-    parts = [f"{represente} par {who}", delegation, habilite]
+    acting = str(delegation) if delegation is not None else (
+        "agissant par délégation" if _by_delegation(type_, function) else None)
+    parts = [f"{represente} par {who}", acting, habilite]
     return ", ".join(p for p in parts if p)
 
 
@@ -206,13 +269,14 @@ def operateur_party(establishments: list[dict[str, Any]], on: dt.date) -> dict[s
     named = [signatory(e["representant"]["civilite"], e["representant"]["nom"], e["representant"]["qualite"])
              for e in establishments]
     people = [who for who, _ in named]
-    by_delegation = any(_by_delegation("france_travail", e["representant"]["qualite"]) for e in establishments)
+    delegations = [e["representant"]["delegation"] for e in establishments if e["representant"]["delegation"]]
     known = all(gender_known for _, gender_known in named)
     e_ = ("e" if all(e["representant"]["e"] for e in establishments) else "") if known else "(e)"
     s = "s" if len(establishments) > 1 else ""
     representation = ", ".join(filter(None, [
         "représenté par " + ", et par ".join(people),
-        "agissant par délégation" if by_delegation else None,
+        (delegations[0] if len(establishments) == 1 else "agissant chacun par délégation du Directeur général "
+         + _de(designation(operateur))) if delegations else None,
         f"dûment habilité{e_}{s} à cet effet"]))
     qualification = OPERATEUR_QUALIFICATION + (", pour " + " et ".join(where) if where else "")
     first = establishments[0]
@@ -234,8 +298,10 @@ def operateur_party(establishments: list[dict[str, Any]], on: dt.date) -> dict[s
 
 
 def signataires(parties_: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One signature line per signatory, « Pour … » on the first line of each party."""
-    return [r | {"pour": f"Pour {p['designation']}," if i == 0 else ""}
+    """One signature line per signatory, « Pour … » on the first line of each party, and « Pour le Président du
+    CCAS et par délégation, » above a delegate's office."""
+    return [r | {"pour": "\n".join(filter(None, [f"Pour {p['designation']}," if i == 0 else "",
+                                                  r.get("par_delegation") or ""]))}
             for p in parties_ for i, r in enumerate(p["signataires"])]
 
 
@@ -272,16 +338,47 @@ def _a(phrase: str) -> str:
     return "à " + phrase
 
 
+def departement_delegation(d: Departement) -> Delegation | None:
+    """The delegation by which a vice-président signs for the Président (CGCT, L. 3221-3), if the registry
+    names a signatory."""
+    if not (d.signataire_nom or d.signataire_qualite):
+        return None
+    return Delegation(_with_article(d.president_qualite or "Président du Conseil départemental"), "arrêté",
+                      d.delegation_numero, d.delegation_date)
+
+
 def departement_context(d: Departement) -> dict[str, Any]:
     civilite = d.president_civilite or ""
+    delegation = departement_delegation(d)
+    if delegation is None:
+        signature = {"pour": "", "qualite": d.president_qualite or "Le Président du Conseil départemental",
+                     "nom_complet": full_name(civilite, d.president_nom), "nom": d.president_nom}
+        represented = representation("représenté", civilite, d.president_nom, d.president_qualite, habilite_a="")
+    else:
+        office = (d.signataire_qualite or "").strip()
+        signature = {"pour": _pour_delegant(delegation) + "\n",
+                     "qualite": (office[:1].upper() + office[1:]) if office else "Le Vice-président",
+                     "nom_complet": full_name(d.signataire_civilite or "", d.signataire_nom),
+                     "nom": d.signataire_nom}
+        represented = representation("représenté", d.signataire_civilite or "", d.signataire_nom,
+                                     d.signataire_qualite, habilite_a="", delegation=delegation)
     return {
         "code": d.code,
         "nom": d.nom,
         "designation": designation(d.nom),
         "de_designation": _de(designation(d.nom)),
         # « représenté par M. …, Président du Conseil départemental, dûment habilité » — the act says to what
-        "representation": representation("représenté", civilite, d.president_nom, d.president_qualite,
-                                         habilite_a="").rstrip(),
+        "representation": represented.rstrip(),
+        # who signs the acts, as the signature block gives them: the Président, or for him a vice-président
+        "signature": signature,
+        "delegation": None if delegation is None else {
+            "numero": d.delegation_numero, "date": d.delegation_date,
+            "visa": f"l'arrêté n° {d.delegation_numero or BLANK} du "
+                    f"{date_longue(d.delegation_date) if d.delegation_date else BLANK} portant délégation de "
+                    f"fonction {_a(signatory(d.signataire_civilite or '', d.signataire_nom, d.signataire_qualite)[0])}"
+                    if d.signataire_nom else
+                    f"l'arrêté n° {d.delegation_numero or BLANK} du "
+                    f"{date_longue(d.delegation_date) if d.delegation_date else BLANK} portant délégation de fonction"},
         "direction": d.direction,
         "adresse": d.adresse,
         "ville": d.ville,
@@ -320,8 +417,12 @@ def blanks(ctx: dict[str, Any]) -> list[Blank]:
     found = []
     departement = ctx.get("departement") or {}
     convention = ctx.get("convention") or {}
-    if not (departement.get("president") or {}).get("nom"):
-        found.append(Blank("le nom du représentant du Département", "departement", "president.nom"))
+    signature = departement.get("signature") or {}
+    if not signature.get("nom"):
+        delegated = bool(signature.get("pour"))
+        found.append(Blank("le nom du signataire du Département" if delegated else
+                           "le nom du représentant du Département", "departement",
+                           "signataire.nom" if delegated else "president.nom"))
     if not (convention.get("deliberation") or {}).get("date"):
         found.append(Blank("la date de la délibération", "conventions", "deliberation.date",
                            convention.get("reference")))
@@ -339,7 +440,8 @@ def legal_texts() -> tuple[visas.Texte, ...]:
     """The dated table of legal texts the visas cite (donnees/textes.yaml)."""
     raw = yaml.safe_load((resources.files("pacte_docs") / "donnees" / "textes.yaml").read_text("utf-8"))
     return tuple(visas.Texte(cle=e["cle"], visa=" ".join(str(e["visa"]).split()), depuis=e.get("depuis"),
-                             jusqu_au=e.get("jusqu_au"), types=tuple(e.get("types", ())), cas=tuple(e.get("cas", ())))
+                             jusqu_au=e.get("jusqu_au"), types=tuple(e.get("types", ())), cas=tuple(e.get("cas", ())),
+                             remplace=e.get("remplace"))
                  for e in raw)
 
 
@@ -348,7 +450,23 @@ def act_case(c: Convention, on: dt.date) -> visas.Cas:
     return visas.Cas(on, c.type, visas.situations(
         france_travail=any(p.type == "france_travail" for p in c.partenaires), taux_fse=c.taux_fse,
         association=any(p.type == "association" for p in c.partenaires), montant=c.montant,
-        duree_mois=c.duree_mois))
+        duree_mois=c.duree_mois, delegation=departement_delegation(c.departement) is not None))
+
+
+def unnamed_signatories(c: Convention) -> list[str]:
+    """The signatories of a convention whose name the registry does not give: a decision carries the first name,
+    name and quality of its signatory (code des relations entre le public et l'administration, L. 212-1), so
+    the act stays a « PROJET » until they are known."""
+    d = c.departement
+    missing = []
+    if departement_delegation(d) is not None:
+        if not (d.signataire_nom or "").strip():
+            missing.append("le nom du signataire du Département")
+    elif not (d.president_nom or "").strip():
+        missing.append("le nom du représentant du Département")
+    missing += [f"le nom du représentant {_de(designation(p.nom))}" for p in c.partenaires
+                if not (p.representant_nom or "").strip()]
+    return missing
 
 
 def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, Any]:
@@ -361,9 +479,11 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
     partenaires = parties(list(c.partenaires), document_date)
     objectifs = {key: c.objectifs.get(key) for key in OBJECTIFS} | dict(c.objectifs)
     case = act_case(c, document_date)
+    departement = departement_context(c.departement)
+    delegated = [departement["delegation"]["visa"]] if departement["delegation"] else []
     shown: dict[str, Any] = typographie({
-        "visas": [t.visa for t in visas.select(legal_texts(), case)],
-        "departement": departement_context(c.departement),
+        "visas": [t.visa for t in visas.select(legal_texts(), case)] + delegated,
+        "departement": departement,
         "partenaires": partenaires,
         "partenaire": partenaires[0],
         "signataires": signataires(partenaires),
@@ -388,6 +508,8 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
                 "date": c.deliberation_partenaire_date,
             },
             "date_signature": c.date_signature,
+            # « PROJET » on each page: not signed yet, or a signatory the act cannot name (CRPA, L. 212-1)
+            "projet": c.date_signature is None or bool(unnamed_signatories(c)),
             "date_effet": c.date_effet,
             "fin_periode": fin,
             "date_limite": periods.date_limite(fin, c.preavis_mois, c.renouvellement),

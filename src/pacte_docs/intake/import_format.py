@@ -326,6 +326,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "adresse": Field(text(500)),
         "ville": Field(text(100, False)),
         "president": PERSON,
+        # a vice-président who signs for the Président, by an arrêté of delegation (CGCT, L. 3221-3)
+        "signataire": PERSON,
+        "delegation": obj(numero=Field(text(60, False)), date=Field(date)),
     },
     "partenaires": {
         "code": Field(key("code"), required=True),
@@ -336,6 +339,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "siret": Field(siret),
         "adresse": Field(text(500)),
         "representant": PERSON,
+        # the representative signs by delegation of an office (« Président du CCAS »), by an act (number, date)
+        "delegation": obj(delegant=Field(text(200, False)), numero=Field(text(60, False)), date=Field(date)),
         "email": Field(email),
     },
     "conventions": {

@@ -40,8 +40,9 @@ SINGLE = {"departement", "pacte"}  # sections holding one object rather than a l
 
 # Nested objects, flattened with "_" in CSV and XLSX columns.
 NESTED: dict[str, dict[str, tuple[str, ...]]] = {
-    "departement": {"president": ("civilite", "nom", "qualite")},
-    "partenaires": {"representant": ("civilite", "nom", "qualite")},
+    "departement": {"president": ("civilite", "nom", "qualite"), "signataire": ("civilite", "nom", "qualite"),
+                    "delegation": ("numero", "date")},
+    "partenaires": {"representant": ("civilite", "nom", "qualite"), "delegation": ("delegant", "numero", "date")},
     "conventions": {
         "deliberation": ("instance", "numero", "date"),
         "deliberation_partenaire": ("instance", "numero", "date"),

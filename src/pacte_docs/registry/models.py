@@ -39,6 +39,12 @@ class Departement(Base):
     president_civilite: Mapped[str | None] = mapped_column(String(10))
     president_nom: Mapped[str | None] = mapped_column(String(200))
     president_qualite: Mapped[str | None] = mapped_column(String(200))
+    # who signs for the Président by delegation (CGCT, L. 3221-3), and the arrêté that delegates
+    signataire_civilite: Mapped[str | None] = mapped_column(String(10))
+    signataire_nom: Mapped[str | None] = mapped_column(String(200))
+    signataire_qualite: Mapped[str | None] = mapped_column(String(200))
+    delegation_numero: Mapped[str | None] = mapped_column(String(60))
+    delegation_date: Mapped[dt.date | None] = mapped_column(Date)
 
     conventions: Mapped[list[Convention]] = relationship(back_populates="departement")
 
@@ -57,6 +63,10 @@ class Partenaire(Base):
     representant_civilite: Mapped[str | None] = mapped_column(String(10))
     representant_nom: Mapped[str | None] = mapped_column(String(200))
     representant_qualite: Mapped[str | None] = mapped_column(String(200))
+    # the representative signs by delegation of this office (« Président du CCAS »), by this act
+    delegation_delegant: Mapped[str | None] = mapped_column(String(200))
+    delegation_numero: Mapped[str | None] = mapped_column(String(60))
+    delegation_date: Mapped[dt.date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(254))
 
 

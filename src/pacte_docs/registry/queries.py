@@ -195,6 +195,9 @@ def upsert_departement(session: Session, data: dict[str, Any]) -> tuple[Departem
         "nom": data["nom"], "direction": data["direction"], "adresse": data["adresse"], "ville": data["ville"],
         "president_civilite": data["president"]["civilite"], "president_nom": data["president"]["nom"],
         "president_qualite": data["president"]["qualite"],
+        "signataire_civilite": data["signataire"]["civilite"], "signataire_nom": data["signataire"]["nom"],
+        "signataire_qualite": data["signataire"]["qualite"],
+        "delegation_numero": data["delegation"]["numero"], "delegation_date": data["delegation"]["date"],
     }
     found = session.scalar(select(Departement).where(Departement.code == data["code"]))
     if found is None:
@@ -211,6 +214,8 @@ def upsert_partenaire(session: Session, data: dict[str, Any]) -> tuple[Partenair
         "representant_civilite": data["representant"]["civilite"],
         "representant_nom": data["representant"]["nom"],
         "representant_qualite": data["representant"]["qualite"],
+        "delegation_delegant": data["delegation"]["delegant"], "delegation_numero": data["delegation"]["numero"],
+        "delegation_date": data["delegation"]["date"],
     }
     found = session.scalar(select(Partenaire).where(Partenaire.code == data["code"]))
     if found is None:

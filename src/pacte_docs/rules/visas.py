@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 SUBVENTION_THRESHOLD = Decimal(23000)  # décret n° 2001-495, art. 1: annual amount above which a convention is due
-CASES = ("france_travail", "fse", "subvention_association")
+CASES = ("france_travail", "fse", "subvention_association", "delegation")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Texte:
     jusqu_au: dt.date | None = None
     types: tuple[str, ...] = ()  # convention types; empty: all
     cas: tuple[str, ...] = ()  # every case listed must hold
+    remplace: str | None = None  # the key of a text this one cites more precisely, in its place
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,11 @@ def annual_amount(montant: Decimal | None, duree_mois: int) -> Decimal | None:
 
 
 def situations(*, france_travail: bool, taux_fse: Decimal | None, association: bool, montant: Decimal | None,
-               duree_mois: int) -> frozenset[str]:
-    """The cases of CASES that hold for a convention."""
+               duree_mois: int, delegation: bool = False) -> frozenset[str]:
+    """The cases of CASES that hold for a convention (*delegation*: a vice-président signs for the Président)."""
     found = set()
+    if delegation:
+        found.add("delegation")
     if france_travail:
         found.add("france_travail")
     if taux_fse:
@@ -54,7 +57,10 @@ def situations(*, france_travail: bool, taux_fse: Decimal | None, association: b
 
 
 def select(textes: Iterable[Texte], cas: Cas) -> list[Texte]:
-    """The texts an act of *cas* cites, in the table's order."""
-    return [t for t in textes
-            if (t.depuis is None or cas.date >= t.depuis) and (t.jusqu_au is None or cas.date <= t.jusqu_au)
-            and (not t.types or cas.type in t.types) and set(t.cas) <= cas.situations]
+    """The texts an act of *cas* cites, in the table's order; a text cited more precisely by another
+    (`Texte.remplace`) gives way to it, at its place."""
+    chosen = [t for t in textes
+              if (t.depuis is None or cas.date >= t.depuis) and (t.jusqu_au is None or cas.date <= t.jusqu_au)
+              and (not t.types or cas.type in t.types) and set(t.cas) <= cas.situations]
+    precise = {t.remplace: t for t in chosen if t.remplace}
+    return [precise.get(t.cle, t) for t in chosen if not t.remplace or t.remplace not in {c.cle for c in chosen}]

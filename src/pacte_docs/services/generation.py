@@ -101,8 +101,10 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
         conventions = select_conventions(session, references, all_)
         jobs = []
         for c in conventions:
+            # a signed text is kept as signed; one that cannot name a signatory stays a draft (« PROJET »)
             jobs.append(Job(c, c.reference, "convention", template_name(c),
-                            functools.partial(context.convention_context, c), freeze=c.date_signature is not None))
+                            functools.partial(context.convention_context, c),
+                            freeze=c.date_signature is not None and not context.unnamed_signatories(c)))
             jobs.extend(_recorded_acts(ws, c))  # made once; those a failed run left without a document are made now
         report = _render_and_write(session, ws, jobs, progress)
     return _finish(ws, report, with_pdf, pdfa, progress)
@@ -225,6 +227,11 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
                                 f"la main ({', '.join(b.what for b in missing)}) ; pour que le texte les donne, "
                                 "complétez le classeur ou le fichier d'import puis réimportez-le :\n"
                                 + "\n".join(f"    – {blank}" for blank in missing))
+        if plan.nature == "convention" and not plan.frozen and plan.convention.date_signature is not None \
+                and plan.context.get("convention", {}).get("projet"):
+            report.notes.append(f"{plan.cle} : signée, mais le texte reste marqué « PROJET » tant qu'il ne peut nommer "
+                                f"{', '.join(context.unnamed_signatories(plan.convention))} : un acte donne les "
+                                "prénom, nom et qualité de chaque signataire (CRPA, art. L. 212-1).")
         shown = plan.context.get("convention", {})
         if plan.nature == "convention" and not plan.frozen and shown.get("subvention_association") \
                 and not shown.get("versements"):
