@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from tests.helpers import Pacte, docx_text, pdf_text, registry_state
 
-REGISTRE = {
+REGISTRE: dict[str, Any] = {
     "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "ville": "Bobigny",
                     "adresse": "Hôtel du Département, 93006 Bobigny Cedex",
                     "president": {"civilite": "M.", "nom": "Stéphane Troussel",
