@@ -354,7 +354,7 @@ def test_typesetting_as_a_french_printer_does_it(actes: Pacte) -> None:
 def test_the_signature_page_holds_the_end_of_the_last_article(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     """Whatever the length of the convention, the signature block never stands alone on its page: « Fait à … »
     keeps the last article (heading and text) with it, and the signature table is never split."""
-    base: dict[str, Any] = REGISTRE["conventions"][0]  # type: ignore[index]
+    base: dict[str, Any] = REGISTRE["conventions"][0]
     lengths = range(2, 30, 2)  # some lengths left the signature block alone on its page before
     data = dict(REGISTRE, conventions=[
         base | {"reference": f"CCAS-2025-{n:03d}", "engagements_departement": base["engagements_departement"][:n]}
