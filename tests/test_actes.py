@@ -479,3 +479,43 @@ def test_a_signed_convention_that_cannot_name_its_signatory_stays_a_draft(pacte_
     text = docx_text(document)
     assert "PROJET" not in text and "Mme Nadia Ben Amar" in text
 
+
+
+def test_the_deciding_bodies_are_named_with_blanks_for_their_numbers_and_dates(pacte_sqlite: Pacte,
+                                                                               tmp_path: Path) -> None:
+    """« Vu la décision de l'organe délibérant du CCAS » named no body, number or date; a draft left « … du …… »
+    without « n° ». Each deciding body is now named, with « n° …… du …… » to fill in where the registry has
+    nothing, in the convention, its avenant (the partner's approval, which the convention requires) and its
+    renewal act."""
+    data = copy.deepcopy(REGISTRE)
+    del data["conventions"][0]["deliberation_partenaire"]
+    data["conventions"][0]["deliberation"] = {"instance": "Commission permanente"}
+    path = tmp_path / "registre.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "CCAS-2025-301", "--sans-pdf")
+    text = " ".join(docx_text(pacte_sqlite.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
+    blank = "……………………"
+    assert (f"Vu la délibération de la Commission permanente n° {blank} du {blank} approuvant la présente "
+            "convention") in text
+    assert (f"Vu la délibération du conseil d'administration du CCAS n° {blank} du {blank} autorisant son "
+            "représentant à signer la présente convention ;") in text
+    assert "organe délibérant" not in text
+    pacte_sqlite("conventions", "signer", "CCAS-2024-302", "--date", "2024-03-01")
+    pacte_sqlite("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-302", "--objet", "Permanences.",
+                 "--complete-article", "4", "Une permanence est ajoutée le jeudi.", "--sans-pdf")
+    avenant = " ".join(docx_text(pacte_sqlite.root / "conventions/CCAS-2024-302/CCAS-2024-302-avenant-1.docx")
+                       .split())
+    assert (f"Vu la délibération de la Commission permanente n° {blank} du {blank} approuvant le présent avenant et "
+            "autorisant le Président à le signer ;") in avenant
+    assert (f"Vu la délibération du conseil d'administration du CCAS n° {blank} du {blank} approuvant le présent "
+            "avenant ;") in avenant
+    pacte_sqlite("conventions", "signer", "CCAS-2025-301", "--date", "2025-06-02")
+    pacte_sqlite("--au", "2028-03-15", "conventions", "renouveler", "CCAS-2025-301", "--date", "2028-03-10",
+                 "--sans-pdf")
+    renewal = " ".join(docx_text(pacte_sqlite.root / "conventions/CCAS-2025-301/CCAS-2025-301-renouvellement-1.docx")
+                       .split())
+    assert f"Vu la délibération de la Commission permanente n° {blank} du 10 mars 2028 décidant" in renewal
+    assert (f"Vu la délibération du conseil d'administration du CCAS n° {blank} du {blank} approuvant ce "
+            "renouvellement ;") in renewal
+    assert "La convention n° CCAS-2025-301 est renouvelée" in renewal

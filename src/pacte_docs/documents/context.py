@@ -100,6 +100,9 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
         "appellation": appellation,
         "de_appellation": _de(appellation),
         "a_designation": _a(desig),
+        # the body whose délibération authorises the partner's representative: « du conseil d'administration du
+        # CCAS », named in the visas with a number and a date to fill in when the registry does not give them
+        "deliberant": _deliberant(p.type, appellation),
         "represente": "représentée" if feminine else "représenté",
         "formule_appel": formule_appel(civilite, p.representant_qualite),
         "representation": representation("représentée" if feminine else "représenté", civilite,
@@ -122,6 +125,15 @@ def partenaire_context(p: Partenaire, on: dt.date) -> dict[str, Any]:
             "delegation": str(_partner_delegation(p, periods.operateur_emploi(on)) or "") or None,
         },
     }
+
+
+def _deliberant(type_: str, appellation: str) -> str:
+    """The deliberating body of a partner of this type, as a visa names it (« du conseil municipal »)."""
+    if type_ == "commune":
+        return "du conseil municipal"
+    if type_ == "region":
+        return "de la commission permanente du conseil régional"
+    return f"du conseil d'administration {_de(appellation)}"
 
 
 @dataclass(frozen=True)
