@@ -204,8 +204,8 @@ def test_verifier_reports_a_missing_visa(pacte_sqlite: Pacte) -> None:
 
 
 def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, tmp_path: Path) -> None:
-    """« l'Association … représentée par », « à l'initiative d'Hélène … », « dans la limite d'une
-    reconduction »."""
+    """« l'Association … représentée par », « à l'initiative du Département » (a function, not an agent),
+    « dans la limite d'une reconduction », the RGPD cited from 25 May 2018, the FSE+ requested."""
     data = {
         "departement": REGISTRE["departement"],
         "partenaires": VISAS["partenaires"],
@@ -221,8 +221,21 @@ def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, 
     text = " ".join(docx_text(pacte_sqlite.root / "conventions/ASSO-2025-405/ASSO-2025-405.docx").split())
     assert "L'Association Le Relais 93, représentée par M. Karim Haddad" in text
     assert "ci-après dénommée « l'association »" in text
-    assert "à l'initiative d'Hélène Garnier pour le Département" in text
+    # a function, never an agent, in a clause: the agent changes, the convention stays
+    assert "à l'initiative du Département." in text and "Hélène Garnier" not in text
     assert "dans la limite d'une reconduction," in text
+    # a text is cited from its date of application only: the RGPD from 25 May 2018
+    assert "le règlement (UE) 2016/679 du 27 avril 2016 (RGPD) et la loi n° 78-17" in text
+    data["conventions"][0] |= {"reference": "ASSO-2017-406", "date_signature": "2017-03-03",
+                               "date_effet": "2017-04-01", "taux_fse": "0.5", "montant": "40000"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "ASSO-2017-406", "--sans-pdf")
+    text = " ".join(docx_text(pacte_sqlite.root / "conventions/ASSO-2017-406/ASSO-2017-406.docx").split())
+    assert "RGPD" not in text and "Les parties s'engagent à respecter la loi n° 78-17 du 6 janvier 1978" in text
+    # the FSE+ co-funding is requested, not granted, in the act
+    assert ("Un cofinancement de cette participation par le Fonds social européen plus (FSE+) est sollicité, à "
+            "hauteur de 50 %") in text and "est cofinancée" not in text
 
 
 def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte, tmp_path: Path) -> None:

@@ -520,6 +520,8 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
                 "date": c.deliberation_partenaire_date,
             },
             "date_signature": c.date_signature,
+            # an act cites a text from its date of application only (the RGPD from 25 May 2018)
+            "rgpd": document_date >= periods.RGPD_SINCE,
             # « PROJET » on each page: not signed yet, or a signatory the act cannot name (CRPA, L. 212-1)
             "projet": c.date_signature is None or bool(unnamed_signatories(c)),
             "date_effet": c.date_effet,

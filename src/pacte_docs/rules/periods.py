@@ -12,6 +12,7 @@ from pacte_docs.kinds import Statut, values
 
 TIMEZONE = "Europe/Paris"
 FRANCE_TRAVAIL_SINCE = dt.date(2024, 1, 1)  # loi n° 2023-1196 pour le plein emploi
+RGPD_SINCE = dt.date(2018, 5, 25)  # règlement (UE) 2016/679, art. 99 : applicable à partir du 25 mai 2018
 CONTRAT_ENGAGEMENT_SINCE = dt.date(2025, 1, 1)  # the contrat d'engagement replaces the CER and the PPAE
 
 
