@@ -327,7 +327,8 @@ def test_france_travail_is_one_party_with_as_many_signatories_as_establishments(
             "pour France Travail Île-de-France (3, rue Galilée, 93160 Noisy-le-Grand) et France Travail "
             "Seine-Saint-Denis (1, place de la Libération, 93000 Bobigny), représenté par M. Olivier Darnaud, "
             "Directeur régional d'Île-de-France, et par Mme Claire Aubert, Directrice territoriale de la "
-            "Seine-Saint-Denis, agissant par délégation, dûment habilités à cet effet, ci-après dénommé "
+            "Seine-Saint-Denis, agissant chacun par délégation du Directeur général de France Travail, dûment "
+            "habilités à cet effet, ci-après dénommé "
             "« France Travail », d'autre part,") in text
     assert text.count("ci-après dénommé « France Travail »") == 1 and text.count("Pour France Travail,") == 1
     assert "en deux exemplaires originaux" in text  # one per party

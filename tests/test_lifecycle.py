@@ -333,7 +333,7 @@ def test_the_tools_own_draft_is_no_signed_copy(pacte_sqlite: Pacte, tmp_path: Pa
     assert refused.exit_code == 1 and "ne prouve pas la signature" in refused.output
     assert "octet pour octet, le PDF que pacte a produit (conventions/CCAS-2027-105/CCAS-2027-105.pdf)" in \
         refused.output
-    assert "chaque page porte la mention « PROJET »" in refused.output
+    assert "chaque page porte la mention « PROJET » et la copie ne porte aucune signature" in refused.output
     assert _show(pacte_sqlite, "CCAS-2027-105")["date_signature"] is None
     forced = pacte_sqlite("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(copy),
                           "--force")

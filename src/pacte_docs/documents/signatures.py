@@ -166,9 +166,13 @@ def compare(copy: bytes, generated: bytes | None, reference: str, verification: 
     texts = _page_texts(copy)
     text, pages = "\n".join(texts), len(texts)
     if texts and all(DRAFT_MARK.search(page) for page in texts):
-        verification.refus.append("chaque page porte la mention « PROJET » : c'est le projet non signé que pacte a "
-                                  "produit, pas l'acte signé ; donnez le scan de l'exemplaire signé ou le PDF "
-                                  "signé électroniquement")
+        if verification.nature == "manuscrite":  # no signature in it: the draft itself, printed to PDF
+            verification.refus.append("chaque page porte la mention « PROJET » et la copie ne porte aucune signature "
+                                      "électronique : c'est le projet que pacte a produit, pas l'acte signé ; donnez "
+                                      "le scan de l'exemplaire signé ou le PDF signé électroniquement")
+        else:
+            verification.avertissements.append("chaque page porte la mention « PROJET » : c'est le projet qui a été "
+                                               "signé électroniquement")
     expected_text, expected_pages = _text(generated) if generated is not None else ("", 0)
     if len(_squash(text)) < MIN_TEXT:
         verification.texte = "image"
