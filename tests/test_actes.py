@@ -512,6 +512,8 @@ def test_the_deciding_bodies_are_named_with_blanks_for_their_numbers_and_dates(p
     blank = "……………………"
     assert (f"Vu la délibération de la Commission permanente n° {blank} du {blank} approuvant la présente "
             "convention") in text
+    assert f"à signer la présente convention par délibération de la Commission permanente n° {blank} du {blank}," \
+        in text
     assert (f"Vu la délibération du conseil d'administration du CCAS n° {blank} du {blank} autorisant son "
             "représentant à signer la présente convention ;") in text
     assert "organe délibérant" not in text

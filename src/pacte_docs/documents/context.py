@@ -312,9 +312,16 @@ def operateur_party(establishments: list[dict[str, Any]], on: dt.date) -> dict[s
 def signataires(parties_: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One signature line per signatory, « Pour … » on the first line of each party, and « Pour le Président du
     CCAS et par délégation, » above a delegate's office."""
-    return [r | {"pour": "\n".join(filter(None, [f"Pour {p['designation']}," if i == 0 else "",
-                                                  r.get("par_delegation") or ""]))}
+    return [r | {"pour": f"Pour {p['designation']}," if i == 0 else "",
+                 # « Pour le Président du CCAS et par délégation, » in the office's lines, not in the party's
+                 "qualite": _office_lines(r.get("par_delegation") or "", r.get("qualite") or "")}
             for p in parties_ for i, r in enumerate(p["signataires"])]
+
+
+def _office_lines(by_delegation: str, office: str) -> str | None:
+    """The lines above a signatory's name (the template adds the final comma)."""
+    lines = [line for line in (by_delegation, office.strip()) if line]
+    return "\n".join(lines).removesuffix(",") or None
 
 
 def formule_appel(civilite: str, qualite: str | None) -> str:
