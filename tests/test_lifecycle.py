@@ -147,6 +147,12 @@ def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) 
           "--complete-article", "4", "Le CCAS tient une permanence numérique le mardi matin.",
           "--date", "2026-01-15", "--sans-pdf")
     text = " ".join(docx_text(pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx").split())
+    # the object typed is the exposé of the reasons; article 1 says what the avenant changes, and nothing else
+    assert ("Exposé des motifs : Ajout d'une permanence numérique et nouvelle rédaction de l'article relatif au "
+            "suivi. Il est convenu ce qui suit :") in text
+    assert ("Article 1 – Objet de l'avenant Le présent avenant a pour objet de compléter l'article 4 « Actions "
+            "conjointes » de la convention et de modifier la rédaction de l'article 6 « Comité de suivi et bilan "
+            "annuel » de la convention.") in text
     assert ("Article 2 – Modification de l'article 4 « Actions conjointes » L'article 4 « Actions conjointes » de "
             "la convention est complété par l'alinéa suivant : « Le CCAS tient une permanence numérique le mardi "
             "matin. »") in text
@@ -338,3 +344,25 @@ def test_the_tools_own_draft_is_no_signed_copy(pacte_sqlite: Pacte, tmp_path: Pa
     forced = pacte_sqlite("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(copy),
                           "--force")
     assert "Copie signée : refusée — enregistrée avec --force" in forced.output
+
+
+def test_an_avenant_that_leaves_the_old_amount_in_another_article_is_reported(pacte: Pacte, tmp_path: Path) -> None:
+    """An avenant rewrote « Engagements du Département » with a new amount while « Dispositions financières »
+    still gave the old one: the act contradicted itself. It is now reported before anything is recorded."""
+    registry = (DATA / "alertes.yaml").read_text(encoding="utf-8").replace(
+        "  - reference: CCAS-2024-103", "  - reference: CCAS-2024-103\n    montant: \"60000.00\"", 1)
+    path = tmp_path / "registre.yaml"
+    path.write_text(registry, encoding="utf-8")
+    pacte("importer", str(path))
+    before = registry_state(pacte.root, pacte.base)
+    stale = pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet", "Participation revue.",
+                  "--remplace-article", "2", "Le Département verse au CCAS une participation de 66 000,00 €.",
+                  "--sans-pdf", ok=False)
+    assert stale.exit_code == 1
+    assert ("l'article 5 « Dispositions financières » donne encore 60 000,00 €, que la nouvelle rédaction de "
+            "l'article 2 remplace") in " ".join(stale.output.replace("\u2019", "'").split())
+    assert registry_state(pacte.root, pacte.base) == before
+    both = pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet", "Participation revue.",
+                 "--remplace-article", "2", "Le Département verse au CCAS une participation de 66 000,00 €.",
+                 "--remplace-article", "5", "La participation du Département est de 66 000,00 €.", "--sans-pdf")
+    assert "avenant n° 1 enregistré" in both.output

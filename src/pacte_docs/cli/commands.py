@@ -580,7 +580,9 @@ def conventions_succeed(state: State, reference: str, nouvelle: str, date_effet:
 
 @conventions_group.command("avenant")
 @click.argument("reference", callback=_key)
-@click.option("--objet", required=True, help="Ce que l'avenant modifie (texte de son article 1).")
+@click.option("--objet", required=True,
+              help="Les motifs de l'avenant (« Exposé des motifs ») ; son article 1 dit alors ce qu'il change. Sans "
+                   "--remplace-article, --complete-article ni --nouvelle-fin, c'est le texte de son article 1.")
 @click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ", help="Date de l'avenant.")
 @click.option("--nouvelle-fin", callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Nouvelle date de fin de la période en cours.")

@@ -594,14 +594,40 @@ def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None
         m | {"formule": ArticleChange(m["mode"]).formule,
              "titre": (titles or {}).get("1" if m["article"] == "1er" else m["article"])}
         for m in modifications or []]
+    stipulates = bool(changes) or nouvelle_fin is not None
     result["avenant"] = typographie({
         "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin, "modifications": changes,
+        # when the avenant changes articles or the term, its article 1 says what it changes, and nothing else;
+        # the object typed by the user becomes the exposé of its reasons
+        "expose": expose(objet) if stipulates else None,
+        "article_1": changes_summary(changes, nouvelle_fin) if stipulates else objet,
         # the number of the avenant's own articles after those that change the convention's
         "article_duree": len(changes) + 2,
         "deliberation": {"instance": c.deliberation_instance or "Commission permanente", "numero": deliberation,
                          "date": date_deliberation},
     })
     return result
+
+
+def expose(objet: str) -> str:
+    """The exposé of an avenant's reasons, as the user typed them, whatever their form (a clause or a noun
+    phrase): « Exposé des motifs : Ajout d'une permanence numérique. »."""
+    text = " ".join(objet.split()).rstrip(" ;")
+    return f"Exposé des motifs : {text[:1].upper()}{text[1:]}{'' if text.endswith(('.', '!', '?')) else '.'}"
+
+
+def changes_summary(changes: list[dict[str, Any]], nouvelle_fin: dt.date | None) -> str:
+    """Article 1 of an avenant: what it changes, and nothing else (« Le présent avenant a pour objet de
+    compléter l'article 4 « Actions conjointes » de la convention et de porter son terme au … »)."""
+    parts = []
+    for m in changes:
+        named = f"l'article {m['article']}" + (f" « {m['titre']} »" if m.get("titre") else "")
+        verb = "compléter" if m["mode"] == "complete" else "modifier la rédaction de"
+        parts.append(f"{verb} {named} de la convention")
+    if nouvelle_fin is not None:
+        parts.append(f"porter le terme de la convention au {date_longue(nouvelle_fin)}")
+    joined = parts[0] if len(parts) == 1 else ", de ".join(parts[:-1]) + " et de " + parts[-1]
+    return f"Le présent avenant a pour objet de {joined}."
 
 
 def renouvellement_context(c: Convention, numero: int) -> dict[str, Any]:

@@ -5,7 +5,9 @@ rules that `pacte conventions renouveler` and `pacte alertes` apply."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pacte_docs.formatting import date_longue
 from pacte_docs.rules import periods
@@ -50,3 +52,47 @@ def late_renewal(reference: str, period: periods.Periode, decision: dt.date) -> 
         f"{reference} : « {clause} » La convention prend donc fin le {date_longue(period.fin)}.",
         f"Pour poursuivre le partenariat, préparez une nouvelle convention : pacte conventions succeder {reference} "
         "--reference NOUVELLE-REFERENCE (elle reprend les parties et les clauses en brouillon).")
+
+
+# An amount as an act writes it: « 60 000,00 € », « 60 000 euros », « 1 500 € ».
+AMOUNT = re.compile(r"\d{1,3}(?:[\s\u202f\u00a0]\d{3})*(?:,\d{2})?\s?(?:€|euros?\b)")
+
+
+def _amounts(text: str) -> dict[str, str]:
+    """Each amount of *text*, by a key that reads « 60 000,00 € » and « 60000 euros » alike, as written."""
+    return {re.sub(r"[\s\u202f\u00a0]", "", m.group(0)).replace("euros", "€").replace("euro", "€")
+            .removesuffix(",00€").removesuffix("€") + "€": " ".join(m.group(0).split())
+            for m in AMOUNT.finditer(text)}
+
+
+def _amount_key(value: Decimal) -> str:
+    cents = value.quantize(Decimal("0.01"))
+    return f"{int(cents)}€" if cents == cents.to_integral_value() else f"{cents}".replace(".", ",") + "€"
+
+
+def stale_amounts(changes: list[tuple[str, str]], articles: dict[str, tuple[str, str]],
+                  montant: Decimal | None = None) -> list[str]:
+    """The articles an avenant leaves unchanged that still state an amount its changes rewrite: for each change
+    (article, new wording) whose new wording gives amounts, the amounts it replaces — those of the changed
+    article's old wording, and the convention's *montant* — that another, unchanged article repeats. « L'article
+    5 « Dispositions financières » donne encore 60 000 € ». *articles*: number → (title, text) of the signed
+    text."""
+    changed = {"1" if number == "1er" else number for number, _ in changes}
+    found = []
+    for number, wording in changes:
+        key = "1" if number == "1er" else number
+        new = _amounts(wording)
+        if not new or key not in articles:
+            continue
+        replaced = set(_amounts(articles[key][1])) | ({_amount_key(montant)} if montant else set())
+        dropped = replaced - set(new)
+        for other, (title, text) in articles.items():
+            if other in changed:
+                continue
+            written = _amounts(text)
+            still = [written[k] for k in sorted(dropped & set(written))]
+            if still:
+                found.append(f"l'article {other} « {title} » donne encore {', '.join(still)}, que la nouvelle "
+                             f"rédaction de l'article {number} remplace")
+    return found
+

@@ -161,9 +161,16 @@ def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> J
 _ARTICLE = re.compile(r"^Article\s+(\d+)(?:er)?((?:\s+(?:bis|ter|quater))?)\s*[–—-]\s*(.+?)\s*$")
 
 
-def article_titles(ws: Workspace, c: Convention) -> dict[str, str]:
-    """The articles of the convention's text, by number (« 5 » → « Dispositions financières »): those of its
-    recorded DOCX (the signed text, once signed), else of its text rendered in memory from its template."""
+@dataclass(frozen=True)
+class Article:
+    titre: str
+    texte: str  # its paragraphs, as the text gives them (typeset: non-breaking spaces, typographic apostrophes)
+
+
+def articles(ws: Workspace, c: Convention) -> dict[str, Article]:
+    """The articles of the convention's text, by number (« 5 » → « Dispositions financières » and its
+    paragraphs): those of its recorded DOCX (the signed text, once signed), else of its text rendered in memory
+    from its template."""
     from docx import Document as DocxDocument
 
     data = None
@@ -174,12 +181,21 @@ def article_titles(ws: Workspace, c: Convention) -> dict[str, str]:
             data = documents.intact_bytes(recorded)
     if data is None:
         data = TemplateCache(ws).get(template_name(c)).render(context.convention_context(c))
-    titles = {}
+    found: dict[str, tuple[str, list[str]]] = {}
+    current: list[str] | None = None
     for paragraph in DocxDocument(io.BytesIO(data)).paragraphs:
-        found = _ARTICLE.match(paragraph.text.replace("\u00a0", " ").replace("\u2011", "-"))
-        if found:
-            titles[(found.group(1) + found.group(2)).strip()] = found.group(3)
-    return titles
+        heading = _ARTICLE.match(paragraph.text.replace("\u00a0", " ").replace("\u2011", "-"))
+        if heading:
+            current = []
+            found[(heading.group(1) + heading.group(2)).strip()] = (heading.group(3), current)
+        elif current is not None:
+            current.append(paragraph.text)
+    return {number: Article(title, "\n".join(lines)) for number, (title, lines) in found.items()}
+
+
+def article_titles(ws: Workspace, c: Convention) -> dict[str, str]:
+    """The articles' titles, by number (« 5 » → « Dispositions financières »)."""
+    return {number: article.titre for number, article in articles(ws, c).items()}
 
 
 def _recorded_acts(ws: Workspace, c: Convention) -> list[Job]:

@@ -356,9 +356,19 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
     modeles/avenant.docx."""
     step = Step()
     with ws.db.session() as session:
-        titles = generation.article_titles(ws, queries.convention(session, reference)) if changes else None
+        amended = queries.convention(session, reference)
+        texts = generation.articles(ws, amended) if changes else {}
+        stale = clauses.stale_amounts(
+            [(a, t) for _, a, t in changes or []], {n: (a.titre, a.texte) for n, a in texts.items()},
+            amended.montant)
+        if stale and not force:
+            raise LifecycleError("L'avenant change un montant qu'un autre article de la convention donne encore :\n"
+                                 + "\n".join(f"  • {line}" for line in stale)
+                                 + "\nModifiez aussi cet article dans l'avenant (--remplace-article ou "
+                                   "--complete-article), ou relancez avec --force si le texte reste juste. Rien n'a "
+                                   "été enregistré.")
         added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation,
-                               changes, force, titles)
+                               changes, force, {n: a.titre for n, a in texts.items()} if changes else None)
         numero = added.numero
     step.lines.append(f"{reference} : avenant n° {numero} enregistré.")
     if nouvelle_fin:
