@@ -74,7 +74,8 @@ def test_verifier_lists_every_available_variable_and_marks_the_used_ones(pacte_s
     result = pacte_sqlite("modeles", "verifier", "avenant", "--variables")
     lines = result.output.splitlines()
     assert any(line.startswith("✓ avenant") and "disponibles" in line for line in lines)
-    assert "    ● avenant.objet" in lines  # used by the avenant
+    assert "    ● avenant.article_1" in lines and "    ● avenant.expose" in lines  # used by the avenant
+    assert "      avenant.objet" in lines  # available, not used: the exposé and article 1 are built from it
     assert "      convention.montant" in lines  # available, not used by the avenant
 
 
