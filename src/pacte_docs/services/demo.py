@@ -59,9 +59,11 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
                                         "Reprise de l'action par la plateforme départementale de mobilité.", False))
     if amend:
         steps.append(lifecycle.avenant(
-            ws, "CCAS-2024-002", "L'article 4 est complété par une action « Permanence numérique » tenue chaque "
-            "semaine par le CCAS dans les locaux du service des solidarités territoriales.", D(2025, 6, 2), None,
-            on, deliberation="CP-2025-05-087", date_deliberation=D(2025, 5, 19)))
+            ws, "CCAS-2024-002", "Le CCAS et le service des solidarités territoriales ouvrent une permanence "
+            "numérique commune.", D(2025, 6, 2), None,
+            on, deliberation="CP-2025-05-087", date_deliberation=D(2025, 5, 19),
+            changes=[("complete", "4", "Une action « Permanence numérique » est tenue chaque semaine par le CCAS dans "
+                      "les locaux du service des solidarités territoriales.")]))
     if sign:
         steps.append(lifecycle.signer(ws, "CCAS-2027-005", D(2026, 11, 10)))
     for step in steps:
