@@ -535,3 +535,28 @@ def test_the_deciding_bodies_are_named_with_blanks_for_their_numbers_and_dates(p
     assert (f"Vu la délibération du conseil d'administration du CCAS n° {blank} du {blank} approuvant ce "
             "renouvellement ;") in renewal
     assert "La convention n° CCAS-2025-301 est renouvelée" in renewal
+
+
+def test_the_letter_goes_to_the_office_that_delegates_and_a_successor_says_what_it_leaves(
+        pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """The dénonciation was addressed to the vice-présidente, who signs only by delegation: it now goes to the
+    Présidente of the CCAS, the street and the town on lines of their own. A successor drafted from a convention
+    with avenants says that their wordings are not in its data."""
+    data = copy.deepcopy(REGISTRE)
+    data["partenaires"][0]["delegation"] = {"delegant": "Présidente du CCAS", "numero": "2025-ARR-031",
+                                            "date": "2025-01-06"}
+    path = tmp_path / "registre.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "signer", "CCAS-2025-301", "--date", "2025-06-02")
+    pacte_sqlite("--au", "2026-01-15", "conventions", "avenant", "CCAS-2025-301", "--objet", "Permanences.",
+                 "--complete-article", "4", "Une permanence est ajoutée le jeudi.", "--sans-pdf")
+    pacte_sqlite("--au", "2027-01-15", "conventions", "denoncer", "CCAS-2025-301", "--date", "2027-01-15",
+                 "--motif", "Reprise de l'accompagnement par le Département.", "--sans-pdf")
+    letter = docx_text(pacte_sqlite.root / "conventions/CCAS-2025-301/CCAS-2025-301-denonciation.docx")
+    assert "Présidente du CCAS\nCCAS de Pantin\n84-88, avenue du Général-Leclerc\n93500 Pantin" in letter
+    assert "Madame la Présidente," in letter and "Nadia Ben Amar" not in letter.split("Objet")[0]
+    successor = pacte_sqlite("--au", "2027-01-15", "conventions", "succeder", "CCAS-2025-301", "--reference",
+                             "CCAS-2028-301")
+    assert ("Attention : les avenants de CCAS-2025-301 ne sont pas repris, leurs nouvelles rédactions n'étant pas "
+            "dans ses données (avenant n° 1 : article 4 complété)") in " ".join(successor.output.split())

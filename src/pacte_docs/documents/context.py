@@ -659,6 +659,17 @@ def denonciation_context(c: Convention) -> dict[str, Any]:
     result = convention_context(c, c.date_denonciation)
     # A letter goes to an establishment's address, each of them named: the first receives it, the others a copy.
     establishments = typographie([partenaire_context(p, c.date_denonciation) for p in c.partenaires])
+    for establishment, partner in zip(establishments, c.partenaires, strict=True):
+        # on an envelope, the street and the town on lines of their own
+        if establishment["adresse"]:
+            establishment["adresse"] = re.sub(r",\s*(?=\d{5}\s)", "\n", establishment["adresse"])
+        if partner.delegation_delegant:  # the letter goes to the office that delegates, not to the delegate
+            office = partner.delegation_delegant.strip()
+            office = office[:1].upper() + office[1:]
+            feminine = office.lower().startswith(("présidente", "directrice", "la "))
+            establishment["representant"] = establishment["representant"] | {
+                "civilite": "", "nom": None, "nom_complet": "", "qualite": office}
+            establishment["formule_appel"] = formule_appel("Mme" if feminine else "M.", office)
     result["partenaire"], result["partenaires"] = establishments[0], establishments
     result["denonciation"] = typographie({
         "date": c.date_denonciation,

@@ -340,8 +340,15 @@ def succeder(ws: Workspace, reference: str, nouvelle: str, on: dt.date, date_eff
                        f"{date_longue(start)}.")
         journal.record(session, old, "succession", f"La convention {nouvelle} est préparée pour lui succéder, à "
                        f"compter du {date_longue(start)}.")
+        changed = [f"avenant n° {a.numero} : " + (", ".join(
+            f"article {m['article']} {ArticleChange(m['mode']).participe}" for m in a.modifications or [])
+            or a.objet.rstrip(".")) for a in old.avenants]
     step.lines.append(f"{nouvelle} : brouillon créé pour succéder à {reference}, prise d'effet le "
                       f"{date_longue(start)} ; parties, objet et clauses repris.")
+    if changed:
+        step.lines.append(f"Attention : les avenants de {reference} ne sont pas repris, leurs nouvelles rédactions "
+                          f"n'étant pas dans ses données ({' ; '.join(changed)}). Reportez-les dans les données de "
+                          f"{nouvelle} (classeur ou fichier d'import) avant d'en faire le projet.")
     step.lines.append(f"À compléter : la délibération qui l'approuve, puis la signature. « pacte conventions generer "
                       f"{nouvelle} » en fait le projet.")
     return step
