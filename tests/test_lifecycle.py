@@ -243,10 +243,20 @@ def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp
     assert check.exit_code == 0 and "aucun fichier inconnu" in check.output, check.output
 
 
-def test_an_act_a_failed_run_left_unmade_is_made_by_generer(pacte: Pacte) -> None:
+def _named(tmp_path: Path) -> Path:
+    """The alerts' registry with CCAS-IVRY's representative named: its acts can be final, and frozen."""
+    path = tmp_path / "nomme.yaml"
+    path.write_text((DATA / "alertes.yaml").read_text(encoding="utf-8").replace(
+        "{code: CCAS-IVRY, type: ccas, nom: CCAS d'Ivry-sur-Seine}",
+        "{code: CCAS-IVRY, type: ccas, nom: CCAS d'Ivry-sur-Seine, representant: {civilite: Mme, nom: Nadia Ferhat, "
+        "qualite: Vice-présidente du CCAS}}"), encoding="utf-8")
+    return path
+
+
+def test_an_act_a_failed_run_left_unmade_is_made_by_generer(pacte: Pacte, tmp_path: Path) -> None:
     """The renewal is recorded before its act is produced: if producing it fails (here its template is missing),
     « conventions generer » makes it once the cause is fixed; an act already made is never rewritten."""
-    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("importer", str(_named(tmp_path)))
     (pacte.root / "modeles/renouvellement.docx").unlink()
     failed = pacte("--au", "2027-02-20", "conventions", "renouveler", "CCAS-2024-101", "--sans-pdf", ok=False)
     assert failed.exit_code == 1 and "Modèle « renouvellement » introuvable" in failed.output
@@ -366,3 +376,22 @@ def test_an_avenant_that_leaves_the_old_amount_in_another_article_is_reported(pa
                  "--remplace-article", "2", "Le Département verse au CCAS une participation de 66 000,00 €.",
                  "--remplace-article", "5", "La participation du Département est de 66 000,00 €.", "--sans-pdf")
     assert "avenant n° 1 enregistré" in both.output
+
+
+def test_an_act_that_cannot_name_a_signatory_stays_a_draft_until_it_can(pacte: Pacte, tmp_path: Path) -> None:
+    """An avenant signed « Vice-président du CCAS, » with no name was produced, and frozen, as final: it now says
+    « PROJET », generer names what is missing, and once the name is imported the act is made again, final."""
+    pacte("importer", str(DATA / "alertes.yaml"))  # CCAS-IVRY has no named representative
+    made = pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet", "Permanences.",
+                 "--complete-article", "4", "Une permanence est ajoutée le jeudi.", "--date", "2026-01-15",
+                 "--sans-pdf")
+    act = pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx"
+    assert "PROJET — " in docx_text(act)
+    notes = " ".join(pacte("conventions", "generer", "CCAS-2024-103", "--sans-pdf").output.split())
+    assert ("CCAS-2024-103-avenant-1 : l'acte reste marqué « PROJET » tant qu'il ne peut nommer le nom du "
+            "représentant du CCAS d'Ivry-sur-Seine") in notes.replace("\u2019", "'")
+    assert "avenant n° 1 enregistré" in made.output
+    pacte("importer", str(_named(tmp_path)))
+    pacte("conventions", "generer", "CCAS-2024-103", "--sans-pdf")
+    text = docx_text(act)
+    assert "PROJET" not in text and "Mme Nadia Ferhat" in text

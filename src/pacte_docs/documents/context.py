@@ -472,10 +472,11 @@ def act_case(c: Convention, on: dt.date) -> visas.Cas:
         duree_mois=c.duree_mois, delegation=departement_delegation(c.departement) is not None))
 
 
-def unnamed_signatories(c: Convention) -> list[str]:
-    """The signatories of a convention whose name the registry does not give: a decision carries the first name,
-    name and quality of its signatory (code des relations entre le public et l'administration, L. 212-1), so
-    the act stays a « PROJET » until they are known."""
+def unnamed_signatories(c: Convention, nature: str = "convention") -> list[str]:
+    """The signatories of an act of convention *c* whose name the registry does not give: a decision carries the
+    first name, name and quality of its signatory (code des relations entre le public et l'administration,
+    L. 212-1), so the act stays a « PROJET » until they are known. The letter of dénonciation is signed by the
+    Département alone; a convention, an avenant and a renewal by every party."""
     d = c.departement
     missing = []
     if departement_delegation(d) is not None:
@@ -483,8 +484,9 @@ def unnamed_signatories(c: Convention) -> list[str]:
             missing.append("le nom du signataire du Département")
     elif not (d.president_nom or "").strip():
         missing.append("le nom du représentant du Département")
-    missing += [f"le nom du représentant {_de(designation(p.nom))}" for p in c.partenaires
-                if not (p.representant_nom or "").strip()]
+    if nature != "denonciation":
+        missing += [f"le nom du représentant {_de(designation(p.nom))}" for p in c.partenaires
+                    if not (p.representant_nom or "").strip()]
     return missing
 
 
@@ -596,6 +598,7 @@ def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None
         for m in modifications or []]
     stipulates = bool(changes) or nouvelle_fin is not None
     result["avenant"] = typographie({
+        "projet": date is None or bool(unnamed_signatories(c, "avenant")),
         "numero": numero, "objet": objet, "date": date, "nouvelle_fin": nouvelle_fin, "modifications": changes,
         # when the avenant changes articles or the term, its article 1 says what it changes, and nothing else;
         # the object typed by the user becomes the exposé of its reasons
@@ -639,6 +642,7 @@ def renouvellement_context(c: Convention, numero: int) -> dict[str, Any]:
     period = chain[numero] if numero < len(chain) else chain[-1]
     result = convention_context(c, recorded.date)
     result["renouvellement"] = typographie({
+        "projet": bool(unnamed_signatories(c, "renouvellement")),
         "numero": numero,
         "date": recorded.date,
         "deliberation": recorded.deliberation_numero,
@@ -672,6 +676,7 @@ def denonciation_context(c: Convention) -> dict[str, Any]:
             establishment["formule_appel"] = formule_appel("Mme" if feminine else "M.", office)
     result["partenaire"], result["partenaires"] = establishments[0], establishments
     result["denonciation"] = typographie({
+        "projet": bool(unnamed_signatories(c, "denonciation")),
         "date": c.date_denonciation,
         "motif": c.motif_denonciation,
         "fin": current.periode.fin,

@@ -144,17 +144,19 @@ def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> J
             titles = article_titles(ws, c) if changes else {}
             return context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
                                            recorded.deliberation_numero, recorded.deliberation_date, changes, titles)
-        return Job(c, f"{reference}-avenant-{numero}", nature, nature, build, freeze=True)
+        return Job(c, f"{reference}-avenant-{numero}", nature, nature, build,
+                   freeze=not context.unnamed_signatories(c, nature))
     if nature == "renouvellement":
         if not any(r.numero == numero for r in c.renouvellements):
             raise UnknownReferenceError(f"La convention {reference} n'a pas de renouvellement n° {numero}.")
         return Job(c, f"{reference}-renouvellement-{numero}", nature, nature,
-                   functools.partial(context.renouvellement_context, c, int(numero or 0)), freeze=True)
+                   functools.partial(context.renouvellement_context, c, int(numero or 0)),
+                   freeze=not context.unnamed_signatories(c, nature))
     if nature == "denonciation":
         if c.date_denonciation is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas été dénoncée.")
         return Job(c, f"{reference}-denonciation", nature, nature, functools.partial(context.denonciation_context, c),
-                   freeze=True)
+                   freeze=not context.unnamed_signatories(c, nature))
     raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
 
 
@@ -243,11 +245,12 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
                                 f"la main ({', '.join(b.what for b in missing)}) ; pour que le texte les donne, "
                                 "complétez le classeur ou le fichier d'import puis réimportez-le :\n"
                                 + "\n".join(f"    – {blank}" for blank in missing))
-        if plan.nature == "convention" and not plan.frozen and plan.convention.date_signature is not None \
-                and plan.context.get("convention", {}).get("projet"):
-            report.notes.append(f"{plan.cle} : signée, mais le texte reste marqué « PROJET » tant qu'il ne peut nommer "
-                                f"{', '.join(context.unnamed_signatories(plan.convention))} : un acte donne les "
-                                "prénom, nom et qualité de chaque signataire (CRPA, art. L. 212-1).")
+        unnamed = context.unnamed_signatories(plan.convention, plan.nature) if not plan.frozen else []
+        if unnamed and (plan.nature != "convention" or plan.convention.date_signature is not None):
+            said = "signée, mais le texte" if plan.nature == "convention" else "l'acte"
+            report.notes.append(f"{plan.cle} : {said} reste marqué « PROJET » tant qu'il ne peut nommer "
+                                f"{', '.join(unnamed)} : un acte donne les prénom, nom et qualité de chaque "
+                                "signataire (CRPA, art. L. 212-1).")
         shown = plan.context.get("convention", {})
         if plan.nature == "convention" and not plan.frozen and shown.get("subvention_association") \
                 and not shown.get("versements"):
