@@ -725,6 +725,11 @@ class CompiledTemplate:
     def missing(self, context: Mapping[str, Any]) -> list[str]:
         return missing_paths(self.analysis.paths, context)
 
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The template's SHA-256, which every document made from it records (`Document.modele_sha256`)."""
+        return hashlib.sha256(self.data).hexdigest()
+
     def prepare(self) -> FastDocx:
         if self._fast is None:
             self._fast = _fast_docx(self.data, self.env)

@@ -66,14 +66,20 @@ def typeset_tree(root: etree._Element) -> None:
         _split_ordinals(run, node, text)
 
 
-def _split_ordinals(run: etree._Element, node: etree._Element, text: str) -> None:
-    """Replace *run* by runs of the same format, the letters of each ordinal in superscript."""
+def _ordinal_pieces(text: str) -> list[tuple[str, bool]]:
+    """*text* cut before and after the letters of each ordinal: (piece, in superscript), « 1er » → « 1 », « er »."""
     pieces: list[tuple[str, bool]] = []
     position = 0
     for match in _ORDINAL.finditer(text):
         pieces += [(text[position:match.start(2)], False), (match.group(2), True)]
         position = match.end(2)
     pieces.append((text[position:], False))
+    return pieces
+
+
+def _split_ordinals(run: etree._Element, node: etree._Element, text: str) -> None:
+    """Replace *run* by runs of the same format, the letters of each ordinal in superscript."""
+    pieces = _ordinal_pieces(text)
     node.text = pieces[0][0]
     node.set(_XML_SPACE, "preserve")
     anchor = run
@@ -131,12 +137,7 @@ def _ordinal_runs(rattr: str, rpr: str | None, tattr: str, text: str) -> str | N
     """The run *text* split as `_split_ordinals` splits it, as XML; None when its properties are not flat."""
     if rpr is not None and "<w:rPrChange" in rpr:
         return None
-    pieces: list[tuple[str, bool]] = []
-    position = 0
-    for match in _ORDINAL.finditer(text):
-        pieces += [(text[position:match.start(2)], False), (match.group(2), True)]
-        position = match.end(2)
-    pieces.append((text[position:], False))
+    pieces = _ordinal_pieces(text)
     plain = "" if rpr is None else f"<w:rPr>{rpr}</w:rPr>"
     lifted = _VERTALIGN.sub("", rpr or "")
     later = _LATER_PROPERTY.search(lifted)

@@ -145,7 +145,7 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
     annex_pdfs = [(titles[reference], path) for reference, path in _annex_pdfs(ws, report, signed_in_year, pdfa)]
     _release_memory()  # what checking the annexes used goes back to the system before the assembly
     pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report, pdfa)
-    fingerprint = context.fingerprint({"context": ctx, "template": sha256_bytes(template.data), "pdfa": pdfa,
+    fingerprint = context.fingerprint({"context": ctx, "template": template.sha256, "pdfa": pdfa,
                                        "annexes": [(r, sha256_bytes(p.read_bytes())) for r, p in annex_pdfs],
                                        "pacte": sha256_bytes(pacte_pdf.read_bytes())})
     cle = f"bilan-{annee}"

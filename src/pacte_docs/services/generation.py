@@ -280,7 +280,6 @@ def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress:
     """Build each document's context, check its variables and render it in memory if it changed; each rendered
     text is staged (written under a temporary name) while the others render. On any missing variable or
     rendering error, nothing is kept: the staged files are removed and the current documents are untouched."""
-    shas = _template_shas(plans)
     todo: list[_Planned] = []
 
     def work() -> Iterator[tuple[CompiledTemplate, dict[str, Any], str | None]]:
@@ -291,7 +290,7 @@ def _check_and_render(documents: DocumentStore, plans: list[_Planned], progress:
                     progress("docx", 1, len(plans))
                 continue
             current = documents.current(plan.cle, plan.nature, "docx")
-            same_template = documents.is_up_to_date(current, modele_sha256=shas[id(plan.template)])
+            same_template = documents.is_up_to_date(current, modele_sha256=plan.template.sha256)
             todo.append(plan)
             yield plan.template, plan.context, current.empreinte if current is not None and same_template else None
 
@@ -406,28 +405,21 @@ def render_all(jobs: Iterable[tuple[CompiledTemplate, dict[str, Any], str | None
         _WORKER_TEMPLATES.clear()
 
 
-def _template_shas(plans: list[_Planned]) -> dict[int, str]:
-    templates = {id(p.template): p.template for p in plans if p.template is not None}
-    return {key: sha256_bytes(template.data) for key, template in templates.items()}
-
-
 def _write_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport) -> None:
     """Every new text is on disk under a temporary name next to its final one (staged while rendering), made
     durable at once for the batch (`make_durable`), and only then moved into place and recorded. On a failure
     (a full disk), what was staged is removed and the current documents are untouched."""
-    shas = _template_shas(plans)
     try:
         for plan in plans:
             if plan.data is not None and not plan.frozen and plan.staged is None:
                 plan.staged = stage(_docx_target(documents, plan), plan.data, sync=False)
         make_durable([plan.staged for plan in plans if plan.staged is not None])
-        _record_docx(documents, plans, report, shas)
+        _record_docx(documents, plans, report)
     finally:
         _unstage(plans)  # moved into place, or left by a failure: never kept under a temporary name
 
 
-def _record_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport,
-                 shas: dict[int, str]) -> None:
+def _record_docx(documents: DocumentStore, plans: list[_Planned], report: GenerationReport) -> None:
     ws = documents.ws
     for plan in plans:
         ref, cle = plan.convention.reference, plan.cle
@@ -449,7 +441,8 @@ def _record_docx(documents: DocumentStore, plans: list[_Planned], report: Genera
         documents.retire(cle, plan.nature, "pdf", folder)  # made from the previous text, it no longer matches
         document = documents.put(target, plan.staged, cle=cle, nature=plan.nature, folder=folder,
                                  convention_id=plan.convention.id, sha256=sha256_bytes(plan.data),
-                                 modele_sha256=shas[id(plan.template)], empreinte=plan.fingerprint, fige=plan.freeze)
+                                 modele_sha256=plan.template.sha256 if plan.template else None,
+                                 empreinte=plan.fingerprint, fige=plan.freeze)
         journal.record(documents.session, plan.convention, "generation",
                        f"Document {'régénéré' if regenerated else 'produit'} : {document.chemin} "
                        f"(version {document.version}).", document=document.chemin, sha256=document.sha256)

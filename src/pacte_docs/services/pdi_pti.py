@@ -49,7 +49,7 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
         if missing:
             raise missing_variables(missing)
         fingerprint = context.fingerprint(base)
-        template_sha = sha256_bytes(template.data)
+        template_sha = template.sha256
         folder = ws.archives / "pdi-pti" / ref
         docx_target, pdf_target = folder / f"{ref}.docx", folder / f"{ref}.pdf"
         report = PacteReport(ref, ws.relative(docx_target), ws.relative(pdf_target) if with_pdf else None, "cree")
