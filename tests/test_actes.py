@@ -64,7 +64,7 @@ def _sha(path: Path) -> str:
 @pytest.mark.libreoffice
 def test_a_draft_says_projet_on_every_page_and_the_signed_text_is_frozen(actes: Pacte) -> None:
     folder = actes.root / "conventions/CCAS-2025-301"
-    actes("conventions", "generer", "CCAS-2025-301")
+    actes("conventions", "generer", "CCAS-2025-301", "--sans-pdfa")  # a plain PDF, to see it kept as signed
     draft = _pages(folder / "CCAS-2025-301.pdf")
     assert len(draft) >= 2
     assert all("PROJET" in page for page in draft), "PROJET manque sur une page du brouillon"
@@ -236,6 +236,31 @@ def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, 
     # the FSE+ co-funding is requested, not granted, in the act
     assert ("Un cofinancement de cette participation par le Fonds social européen plus (FSE+) est sollicité, à "
             "hauteur de 50 %") in text and "est cofinancée" not in text
+
+
+def test_the_fse_share_is_requested_until_the_registry_says_it_is_granted(pacte_sqlite: Pacte,
+                                                                         tmp_path: Path) -> None:
+    """The France Travail budget table counted the FSE+ share as acquired while the text said « sollicité »: until
+    `fse_accorde_le` is recorded, the share is « sollicitée » and the Département's part depends on it."""
+    path = tmp_path / "visas.yaml"
+    path.write_text(yaml.safe_dump(VISAS, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    pacte_sqlite("conventions", "generer", "FT-2025-403", "--sans-pdf")
+    docx = pacte_sqlite.root / "conventions/FT-2025-403/FT-2025-403.docx"
+    requested = " ".join(docx_text(docx).split())
+    assert "Part FSE+ sollicitée" in requested
+    assert "Part restant à la charge du Département, si le FSE+ est accordé" in requested
+    assert "est sollicité dans le cadre de l'appel à projets correspondant ; tant qu'il n'est pas accordé" \
+        in requested and "a été accordé" not in requested
+    granted = copy.deepcopy(VISAS)
+    granted["conventions"][2]["fse_accorde_le"] = "2025-05-12"
+    path.write_text(yaml.safe_dump(granted, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pacte_sqlite("importer", str(path))
+    assert "FSE+ accordé le" in pacte_sqlite("conventions", "afficher", "FT-2025-403").output
+    pacte_sqlite("conventions", "generer", "FT-2025-403", "--sans-pdf")
+    text = " ".join(docx_text(docx).split())
+    assert "Le cofinancement du Fonds social européen plus (FSE+) a été accordé le 12 mai 2025." in text
+    assert "sollicité" not in text and "si le FSE+ est accordé" not in text
 
 
 def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte, tmp_path: Path) -> None:

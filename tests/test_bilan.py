@@ -537,15 +537,15 @@ def test_a_year_with_financial_figures_only_reads_as_well(pacte_sqlite: Pacte, t
     assert "Rapport présenté à l'Assemblée départementale, séance du 30 mars 2026" in pages[0]
     assert ("Vu le rapport n° 2026-03-0101 du Président du Conseil départemental ; Après en avoir délibéré, "
             f"PREND ACTE du bilan annuel {YEAR} de la politique départementale d'insertion") in whole
-    assert "Vu la délibération de l'Assemblée départementale du 1er mars 2024 adoptant le" in whole
+    assert "Vu la délibération de l'Assemblée départementale n° ………… du 1er mars 2024 adoptant le" in whole
 
 
 @pytest.mark.libreoffice
 def test_a_pdfa_bilan_is_pdfa_and_never_downgrades_its_annexes(scenario: dict[str, Any]) -> None:
-    """--pdfa: the compiled bilan identifies itself as PDF/A-2b with an sRGB output intent, in French, its title
-    shown; its PDI/PTI annex is made in PDF/A and a later plain compilation does not turn it back."""
+    """By default the compiled bilan identifies itself as PDF/A-2b with an sRGB output intent, in French, its title
+    shown; its PDI/PTI annex is made in PDF/A and a later --sans-pdfa compilation does not turn it back."""
     run: Pacte = scenario["runner"]
-    run("bilan", "compiler", str(YEAR), "--pdfa")
+    run("bilan", "compiler", str(YEAR))
     compiled = run.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
     found = conformite(compiled)
     assert found.pdfa == "2B" and found.langue == "fr-FR" and found.affiche_titre
@@ -553,7 +553,7 @@ def test_a_pdfa_bilan_is_pdfa_and_never_downgrades_its_annexes(scenario: dict[st
     assert "/OutputIntents" in catalog
     pacte_pdf = next((run.root / "archives/pdi-pti").glob("*/*.pdf"))
     assert conformite(pacte_pdf).pdfa == "2B"
-    again = run("bilan", "compiler", str(YEAR))
+    again = run("bilan", "compiler", str(YEAR), "--sans-pdfa")
     assert "a été mis à jour pour l'annexe 2" not in again.output
     assert conformite(pacte_pdf).pdfa == "2B"  # a PDF/A copy answers a plain request: never downgraded
     assert conformite(compiled).pdfa is None and conformite(compiled).langue == "fr-FR"
@@ -622,3 +622,91 @@ def test_sortie_writes_exactly_the_named_file(scenario: dict[str, Any], tmp_path
     refused = run("bilan", "compiler", str(YEAR), "--sortie", str(run.root / "archives/ailleurs.pdf"), ok=False)
     assert refused.exit_code == 1 and "Choisissez un chemin hors de archives/ et conventions/" in refused.output
     assert "tous intacts, aucun fichier inconnu" in run("archives", "verifier").output
+
+
+def _draft_deliberation(tmp_path: Path, **pacte: Any) -> str:
+    """The draft délibération of the bilan rendered from the package template with the sample data, *pacte*
+    changed: its paragraphs, as Word shows them."""
+    import io
+
+    from docx import Document as DocxDocument
+
+    from pacte_docs.documents.context import sample_bilan_context
+    from pacte_docs.documents.rendering import CompiledTemplate, make_environment
+    from pacte_docs.workspace import package_templates
+
+    path = tmp_path / "bilan_annuel.docx"
+    path.write_bytes(package_templates()["bilan_annuel"])
+    ctx = sample_bilan_context()
+    ctx["graphiques"] = dict.fromkeys(ctx["graphiques"])  # no chart: the template leaves their places out
+    ctx["pacte"] = ctx["pacte"] | {name: value for name, value in pacte.items() if name != "adoption"}
+    ctx["pacte"]["adoption"] = ctx["pacte"]["adoption"] | pacte.get("adoption", {})
+    text = "\n".join(p.text for p in DocxDocument(io.BytesIO(CompiledTemplate(path, make_environment())
+                                                               .render(ctx))).paragraphs)
+    draft = " ".join(text[text.index("Projet de délibération"):text.index("Annexe 1")].split())
+    return draft.replace("’", "'").replace("\u2011", "-")
+
+
+def test_the_draft_deliberation_approves_or_takes_note_as_the_pacte_provides(tmp_path: Path) -> None:
+    """The PDI/PTI says whether its bilans are approved or taken note of (`bilan_decision`); the draft follows it,
+    and cites the adopting délibération by its number — or leaves « n° ………… » to fill in, never nothing."""
+    approved = _draft_deliberation(tmp_path, bilan_approuve=True, adoption={"numero": "2023-12-0042"})
+    assert "APPROUVE le bilan annuel 2025 de la politique départementale d'insertion" in approved
+    assert "PREND ACTE" not in approved
+    assert "Vu la délibération de l'Assemblée départementale n° 2023-12-0042 du 11 décembre 2023 adoptant" \
+        in approved
+    noted = _draft_deliberation(tmp_path, bilan_approuve=False, adoption={"numero": None, "date": None})
+    assert "PREND ACTE du bilan annuel 2025" in noted and "APPROUVE" not in noted
+    assert "Vu la délibération de l'Assemblée départementale n° ………… du ………… adoptant" in noted
+
+
+def test_bilan_decision_is_imported_checked_and_exported(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """`bilan_decision` and `adoption.numero` go from the file to the registry and back; a value that is neither
+    approbation nor prise d'acte is refused with the values allowed."""
+    data = build_pacte()
+    data["pacte"]["adoption"]["numero"] = "2024-03-0007"
+    data["pacte"]["bilan_decision"] = "approbation"
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))
+    exported = pacte_sqlite("exporter", "--format", "yaml", str(tmp_path / "export.yaml")).output
+    assert "export.yaml" in exported
+    written = (tmp_path / "export.yaml").read_text(encoding="utf-8")
+    assert "bilan_decision: approbation" in written and "2024-03-0007" in written
+    data["pacte"]["bilan_decision"] = "vote"
+    refused = pacte_sqlite("importer", str(write(tmp_path / "faux.yaml", data)), ok=False)
+    assert refused.exit_code == 1 and "bilan_decision" in refused.output and "prise d'acte" in refused.output
+
+
+@pytest.mark.libreoffice
+def test_the_annex_reproduces_the_acts_in_force_in_the_year(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """A convention renewed in the year is annexed with its renewal act, and one signed in the year with the
+    avenant that changed it that year — each after its convention, in the bookmarks and the table of contents;
+    an avenant of the following year is not annexed."""
+    data = build_pacte(seed=5)
+    data["conventions"] = conventions()[:1] + [
+        {"reference": "CCAS-2022-004", "type": "ccas", "partenaires": ["CAF-23"], "date_signature": "2021-12-06",
+         "date_effet": "2022-01-01", "duree_mois": 36, "renouvellement": "expresse", "preavis_mois": 3,
+         "objet": "Accompagnement des bénéficiaires du RSA.", "responsable": {"email": "dir@creuse.example.fr"}}]
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", data)))
+    pacte_sqlite("--au", "2024-06-15", "conventions", "renouveler", "CCAS-2022-004", "--date", "2024-06-10",
+                 "--deliberation", "CP-2024-06-021", "--sans-pdf")  # its second period opens on 1 January 2025
+    pacte_sqlite("--au", "2025-09-15", "conventions", "avenant", "CONV-2025-001", "--date", "2025-09-01",
+                 "--objet", "Le calendrier des permanences a changé.", "--sans-pdf",
+                 "--complete-article", "2", "Une permanence est tenue le jeudi.")
+    pacte_sqlite("--au", "2026-02-15", "conventions", "avenant", "CONV-2025-001", "--date", "2026-02-01",
+                 "--objet", "Une seconde modification.", "--sans-pdf",
+                 "--complete-article", "2", "Une permanence est tenue le vendredi.")
+    result = pacte_sqlite("--au", "2026-03-01", "bilan", "compiler", str(YEAR))
+    assert "Conventions en annexe : CCAS-2022-004, CONV-2025-001" in result.output
+    compiled = pacte_sqlite.root / f"archives/bilans/{YEAR}/bilan-{YEAR}.pdf"
+    annex = next(b for b in bookmarks(compiled) if b.title.startswith("Annexe 1"))
+    titles = [normalise(child.title) for child in annex.children]
+    assert [t.split(" – ")[0] + " – " + t.split(" – ")[1].split(" du ")[0] for t in titles[1::2]] == [
+        "CCAS-2022-004 – renouvellement n° 1", "CONV-2025-001 – avenant n° 1"]
+    assert len(titles) == 4 and "avenant n° 2" not in " ".join(titles)
+    pages = [flat(page.extract_text()) for page in PdfReader(compiled).pages]
+    renewal = next(b for b in annex.children if "renouvellement" in b.title).page
+    assert "RENOUVELLEMENT N° 1" in pages[renewal - 1].upper()
+    avenant = next(b for b in annex.children if "avenant" in b.title).page
+    assert "AVENANT N° 1" in pages[avenant - 1].upper()
+    assert "chacune suivie des actes qui l'ont renouvelée ou modifiée jusqu'au 31 décembre 2025" in \
+        " ".join(pages).replace("’", "'")

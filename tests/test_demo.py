@@ -86,10 +86,12 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
         found = conformite(made)
         assert found.langue == "fr-FR" and found.titre and found.affiche_titre, made
         assert found.balise, made
+        assert found.pdfa == "2B", made  # archivable without asking (--sans-pdfa opts out)
     report = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier",
                              "--conformite"], capture_output=True, text=True, check=False, env=env)
     assert report.returncode == 0 and "Conformité des PDF" in report.stdout
     assert report.stdout.count("fr-FR") == 17 and "non accessible" not in report.stdout
+    assert "sans PDF/A-2b" not in report.stdout and "Les 17 PDF en vigueur sont en PDF/A-2b" in report.stdout
     # The demo's ended conventions go to the Archives as a SEDA 2.3 package valid against the official schemas.
     config = root / "pacte.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("[archivage]", "[archivage-exemple]")

@@ -174,6 +174,12 @@ HOSTILE: list[tuple[str, bytes, list[str]]] = [
     ("faux.xlsx", b"ceci n'est pas un classeur", ["faux.xlsx", "classeur XLSX illisible"]),
     ("signature.yaml", _registre("date_signature: 2025-02-01", "date_signature: 2025-01-02"),
      ["« date_signature »", "la signature précède la délibération"]),
+    # the FSE+ 2021-2027: expenditure eligible until 31 December 2029; its programme named with its own years
+    ("fse-duree.yaml", _registre("renouvellements_max: 2\n", "renouvellements_max: 2\n    duree_mois: 72\n"),
+     ["« duree_mois »", "jusqu'au 31 décembre 2029 (règlement (UE) 2021/1060, art. 63)", "28/02/2031",
+      "ramenez sa durée"]),
+    ("fse-texte.yaml", _registre("aux <droits> de {{ tous }}.", "aux droits, programmation FSE+ 2027-2029."),
+     ["« objet »", "« FSE+ 2027-2029 » : la programmation du FSE+ est 2021-2027"]),
     ("no.yaml", _registre("renouvellement: expresse\n    responsable: {email: agent", "renouvellement: NO\n"
                           "    responsable: {email: agent"), ["« renouvellement »", "« NO »"]),
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from pacte_docs.documents.conformity import conformite
 from tests.helpers import DATA, Pacte, fake_soffice, folder_state, pdf_text, running, set_pdf_timeout
 
 
@@ -36,15 +38,51 @@ def test_pdf_reads_like_the_convention(pacte: Pacte) -> None:
 
 
 @pytest.mark.libreoffice
-def test_pdfa_export(pacte_sqlite: Pacte) -> None:
+def test_acts_are_pdfa_and_pdfua_by_default_with_header_cells(pacte_sqlite: Pacte) -> None:
+    """An act is archivable and accessible without asking: PDF/A-2b and PDF/UA-1 declared in its XMP, the header
+    row of its tables tagged TH (repeated header rows in the DOCX); --sans-pdfa gives a plain, still tagged PDF,
+    and `archives verifier --conformite` says which PDF is not archivable, with the fix."""
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
-    pacte_sqlite("conventions", "generer", "CCAS-2024-010", "--pdfa")
-    pdf = pacte_sqlite.root / "conventions/CCAS-2024-010/CCAS-2024-010.pdf"
+    pacte_sqlite("conventions", "generer", "ASSO-2025-001")
+    pdf = pacte_sqlite.root / "conventions/ASSO-2025-001/ASSO-2025-001.pdf"
     metadata = PdfReader(pdf).xmp_metadata
     assert metadata is not None
     xml = metadata.stream.get_data().decode("utf-8", "replace")
-    assert "pdfaid:part" in xml and ("pdfaid:part>2<" in xml or 'pdfaid:part="2"' in xml)
-    assert "pdfaid:conformance" in xml and ("B<" in xml or '"B"' in xml)
+    assert "pdfaid:part>2<" in xml or 'pdfaid:part="2"' in xml
+    assert "pdfaid:conformance>B<" in xml or 'pdfaid:conformance="B"' in xml
+    found = conformite(pdf)
+    assert (found.pdfa, found.pdfua, found.balise, found.langue) == ("2B", "1", True, "fr-FR")
+    assert _structure_roles(pdf).count("/TH") == 4  # « Action », « Public visé », « Indicateur », « Cible »
+    report = pacte_sqlite("archives", "verifier", "--conformite").output
+    assert "PDF/UA-1" in report and "PDF/A-2b" in report and "sans PDF/A-2b" not in report
+    assert "Le PDF en vigueur est en PDF/A-2b, balisé" in report
+    pacte_sqlite("conventions", "generer", "CCAS-2024-010", "--sans-pdfa")
+    plain = conformite(pacte_sqlite.root / "conventions/CCAS-2024-010/CCAS-2024-010.pdf")
+    assert plain.pdfa is None and plain.balise and plain.pdfua == "1"
+    report = pacte_sqlite("archives", "verifier", "--conformite").output
+    assert "1 PDF sans PDF/A-2b" in report and "régénérez-les sans --sans-pdfa" in report
+    pacte_sqlite("conventions", "generer", "ASSO-2025-001", "--sans-pdfa")
+    assert conformite(pdf).pdfa == "2B"  # a PDF/A copy answers a plain request: never downgraded
+
+
+def _structure_roles(pdf: Path) -> list[str]:
+    """Every structure element's role in the PDF's tag tree (/S of each StructElem)."""
+    roles: list[str] = []
+    root: Any = PdfReader(pdf).trailer["/Root"]
+    todo: list[Any] = [root["/StructTreeRoot"]]
+    while todo:
+        node = todo.pop()
+        if hasattr(node, "get_object"):
+            node = node.get_object()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif hasattr(node, "get"):
+            if "/S" in node:
+                roles.append(str(node["/S"]))
+            kids = node.get("/K")
+            if kids is not None:
+                todo.append(kids)
+    return roles
 
 
 @pytest.mark.crash

@@ -299,9 +299,9 @@ def test_unknown_or_ambiguous_pacte_is_named(pacte_sqlite: Pacte, tmp_path: Path
 @pytest.mark.libreoffice
 def test_pdfa_replaces_the_pdf_and_keeps_the_identical_docx(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 2)))))
-    pacte_sqlite("pdi-pti", "generer")
+    pacte_sqlite("pdi-pti", "generer", "--sans-pdfa")
     docx_before = folder_state(pacte_sqlite.root)[f"{FOLDER}/PTI-2024-2027.docx"]
-    pacte_sqlite("pdi-pti", "generer", "--pdfa")
+    pacte_sqlite("pdi-pti", "generer")  # PDF/A by default
     folder = pacte_sqlite.root / FOLDER
     assert sorted(p.name for p in folder.iterdir()) == [
         "PTI-2024-2027-v1.pdf", "PTI-2024-2027.docx", "PTI-2024-2027.pdf"]

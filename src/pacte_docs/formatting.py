@@ -187,6 +187,7 @@ FILTERS = {
 
 # What a person reads in place of the registry's codes (tables and `afficher`; JSON and CSV keep the codes).
 LABELS = {
+    "approbation": "approbation", "prise_acte": "prise d'acte",
     "brouillon": "brouillon", "signee": "signée", "en_cours": "en cours", "a_renouveler": "à renouveler",
     "reconduite": "reconduite", "denoncee": "dénoncée", "expiree": "expirée", "depasse": "dépassé",
     "ccas": "CCAS", "cias": "CIAS", "france_travail": "France Travail", "commune": "commune", "caf": "CAF",

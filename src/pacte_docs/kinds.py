@@ -69,6 +69,13 @@ class NatureAxe(StrEnum):
     SOCIALE = "sociale"
 
 
+class DecisionBilan(StrEnum):
+    """What the PDI/PTI provides for its annual bilan: the Assemblée approves it, or takes note of it."""
+
+    APPROBATION = "approbation"
+    PRISE_ACTE = "prise_acte"
+
+
 class ArticleChange(StrEnum):
     """How an avenant changes an article of the convention: it adds a paragraph or gives a new wording."""
 

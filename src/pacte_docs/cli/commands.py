@@ -44,6 +44,7 @@ SHOWN_FIELDS = {  # `conventions afficher`: field → French label, in the order
     "debut_periode": "Début de période", "fin_periode": "Fin de période", "renouvellement": "Renouvellement",
     "renouvellements_max": "Renouvellements au plus", "preavis_mois": "Préavis (mois)",
     "date_limite": "Date limite de décision", "territoire": "Territoire", "montant": "Montant", "taux_fse": "Taux FSE",
+    "fse_accorde_le": "FSE+ accordé le",
 }
 STATUS_LABELS = {"cree": "créé", "regenere": "régénéré", "inchange": "inchangé", "modifie": "modifié",
                  "fige": "texte signé, inchangé"}
@@ -467,7 +468,8 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
 @click.argument("references", nargs=-1, callback=_key, metavar="[RÉFÉRENCES]…")
 @click.option("--toutes", is_flag=True, help="Génère toutes les conventions du registre.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que les DOCX.")
-@click.option("--pdfa", is_flag=True, help="Produit des PDF/A-2b (archivage légal).")
+@click.option("--pdfa/--sans-pdfa", default=True, show_default=False,
+              help="PDF/A-2b pour l'archivage légal (par défaut) ; --sans-pdfa pour un PDF simple.")
 @click.pass_obj
 def conventions_generate(state: State, references: tuple[str, ...], toutes: bool, sans_pdf: bool,
                          pdfa: bool) -> None:
@@ -479,7 +481,7 @@ def conventions_generate(state: State, references: tuple[str, ...], toutes: bool
     \b
     Exemple :
       pacte conventions generer CCAS-2024-001
-      pacte conventions generer --toutes --pdfa
+      pacte conventions generer --toutes --sans-pdfa
     """
     from pacte_docs.services import generation
 
@@ -752,7 +754,8 @@ def pdi_pti_list(state: State, fmt: str) -> None:
 @pdi_pti_group.command("generer")
 @click.argument("reference", required=False, callback=_key)
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX (sommaire sans numéros de page).")
-@click.option("--pdfa", is_flag=True, help="Produit un PDF/A-2b (archivage légal).")
+@click.option("--pdfa/--sans-pdfa", default=True, show_default=False,
+              help="PDF/A-2b pour l'archivage légal (par défaut) ; --sans-pdfa pour un PDF simple.")
 @click.pass_obj
 def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: bool) -> None:
     """Génère le document PDI/PTI en DOCX et PDF dans archives/pdi-pti/REFERENCE/.
@@ -792,7 +795,8 @@ def bilan_group() -> None:
 @click.option("--sortie", type=click.Path(dir_okay=False, path_type=Path),
               help="Copie à écrire en plus, exactement à ce chemin : .pdf (le bilan compilé) ou .docx ; le bilan reste "
                    "enregistré dans archives/bilans/ANNEE/. Avec --format xlsx : le fichier du tableau.")
-@click.option("--pdfa", is_flag=True, help="Produit les PDF en PDF/A-2b.")
+@click.option("--pdfa/--sans-pdfa", default=True, show_default=False,
+              help="Bilan et annexes en PDF/A-2b (par défaut) ; --sans-pdfa pour des PDF simples.")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True,
               help="pdf : le bilan compilé avec ses annexes ; xlsx : le tableau des chiffres de l'année.")
 @click.option("--departement", help="Code du département, quand le registre en contient plusieurs.")

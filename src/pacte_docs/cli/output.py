@@ -139,17 +139,26 @@ def progress_bar(description: str) -> Iterator[Progress | None]:
 
 
 def print_conformity(found: list[tuple[str, str, Any]]) -> None:
-    """One line per PDF: PDF/A claim, tagged, language, title (see documents.conformity)."""
+    """One line per PDF: PDF/A and PDF/UA claims, tagged, language, title (see documents.conformity); then what
+    is not archivable or not accessible, with the fix."""
     rows = [{"chemin": path, "pdfa": f"PDF/A-{c.pdfa[0]}{c.pdfa[1:].lower()}" if c.pdfa else "non",
+             "pdfua": f"PDF/UA-{c.pdfua}" if c.pdfua else "non",
              "balise": "oui" if c.balise else "non", "langue": c.langue or "—",
              "titre": (c.titre or "—") + ("" if c.affiche_titre else " (non affiché)")} for path, _, c in found]
-    emit(rows, {"chemin": "PDF", "pdfa": "PDF/A", "balise": "Balisé", "langue": "Langue", "titre": "Titre"}, "table",
-         title="Conformité des PDF (archivage et accessibilité)")
+    emit(rows, {"chemin": "PDF", "pdfa": "PDF/A", "pdfua": "PDF/UA", "balise": "Balisé", "langue": "Langue",
+                "titre": "Titre"}, "table", title="Conformité des PDF (archivage et accessibilité)")
+    plain = [path for path, _, c in found if not c.pdfa]
+    if plain:
+        click.echo(f"  {len(plain)} PDF sans PDF/A-2b (produits avec --sans-pdfa ou par une version précédente) : "
+                   "pour l'archivage légal, régénérez-les sans --sans-pdfa.")
     missing = [path for path, _, c in found if not c.accessible]
     if missing:
         click.echo(f"  {len(missing)} PDF non accessible(s) (balisage, langue ou titre manquant), faits par une "
                    "version précédente : régénérez-les (pacte conventions generer, pdi-pti generer, bilan "
                    "compiler).")
+    if found and not plain and not missing:
+        click.echo("  Le PDF en vigueur est en PDF/A-2b, balisé, avec sa langue et son titre." if len(found) == 1 else
+                   f"  Les {len(found)} PDF en vigueur sont en PDF/A-2b, balisés, avec leur langue et leur titre.")
 
 
 def status(text: str, shown: bool = True) -> AbstractContextManager[Any]:

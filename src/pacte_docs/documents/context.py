@@ -544,6 +544,7 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
             "territoire": c.territoire,
             "montant": c.montant,
             "taux_fse": c.taux_fse,
+            "fse_accorde_le": c.fse_accorde_le,  # None: the co-funding is requested (« sollicité »), not granted
             "montant_fse": montant_fse,
             "montant_departement": (c.montant - montant_fse) if c.montant and montant_fse else c.montant,
             "engagements_departement": list(c.engagements_departement or []),
@@ -819,7 +820,7 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
             "reference": p.reference, "titre": p.titre,
             "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
             "duree_ans": p.periode_fin - p.periode_debut + 1,
-            "adoption": {"instance": p.adoption_instance, "date": p.adoption_date,
+            "adoption": {"instance": p.adoption_instance, "numero": p.adoption_numero, "date": p.adoption_date,
                          "par": designation(p.adoption_instance or "Assemblée départementale")},
             "contexte": paragraphs(p.contexte), "diagnostic": list(p.diagnostic or []),
             "methode": paragraphs(p.methode), "gouvernance": list(p.gouvernance or []),
@@ -1048,7 +1049,9 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
         "pacte": {"reference": pacte.reference, "titre": pacte.titre,
                   "periode": {"debut": pacte.periode_debut, "fin": pacte.periode_fin},
                   "adoption": {"de_instance": _de(designation(pacte.adoption_instance or "Assemblée départementale")),
-                               "date": pacte.adoption_date}},
+                               "numero": pacte.adoption_numero, "date": pacte.adoption_date},
+                  # the PDI/PTI provides that its bilans are approved (« APPROUVE ») or taken note of (« PREND ACTE »)
+                  "bilan_approuve": pacte.bilan_decision == "approbation"},
         # the Assemblée's session (None: a draft, « Projet »), the number of the délibération taking note of it
         "seance": seance,
         "deliberation": deliberation,

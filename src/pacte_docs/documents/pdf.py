@@ -24,9 +24,12 @@ from pacte_docs.files import capital
 
 # LibreOffice 7.4 was seen converting only 247 of 300 files given in one call, and exiting 0.
 BATCH_SIZE = 150
-# Every PDF is tagged (structure tree, /MarkInfo, /Lang from the document's language) and shows its title rather
-# than its file name (RGAA 13.3, accessibility of documents a collectivité publishes); --pdfa adds PDF/A-2b.
+# Every PDF is tagged (structure tree, /MarkInfo, /Lang from the document's language, table header rows as TH),
+# shows its title rather than its file name (RGAA 13.3, accessibility of documents a collectivité publishes) and
+# identifies itself as PDF/UA-1 (ISO 14289-1) as LibreOffice writes it; PDF/A-2b (ISO 19005-2), the default for
+# the acts and the bilan, is added unless the user asks for --sans-pdfa.
 _ACCESSIBLE = ('"UseTaggedPDF":{"type":"boolean","value":"true"},'
+               '"PDFUACompliance":{"type":"boolean","value":"true"},'
                '"DisplayPDFDocumentTitle":{"type":"boolean","value":"true"}')
 PDF_FILTER = 'pdf:writer_pdf_Export:{' + _ACCESSIBLE + '}'
 PDFA_FILTER = 'pdf:writer_pdf_Export:{' + _ACCESSIBLE + ',"SelectPdfVersion":{"type":"long","value":"2"}}'

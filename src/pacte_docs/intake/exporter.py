@@ -53,6 +53,7 @@ def convention_record(c: Convention) -> dict[str, Any]:
         "renouvellement": c.renouvellement, "renouvellements_max": c.renouvellements_max,
         "preavis_mois": c.preavis_mois, "responsable": {"nom": c.responsable_nom, "email": c.responsable_email},
         "territoire": c.territoire, "montant": c.montant, "taux_fse": c.taux_fse,
+        "fse_accorde_le": c.fse_accorde_le,
         "engagements_departement": list(c.engagements_departement or []),
         "engagements_partenaire": list(c.engagements_partenaire or []),
         "actions": list(c.actions or []), "objectifs": dict(c.objectifs or {}),

@@ -18,6 +18,7 @@ from pacte_docs.kinds import (
     CODE_SYNONYMS,
     TEMPLATE_NAME,
     ConventionType,
+    DecisionBilan,
     NatureAxe,
     PartenaireType,
     Renouvellement,
@@ -363,6 +364,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "territoire": Field(text(300, False)),
         "montant": Field(amount),
         "taux_fse": Field(rate),
+        "fse_accorde_le": Field(date),  # the date the FSE+ co-funding was granted: until then the act « sollicite »
         "versements": Field(text_list(300), default=[]),
         "imputation": Field(text(300, False)),
         "engagements_departement": Field(text_list(), default=[]),
@@ -423,7 +425,9 @@ SCHEMAS["pacte"] = {
     "titre": Field(text(300, False), required=True),
     "departement": Field(departement_code),
     "periode": obj(debut=Field(integer(1990, 2100), required=True), fin=Field(integer(1990, 2100), required=True)),
-    "adoption": obj(instance=Field(text(200, False)), date=Field(date)),
+    "adoption": obj(instance=Field(text(200, False)), numero=Field(text(60, False)), date=Field(date)),
+    # approbation when the PDI/PTI has its bilans approved by the Assemblée; otherwise it takes note of them
+    "bilan_decision": Field(enum(values(DecisionBilan)), default="prise_acte"),
     "cosignataires": Field(code_list, default=[]),
     "contexte": Field(text(20000)),
     "diagnostic": Field(text_list(), default=[]),

@@ -15,7 +15,7 @@ from pacte_docs.errors import Invalid, Problem, ValidationError
 from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, Departement, Partenaire
-from pacte_docs.rules import subventions
+from pacte_docs.rules import fse, periods, subventions
 from pacte_docs.rules.aggregation import FIGURES
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
@@ -85,6 +85,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             problems.append(Problem(entry.item.source, entry.item.place("date_signature"), "date_signature",
                                     "la signature précède la délibération du partenaire qui l'autorise",
                                     "vérifiez les deux dates (date_signature, deliberation_partenaire.date)"))
+        _check_fse(entry, problems)
         try:
             subventions.echeancier(values["versements"], values["montant"])
         except Invalid as exc:
@@ -234,6 +235,26 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
             if people is not None and values[name] is not None and values[name] > people:
                 problem(name, f"{name.replace('_', ' ')} ({values[name]}) dépasse le nombre de personnes "
                               f"accompagnées ({people})", "vérifiez les deux nombres")
+
+
+def _check_fse(entry: _Clean, problems: list[Problem]) -> None:
+    """The FSE+ as the convention names and asks for it: its programming period, its eligibility dates."""
+    values = entry.values
+    try:
+        for name in ("objet", "engagements_departement", "engagements_partenaire"):
+            texts = [values[name]] if isinstance(values[name], str) else values[name] or []
+            for text in texts:
+                where = name
+                fse.check_text(text)
+        if values["fse_accorde_le"] and not values["taux_fse"]:
+            where = "fse_accorde_le"
+            raise Invalid("un FSE+ accordé sans taux de cofinancement",
+                          "donnez taux_fse (par exemple 50 %), ou retirez fse_accorde_le")
+        if values["taux_fse"] and values["date_effet"]:
+            where = "duree_mois"
+            fse.check_period(values["date_effet"], periods.fin_periode(values["date_effet"], values["duree_mois"]))
+    except Invalid as exc:
+        problems.append(Problem(entry.item.source, entry.item.place(where), where, exc.message, exc.fix))
 
 
 def _check_partners(entry: _Clean, field_name: str, codes: list[str], known: set[str],

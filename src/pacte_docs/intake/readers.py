@@ -49,7 +49,7 @@ NESTED: dict[str, dict[str, tuple[str, ...]]] = {
         "responsable": ("nom", "email"),
         "objectifs": ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois"),
     },
-    "pacte": {"periode": ("debut", "fin"), "adoption": ("instance", "date")},
+    "pacte": {"periode": ("debut", "fin"), "adoption": ("instance", "numero", "date")},
     "realisations": {},
     "axes": {}, "fiches": {}, "engagements": {},
     "avenants": {"deliberation": ("numero", "date")},

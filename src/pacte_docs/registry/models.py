@@ -111,6 +111,7 @@ class Convention(Base):
     territoire: Mapped[str | None] = mapped_column(String(300))
     montant: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
     taux_fse: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    fse_accorde_le: Mapped[dt.date | None] = mapped_column(Date)  # the FSE+ grant decision; requested until then
     date_denonciation: Mapped[dt.date | None] = mapped_column(Date)
     motif_denonciation: Mapped[str | None] = mapped_column(Text)
     engagements_departement: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -266,7 +267,10 @@ class Pacte(Base):
     periode_debut: Mapped[int] = mapped_column(Integer)
     periode_fin: Mapped[int] = mapped_column(Integer)
     adoption_instance: Mapped[str | None] = mapped_column(String(200))
+    adoption_numero: Mapped[str | None] = mapped_column(String(60))  # the adopting délibération's number
     adoption_date: Mapped[dt.date | None] = mapped_column(Date)
+    # What the Assemblée does with the annual bilan, as the PDI/PTI provides: approbation or prise_acte
+    bilan_decision: Mapped[str] = mapped_column(String(20), default="prise_acte", server_default="prise_acte")
     contexte: Mapped[str | None] = mapped_column(Text)
     diagnostic: Mapped[list[str]] = mapped_column(JSON, default=list)  # key figures, one per line
     methode: Mapped[str | None] = mapped_column(Text)

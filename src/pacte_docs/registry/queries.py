@@ -243,6 +243,7 @@ def upsert_convention(session: Session, data: dict[str, Any], departement: Depar
         "renouvellements_max": data["renouvellements_max"], "preavis_mois": data["preavis_mois"],
         "responsable_nom": data["responsable"]["nom"], "responsable_email": data["responsable"]["email"],
         "territoire": data["territoire"], "montant": data["montant"], "taux_fse": data["taux_fse"],
+        "fse_accorde_le": data["fse_accorde_le"],
         "engagements_departement": data["engagements_departement"],
         "engagements_partenaire": data["engagements_partenaire"],
         "actions": data["actions"], "versements": data["versements"], "imputation": data["imputation"],
@@ -318,7 +319,7 @@ def restore_journal(session: Session, c: Convention, entries: list[dict[str, Any
 AXE_FIELDS = ("numero", "intitule", "nature", "objectifs")
 FICHE_FIELDS = ("numero", "intitule", "contexte", "objectifs", "public", "pilote", "partenaires", "modalites",
                 "calendrier", "indicateurs", "budget", "financeurs")
-PACTE_FIELDS = ("titre", "contexte", "diagnostic", "methode", "gouvernance", "engagements")
+PACTE_FIELDS = ("titre", "bilan_decision", "contexte", "diagnostic", "methode", "gouvernance", "engagements")
 
 
 def pactes(session: Session) -> list[Pacte]:
@@ -350,7 +351,8 @@ def pacte_record(p: Pacte) -> dict[str, Any]:
     return {
         "reference": p.reference, "departement": p.departement.code, "titre": p.titre,
         "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
-        "adoption": {"instance": p.adoption_instance, "date": p.adoption_date},
+        "adoption": {"instance": p.adoption_instance, "numero": p.adoption_numero, "date": p.adoption_date},
+        "bilan_decision": p.bilan_decision,
         "cosignataires": [c.code for c in p.cosignataires],
         "contexte": p.contexte, "diagnostic": list(p.diagnostic or []), "methode": p.methode,
         "gouvernance": list(p.gouvernance or []), "engagements": {k: list(v) for k, v in (p.engagements or {}).items()},
@@ -366,8 +368,9 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
                  cosignataires: list[Partenaire]) -> tuple[Pacte, str]:
     """Create or replace a pacte with its axes and fiches; unchanged when the file says what the registry holds."""
     found = session.scalar(select(Pacte).where(Pacte.reference == data["reference"]))
-    wanted = {name: data[name] for name in ("reference", "titre", "periode", "adoption", "cosignataires", "contexte",
-                                             "diagnostic", "methode", "gouvernance", "engagements", "axes")}
+    wanted = {name: data[name] for name in ("reference", "titre", "periode", "adoption", "bilan_decision",
+                                             "cosignataires", "contexte", "diagnostic", "methode", "gouvernance",
+                                             "engagements", "axes")}
     wanted["departement"] = departement.code
     if found is not None and pacte_record(found) == wanted:
         return found, "inchange"
@@ -386,6 +389,7 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
         setattr(found, name, data[name])
     found.periode_debut, found.periode_fin = data["periode"]["debut"], data["periode"]["fin"]
     found.adoption_instance, found.adoption_date = data["adoption"]["instance"], data["adoption"]["date"]
+    found.adoption_numero = data["adoption"]["numero"]
     found.liens = [PacteCosignataire(partenaire=p, rang=i) for i, p in enumerate(cosignataires)]
     found.axes = [
         Axe(**{name: axe[name] for name in AXE_FIELDS},

@@ -24,6 +24,7 @@ from pacte_docs.documents.rendering import Image, TemplateCache, missing_variabl
 from pacte_docs.documents.store import DocumentStore
 from pacte_docs.errors import PacteError, TemplateError, UnknownReferenceError
 from pacte_docs.files import sha256_bytes
+from pacte_docs.formatting import date_courte
 from pacte_docs.intake.exporter import keep_text
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import Convention, Pacte, Realisation
@@ -118,7 +119,7 @@ def bilan_context(session: Session, pacte: Pacte, annee: int, seance: dt.date | 
 # ---------------------------------------------------------------- compiling
 
 @holding("documents")
-def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa: bool = False,
+def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa: bool = True,
                   departement: str | None = None, seance: dt.date | None = None,
                   deliberation: str | None = None) -> BilanReport:
     """Render, convert and compile the bilan of *annee*; record it when it is written in the workspace. The cover
@@ -142,7 +143,7 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
         meta = {"departement": pacte.departement.nom, "titre": pacte.titre, "periode": (pacte.periode_debut,
                                                                                           pacte.periode_fin)}
     titles = {row["reference"]: f"{row['reference']} – {row['partenaires']}" for row in ctx["annexes"]}
-    annex_pdfs = [(titles[reference], path) for reference, path in _annex_pdfs(ws, report, signed_in_year, pdfa)]
+    annex_pdfs = _annex_pdfs(ws, report, signed_in_year, pdfa, annee, titles)
     _release_memory()  # what checking the annexes used goes back to the system before the assembly
     pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report, pdfa)
     fingerprint = context.fingerprint({"context": ctx, "template": template.sha256, "pdfa": pdfa,
@@ -240,9 +241,11 @@ def _release_memory() -> None:
         pass
 
 
-def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str], pdfa: bool) -> list[tuple[str, Path]]:
-    """The PDF of each annexed convention: for one signed in the year, its signed copy when one was archived;
-    otherwise the generated PDF, which mentions its renewals (generated now if it is missing or out of date)."""
+def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str], pdfa: bool,
+                annee: int, titles: dict[str, str]) -> list[tuple[str, Path]]:
+    """The PDFs of each annexed convention, as they stood in the year: the convention (for one signed in the year,
+    its signed copy when one was archived; otherwise the generated PDF, made now if missing or out of date), then
+    each renewal act and avenant decided by 31 December of *annee*, in their order (made now if missing)."""
     if not report.annexes:
         return []
     made = generation.generate(ws, report.annexes, with_pdf=True, pdfa=pdfa)
@@ -250,20 +253,41 @@ def _annex_pdfs(ws: Workspace, report: BilanReport, signed_in_year: set[str], pd
     refreshed = list(dict.fromkeys(o.reference for o in made.outputs if o.made and o.nature == "convention"))
     if refreshed:
         report.notes.append("Conventions produites ou mises à jour pour l'annexe 1 : " + ", ".join(refreshed) + ".")
+    end = dt.date(annee, 12, 31)
+    with ws.db.session() as session:
+        acts = {reference: _acts_in_force(queries.convention(session, reference), end)
+                for reference in report.annexes}
+    for reference, found in acts.items():
+        for nature, numero, _ in found:
+            generation.generate_act(ws, reference, nature, numero, with_pdf=True, pdfa=pdfa)
     result = []
     with ws.db.session() as session:
         documents = DocumentStore(session, ws)
         signed = documents.latest(sorted(signed_in_year), "signe")
         documents.load(report.annexes, "convention")
         for reference in report.annexes:
-            found = signed.get(reference)
-            record = found if found is not None and documents.is_intact(found) else \
+            found_signed = signed.get(reference)
+            record = found_signed if found_signed is not None and documents.is_intact(found_signed) else \
                 documents.current(reference, "convention", "pdf")
             if record is None:
                 raise TemplateError(f"Le PDF de la convention {reference} est introuvable : « pacte conventions "
                                     f"generer {reference} » le produit.")
-            result.append((reference, ws.root / record.chemin))
+            result.append((titles[reference], ws.root / record.chemin))
+            for nature, numero, label in acts[reference]:
+                act = documents.current(f"{reference}-{nature}-{numero}", nature, "pdf")
+                if act is None:
+                    raise TemplateError(f"Le PDF {label} de la convention {reference} est introuvable.")
+                result.append((f"{reference} – {label}", ws.root / act.chemin))
     return result
+
+
+def _acts_in_force(c: Convention, end: dt.date) -> list[tuple[str, int, str]]:
+    """The renewal acts and the dated avenants of *c* decided by *end*, in date order: (nature, number, label)."""
+    dated = [(r.date, "renouvellement", r.numero) for r in c.renouvellements if r.date <= end]
+    dated += [(a.date, "avenant", a.numero) for a in c.avenants if a.date is not None and a.date <= end]
+    labels = {"renouvellement": "renouvellement n° {}", "avenant": "avenant n° {}"}
+    return [(nature, numero, labels[nature].format(numero) + f" du {date_courte(date)}")
+            for date, nature, numero in sorted(dated)]
 
 
 def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport, pdfa: bool) -> tuple[Path, list[Bookmark]]:

@@ -95,7 +95,7 @@ def select_conventions(session: Any, references: list[str], all_: bool) -> list[
 
 @holding("documents")
 def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_pdf: bool = True,
-             pdfa: bool = False, progress: Progress | None = None) -> GenerationReport:
+             pdfa: bool = True, progress: Progress | None = None) -> GenerationReport:
     """Render, check and write the DOCX of each convention, then its PDF; unchanged documents are skipped."""
     with ws.db.session() as session:
         conventions = select_conventions(session, references, all_)
@@ -113,7 +113,7 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
 ACTS = ("avenant", "renouvellement", "denonciation")  # each later decision on a convention is an act of its own
 
 
-def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bool = True, pdfa: bool = False,
+def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bool = True, pdfa: bool = True,
                      progress: Progress | None = None) -> GenerationReport:
     """The DOCX (and PDF) of avenant *numero* of a convention: conventions/REF/REF-avenant-N."""
     return generate_act(ws, reference, "avenant", numero, with_pdf=with_pdf, pdfa=pdfa, progress=progress)
@@ -121,7 +121,7 @@ def generate_avenant(ws: Workspace, reference: str, numero: int, *, with_pdf: bo
 
 @holding("documents")
 def generate_act(ws: Workspace, reference: str, nature: str, numero: int | None = None, *, with_pdf: bool = True,
-                 pdfa: bool = False, progress: Progress | None = None) -> GenerationReport:
+                 pdfa: bool = True, progress: Progress | None = None) -> GenerationReport:
     """The DOCX (and PDF) of an act recorded on a convention, from modeles/<nature>.docx: avenant *numero*
     (REF-avenant-N), renewal *numero* (REF-renouvellement-N) or the dénonciation letter (REF-denonciation)."""
     with ws.db.session() as session:

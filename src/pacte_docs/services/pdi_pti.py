@@ -36,7 +36,7 @@ class PacteReport:
 
 
 @holding("documents")
-def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = True, pdfa: bool = False) -> PacteReport:
+def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = True, pdfa: bool = True) -> PacteReport:
     """Render the PDI/PTI, lay it out until its table of contents is right, then archive and record it."""
     cache = TemplateCache(ws)
     with ws.db.session() as session:
