@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,21 @@ def test_a_draft_says_projet_on_every_page_and_the_signed_text_is_frozen(actes: 
 
 @pytest.mark.libreoffice
 def test_the_denonciation_is_a_registered_letter_to_the_partner(actes: Pacte) -> None:
-    result = actes("conventions", "denoncer", "CCAS-2024-302", "--date", "2026-11-20", "--motif",
-                   "Reprise des permanences par la Maison des solidarités.")
-    assert "CCAS-2024-302-denonciation.docx (créé, PDF créé)" in result.output
+    """The letter notifies a decision: it cites the délibération that took it (a draft with « n° ………… » until the
+    registry has it, completed by the same command) and the convention's articles that allow it."""
+    draft = actes("conventions", "denoncer", "CCAS-2024-302", "--date", "2026-11-20", "--motif",
+                  "Reprise des permanences par la Maison des solidarités.", "--sans-pdf")
+    assert "l'acte reste marqué « PROJET » tant qu'il ne peut citer le numéro et la date de la délibération qui " \
+           "décide la dénonciation ; pour le compléter : pacte conventions denoncer CCAS-2024-302 --date 2026-11-20 " \
+           "--deliberation NUMERO --date-deliberation AAAA-MM-JJ" in " ".join(draft.output.split())
+    blank = " ".join(docx_text(actes.root / "conventions/CCAS-2024-302/CCAS-2024-302-denonciation.docx").split())
+    assert "PROJET" in blank and "prise par délibération de la Commission permanente n° ………… du …………," in blank
+    late = actes("conventions", "denoncer", "CCAS-2024-302", "--date", "2026-11-20", "--deliberation", "CP-1",
+                 "--date-deliberation", "2026-11-21", ok=False)
+    assert late.exit_code == 1 and "postérieure à la dénonciation" in late.output
+    result = actes("conventions", "denoncer", "CCAS-2024-302", "--date", "2026-11-20",
+                   "--deliberation", "CP-2026-11-087", "--date-deliberation", "2026-11-16")
+    assert "CCAS-2024-302-denonciation.docx (régénéré, PDF créé)" in result.output
     pdf = actes.root / "conventions/CCAS-2024-302/CCAS-2024-302-denonciation.pdf"
     text = " ".join(pdf_text(pdf).split())
     assert "Bobigny, le 20 novembre 2026" in text
@@ -115,7 +128,10 @@ def test_the_denonciation_is_a_registered_letter_to_the_partner(actes: Pacte) ->
     assert "Mme Nadia Ben Amar Vice-présidente du CCAS CCAS de Pantin" in text
     assert "Objet : dénonciation de la convention n° CCAS-2024-302" in text
     assert "Madame la Vice-présidente," in text
-    assert "décision du Département de la Seine-Saint-Denis de dénoncer la convention n° CCAS-2024-302" in text
+    assert ("décision du Département de la Seine-Saint-Denis, prise par délibération de la Commission permanente "
+            "n° CP-2026-11-087 du 16 novembre 2026, de dénoncer la convention n° CCAS-2024-302 conclue avec le CCAS "
+            "de Pantin, conformément à ses articles 8 « Durée et renouvellement » et 10 « Dénonciation et "
+            "résiliation »") in text
     assert ("Notifiée avant le 31 décembre 2026, dans le respect du préavis de trois mois prévu par la convention, "
             "cette dénonciation met fin à la convention au terme de la période en cours, le 31 mars 2027") in text
     assert "Reprise des permanences par la Maison des solidarités." in text
@@ -282,7 +298,8 @@ def test_a_ccas_vice_presidente_signs_by_delegation(actes: Pacte, tmp_path: Path
     text = " ".join(docx_text(actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.docx").split())
     assert ("représenté par Mme Nadia Ben Amar, Vice-présidente du CCAS, agissant par délégation de la Présidente "
             "du CCAS en vertu de l'arrêté n° 2025-ARR-031 du 6 janvier 2025, dûment habilitée à cet effet,") in text
-    assert "Pour la Présidente du CCAS et par délégation, Vice-présidente du CCAS, Mme Nadia Ben Amar" in text
+    assert "Pour la Présidente du CCAS et par délégation, Vice-présidente du CCAS, M. Stéphane Troussel Mme Nadia " \
+        "Ben Amar" in text
     # the partner's own délibération, when known, instead of the generic « décision de l'organe délibérant »
     assert ("Vu la délibération du conseil d'administration du CCAS de Pantin n° 2025-14 du 3 juin 2025 autorisant "
             "son représentant à signer la présente convention ;") in text
@@ -491,8 +508,10 @@ def test_a_vice_president_signs_for_the_president_by_arrete(pacte_sqlite: Pacte,
     assert "Vu le code général des collectivités territoriales ;" not in text
     assert ("Vu l'arrêté n° 2025-041 du 2 avril 2025 portant délégation de fonction à Mme Magalie Thibault, "
             "Vice-présidente chargée de l'insertion ;") in text
+    # the offices side by side, then the names side by side (a row each: the names stay on one line)
     assert ("Pour le Département, Pour le Président du Conseil départemental et par délégation, Vice-présidente "
-            "chargée de l'insertion, Mme Magalie Thibault") in text
+            "chargée de l'insertion, Pour le CCAS de Pantin,") in text
+    assert "Vice-présidente du CCAS, Mme Magalie Thibault Mme Nadia Ben Amar" in text
     assert "Stéphane Troussel" not in text
 
 
@@ -585,3 +604,15 @@ def test_the_letter_goes_to_the_office_that_delegates_and_a_successor_says_what_
                              "CCAS-2028-301")
     assert ("Attention : les avenants de CCAS-2025-301 ne sont pas repris, leurs nouvelles rédactions n'étant pas "
             "dans ses données (avenant n° 1 : article 4 complété)") in " ".join(successor.output.split())
+
+
+@pytest.mark.libreoffice
+def test_the_signatories_names_sit_on_one_line_whatever_wraps_above(actes: Pacte) -> None:
+    """The partner's block (« Pour le Président du CCAS et par délégation, Vice-présidente du CCAS, ») takes more
+    lines than the Département's: the names are still side by side, on the same line, as signed on paper."""
+    actes("conventions", "generer", "CCAS-2025-301")
+    pdf = actes.root / "conventions/CCAS-2025-301/CCAS-2025-301.pdf"
+    last = subprocess.run(["pdftotext", "-layout", "-f", str(len(PdfReader(pdf).pages)), str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "par délégation" in last
+    assert any("Stéphane Troussel" in line and "Nadia Ben Amar" in line for line in last.splitlines()), last

@@ -148,8 +148,11 @@ def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) 
           "--date", "2026-01-15", "--sans-pdf")
     text = " ".join(docx_text(pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx").split())
     # the object typed is the exposé of the reasons; article 1 says what the avenant changes, and nothing else
-    assert ("Exposé des motifs : Ajout d'une permanence numérique et nouvelle rédaction de l'article relatif au "
-            "suivi. Il est convenu ce qui suit :") in text
+    assert ("Exposé des motifs Ajout d'une permanence numérique et nouvelle rédaction de l'article relatif au "
+            "suivi. Il est convenu ce qui suit :") in text  # a heading of its own, then the reasons
+    document = DocxDocument(str(pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx"))
+    heading = next(p for p in document.paragraphs if p.text == "Exposé des motifs")
+    assert heading.runs[0].bold and heading.paragraph_format.keep_with_next
     assert ("Article 1 – Objet de l'avenant Le présent avenant a pour objet de compléter l'article 4 « Actions "
             "conjointes » de la convention et de modifier la rédaction de l'article 6 « Comité de suivi et bilan "
             "annuel » de la convention.") in text
@@ -160,7 +163,7 @@ def test_avenant_gives_the_new_wording_of_each_article_it_changes(pacte: Pacte) 
             "suivi et bilan annuel » de la convention est ainsi rédigé : « Le comité de suivi se réunit deux fois "
             "par an. »") in text
     assert "Article 4 – Durée" in text and "Article 5 – Autres stipulations" in text
-    assert "Article 6 – Prise d'effet Le présent avenant prend effet à compter du 15 janvier 2026." in text
+    assert "Article 6 – Prise d'effet Le présent avenant prend effet le 15 janvier 2026." in text
     journal = _show(pacte, "CCAS-2024-103")["journal"]
     assert any("Article 4 complété. Article 6 réécrit." in e["description"] for e in journal)
 
@@ -300,7 +303,10 @@ def test_a_renewal_after_the_deadline_the_clause_sets_is_refused_and_a_successor
     alert = json.loads(pacte("--au", "2027-03-20", "alertes", "--format", "json").output)
     action = next(a["action"] for a in alert if a["reference"] == "CCAS-2024-101")
     assert "à défaut de décision à cette date, elle prend fin à son terme, le 31 mai 2027" in action
-    assert "d'urgence" not in action and "pacte conventions succeder CCAS-2024-101" in action
+    assert "d'urgence" not in action and "préparer une nouvelle convention qui lui succède" in action
+    assert "pacte " not in action  # the director reads it in an e-mail or on the board: no command line
+    table = pacte("--au", "2027-03-20", "alertes").output
+    assert "pacte conventions succeder CCAS-2024-101 --reference NOUVELLE-REFERENCE" in " ".join(table.split())
     # the successor: same parties and clauses, a draft starting the day after
     made = pacte("--au", "2027-03-20", "conventions", "succeder", "CCAS-2024-101", "--reference", "ccas-2027-201")
     assert "CCAS-2027-201 : brouillon créé pour succéder à CCAS-2024-101, prise d'effet le 1er juin 2027" in \

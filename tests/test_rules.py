@@ -214,13 +214,36 @@ def test_select_orders_by_urgency_and_uses_thresholds_per_type() -> None:
     (faits(renouvellement="tacite", renouvellements_max=2), D(2027, 3, 1), "reconduction tacite le 1er juin 2027"),
     (faits(), D(2027, 3, 1), "Date limite dépassée (28 février 2027) : la convention prévoit qu'à défaut de "
                              "décision à cette date, elle prend fin à son terme, le 31 mai 2027. Pour poursuivre, "
-                             "préparer une nouvelle convention (pacte conventions succeder CCAS-2024-001)."),
+                             "préparer une nouvelle convention qui lui succède."),
     (faits(renouvellement="aucun"), D(2027, 5, 1), "sans renouvellement possible"),
     (faits(), D(2027, 6, 1), "Convention expirée le 31 mai 2027"),
 ])
 def test_action_says_what_to_do_by_when(facts: periods.Faits, on: dt.date, fragment: str) -> None:
     [found] = alerts.select([_suivi(facts, on)], on, SEUILS)
     assert fragment in found.action
+
+
+def test_the_board_says_an_express_convention_past_its_deadline_ends_and_the_fse_period() -> None:
+    """Past the decision deadline of an express convention, its clause ends it: the board's status is no longer
+    « à renouveler » but the day it ends; before the deadline, and for a tacit one, the status stays."""
+    from pacte_docs.rules import echeances, fse
+
+    late = D(2027, 3, 1)  # the default facts: deadline 28 February 2027, end 31 May 2027
+    [line] = [x for x in echeances.lines([_suivi(faits(), late)], late)]
+    assert line.statut == "prend fin le 31/05/2027, non renouvelée" and line.seuil == "depasse"
+    assert "pacte " not in (line.action or "")
+    early = D(2027, 1, 15)
+    assert echeances.lines([_suivi(faits(), early)], early)[0].statut == "à renouveler"
+    tacit = faits(renouvellement="tacite", renouvellements_max=2)
+    assert echeances.lines([_suivi(tacit, late)], late)[0].statut == "à renouveler"
+    # the FSE+ 2021-2027: its years in a text, its eligibility dates for a convention that asks for it
+    fse.check_text("dans le cadre de la programmation FSE+ 2021-2027")
+    with pytest.raises(Invalid, match="la programmation du FSE\\+ est 2021-2027"):
+        fse.check_text("dans le cadre du programme FSE + 2027–2029")
+    fse.check_period(D(2027, 1, 1), D(2029, 12, 31))
+    fse.check_period(D(2016, 1, 1), D(2018, 12, 31))  # the 2014-2020 FSE: not this rule's to judge
+    with pytest.raises(Invalid, match="31 décembre 2029"):
+        fse.check_period(D(2028, 1, 1), D(2030, 12, 31))
 
 
 def test_a_payment_schedule_adds_up_to_the_subsidy() -> None:

@@ -510,6 +510,8 @@ def _print_step(step: lifecycle.Step) -> None:
         for output in report.outputs:
             pdf = f", PDF {STATUS_LABELS[output.pdf_status]}" if output.pdf_status else ""
             click.echo(f"  {output.docx} ({STATUS_LABELS[output.docx_status]}{pdf})")
+        for note in report.notes:  # what the act still lacks (« PROJET »), as generer says it
+            click.echo(f"  Remarque : {note}")
 
 
 @conventions_group.command("signer")
@@ -629,23 +631,30 @@ def conventions_amend(state: State, reference: str, objet: str, date_: dt.date |
 @click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
               help="Date de la dénonciation (envoi de la lettre recommandée).")
 @click.option("--motif", help="Motif de la dénonciation.")
+@click.option("--deliberation", metavar="NUMERO", help="Numéro de la délibération qui décide la dénonciation.")
+@click.option("--date-deliberation", callback=_parse_date, metavar="AAAA-MM-JJ", help="Date de cette délibération.")
 @click.option("--force", is_flag=True, help="Enregistre une dénonciation tacite hors délai, d'un commun accord, "
                                             "ou d'avance une dénonciation datée après aujourd'hui.")
 @click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX de la lettre de dénonciation.")
 @click.pass_obj
-def conventions_denounce(state: State, reference: str, date_: dt.date, motif: str | None, force: bool,
-                         sans_pdf: bool) -> None:
+def conventions_denounce(state: State, reference: str, date_: dt.date, motif: str | None, deliberation: str | None,
+                         date_deliberation: dt.date | None, force: bool, sans_pdf: bool) -> None:
     """Enregistre la dénonciation d'une convention ; elle prend fin au terme de sa période. La lettre
     recommandée qui la notifie est produite depuis modeles/denonciation.docx.
 
+    La lettre cite la délibération qui décide la dénonciation et l'article de la convention qui la permet ;
+    sans numéro ni date de délibération, elle reste un « PROJET » : relancez la même commande, à la même
+    date, avec --deliberation et --date-deliberation pour la compléter.
+
     \b
     Exemple :
-      pacte conventions denoncer CCAS-2024-003 --date 2027-01-10 --motif "Fin du dispositif"
+      pacte conventions denoncer CCAS-2024-003 --date 2027-01-10 --motif "Fin du dispositif" \\
+        --deliberation CP-2027-01-012 --date-deliberation 2027-01-06
     """
     from pacte_docs.services import lifecycle
 
     _print_step(lifecycle.denoncer(state.workspace(), reference, date_, motif, force, with_pdf=not sans_pdf,
-                                   on=state.au))
+                                   on=state.au, deliberation=deliberation, date_deliberation=date_deliberation))
 
 
 @conventions_group.command("annuler-acte")
@@ -707,6 +716,9 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
         emit(rows, {"reference": "Référence", "partenaires": "Partenaires", "responsable": "Responsable",
                     "date_limite": "Date limite", "jours_restants": "Jours", "seuil": "Seuil", "action": "À faire"},
              "table", f"Alertes au {date_longue(state.au)}")
+        for alerte in (a for a in run.due if a.succession):  # the director reads the action; the clerk, the command
+            click.echo(f"  {alerte.reference} prend fin à son terme : pour préparer la convention qui lui succède, "
+                       f"pacte conventions succeder {alerte.reference} --reference NOUVELLE-REFERENCE")
     if simulation:
         for preview in run.apercu:
             click.echo(f"  serait envoyé à {preview.destinataire} : « {preview.sujet} » ({preview.alertes} alerte(s))")

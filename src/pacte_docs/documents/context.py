@@ -490,6 +490,15 @@ def unnamed_signatories(c: Convention, nature: str = "convention") -> list[str]:
     return missing
 
 
+def act_gaps(c: Convention, nature: str) -> list[str]:
+    """What an act needs before it is signed and frozen: its signatories' names (`unnamed_signatories`), then,
+    for the letter of dénonciation, the number and date of the délibération whose decision it notifies."""
+    gaps = unnamed_signatories(c, nature)
+    if nature == "denonciation" and not (c.denonciation_deliberation_numero and c.denonciation_deliberation_date):
+        gaps.append("le numéro et la date de la délibération qui décide la dénonciation")
+    return gaps
+
+
 def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, Any]:
     """The documented context of a convention document (see `pacte modeles verifier`), as of the act's date *on*
     (by default the convention's own: its signature, else its délibération, else its effect). It holds what the
@@ -615,9 +624,10 @@ def avenant_context(c: Convention, numero: int, objet: str, date: dt.date | None
 
 def expose(objet: str) -> str:
     """The exposé of an avenant's reasons, as the user typed them, whatever their form (a clause or a noun
-    phrase): « Exposé des motifs : Ajout d'une permanence numérique. »."""
+    phrase), as a sentence under the template's heading « Exposé des motifs »: « Ajout d'une permanence
+    numérique. »."""
     text = " ".join(objet.split()).rstrip(" ;")
-    return f"Exposé des motifs : {text[:1].upper()}{text[1:]}{'' if text.endswith(('.', '!', '?')) else '.'}"
+    return f"{text[:1].upper()}{text[1:]}{'' if text.endswith(('.', '!', '?')) else '.'}"
 
 
 def changes_summary(changes: list[dict[str, Any]], nouvelle_fin: dt.date | None) -> str:
@@ -656,8 +666,9 @@ def renouvellement_context(c: Convention, numero: int) -> dict[str, Any]:
     return result
 
 
-def denonciation_context(c: Convention) -> dict[str, Any]:
-    """The documented context of the registered letter that denounces a convention, dated its dénonciation."""
+def denonciation_context(c: Convention, articles: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The documented context of the registered letter that denounces a convention, dated its dénonciation;
+    *articles*, the convention's articles (number, title) on its term and its dénonciation, which it cites."""
     if c.date_denonciation is None:
         raise ValueError(f"{c.reference} is not denounced")
     current = queries.situation(c, c.date_denonciation)
@@ -677,14 +688,28 @@ def denonciation_context(c: Convention) -> dict[str, Any]:
             establishment["formule_appel"] = formule_appel("Mme" if feminine else "M.", office)
     result["partenaire"], result["partenaires"] = establishments[0], establishments
     result["denonciation"] = typographie({
-        "projet": bool(unnamed_signatories(c, "denonciation")),
+        "projet": bool(act_gaps(c, "denonciation")),
         "date": c.date_denonciation,
+        # the délibération whose decision the letter notifies: « n° ………… du ………… » until the registry has it
+        "deliberation": {"instance": c.deliberation_instance or "Commission permanente",
+                         "numero": c.denonciation_deliberation_numero, "date": c.denonciation_deliberation_date},
+        # « aux articles 8 « Durée et renouvellement » et 10 « Dénonciation et résiliation » de la convention »
+        "stipulations": _cited_articles(articles or []),
         "motif": c.motif_denonciation,
         "fin": current.periode.fin,
         "date_limite": current.date_limite,
         "dans_les_delais": c.date_denonciation <= current.date_limite,
     })
     return result
+
+
+def _cited_articles(articles: list[tuple[str, str]]) -> str:
+    if not articles:
+        return "à ses stipulations relatives à sa durée et à sa dénonciation"
+    named = [f"{'1er' if number == '1' else number} « {title} »" for number, title in articles]
+    if len(named) == 1:
+        return f"à son article {named[0]}"
+    return f"à ses articles {', '.join(named[:-1])} et {named[-1]}"
 
 
 def sample_convention() -> Convention:

@@ -114,6 +114,9 @@ class Convention(Base):
     fse_accorde_le: Mapped[dt.date | None] = mapped_column(Date)  # the FSE+ grant decision; requested until then
     date_denonciation: Mapped[dt.date | None] = mapped_column(Date)
     motif_denonciation: Mapped[str | None] = mapped_column(Text)
+    # the délibération that decides the dénonciation, which the letter notifies (its blanks are filled from it)
+    denonciation_deliberation_numero: Mapped[str | None] = mapped_column(String(60))
+    denonciation_deliberation_date: Mapped[dt.date | None] = mapped_column(Date)
     engagements_departement: Mapped[list[str]] = mapped_column(JSON, default=list)
     engagements_partenaire: Mapped[list[str]] = mapped_column(JSON, default=list)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

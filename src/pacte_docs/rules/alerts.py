@@ -44,6 +44,7 @@ class Alerte:
     jours_restants: int
     seuil: int | str  # days, or "depasse", or "expiree"
     action: str
+    succession: bool = False  # the clause ends it unrenewed: a new convention may succeed it (ends_by_clause)
 
     @property
     def cle_seuil(self) -> str:
@@ -112,9 +113,17 @@ def action(suivi: Suivi, seuil: int | str) -> str:
                 f"(préavis de {suivi.preavis_mois} mois).")
     if seuil == "depasse":  # the clause (rules.clauses): without a decision by the deadline, the convention ends
         return (f"Date limite dépassée ({limite}) : la convention prévoit qu'à défaut de décision à cette date, elle "
-                f"prend fin à son terme, le {fin}. Pour poursuivre, préparer une nouvelle convention "
-                f"(pacte conventions succeder {suivi.reference}).")
+                f"prend fin à son terme, le {fin}. Pour poursuivre, préparer une nouvelle convention qui lui "
+                "succède.")
     return f"Faire délibérer le renouvellement avant le {limite} (fin de période le {fin})."
+
+
+def ends_by_clause(suivi: Suivi, on: dt.date) -> bool:
+    """An express convention past its decision deadline, not renewed: its clause (rules.clauses) makes it end at
+    its term — it is no longer « à renouveler »; a new convention may succeed it."""
+    situation = suivi.situation
+    return (suivi.renouvellement == "expresse" and situation.statut == "a_renouveler"
+            and situation.periode.date_limite < on)
 
 
 def select(suivis: Iterable[Suivi], on: dt.date, seuils: Sequence[int],
@@ -132,6 +141,6 @@ def select(suivis: Iterable[Suivi], on: dt.date, seuils: Sequence[int],
             partenaires=suivi.partenaires, partenaires_noms=suivi.partenaires_noms, responsable=suivi.responsable,
             responsable_nom=suivi.responsable_nom, periode=period.numero, fin_periode=period.fin,
             date_limite=period.date_limite, jours_restants=(period.date_limite - on).days, seuil=seuil,
-            action=action(suivi, seuil),
+            action=action(suivi, seuil), succession=ends_by_clause(suivi, on),
         ))
     return sorted(found, key=lambda a: (a.jours_restants, a.reference))

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pacte_docs.formatting import LABELS, date_courte
 from pacte_docs.rules import alerts, periods
 
 # (code, title): the bands of the board, most urgent first; a convention is in the first whose bound it is under
@@ -61,6 +62,16 @@ class Line:
     bande: str  # a code of BANDS, or NONE
     jours: int  # days to the decision deadline (negative: past)
     seuil: int | str | None  # as the alerts say it: days, "depasse", "expiree"; None when nothing awaits
+
+    @property
+    def statut(self) -> str:
+        """The status shown on the board, in French: « à renouveler » no longer once the clause ends the
+        convention (past its deadline, not renewed) — then the day it ends."""
+        situation = self.suivi.situation
+        on = situation.date_limite - dt.timedelta(days=self.jours)
+        if alerts.ends_by_clause(self.suivi, on):
+            return f"prend fin le {date_courte(situation.periode.fin)}, non renouvelée"
+        return LABELS.get(situation.statut, situation.statut)
 
     @property
     def action(self) -> str | None:

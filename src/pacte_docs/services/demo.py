@@ -56,7 +56,8 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
         steps.append(lifecycle.renouveler(ws, "PE-2016-001", D(2018, 9, 24), "2018-04-0412", on))
     if denounce:
         steps.append(lifecycle.denoncer(ws, "ASSO-2023-011", D(2026, 5, 15),
-                                        "Reprise de l'action par la plateforme départementale de mobilité.", False))
+                                        "Reprise de l'action par la plateforme départementale de mobilité.", False,
+                                        deliberation="CP-2026-05-0231", date_deliberation=D(2026, 5, 11)))
     if amend:
         steps.append(lifecycle.avenant(
             ws, "CCAS-2024-002", "Le CCAS et le service des solidarités territoriales ouvrent une permanence "

@@ -145,21 +145,26 @@ def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> J
             return context.avenant_context(c, recorded.numero, recorded.objet, recorded.date, recorded.nouvelle_fin,
                                            recorded.deliberation_numero, recorded.deliberation_date, changes, titles)
         return Job(c, f"{reference}-avenant-{numero}", nature, nature, build,
-                   freeze=not context.unnamed_signatories(c, nature))
+                   freeze=not context.act_gaps(c, nature))
     if nature == "renouvellement":
         if not any(r.numero == numero for r in c.renouvellements):
             raise UnknownReferenceError(f"La convention {reference} n'a pas de renouvellement n° {numero}.")
         return Job(c, f"{reference}-renouvellement-{numero}", nature, nature,
                    functools.partial(context.renouvellement_context, c, int(numero or 0)),
-                   freeze=not context.unnamed_signatories(c, nature))
+                   freeze=not context.act_gaps(c, nature))
     if nature == "denonciation":
         if c.date_denonciation is None:
             raise UnknownReferenceError(f"La convention {reference} n'a pas été dénoncée.")
-        return Job(c, f"{reference}-denonciation", nature, nature, functools.partial(context.denonciation_context, c),
-                   freeze=not context.unnamed_signatories(c, nature))
+        cited = [(number, article.titre) for number, article in articles(ws, c).items()
+                 if _TERMINATION.search(article.titre)]
+        return Job(c, f"{reference}-denonciation", nature, nature,
+                   functools.partial(context.denonciation_context, c, cited),
+                   freeze=not context.act_gaps(c, nature))
     raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
 
 
+# the articles a letter of dénonciation relies on: the convention's term and its dénonciation
+_TERMINATION = re.compile(r"\b(?:durée|dénonciation)\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^Article\s+(\d+)(?:er)?((?:\s+(?:bis|ter|quater))?)\s*[–—-]\s*(.+?)\s*$")
 
 
@@ -251,6 +256,12 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
             report.notes.append(f"{plan.cle} : {said} reste marqué « PROJET » tant qu'il ne peut nommer "
                                 f"{', '.join(unnamed)} : un acte donne les prénom, nom et qualité de chaque "
                                 "signataire (CRPA, art. L. 212-1).")
+        undecided = context.act_gaps(plan.convention, plan.nature)[len(unnamed):] if not plan.frozen else []
+        if undecided:
+            report.notes.append(f"{plan.cle} : l'acte reste marqué « PROJET » tant qu'il ne peut citer "
+                                f"{', '.join(undecided)} ; pour le compléter : pacte conventions denoncer "
+                                f"{plan.convention.reference} --date {plan.convention.date_denonciation} "
+                                "--deliberation NUMERO --date-deliberation AAAA-MM-JJ")
         shown = plan.context.get("convention", {})
         if plan.nature == "convention" and not plan.frozen and shown.get("subvention_association") \
                 and not shown.get("versements"):

@@ -204,11 +204,27 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
 
 
 def record_denonciation(session: Session, reference: str, date: dt.date, motif: str | None,
-                        force: bool, on: dt.date | None = None) -> periods.Situation:
+                        force: bool, on: dt.date | None = None, deliberation: str | None = None,
+                        date_deliberation: dt.date | None = None) -> periods.Situation:
     """Record a dénonciation of a signed convention; for a tacit convention past its decision deadline, or dated
-    after today, only with force."""
+    after today, only with force. The délibération that decides it (*deliberation*, *date_deliberation*) may come
+    later: the same command, same date, completes it while the letter is still a draft."""
     not_in_future("La date de la dénonciation", date, on or periods.today(), force)
     c = queries.convention(session, reference)
+    if date_deliberation is not None and date_deliberation > date:
+        raise LifecycleError(f"La délibération du {date_longue(date_deliberation)} est postérieure à la "
+                             f"dénonciation du {date_longue(date)} : la lettre notifie une décision déjà prise. "
+                             "Vérifiez les deux dates.")
+    if c.date_denonciation is not None and c.date_denonciation == date and (deliberation or date_deliberation) \
+            and not (c.denonciation_deliberation_numero and c.denonciation_deliberation_date):
+        c.denonciation_deliberation_numero = deliberation or c.denonciation_deliberation_numero
+        c.denonciation_deliberation_date = date_deliberation or c.denonciation_deliberation_date
+        journal.record(session, c, "denonciation", "Délibération de la dénonciation complétée : n° "
+                       f"{c.denonciation_deliberation_numero or '…'} du "
+                       f"{date_longue(c.denonciation_deliberation_date) if c.denonciation_deliberation_date else '…'}"
+                       ".", date=date)
+        session.flush()
+        return queries.situation(c, date)
     if c.date_signature is None:
         raise LifecycleError(f"La convention {reference} n'est pas signée : un projet ne se dénonce pas. S'il est "
                              "abandonné, il suffit de ne pas le signer ; s'il a été signé, enregistrez d'abord sa "
@@ -228,6 +244,7 @@ def record_denonciation(session: Session, reference: str, date: dt.date, motif: 
         )
     c.date_denonciation = date
     c.motif_denonciation = motif
+    c.denonciation_deliberation_numero, c.denonciation_deliberation_date = deliberation, date_deliberation
     text = f"Dénonciation le {date_longue(date)} ; la convention prend fin le {date_longue(current.periode.fin)}."
     if motif:
         text += f" Motif : {motif}"
@@ -386,10 +403,11 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
 
 @holding("registre")
 def denoncer(ws: Workspace, reference: str, date: dt.date, motif: str | None, force: bool, *,
-             with_pdf: bool = True, on: dt.date | None = None) -> Step:
+             with_pdf: bool = True, on: dt.date | None = None, deliberation: str | None = None,
+             date_deliberation: dt.date | None = None) -> Step:
     """Record a dénonciation and produce the registered letter that notifies it (modeles/denonciation.docx)."""
     with ws.db.session() as session:
-        after = record_denonciation(session, reference, date, motif, force, on)
+        after = record_denonciation(session, reference, date, motif, force, on, deliberation, date_deliberation)
     step = Step([f"{reference} : dénonciation enregistrée au {date_longue(date)} ; la convention prend fin le "
                  f"{date_longue(after.periode.fin)}."])
     _act(ws, step, reference, "denonciation", None, "Lettre recommandée de dénonciation", with_pdf)

@@ -1,4 +1,5 @@
-"""the PDI/PTI's adopting délibération number, what the Assemblée does with its annual bilan, the FSE+ grant
+"""the PDI/PTI's adopting délibération number and what the Assemblée does with its bilan; the FSE+ grant and
+the délibération deciding a dénonciation, on the convention
 
 Revision ID: 0015
 Revises: 0014
@@ -17,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     # plain ADD COLUMN: a batch would rebuild the convention table on SQLite and lose its expression index (0013)
     op.add_column('convention', sa.Column('fse_accorde_le', sa.Date(), nullable=True))
+    op.add_column('convention', sa.Column('denonciation_deliberation_numero', sa.String(length=60), nullable=True))
+    op.add_column('convention', sa.Column('denonciation_deliberation_date', sa.Date(), nullable=True))
     op.add_column('pacte', sa.Column('adoption_numero', sa.String(length=60), nullable=True))
     op.add_column('pacte', sa.Column('bilan_decision', sa.String(length=20), nullable=False,
                                      server_default='prise_acte'))
@@ -26,4 +29,5 @@ def downgrade() -> None:
     with op.batch_alter_table('pacte') as batch:
         batch.drop_column('bilan_decision')
         batch.drop_column('adoption_numero')
-    op.execute('ALTER TABLE convention DROP COLUMN fse_accorde_le')  # SQLite ≥ 3.35 and PostgreSQL alike
+    for name in ('denonciation_deliberation_date', 'denonciation_deliberation_numero', 'fse_accorde_le'):
+        op.execute(f'ALTER TABLE convention DROP COLUMN {name}')  # SQLite ≥ 3.35 and PostgreSQL alike
