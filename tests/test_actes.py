@@ -110,7 +110,7 @@ def test_the_denonciation_is_a_registered_letter_to_the_partner(actes: Pacte) ->
     registry has it, completed by the same command) and the convention's articles that allow it."""
     draft = actes("conventions", "denoncer", "CCAS-2024-302", "--date", "2026-11-20", "--motif",
                   "Reprise des permanences par la Maison des solidarités.", "--sans-pdf")
-    assert "l'acte reste marqué « PROJET » tant qu'il ne peut citer le numéro et la date de la délibération qui " \
+    assert "l'acte reste marqué « PROJET » tant qu'il lui manque le numéro et la date de la délibération qui " \
            "décide la dénonciation ; pour le compléter : pacte conventions denoncer CCAS-2024-302 --date 2026-11-20 " \
            "--deliberation NUMERO --date-deliberation AAAA-MM-JJ" in " ".join(draft.output.split())
     blank = " ".join(docx_text(actes.root / "conventions/CCAS-2024-302/CCAS-2024-302-denonciation.docx").split())
@@ -526,7 +526,7 @@ def test_a_signed_convention_that_cannot_name_its_signatory_stays_a_draft(pacte_
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     pacte_sqlite("importer", str(path))
     made = pacte_sqlite("conventions", "generer", "CCAS-2024-302", "--sans-pdf")
-    assert ("CCAS-2024-302 : signée, mais le texte reste marqué « PROJET » tant qu'il ne peut nommer le nom du "
+    assert ("CCAS-2024-302 : signée, mais le texte reste marqué « PROJET » tant qu'il lui manque le nom du "
             "représentant du CCAS de Pantin") in " ".join(made.output.split())
     document = pacte_sqlite.root / "conventions/CCAS-2024-302/CCAS-2024-302.docx"
     assert "PROJET — " in docx_text(document)

@@ -384,6 +384,32 @@ def test_an_avenant_that_leaves_the_old_amount_in_another_article_is_reported(pa
     assert "avenant n° 1 enregistré" in both.output
 
 
+def test_an_avenant_that_changes_the_amount_and_drops_the_schedule_is_reported(pacte: Pacte,
+                                                                              tmp_path: Path) -> None:
+    """An avenant rewrote « Dispositions financières » with a new amount in one sentence: the payment schedule
+    the article stipulated was gone, the subsidy paid by no schedule. Reported before anything is recorded; a new
+    wording that gives the schedule again is accepted."""
+    registry = (DATA / "alertes.yaml").read_text(encoding="utf-8").replace(
+        "  - reference: CCAS-2024-103", "  - reference: CCAS-2024-103\n    montant: \"60000.00\"\n    versements: "
+        "[\"50 % à la signature de la convention\", \"le solde sur production du bilan annuel\"]", 1)
+    path = tmp_path / "registre.yaml"
+    path.write_text(registry, encoding="utf-8")
+    pacte("importer", str(path))
+    before = registry_state(pacte.root, pacte.base)
+    dropped = pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet", "Participation revue.",
+                    "--remplace-article", "5", "La participation du Département est de 66 000,00 €.", "--sans-pdf",
+                    ok=False)
+    said = " ".join(dropped.output.replace("\u2019", "'").split())
+    assert dropped.exit_code == 1 and registry_state(pacte.root, pacte.base) == before
+    assert ("la nouvelle rédaction de l'article 5 « Dispositions financières » change le montant mais ne donne plus "
+            "l'échéancier de versement qu'il stipulait (« 50 % à la signature de la convention », « le solde sur "
+            "production du bilan annuel »)") in said
+    restated = pacte("--au", "2026-01-15", "conventions", "avenant", "CCAS-2024-103", "--objet", "Participation revue.",
+                     "--remplace-article", "5", "La participation du Département est de 66 000,00 €, versée : 50 % à "
+                     "la signature de la convention ; le solde sur production du bilan annuel.", "--sans-pdf")
+    assert "avenant n° 1 enregistré" in restated.output
+
+
 def test_an_act_that_cannot_name_a_signatory_stays_a_draft_until_it_can(pacte: Pacte, tmp_path: Path) -> None:
     """An avenant signed « Vice-président du CCAS, » with no name was produced, and frozen, as final: it now says
     « PROJET », generer names what is missing, and once the name is imported the act is made again, final."""
@@ -394,7 +420,7 @@ def test_an_act_that_cannot_name_a_signatory_stays_a_draft_until_it_can(pacte: P
     act = pacte.root / "conventions/CCAS-2024-103/CCAS-2024-103-avenant-1.docx"
     assert "PROJET — " in docx_text(act)
     notes = " ".join(pacte("conventions", "generer", "CCAS-2024-103", "--sans-pdf").output.split())
-    assert ("CCAS-2024-103-avenant-1 : l'acte reste marqué « PROJET » tant qu'il ne peut nommer le nom du "
+    assert ("CCAS-2024-103-avenant-1 : l'acte reste marqué « PROJET » tant qu'il lui manque le nom du "
             "représentant du CCAS d'Ivry-sur-Seine") in notes.replace("\u2019", "'")
     assert "avenant n° 1 enregistré" in made.output
     pacte("importer", str(_named(tmp_path)))

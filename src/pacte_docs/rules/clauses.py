@@ -96,3 +96,28 @@ def stale_amounts(changes: list[tuple[str, str]], articles: dict[str, tuple[str,
                              f"rédaction de l'article {number} remplace")
     return found
 
+
+
+def dropped_schedule(changes: list[tuple[str, str, str]], articles: dict[str, tuple[str, str]],
+                     versements: list[str]) -> list[str]:
+    """The articles an avenant rewrites with a new amount while their old wording gave the payment schedule,
+    which the new wording no longer gives: the subsidy would be paid by no schedule. *changes*: (mode, article,
+    new wording); *articles*: number → (title, text) of the signed text; *versements*: the schedule's lines."""
+    def plain(text: str) -> str:
+        return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'").split()).lower()
+
+    from pacte_docs.rules.subventions import when
+
+    found = []
+    for mode, number, wording in changes:
+        key = "1" if number == "1er" else number
+        if mode != "remplace" or key not in articles or not _amounts(wording):
+            continue
+        title, old = articles[key]
+        # a payment is known by when it is paid (« à la signature de la convention »), as the act writes it
+        given = [line for line in versements if plain(when(line)) in plain(old)]
+        if given and not any(plain(when(line)) in plain(wording) for line in given):
+            shown = ", ".join(f"« {line} »" for line in given)
+            found.append(f"la nouvelle rédaction de l'article {number} « {title} » change le montant mais ne donne "
+                         f"plus l'échéancier de versement qu'il stipulait ({shown})")
+    return found

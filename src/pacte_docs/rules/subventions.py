@@ -34,6 +34,17 @@ def _number(raw: str) -> Decimal:
         raise Invalid(f"« {raw} » n'est pas un nombre", FIX) from None
 
 
+def when(line: str) -> str:
+    """When, or on what, one line of a schedule is paid (« à la signature de la convention »), without its share
+    or amount; the line itself when it gives neither."""
+    text = " ".join(line.split())
+    for pattern in (_SHARE, _AMOUNT, _SOLDE):
+        found = pattern.fullmatch(text)
+        if found:
+            return found.group(found.lastindex or 0).strip().rstrip(" ;,.")
+    return text
+
+
 def echeancier(lines: list[str], total: Decimal | None) -> list[Versement]:
     """The payments of a subsidy of *total* euros described by *lines*; their amounts add up to the total (the
     last one, or « le solde », takes what rounding leaves)."""

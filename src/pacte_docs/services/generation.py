@@ -253,12 +253,12 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
         unnamed = context.unnamed_signatories(plan.convention, plan.nature) if not plan.frozen else []
         if unnamed and (plan.nature != "convention" or plan.convention.date_signature is not None):
             said = "signée, mais le texte" if plan.nature == "convention" else "l'acte"
-            report.notes.append(f"{plan.cle} : {said} reste marqué « PROJET » tant qu'il ne peut nommer "
+            report.notes.append(f"{plan.cle} : {said} reste marqué « PROJET » tant qu'il lui manque "
                                 f"{', '.join(unnamed)} : un acte donne les prénom, nom et qualité de chaque "
                                 "signataire (CRPA, art. L. 212-1).")
         undecided = context.act_gaps(plan.convention, plan.nature)[len(unnamed):] if not plan.frozen else []
         if undecided:
-            report.notes.append(f"{plan.cle} : l'acte reste marqué « PROJET » tant qu'il ne peut citer "
+            report.notes.append(f"{plan.cle} : l'acte reste marqué « PROJET » tant qu'il lui manque "
                                 f"{', '.join(undecided)} ; pour le compléter : pacte conventions denoncer "
                                 f"{plan.convention.reference} --date {plan.convention.date_denonciation} "
                                 "--deliberation NUMERO --date-deliberation AAAA-MM-JJ")

@@ -382,15 +382,17 @@ def avenant(ws: Workspace, reference: str, objet: str, date: dt.date | None, nou
     with ws.db.session() as session:
         amended = queries.convention(session, reference)
         texts = generation.articles(ws, amended) if changes else {}
-        stale = clauses.stale_amounts(
-            [(a, t) for _, a, t in changes or []], {n: (a.titre, a.texte) for n, a in texts.items()},
-            amended.montant)
+        signed = {n: (a.titre, a.texte) for n, a in texts.items()}
+        stale = clauses.stale_amounts([(a, t) for _, a, t in changes or []], signed, amended.montant) \
+            + clauses.dropped_schedule(changes or [], signed, list(amended.versements or []))
         if stale and not force:
-            raise LifecycleError("L'avenant change un montant qu'un autre article de la convention donne encore :\n"
+            raise LifecycleError("L'avenant change un montant que la convention donne encore ailleurs, ou dont "
+                                 "elle fixait l'échéancier :\n"
                                  + "\n".join(f"  • {line}" for line in stale)
                                  + "\nModifiez aussi cet article dans l'avenant (--remplace-article ou "
-                                   "--complete-article), ou relancez avec --force si le texte reste juste. Rien n'a "
-                                   "été enregistré.")
+                                   "--complete-article), redonnez l'échéancier du nouveau montant dans la nouvelle "
+                                   "rédaction, ou relancez avec --force si le texte reste juste. Rien n'a été "
+                                   "enregistré.")
         added = record_avenant(session, reference, objet, date, nouvelle_fin, on, deliberation, date_deliberation,
                                changes, force, {n: a.titre for n, a in texts.items()} if changes else None)
         numero = added.numero
