@@ -186,9 +186,9 @@ class Pacte:
         self.root = root
         self.base = base
 
-    def __call__(self, *args: str, ok: bool = True) -> Result:
+    def __call__(self, *args: str, ok: bool = True, input: str | None = None) -> Result:  # noqa: A002 (click's name)
         options = ["--espace", str(self.root)] + (["--base", self.base] if self.base else [])
-        result = CliRunner().invoke(cli, [*options, *args], prog_name="pacte")
+        result = CliRunner().invoke(cli, [*options, *args], prog_name="pacte", input=input)
         if ok and result.exit_code != 0:
             raise AssertionError(f"pacte {' '.join(args)} → {result.exit_code}\n{result.output}\n{result.exception!r}")
         return result

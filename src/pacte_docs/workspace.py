@@ -175,6 +175,8 @@ class Config:
     hote: str = "127.0.0.1"  # [serveur]: where `pacte serveur` listens
     port: int = 8000
     url_publique: str | None = None  # the address directors reach it at; the alert e-mails give their links
+    inactivite_minutes: int = 30  # [agents]: a staff session ends after this long without a request
+    cookie_securise: bool = True  # [agents]: the session cookie only over HTTPS (false only for a test on http)
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -291,6 +293,23 @@ def load_config(path: Path) -> Config:
         else:
             problems.append(Problem(str(path), "[serveur]", "url_publique", "doit être une adresse http(s)://…",
                                     'par exemple url_publique = "https://pacte.departement.fr"'))
+    staff = section("agents")
+    idle = staff.get("inactivite_minutes", 30)
+    if isinstance(idle, int) and not isinstance(idle, bool) and 1 <= idle <= 24 * 60:
+        config.inactivite_minutes = idle
+    else:
+        problems.append(Problem(str(path), "[agents]", "inactivite_minutes", "doit être un entier de 1 à 1440",
+                                "par exemple inactivite_minutes = 30"))
+    secure = staff.get("cookie_securise", True)
+    if isinstance(secure, bool):
+        config.cookie_securise = secure
+    else:
+        problems.append(Problem(str(path), "[agents]", "cookie_securise", "doit être true ou false", None))
+    for secret in ("secret", "oidc_secret", "secret_session"):
+        if secret in staff:
+            problems.append(Problem(str(path), "[agents]", secret, "un secret ne doit jamais être écrit dans un "
+                                    "fichier", "retirez cette ligne et utilisez la variable d'environnement "
+                                    "PACTE_SECRET_SESSION"))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

@@ -461,7 +461,8 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         for e in row["journal"]:
             sha = f" [sha256 {e['sha256'][:12]}…]" if e["sha256"] else ""
             when = dt.datetime.fromisoformat(e["quand"]).strftime("%d/%m/%Y %H:%M")
-            console.print(escape(f"  {when}  {e['nature']:<15} {e['description']}{sha}"), highlight=False)
+            by = f" — {e['auteur']}" if e.get("auteur") else ""
+            console.print(escape(f"  {when}  {e['nature']:<15} {e['description']}{sha}{by}"), highlight=False)
 
 
 @conventions_group.command("generer")
@@ -927,6 +928,72 @@ def modeles_workbook(fichier: Path, remplacer: bool) -> None:
     written = templates.write_workbook(fichier, remplacer)
     click.echo(f"Classeur écrit : {written}")
     click.echo(f"Remplissez-le dans Excel ou LibreOffice Calc, puis : pacte importer {written} --simulation")
+
+
+@cli.group("agents", context_settings=CONTEXT)
+def agents_group() -> None:
+    """Comptes des agents qui se connectent aux pages du personnel (pacte serveur, /connexion)."""
+
+
+@agents_group.command("creer")
+@click.argument("email")
+@click.option("--nom", required=True, help="Prénom et nom de l'agent, tels que le journal les citera.")
+@click.option("--role", required=True, type=click.Choice(["lecture", "redaction", "juriste", "administration"]),
+              help="lecture : consulter ; redaction : partenaires, projets, imports, génération ; juriste : en "
+                   "plus signatures, renouvellements, avenants, dénonciations, modèles ; administration : comptes.")
+@click.option("--sans-mot-de-passe", is_flag=True,
+              help="Compte connecté seulement par le fournisseur d'identité du Département ([agents] oidc_*).")
+@click.pass_obj
+def agents_create(state: State, email: str, nom: str, role: str, sans_mot_de_passe: bool) -> None:
+    """Crée le compte d'un agent. Le mot de passe (12 caractères au moins) est lu sur l'entrée standard,
+    jamais sur la ligne de commande ; il est gardé haché (Argon2id).
+
+    \b
+    Exemple :
+      pacte agents creer claire.dubois@valdemarne.fr --nom "Claire Dubois" --role juriste
+    """
+    from pacte_docs.services import agents
+
+    password = None
+    if not sans_mot_de_passe:
+        if sys.stdin.isatty():
+            password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez-le")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    made = agents.create(state.workspace(), email, nom, role, password)
+    click.echo(f"Compte créé : {made.nom} <{made.email}>, rôle {made.role}. Connexion : /connexion sur pacte serveur.")
+
+
+@agents_group.command("lister")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_obj
+def agents_list(state: State, fmt: str) -> None:
+    """Liste les comptes des agents : courriel, nom, rôle, mode de connexion.
+
+    \b
+    Exemple :
+      pacte agents lister --format csv
+    """
+    from pacte_docs.services import agents
+
+    emit(agents.listing(state.workspace()), {"email": "Courriel", "nom": "Nom", "role": "Rôle", "actif": "Actif",
+                                             "connexion": "Connexion"}, fmt, title="Agents")
+
+
+@agents_group.command("retirer")
+@click.argument("email")
+@click.pass_obj
+def agents_remove(state: State, email: str) -> None:
+    """Retire le compte d'un agent : il ne peut plus se connecter ; le journal garde ce qu'il a fait.
+
+    \b
+    Exemple :
+      pacte agents retirer claire.dubois@valdemarne.fr
+    """
+    from pacte_docs.services import agents
+
+    agents.remove(state.workspace(), email)
+    click.echo(f"Compte retiré : {email}.")
 
 
 @cli.group("archives", context_settings=CONTEXT)

@@ -189,6 +189,7 @@ class Evenement(Base):
     description: Mapped[str] = mapped_column(Text)
     document: Mapped[str | None] = mapped_column(String(500))
     document_sha256: Mapped[str | None] = mapped_column(String(64))
+    auteur: Mapped[str | None] = mapped_column(String(300))  # « Nom <courriel> » of the agent, from the staff pages
 
 
 class AlerteEnvoi(Base):
@@ -401,3 +402,20 @@ class Etape(Base):
     statut: Mapped[str] = mapped_column(String(20))  # but for « à renouveler » (renouvelable)
     renouvelable: Mapped[bool] = mapped_column()
     attente: Mapped[bool] = mapped_column()  # a decision awaited: in a band of the board
+
+
+class Agent(Base):
+    """A member of staff who signs in to the staff pages (`pacte agents`): matched on the e-mail (the identity
+    provider's claim, or a local account with an Argon2 hash); a role (rules.roles) says what they may do."""
+
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # lower case
+    nom: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    mot_de_passe: Mapped[str | None] = mapped_column(String(200))  # Argon2id hash; None: identity provider only
+    actif: Mapped[bool] = mapped_column(default=True)
+    cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    echecs: Mapped[int] = mapped_column(Integer, default=0)  # failed sign-ins in a row
+    dernier_echec: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

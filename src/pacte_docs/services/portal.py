@@ -277,6 +277,25 @@ def download(ws: Workspace, who: Link, document_id: int) -> Download | None:
                         data)
 
 
+def convention_document(ws: Workspace, reference: str, name: str) -> Download | None:
+    """A current (not archived) document of convention *reference*, by its file name, for the staff pages:
+    checked against its SHA-256 like `download`; None when the convention has no such current document."""
+    with ws.db.session() as session:
+        store = DocumentStore(session, ws)
+        found = session.scalar(select(Convention).where(Convention.reference == reference))
+        if found is None:
+            return None
+        record = next((d for d in store.documents(found.id)
+                       if not d.archive and PurePosixPath(d.chemin).name == name), None)
+        if record is None:
+            return None
+        data = store.intact_bytes(record)
+        if data is None:
+            raise IntegrityError(f"Le fichier {record.chemin} n'est plus celui qui a été enregistré (modifié ou "
+                                 "absent) : il n'est pas envoyé. Régénérez-le, ou lancez pacte archives verifier.")
+        return Download(name, MEDIA_TYPES.get(record.format, "application/octet-stream"), data)
+
+
 # ---------------------------------------------------------------- the subscribed calendar
 
 

@@ -103,7 +103,7 @@ def show_convention(ws: Workspace, reference: str, on: dt.date | None = None) ->
         row["signature"] = signed[-1].verification if signed else None
         row["journal"] = [
             {"quand": e.quand.isoformat(), "nature": e.nature, "date": e.date, "description": e.description,
-             "document": e.document, "sha256": e.document_sha256}
+             "document": e.document, "sha256": e.document_sha256, "auteur": e.auteur}
             for e in journal.entries(session, c)
         ]
     return row

@@ -1,9 +1,10 @@
 """The ASGI application of `pacte serveur`.
 
-Every page is reached through a personal link (services.access): /acces/<jeton> and what lies under it, and the
-calendar /calendrier/<jeton>.ics. Anything else — an unknown or revoked token, another director's convention, a
-path that is not one of these — is 404. Only GET and HEAD are answered (405 otherwise): no page changes the
-registry. The log shows each request with its token hidden."""
+The directors' pages are reached through a personal link (services.access): /acces/<jeton> and what lies under
+it, and the calendar /calendrier/<jeton>.ics. Anything else — an unknown or revoked token, another director's
+convention, a path that is not one of these — is 404. They answer GET and HEAD only (405 otherwise): none of them
+changes the registry. The staff pages (/connexion, /agents/, web.staff) also take POST, behind a session and a
+CSRF token. The log shows each request with its token hidden."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ import datetime as dt
 import errno
 import functools
 import logging
+import os
 import re
+import secrets
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from importlib import resources
 from typing import Any
 
+from asgi_csrf import asgi_csrf
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -33,6 +39,7 @@ from pacte_docs.rules import periods
 from pacte_docs.services import portal
 from pacte_docs.services.access import Link
 from pacte_docs.thirdparty import silence_third_party_warnings
+from pacte_docs.web.staff import STAFF_PREFIXES, staff_routes
 from pacte_docs.workspace import Workspace
 
 Scope = MutableMapping[str, Any]
@@ -83,16 +90,47 @@ class Guard:
                 message["headers"] = headers + SECURITY_HEADERS
             await send(message)
 
-        if scope["method"] not in ("GET", "HEAD"):
+        staff = scope["method"] == "POST" and scope.get("path", "").startswith(STAFF_PREFIXES)
+        if staff and _too_long(scope):
+            body = b"Envoi trop volumineux : 10 Mo au plus."
+            await with_headers({"type": "http.response.start", "status": 413, "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+        elif scope["method"] not in ("GET", "HEAD") and not staff:
             body = "Méthode non permise : ces pages se consultent seulement (GET).".encode()
             await with_headers({"type": "http.response.start", "status": 405, "headers": [
                 (b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
         else:
-            await self.app(scope, receive, with_headers)
+            await self.app(scope, _bounded(receive) if staff else receive, with_headers)
         log.info("%s %s %s %.0f ms", scope["method"], masked(scope.get("path", "")), status,
                  (time.perf_counter() - start) * 1000)
+
+
+MAX_BODY = 10 * 1024 * 1024  # a staff form or upload; more is refused before it is read
+
+
+def _too_long(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return not value.isdigit() or int(value) > MAX_BODY
+    return False
+
+
+def _bounded(receive: Receive) -> Receive:
+    """The request body, cut off (as a client disconnection) past MAX_BODY when no length was announced."""
+    seen = 0
+
+    async def read() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > MAX_BODY:
+            return {"type": "http.disconnect"}
+        return message
+
+    return read
 
 
 def _environment() -> Environment:
@@ -201,7 +239,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
                       message="La page n'a pas pu être préparée. Réessayez dans un instant ; si l'erreur persiste, "
                               "prévenez le service de l'insertion.")
 
-    routes = [
+    routes = staff_routes(ws, render, on) + [
         Route("/", home),
         Route("/pacte.css", css),
         Route("/favicon.ico", no_icon),
@@ -211,8 +249,30 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         Route(f"/acces/{TOKEN}/documents/{{id:int}}", download),
         Route("/calendrier/{jeton:str}.ics", calendar),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure})
-    return Guard(app)
+    secret = os.environ.get("PACTE_SECRET_SESSION") or ""
+    if len(secret) < 32:
+        secret = secrets.token_urlsafe(48)  # sessions end when the server restarts; several servers disagree
+        log.warning("PACTE_SECRET_SESSION absente ou trop courte (32 caractères au moins) : les sessions des agents "
+                    "prendront fin au redémarrage du serveur.")
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure},
+                    middleware=[Middleware(SessionMiddleware, secret_key=secret, session_cookie="pacte_session",
+                                           max_age=ws.config.inactivite_minutes * 60, same_site="lax",
+                                           https_only=ws.config.cookie_securise)])
+
+    async def csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
+        page = env.get_template("erreur.html").render(
+            version=__version__, au=on(), titre="Formulaire refusé",
+            message="Ce formulaire n'a pas été accepté : il a expiré ou ne vient pas de ces pages. Rechargez la "
+                    "page, puis envoyez-le de nouveau.").encode()
+        await send({"type": "http.response.start", "status": 403, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode()),
+            (b"cache-control", b"private, no-store")]})
+        await send({"type": "http.response.body", "body": page})
+
+    protected = asgi_csrf(app, signing_secret=secret, cookie_name="pacte_csrf",
+                          always_protect={"/connexion", "/deconnexion"}, cookie_secure=ws.config.cookie_securise,
+                          cookie_samesite="Lax", send_csrf_failed=csrf_failed)
+    return Guard(protected)
 
 
 def serve(ws: Workspace, host: str, port: int, au: dt.date | None = None,

@@ -1,0 +1,126 @@
+"""The staff's accounts (`pacte agents`) and their sign-in to the staff pages: local accounts hashed with Argon2id
+(argon2-cffi); an agent is matched on the e-mail. The rules of what each role may do are in rules.roles."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from pacte_docs.addresses import check_email
+from pacte_docs.errors import AddressError, PacteError
+from pacte_docs.files import now
+from pacte_docs.registry.models import Agent
+from pacte_docs.rules import roles
+from pacte_docs.workspace import Workspace
+
+log = logging.getLogger("pacte.agents")
+MIN_PASSWORD = 12
+_HASHER = PasswordHasher()
+# a hash to verify against when the e-mail is unknown: the answer takes as long as for a known one
+_DUMMY = _HASHER.hash("compte inconnu, mot de passe sans objet")
+
+
+@dataclass(frozen=True)
+class Connecte:
+    """The agent signed in, as a page needs them."""
+
+    id: int
+    email: str
+    nom: str
+    role: str
+
+    @property
+    def signature(self) -> str:
+        """How the journal names them: « Nom <courriel> »."""
+        return f"{self.nom} <{self.email}>"
+
+    def peut(self, needed: str) -> bool:
+        return roles.allows(self.role, needed)
+
+
+def _email(value: str) -> str:
+    try:
+        return check_email(value.strip()).lower()
+    except AddressError as exc:
+        raise PacteError(f"Adresse « {value} » : {exc}") from None
+
+
+def create(ws: Workspace, email: str, nom: str, role: str, password: str | None) -> Connecte:
+    """Create an account (or refuse, in French): a role of rules.roles, a name, a password of at least twelve
+    characters for a local account (None: the identity provider signs them in)."""
+    address = _email(email)
+    if role not in roles.ROLES:
+        raise PacteError(f"Rôle « {role} » inconnu : choisissez parmi {', '.join(roles.ROLES)}.")
+    if not nom.strip():
+        raise PacteError("Donnez le nom de l'agent (--nom \"Prénom Nom\") : le journal le cite.")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise PacteError(f"Mot de passe trop court : {MIN_PASSWORD} caractères au moins.")
+    with ws.db.session() as session:
+        if session.scalar(select(Agent).where(Agent.email == address)) is not None:
+            raise PacteError(f"Un compte existe déjà pour {address} : « pacte agents retirer {address} » puis "
+                             "recréez-le pour changer son rôle ou son mot de passe.")
+        agent = Agent(email=address, nom=" ".join(nom.split()), role=role, actif=True, cree_le=now(), echecs=0,
+                      mot_de_passe=_HASHER.hash(password) if password is not None else None)
+        session.add(agent)
+        session.flush()
+        return Connecte(agent.id, agent.email, agent.nom, agent.role)
+
+
+def listing(ws: Workspace) -> list[dict[str, object]]:
+    with ws.db.session() as session:
+        return [{"email": a.email, "nom": a.nom, "role": a.role, "actif": a.actif,
+                 "connexion": "mot de passe" if a.mot_de_passe else "fournisseur d'identité"}
+                for a in session.scalars(select(Agent).order_by(Agent.email))]
+
+
+def remove(ws: Workspace, email: str) -> None:
+    """Withdraw an account: it can no longer sign in; the journal keeps what it did."""
+    address = _email(email)
+    with ws.db.session() as session:
+        agent = session.scalar(select(Agent).where(Agent.email == address))
+        if agent is None:
+            raise PacteError(f"Aucun compte pour {address} (« pacte agents lister » les montre).")
+        session.delete(agent)
+
+
+def authenticate(ws: Workspace, email: str, password: str) -> Connecte | None:
+    """The agent whose e-mail and password these are, or None. Failed attempts in a row slow the next ones
+    down (rules.roles.failed_delay) and are logged without the password."""
+    address = email.strip().lower()[:254]
+    with ws.db.session() as session:
+        agent = session.scalar(select(Agent).where(Agent.email == address))
+        failures = agent.echecs if agent is not None else 0
+        delay = roles.failed_delay(failures)
+        if delay and agent is not None and agent.dernier_echec is not None:
+            waited = (now() - agent.dernier_echec).total_seconds()
+            time.sleep(max(0.0, min(delay - waited, delay)))
+        try:
+            _HASHER.verify(agent.mot_de_passe if agent is not None and agent.mot_de_passe else _DUMMY,
+                           password[:1024])
+            valid = agent is not None and agent.actif and agent.mot_de_passe is not None
+        except (VerificationError, InvalidHashError):
+            valid = False
+        if not valid or agent is None:
+            if agent is not None:
+                agent.echecs, agent.dernier_echec = failures + 1, now()
+            log.warning("connexion refusée pour %s (%d échec(s) de suite)", address, failures + 1)
+            return None
+        agent.echecs, agent.dernier_echec = 0, None
+        return Connecte(agent.id, agent.email, agent.nom, agent.role)
+
+
+def signed_in(ws: Workspace, agent_id: object) -> Connecte | None:
+    """The agent of a session, if their account still exists and is active (a withdrawn account is signed out)."""
+    if not isinstance(agent_id, int):
+        return None
+    with ws.db.session() as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None or not agent.actif:
+            return None
+        return Connecte(agent.id, agent.email, agent.nom, agent.role)
+

@@ -1,0 +1,153 @@
+"""The staff pages of `pacte serveur`: sign-in (/connexion), sign-out (/deconnexion) and the pages under /agents/.
+
+A handler reads the form, calls the same API as the CLI (services), and renders the result: it holds no rule.
+The agent comes from a signed session cookie (Starlette's SessionMiddleware: HttpOnly, SameSite=Lax, Secure
+unless `[agents] cookie_securise = false`, ended after `inactivite_minutes` without a request); every POST carries
+the CSRF token (asgi-csrf, double-submit cookie) or is refused 403; a page beyond the agent's role is 403 in
+French (rules.roles). Everything an agent causes is signed with their name in the convention's journal
+(registry.journal.as_author)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from pacte_docs.errors import IntegrityError, PacteError
+from pacte_docs.registry import journal
+from pacte_docs.rules import roles
+from pacte_docs.services import agents, portal, records
+from pacte_docs.services.agents import Connecte
+from pacte_docs.workspace import Workspace
+
+log = logging.getLogger("pacte.agents")
+STAFF_PREFIXES = ("/connexion", "/deconnexion", "/agents/")
+Render = Callable[..., Response]
+Handler = Callable[[Request, Connecte], Awaitable[Response]]
+
+
+def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> list[Route]:
+    def page(request: Request, name: str, agent: Connecte | None, status: int = 200, **values: Any) -> Response:
+        message = request.session.pop("message", None) if agent is not None else None
+        return render(request, name, status=status, agent=agent, csrf=request.scope["csrftoken"](),
+                      message=message, roles=roles.LIBELLES, **values)
+
+    def forbidden(request: Request, agent: Connecte | None, why: str) -> Response:
+        return page(request, "agents/refus.html", agent, status=403, raison=why)
+
+    def needs(role: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+        """The agent signed in, with at least *role*: else sign-in (a page) or 403 (a form)."""
+        def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+            async def guarded(request: Request) -> Response:
+                agent = await run_in_threadpool(agents.signed_in, ws, request.session.get("agent"))
+                if agent is None:
+                    request.session.clear()
+                    if request.method == "POST":
+                        return forbidden(request, None, "Votre session a pris fin : reconnectez-vous, puis "
+                                                        "recommencez.")
+                    return RedirectResponse("/connexion?" + urllib.parse.urlencode({"suivant": request.url.path}),
+                                            status_code=303)
+                if not agent.peut(role):
+                    return forbidden(request, agent, f"Cette action demande le rôle « {roles.LIBELLES[role]} » ; "
+                                                     f"votre compte a le rôle « {roles.LIBELLES[agent.role]} ». "
+                                                     "Demandez-la à un collègue, ou à l'administrateur de pacte.")
+                return await handler(request, agent)
+            return guarded
+        return wrap
+
+    def next_page(value: str | None) -> str:
+        """Where to go after sign-in: a staff page of this site only (never another host)."""
+        if value and value.startswith("/agents/") and "//" not in value and "\\" not in value:
+            return value
+        return "/agents/"
+
+    async def sign_in_form(request: Request) -> Response:
+        return page(request, "agents/connexion.html", None, email="", erreur=None,
+                    suivant=next_page(request.query_params.get("suivant")))
+
+    async def sign_in(request: Request) -> Response:
+        form = await request.form()
+        email, password = str(form.get("email", ""))[:254], str(form.get("mot_de_passe", ""))
+        suivant = next_page(str(form.get("suivant", "")))
+        agent = await run_in_threadpool(agents.authenticate, ws, email, password) if email and password else None
+        if agent is None:
+            return page(request, "agents/connexion.html", None, status=401, email=email, suivant=suivant,
+                        erreur="Courriel ou mot de passe incorrect. Vérifiez-les, puis réessayez.")
+        request.session.clear()
+        request.session["agent"] = agent.id
+        log.info("connexion de %s (%s)", agent.email, agent.role)
+        return RedirectResponse(suivant, status_code=303)
+
+    async def sign_out(request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/connexion", status_code=303)
+
+    @needs("lecture")
+    async def home(request: Request, agent: Connecte) -> Response:
+        rows = await run_in_threadpool(records.list_conventions, ws, on())
+        return page(request, "agents/conventions.html", agent, rubrique="conventions", conventions=rows)
+
+    @needs("lecture")
+    async def partners(request: Request, agent: Connecte) -> Response:
+        rows = await run_in_threadpool(records.list_partenaires, ws)
+        return page(request, "agents/partenaires.html", agent, rubrique="partenaires", partenaires=rows)
+
+    def reference(request: Request) -> str:
+        return str(request.path_params["reference"])[:40].upper()
+
+    @needs("lecture")
+    async def convention(request: Request, agent: Connecte) -> Response:
+        try:
+            row = await run_in_threadpool(records.show_convention, ws, reference(request), on())
+        except PacteError as exc:
+            return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
+        return page(request, "agents/convention.html", agent, rubrique="conventions", c=row)
+
+    @needs("redaction")
+    async def generate(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.services import generation
+
+        ref = reference(request)
+        try:
+            report = await run_in_threadpool(journal.as_author, agent.signature, generation.generate, ws, [ref])
+        except PacteError as exc:
+            request.session["message"] = f"Rien n'a été produit : {exc}"
+        else:
+            made = report.count("cree") + report.count("regenere")
+            request.session["message"] = (f"{made} document(s) produit(s), {report.count('inchange')} inchangé(s)."
+                                          + "".join(f" {note}" for note in report.notes))
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("lecture")
+    async def download(request: Request, agent: Connecte) -> Response:
+        try:
+            found = await run_in_threadpool(portal.convention_document, ws, reference(request),
+                                            str(request.path_params["nom"]))
+        except IntegrityError as exc:
+            return page(request, "agents/refus.html", agent, status=409, raison=str(exc))
+        if found is None:
+            return page(request, "agents/refus.html", agent, status=404,
+                        raison="Ce document n'est pas un document en vigueur de cette convention.")
+        quoted = urllib.parse.quote(found.nom)
+        ascii_name = found.nom.encode("ascii", "replace").decode("ascii").replace('"', "_")
+        return Response(found.data, media_type=found.media_type, headers={
+            "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}",
+            "cache-control": "private, no-store"})
+
+    return [
+        Route("/connexion", sign_in_form, methods=["GET", "HEAD"]),
+        Route("/connexion", sign_in, methods=["POST"]),
+        Route("/deconnexion", sign_out, methods=["POST"]),
+        Route("/agents/", home, methods=["GET", "HEAD"]),
+        Route("/agents/partenaires", partners, methods=["GET", "HEAD"]),
+        Route("/agents/conventions/{reference:str}", convention, methods=["GET", "HEAD"]),
+        Route("/agents/conventions/{reference:str}/generer", generate, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/documents/{nom:str}", download, methods=["GET", "HEAD"]),
+    ]

@@ -1,0 +1,141 @@
+"""The staff pages of `pacte serveur`: accounts (`pacte agents`), sign-in at /connexion, roles, CSRF, and a job
+done from the browser signed in the journal — requested over raw HTTP by a real server in its own process."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.helpers import DATA, Pacte, Server, start_server
+
+JURISTE = ("claire.dubois@seinesaintdenis.example.fr", "Claire Dubois", "juriste", "un-mot-de-passe-solide")
+LECTURE = ("leo.lecteur@seinesaintdenis.example.fr", "Léo Lecteur", "lecture", "un-autre-mot-de-passe")
+
+
+@dataclass
+class Browser:
+    """What a browser keeps between requests to the staff pages: its cookies (no redirect followed)."""
+
+    server: Server
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        host, port = self.server.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        body = urllib.parse.urlencode(form).encode() if form is not None else None
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key] = rest.split(";", 1)[0]
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, \
+                response.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+
+    def token(self, path: str = "/connexion") -> str:
+        status, _, page = self.request("GET", path)
+        assert status == 200, (path, status, page[:300])
+        found = re.search(r'name="csrftoken" value="([^"]+)"', page)
+        assert found, page[:500]
+        return found.group(1)
+
+    def sign_in(self, email: str, password: str) -> tuple[int, dict[str, str], str]:
+        return self.request("POST", "/connexion", {"csrftoken": self.token(), "email": email,
+                                                   "mot_de_passe": password, "suivant": "/agents/"})
+
+
+@pytest.fixture
+def staff(pacte: Pacte) -> Iterator[tuple[Pacte, Server]]:
+    pacte("importer", str(DATA / "registre.yaml"))
+    for email, nom, role, password in (JURISTE, LECTURE):
+        made = pacte("agents", "creer", email, "--nom", nom, "--role", role, input=password + "\n")
+        assert f"Compte créé : {nom} <{email}>, rôle {role}" in made.output
+    config = pacte.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[agents]\ncookie_securise = false\n", encoding="utf-8")
+    server = start_server(pacte.root, pacte.base)
+    try:
+        yield pacte, server
+    finally:
+        server.stop()
+
+
+def test_accounts_are_made_listed_and_withdrawn_from_the_command_line(pacte: Pacte) -> None:
+    short = pacte("agents", "creer", "a@b.fr", "--nom", "A", "--role", "juriste", input="court\n", ok=False)
+    assert short.exit_code == 1 and "Mot de passe trop court : 12 caractères au moins." in short.output
+    bad = pacte("agents", "creer", "a@b.fr", "--nom", "A", "--role", "chef", input="x" * 20 + "\n", ok=False)
+    assert bad.exit_code == 2 and "chef" in bad.output
+    pacte("agents", "creer", "Anne.Martin@Essonne.example.fr", "--nom", " Anne   Martin ", "--role", "redaction",
+          input="x" * 20 + "\n")
+    again = pacte("agents", "creer", "anne.martin@essonne.example.fr", "--nom", "A", "--role", "lecture",
+                  input="y" * 20 + "\n", ok=False)
+    assert again.exit_code == 1 and "Un compte existe déjà pour anne.martin@essonne.example.fr" in again.output
+    listed = json.loads(pacte("agents", "lister", "--format", "json").output)
+    assert listed == [{"email": "anne.martin@essonne.example.fr", "nom": "Anne Martin", "role": "redaction",
+                       "actif": True, "connexion": "mot de passe"}]
+    engine = create_engine(pacte.base or f"sqlite:///{pacte.root / 'pacte.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT mot_de_passe FROM agent")).scalar_one()
+    engine.dispose()
+    assert stored.startswith("$argon2id$") and "x" * 20 not in stored  # a hash, never the password
+    pacte("agents", "retirer", "anne.martin@essonne.example.fr")
+    assert json.loads(pacte("agents", "lister", "--format", "json").output) == []
+
+
+def test_sign_in_roles_csrf_and_the_journal(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    visitor = Browser(server)
+    status, headers, _ = visitor.request("GET", "/agents/")
+    assert status == 303 and headers["location"] == "/connexion?suivant=%2Fagents%2F"
+    # a form posted without its token: refused, in French, before anything is read
+    status, _, page = visitor.request("POST", "/connexion", {"email": JURISTE[0], "mot_de_passe": JURISTE[3]})
+    assert status == 403 and "Formulaire refusé" in page
+    status, _, page = visitor.sign_in(JURISTE[0], "pas-le-bon-mot-de-passe")
+    assert status == 401 and "Courriel ou mot de passe incorrect." in page
+    assert f'value="{JURISTE[0]}"' in page and 'aria-invalid="true"' in page  # the address typed is kept
+    assert "connexion refusée pour claire.dubois@seinesaintdenis.example.fr" in server.log.read_text("utf-8")
+
+    juriste = Browser(server)
+    status, headers, _ = juriste.sign_in(JURISTE[0], JURISTE[3])
+    assert status == 303 and headers["location"] == "/agents/"
+    session_cookie = next(v for k, v in headers.items() if k == "set-cookie")
+    assert "httponly" in session_cookie.lower() and "samesite=lax" in session_cookie.lower()
+    status, _, page = juriste.request("GET", "/agents/")
+    assert status == 200 and "CCAS-2024-010" in page and "Claire Dubois (juriste)" in page
+    token = juriste.token("/agents/conventions/CCAS-2024-010")
+    status, _, _ = juriste.request("POST", "/agents/conventions/CCAS-2024-010/generer", {"csrftoken": "faux"})
+    assert status == 403
+    status, headers, _ = juriste.request("POST", "/agents/conventions/CCAS-2024-010/generer", {"csrftoken": token})
+    assert status == 303 and headers["location"] == "/agents/conventions/CCAS-2024-010"
+    status, _, page = juriste.request("GET", "/agents/conventions/CCAS-2024-010")
+    assert "document(s) produit(s)" in page and "Claire Dubois &lt;claire.dubois@seinesaintdenis.example.fr&gt;" in page
+    # the file downloaded is the one recorded, byte for byte
+    status, headers, _ = juriste.request("GET", "/agents/conventions/CCAS-2024-010/documents/CCAS-2024-010.docx")
+    assert status == 200 and "attachment" in headers["content-disposition"]
+    # the journal, as the command line shows it, names the agent who acted from the browser
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2024-010", "--format", "json").output)
+    assert any(e["auteur"] == f"{JURISTE[1]} <{JURISTE[0]}>" and e["nature"] == "generation"
+               for e in shown["journal"])
+
+    reader = Browser(server)
+    assert reader.sign_in(LECTURE[0], LECTURE[3])[0] == 303
+    token = reader.token("/agents/conventions/CCAS-2024-010")
+    status, _, page = reader.request("POST", "/agents/conventions/ASSO-2025-001/generer", {"csrftoken": token})
+    assert status == 403 and "Cette action demande le rôle « rédaction »" in page
+    assert not (pacte.root / "conventions/ASSO-2025-001").exists()
+    # signing out ends the session; the directors' pages are unchanged
+    status, headers, _ = juriste.request("POST", "/deconnexion", {"csrftoken": juriste.token("/agents/")})
+    assert status == 303 and juriste.request("GET", "/agents/")[0] == 303
+    assert server.get("/acces/" + "x" * 43)[0] == 404 and server.get("/", method="POST")[0] == 405
