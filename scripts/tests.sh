@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Toute la suite de tests sur une machine Debian neuve : installe LibreOffice, PostgreSQL et poppler
-# quand ils manquent, chromium pour les tests dans un navigateur (Playwright), le paquet et ses outils de
+# quand ils manquent, chromium pour les tests dans un navigateur (Playwright) et axe-core (npm) qui juge leurs
+# pages, le paquet et ses outils de
 # test aux versions du verrou requirements-lock.txt, puis lance ruff, mypy et pytest (sur deux processus :
 # pytest-xdist).
 # PostgreSQL : la suite démarre son propre serveur jetable (ou utilise PACTE_TEST_PG s'il est donné).
@@ -18,6 +19,9 @@ if [ "${1:-}" = --dernieres ]; then
 fi
 installer_paquets python3 python3-venv libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 fonts-dejavu \
     poppler-utils postgresql util-linux chromium
+command -v npm >/dev/null || installer_paquets npm
+echo "→ axe-core (tests/navigateur, versions de package-lock.json)"
+npm ci --prefix tests/navigateur --no-audit --no-fund --silent
 preparer_venv ".[dev]" "$venv"
 echo "→ ruff"
 "$venv/bin/ruff" check src tests outils bench
