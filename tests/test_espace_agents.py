@@ -34,11 +34,18 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def served(pacte_sqlite: Pacte) -> Iterator[tuple[Pacte, Server]]:
     pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    draft = pacte_sqlite.root.parent / "projet.yaml"
+    draft.write_text("conventions:\n  - reference: CCAS-2026-020\n    type: ccas\n    partenaires: [CCAS-MONTREUIL]\n"
+                     "    objet: La présente convention a pour objet l'accueil des bénéficiaires du RSA.\n"
+                     "    deliberation: {instance: Commission permanente, numero: CP-2026-01-004, date: 2026-01-12}\n"
+                     "    date_effet: 2026-02-01\n    duree_mois: 12\n    renouvellement: expresse\n"
+                     "    responsable: {email: agent.test@seinesaintdenis.example.fr}\n", encoding="utf-8")
+    pacte_sqlite("importer", str(draft))
     pacte_sqlite("agents", "creer", JURISTE[0], "--nom", JURISTE[1], "--role", "juriste", input=JURISTE[2] + "\n")
     config = pacte_sqlite.root / "pacte.toml"
     config.write_text(config.read_text(encoding="utf-8") + "\n[agents]\ncookie_securise = false\n",
                       encoding="utf-8")
-    server = start_server(pacte_sqlite.root)
+    server = start_server(pacte_sqlite.root, au="2026-03-01")
     try:
         yield pacte_sqlite, server
     finally:
@@ -98,3 +105,41 @@ def test_a_juriste_signs_in_generates_and_downloads_and_axe_finds_nothing(browse
         context.close()
     shown = json.loads(pacte("conventions", "afficher", "CCAS-2024-010", "--format", "json").output)
     assert any(e["auteur"] == f"{JURISTE[1]} <{JURISTE[0]}>" for e in shown["journal"])
+
+
+def test_a_juriste_records_the_signature_then_the_renewal_act(browser: Browser,
+                                                             served: tuple[Pacte, Server]) -> None:
+    """From a draft to a signed convention and its renewal act, in the browser only; a refusal comes back next to
+    its form with what was typed; the act downloaded is the one recorded."""
+    pacte, server = served
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR", accept_downloads=True, bypass_csp=True)
+    page = context.new_page()
+    page.goto(server.url + "/connexion")
+    page.get_by_label("Adresse électronique").fill(JURISTE[0])
+    page.get_by_label("Mot de passe").fill(JURISTE[2])
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(server.url + "/agents/conventions/CCAS-2026-020")
+    signer = page.locator("form", has=page.get_by_role("heading", name="Enregistrer la signature"))
+    signer.get_by_label("Date de signature (obligatoire)").fill("2026-01-20")
+    signer.get_by_role("button", name="Enregistrer la signature").click()
+    assert "CCAS-2026-020 : signature enregistrée" in page.get_by_role("status").inner_text()
+    renew = page.locator("form", has=page.get_by_role("heading", name="Renouveler (renouvellement exprès)"))
+    renew.get_by_label("Numéro de la délibération qui renouvelle").fill("CP-2026-02-031")
+    renew.get_by_label("Date de la décision (obligatoire)").fill("2026-03-05")  # after today: refused, kept
+    renew.get_by_role("button", name="Enregistrer le renouvellement").click()
+    assert "5 mars 2026" in page.get_by_role("alert").inner_text()
+    renew = page.locator("form", has=page.get_by_role("heading", name="Renouveler (renouvellement exprès)"))
+    assert renew.get_by_label("Numéro de la délibération qui renouvelle").input_value() == "CP-2026-02-031"
+    assert violations(page) == []
+    renew.get_by_label("Date de la décision (obligatoire)").fill("2026-02-23")
+    renew.get_by_role("button", name="Enregistrer le renouvellement").click()
+    assert "CCAS-2026-020-renouvellement-1.docx" in page.get_by_role("status").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CCAS-2026-020-renouvellement-1.pdf").click()
+    recorded = pacte.root / "conventions/CCAS-2026-020/CCAS-2026-020-renouvellement-1.pdf"
+    assert Path(download.value.path()).read_bytes() == recorded.read_bytes()
+    context.close()
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2026-020", "--format", "json").output)
+    assert shown["date_signature"] == "2026-01-20"
+    signed_by = {e["nature"]: e["auteur"] for e in shown["journal"]}
+    assert signed_by["signature"] == signed_by["renouvellement"] == f"{JURISTE[1]} <{JURISTE[0]}>"

@@ -102,13 +102,68 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
     def reference(request: Request) -> str:
         return str(request.path_params["reference"])[:40].upper()
 
-    @needs("lecture")
-    async def convention(request: Request, agent: Connecte) -> Response:
+    async def convention_page(request: Request, agent: Connecte, status: int = 200,
+                              erreurs: dict[str, str] | None = None, saisie: dict[str, dict[str, str]] | None = None
+                              ) -> Response:
         try:
             row = await run_in_threadpool(records.show_convention, ws, reference(request), on())
         except PacteError as exc:
             return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
-        return page(request, "agents/convention.html", agent, rubrique="conventions", c=row)
+        return page(request, "agents/convention.html", agent, status=status, rubrique="conventions", c=row,
+                    erreurs=erreurs or {}, saisie=saisie or {})
+
+    @needs("lecture")
+    async def convention(request: Request, agent: Connecte) -> Response:
+        return await convention_page(request, agent)
+
+    @needs("juriste")
+    async def decide(request: Request, agent: Connecte) -> Response:
+        """Record a signature, a renewal or a dénonciation, as `pacte conventions signer|renouveler|denoncer`
+        does; a refusal comes back next to its form, with what was typed."""
+        from pacte_docs.intake import import_format
+        from pacte_docs.services import lifecycle
+
+        acte = str(request.path_params["acte"])
+        if acte not in ("signer", "renouveler", "denoncer"):
+            return page(request, "agents/refus.html", agent, status=404, raison="Action inconnue.")
+        ref = reference(request)
+        form = await request.form()
+        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrftoken"}
+        try:
+            def day(name: str, required: bool = True) -> dt.date | None:
+                value = typed.get(name, "").strip()
+                if not value:
+                    if required:
+                        raise PacteError("Indiquez la date.")
+                    return None
+                try:
+                    return import_format.date(value)
+                except Exception as exc:  # Invalid: its message, in French
+                    raise PacteError(f"Date « {value} » : {getattr(exc, 'message', exc)}.") from None
+
+            if acte == "signer":  # the signed copy's upload comes with the multipart CSRF check (see the note)
+                date = day("date")
+                assert date is not None
+                step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref, date)
+            elif acte == "renouveler":
+                date = day("date")
+                assert date is not None
+                step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.renouveler, ws, ref,
+                                               date, typed.get("deliberation") or None, on())
+            else:
+                date = day("date")
+                assert date is not None
+                step = await run_in_threadpool(
+                    lambda: journal.as_author(agent.signature, lifecycle.denoncer, ws, ref, date,
+                                              typed.get("motif") or None, False, on=on(),
+                                              deliberation=typed.get("deliberation") or None,
+                                              date_deliberation=day("date_deliberation", required=False)))
+        except PacteError as exc:
+            return await convention_page(request, agent, status=422, erreurs={acte: str(exc)}, saisie={acte: typed})
+        lines = list(step.lines) + [f"{o.docx}" for r in step.generated for o in r.outputs] + \
+            [note for r in step.generated for note in r.notes]
+        request.session["message"] = " ".join(lines)
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
     @needs("redaction")
     async def generate(request: Request, agent: Connecte) -> Response:
@@ -150,4 +205,5 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
         Route("/agents/conventions/{reference:str}", convention, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/generer", generate, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/documents/{nom:str}", download, methods=["GET", "HEAD"]),
+        Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]
