@@ -133,6 +133,13 @@ def _bounded(receive: Receive) -> Receive:
     return read
 
 
+def is_multipart(scope: Scope) -> bool:
+    """A form with a file: asgi-csrf 0.11 cannot read it with today's python-multipart (its FormParser lost the
+    FileClass argument), so web.staff checks its token itself, once Starlette has read the form."""
+    return any(name == b"content-type" and value.split(b";", 1)[0].strip() == b"multipart/form-data"
+               for name, value in scope.get("headers", []))
+
+
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("pacte_docs.web", "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -239,7 +246,12 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
                       message="La page n'a pas pu être préparée. Réessayez dans un instant ; si l'erreur persiste, "
                               "prévenez le service de l'insertion.")
 
-    routes = staff_routes(ws, render, on) + [
+    secret = os.environ.get("PACTE_SECRET_SESSION") or ""
+    if len(secret) < 32:
+        secret = secrets.token_urlsafe(48)  # sessions end when the server restarts; several servers disagree
+        log.warning("PACTE_SECRET_SESSION absente ou trop courte (32 caractères au moins) : les sessions des agents "
+                    "prendront fin au redémarrage du serveur.")
+    routes = staff_routes(ws, render, on, secret) + [
         Route("/", home),
         Route("/pacte.css", css),
         Route("/favicon.ico", no_icon),
@@ -249,11 +261,6 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         Route(f"/acces/{TOKEN}/documents/{{id:int}}", download),
         Route("/calendrier/{jeton:str}.ics", calendar),
     ]
-    secret = os.environ.get("PACTE_SECRET_SESSION") or ""
-    if len(secret) < 32:
-        secret = secrets.token_urlsafe(48)  # sessions end when the server restarts; several servers disagree
-        log.warning("PACTE_SECRET_SESSION absente ou trop courte (32 caractères au moins) : les sessions des agents "
-                    "prendront fin au redémarrage du serveur.")
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure},
                     middleware=[Middleware(SessionMiddleware, secret_key=secret, session_cookie="pacte_session",
                                            max_age=ws.config.inactivite_minutes * 60, same_site="lax",
@@ -269,7 +276,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
             (b"cache-control", b"private, no-store")]})
         await send({"type": "http.response.body", "body": page})
 
-    protected = asgi_csrf(app, signing_secret=secret, cookie_name="pacte_csrf",
+    protected = asgi_csrf(app, signing_secret=secret, cookie_name="pacte_csrf", skip_if_scope=is_multipart,
                           always_protect={"/connexion", "/deconnexion"}, cookie_secure=ws.config.cookie_securise,
                           cookie_samesite="Lax", send_csrf_failed=csrf_failed)
     return Guard(protected)

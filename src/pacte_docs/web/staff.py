@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -33,7 +36,33 @@ Render = Callable[..., Response]
 Handler = Callable[[Request, Connecte], Awaitable[Response]]
 
 
-def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> list[Route]:
+CSRF_COOKIE = "pacte_csrf"
+
+
+def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secret: str) -> list[Route]:
+    signer = URLSafeSerializer(secret)
+
+    def upload_token_valid(request: Request, form: Any) -> bool:
+        """The CSRF check of a form with a file (app.is_multipart), as asgi-csrf does it for the others: the
+        field equals the cookie, and the cookie is one this server signed."""
+        cookie, field = request.cookies.get(CSRF_COOKIE, ""), str(form.get("csrftoken", ""))
+        try:
+            signer.loads(cookie, "csrftoken")
+        except BadSignature:
+            return False
+        return bool(cookie) and secrets.compare_digest(cookie, field)
+
+    async def forged(request: Request) -> bool:
+        """A POST with a file whose token does not check out (asgi-csrf lets those through to us)."""
+        if request.method != "POST" or not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return False
+        return not upload_token_valid(request, await request.form(max_files=1, max_fields=20))
+
+    def refused_form(request: Request, agent: Connecte | None) -> Response:
+        return page(request, "agents/refus.html", agent, status=403,
+                    raison="Ce formulaire n'a pas été accepté : il a expiré ou ne vient pas de ces pages. "
+                           "Rechargez la page, puis envoyez-le de nouveau.")
+
     def page(request: Request, name: str, agent: Connecte | None, status: int = 200, **values: Any) -> Response:
         message = request.session.pop("message", None) if agent is not None else None
         return render(request, name, status=status, agent=agent, csrf=request.scope["csrftoken"](),
@@ -46,6 +75,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
         """The agent signed in, with at least *role*: else sign-in (a page) or 403 (a form)."""
         def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             async def guarded(request: Request) -> Response:
+                if await forged(request):
+                    return refused_form(request, None)
                 agent = await run_in_threadpool(agents.signed_in, ws, request.session.get("agent"))
                 if agent is None:
                     request.session.clear()
@@ -73,7 +104,9 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
                     suivant=next_page(request.query_params.get("suivant")))
 
     async def sign_in(request: Request) -> Response:
-        form = await request.form()
+        if await forged(request):
+            return refused_form(request, None)
+        form = await request.form(max_files=0, max_fields=10)
         email, password = str(form.get("email", ""))[:254], str(form.get("mot_de_passe", ""))
         suivant = next_page(str(form.get("suivant", "")))
         agent = await run_in_threadpool(agents.authenticate, ws, email, password) if email and password else None
@@ -86,6 +119,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
         return RedirectResponse(suivant, status_code=303)
 
     async def sign_out(request: Request) -> Response:
+        if await forged(request):
+            return refused_form(request, None)
         request.session.clear()
         return RedirectResponse("/connexion", status_code=303)
 
@@ -127,8 +162,9 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
         if acte not in ("signer", "renouveler", "denoncer"):
             return page(request, "agents/refus.html", agent, status=404, raison="Action inconnue.")
         ref = reference(request)
-        form = await request.form()
+        form = await request.form(max_files=1, max_fields=20)  # its token checked by needs() when multipart
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrftoken"}
+        upload = form.get("fichier")
         try:
             def day(name: str, required: bool = True) -> dt.date | None:
                 value = typed.get(name, "").strip()
@@ -141,10 +177,19 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date]) -> li
                 except Exception as exc:  # Invalid: its message, in French
                     raise PacteError(f"Date « {value} » : {getattr(exc, 'message', exc)}.") from None
 
-            if acte == "signer":  # the signed copy's upload comes with the multipart CSRF check (see the note)
+            if acte == "signer":
                 date = day("date")
                 assert date is not None
-                step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref, date)
+                data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+                if data is None:
+                    step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref,
+                                                   date)
+                else:
+                    with ws.scratch("copie-signee-") as folder:
+                        copy = folder / "copie-signee.pdf"
+                        copy.write_bytes(data)
+                        step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws,
+                                                       ref, date, copy)
             elif acte == "renouveler":
                 date = day("date")
                 assert date is not None
