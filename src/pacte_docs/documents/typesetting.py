@@ -26,7 +26,8 @@ NBSP = "\u00a0"
 NB_HYPHEN = "\u2011"  # LibreOffice and Word draw it as a hyphen and never break a line there
 
 _APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
-_NUMERO = re.compile(r"\b(n°|N°|art\.|L\.|R\.|D\.)[ \t]+(?=\w)")
+# after « n° », « art. », a code's letter, and a civility (« M. Philippe Bouyssou » never breaks after « M. »)
+_NUMERO = re.compile(r"\b(n°|N°|art\.|L\.|R\.|D\.|M\.|MM\.|Mme|Mmes|Mlle)[ \t]+(?=\w)")
 # A reference or a legal number: segments of capitals and digits joined by hyphens, with at least one digit
 # (CP-2025-05-087, FT-2027-006, 2023-1196, L. 262-1). Words such as « Jean-Jaurès » are left alone.
 _REFERENCE = re.compile(r"\b(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)+\b")
@@ -47,7 +48,7 @@ def typeset_text(text: str) -> str:
 
 
 # Whether a text may need typesetting at all: most runs do not, and are left as they are.
-_ANY = re.compile(r"['«»:;?!\-]|n°|N°|art\.|\b[LRD]\.|\b1(?:er|re)\b")
+_ANY = re.compile(r"['«»:;?!\-]|n°|N°|art\.|\b[LRDM]\.|\bMM\.|\bMme|\bMlle|\b1(?:er|re)\b")
 
 
 def typeset_tree(root: etree._Element) -> None:
