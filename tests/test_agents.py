@@ -171,3 +171,65 @@ def test_sign_in_roles_csrf_and_the_journal(staff: tuple[Pacte, Server]) -> None
     status, headers, _ = juriste.request("POST", "/deconnexion", {"csrftoken": juriste.token("/agents/")})
     assert status == 303 and juriste.request("GET", "/agents/")[0] == 303
     assert server.get("/acces/" + "x" * 43)[0] == 404 and server.get("/", method="POST")[0] == 405
+
+
+def test_sign_in_through_the_departement_s_openid_provider(pacte_sqlite: Pacte, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A real OpenID provider on 127.0.0.1 (oidc-provider-mock): the agent is matched on the e-mail claim; an
+    identity without an account opens nothing; a forged return is refused."""
+    import oidc_provider_mock
+
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test provider speaks http on 127.0.0.1
+    monkeypatch.setenv("PACTE_OIDC_SECRET", "secret-du-client-pacte")
+    users = [oidc_provider_mock.User(sub="cdubois", claims={"email": JURISTE[0].upper(), "name": JURISTE[1]}),
+             oidc_provider_mock.User(sub="inconnu", claims={"email": "inconnu@seinesaintdenis.example.fr"})]
+    pacte_sqlite("importer", str(DATA / "registre.yaml"))
+    pacte_sqlite("agents", "creer", JURISTE[0], "--nom", JURISTE[1], "--role", "juriste", "--sans-mot-de-passe")
+    with oidc_provider_mock.run_server_in_thread(user_claims=users) as provider:
+        issuer = f"http://127.0.0.1:{provider.server_port}"
+        config = pacte_sqlite.root / "pacte.toml"
+        config.write_text(config.read_text(encoding="utf-8") + f'\n[agents]\ncookie_securise = false\n'
+                          f'oidc_emetteur = "{issuer}"\noidc_client = "pacte"\n', encoding="utf-8")
+        server = start_server(pacte_sqlite.root)
+        try:
+            for sub, expected in (("cdubois", 303), ("inconnu", 403)):
+                agent = Browser(server)
+                _, _, page = agent.request("GET", "/connexion")
+                assert "Se connecter avec son compte du Département" in page
+                status, headers, _ = agent.request("GET", "/connexion/oidc?suivant=%2Fagents%2Fpartenaires")
+                assert status in (302, 307) and headers["location"].startswith(issuer + "/oauth2/authorize")
+                answer = _provider_answer(headers["location"], sub)
+                assert answer.startswith(server.url + "/connexion/oidc/retour?")
+                status, headers, page = agent.request("GET", answer.removeprefix(server.url))
+                assert status == expected, page[:300]
+                if expected == 303:
+                    assert headers["location"] == "/agents/partenaires"
+                    assert agent.request("GET", "/agents/partenaires")[0] == 200
+                else:
+                    said = page.replace("&#39;", "'")
+                    assert "Aucun compte d'agent actif pour inconnu@seinesaintdenis.example.fr" in said
+            forged = Browser(server)
+            forged.request("GET", "/connexion/oidc")
+            status, _, page = forged.request("GET", "/connexion/oidc/retour?code=faux&state=faux")
+            assert status == 403 and "n'a pas confirmé votre connexion" in page.replace("&#39;", "'")
+        finally:
+            log = server.stop()
+    assert "connexion de claire.dubois@seinesaintdenis.example.fr (juriste) par le fournisseur d'identité" in log
+    # a local sign-in with no password set is impossible
+    assert "mot de passe" not in json.loads(pacte_sqlite("agents", "lister", "--format", "json").output)[0][
+        "connexion"]
+
+
+def _provider_answer(authorize: str, sub: str) -> str:
+    """What the provider's page does when the user picks *sub*: its redirection back to pacte, with the code."""
+    url = urllib.parse.urlsplit(authorize)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    try:
+        connection.request("POST", f"{url.path}?{url.query}", body=urllib.parse.urlencode({"sub": sub}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 302, response.status
+        return response.getheader("location") or ""
+    finally:
+        connection.close()

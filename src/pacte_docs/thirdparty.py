@@ -21,6 +21,9 @@ SILENCED = (
              "pyHanko imports cryptography's DSA key classes to recognise every kind of signature; cryptography "
              "47+ flags DSA as deprecated at that import. The copies the tool verifies are checked whatever the "
              "algorithm, and the user can do nothing about the warning (English, on every `signer`)."),
+    Silenced("authlib.deprecate.AuthlibDeprecationWarning", r"authlib(\..*)?",
+             "Authlib 1.9 announces, when its Starlette client is imported, that its httpx integration will be "
+             "renamed; the sign-in works the same, and the staff's server log is no place for it."),
 )
 
 

@@ -177,6 +177,8 @@ class Config:
     url_publique: str | None = None  # the address directors reach it at; the alert e-mails give their links
     inactivite_minutes: int = 30  # [agents]: a staff session ends after this long without a request
     cookie_securise: bool = True  # [agents]: the session cookie only over HTTPS (false only for a test on http)
+    oidc_emetteur: str | None = None  # [agents]: the Département's OpenID provider (its issuer URL)
+    oidc_client: str | None = None  # [agents]: pacte's client id there; the secret: PACTE_OIDC_SECRET only
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -305,11 +307,25 @@ def load_config(path: Path) -> Config:
         config.cookie_securise = secure
     else:
         problems.append(Problem(str(path), "[agents]", "cookie_securise", "doit être true ou false", None))
+    for name in ("oidc_emetteur", "oidc_client"):
+        value = staff.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) and value.strip() and (name == "oidc_client" or
+                                                         re.fullmatch(r"https?://[^\s?#]+", value.strip())):
+            setattr(config, name, value.strip().rstrip("/") if name == "oidc_emetteur" else value.strip())
+        else:
+            problems.append(Problem(str(path), "[agents]", name, "doit être une adresse http(s)://… (l'émetteur) ou "
+                                    "un identifiant (le client)", 'par exemple oidc_emetteur = '
+                                    '"https://sso.departement.fr/realms/agents"'))
+    if bool(config.oidc_emetteur) != bool(config.oidc_client):
+        problems.append(Problem(str(path), "[agents]", "oidc_client", "oidc_emetteur et oidc_client vont ensemble",
+                                "donnez les deux, ou aucun pour des comptes locaux seulement"))
     for secret in ("secret", "oidc_secret", "secret_session"):
         if secret in staff:
             problems.append(Problem(str(path), "[agents]", secret, "un secret ne doit jamais être écrit dans un "
                                     "fichier", "retirez cette ligne et utilisez la variable d'environnement "
-                                    "PACTE_SECRET_SESSION"))
+                                    "PACTE_SECRET_SESSION ou PACTE_OIDC_SECRET"))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

@@ -124,3 +124,16 @@ def signed_in(ws: Workspace, agent_id: object) -> Connecte | None:
             return None
         return Connecte(agent.id, agent.email, agent.nom, agent.role)
 
+
+
+def by_identity(ws: Workspace, email: object) -> Connecte | None:
+    """The active agent whose e-mail the identity provider vouches for (its `email` claim), or None: an account
+    must exist (`pacte agents creer … --sans-mot-de-passe`), the provider alone opens nothing."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    with ws.db.session() as session:
+        agent = session.scalar(select(Agent).where(Agent.email == email.strip().lower()[:254]))
+        if agent is None or not agent.actif:
+            log.warning("connexion par le fournisseur d'identité refusée : aucun compte actif pour %s", email)
+            return None
+        return Connecte(agent.id, agent.email, agent.nom, agent.role)

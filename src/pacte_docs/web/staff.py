@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -99,9 +100,58 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return value
         return "/agents/"
 
+    oauth = None
+    if ws.config.oidc_emetteur and ws.config.oidc_client:
+        from authlib.integrations.starlette_client import OAuth
+
+        oauth = OAuth()
+        oauth.register("departement", client_id=ws.config.oidc_client,
+                       client_secret=os.environ.get("PACTE_OIDC_SECRET", ""),
+                       server_metadata_url=f"{ws.config.oidc_emetteur}/.well-known/openid-configuration",
+                       client_kwargs={"scope": "openid email profile"})
+
     async def sign_in_form(request: Request) -> Response:
-        return page(request, "agents/connexion.html", None, email="", erreur=None,
+        return page(request, "agents/connexion.html", None, email="", erreur=None, oidc=oauth is not None,
                     suivant=next_page(request.query_params.get("suivant")))
+
+    async def oidc_start(request: Request) -> Response:
+        """Off to the Département's identity provider (OpenID Connect, Authlib), back to /connexion/oidc/retour."""
+        if oauth is None:
+            return page(request, "agents/refus.html", None, status=404,
+                        raison="La connexion par le fournisseur d'identité n'est pas configurée ([agents] oidc_*).")
+        back = (ws.config.url_publique or str(request.base_url).rstrip("/")) + "/connexion/oidc/retour"
+        request.session["suivant"] = next_page(request.query_params.get("suivant"))
+        try:
+            return await oauth.departement.authorize_redirect(request, back)  # type: ignore[no-any-return]
+        except Exception as exc:  # the provider unreachable or misconfigured: said, never a traceback
+            log.error("fournisseur d'identité injoignable : %s", type(exc).__name__)
+            return page(request, "agents/refus.html", None, status=502,
+                        raison="Le fournisseur d'identité du Département ne répond pas. Réessayez dans un instant, "
+                               "ou connectez-vous avec votre mot de passe si vous en avez un.")
+
+    async def oidc_return(request: Request) -> Response:
+        if oauth is None:
+            return page(request, "agents/refus.html", None, status=404, raison="Connexion non configurée.")
+        try:
+            token = await oauth.departement.authorize_access_token(request)
+        except Exception as exc:  # a refused, replayed or forged answer
+            said = getattr(getattr(exc, "response", None), "text", "") or getattr(exc, "description", "") or ""
+            log.warning("retour du fournisseur d'identité refusé : %s %s", type(exc).__name__,
+                        " ".join(str(said).split())[:600])
+            return page(request, "agents/refus.html", None, status=403,
+                        raison="Le fournisseur d'identité n'a pas confirmé votre connexion. Recommencez depuis la "
+                               "page de connexion.")
+        claims = token.get("userinfo") or {}
+        agent = await run_in_threadpool(agents.by_identity, ws, claims.get("email"))
+        if agent is None:
+            return page(request, "agents/refus.html", None, status=403,
+                        raison=f"Aucun compte d'agent actif pour {claims.get('email') or 'cette identité'} : "
+                               "demandez-le à l'administrateur de pacte (pacte agents creer).")
+        suivant = next_page(request.session.get("suivant"))
+        request.session.clear()
+        request.session["agent"] = agent.id
+        log.info("connexion de %s (%s) par le fournisseur d'identité", agent.email, agent.role)
+        return RedirectResponse(suivant, status_code=303)
 
     async def sign_in(request: Request) -> Response:
         if await forged(request):
@@ -112,6 +162,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         agent = await run_in_threadpool(agents.authenticate, ws, email, password) if email and password else None
         if agent is None:
             return page(request, "agents/connexion.html", None, status=401, email=email, suivant=suivant,
+                        oidc=oauth is not None,
                         erreur="Courriel ou mot de passe incorrect. Vérifiez-les, puis réessayez.")
         request.session.clear()
         request.session["agent"] = agent.id
@@ -244,6 +295,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     return [
         Route("/connexion", sign_in_form, methods=["GET", "HEAD"]),
         Route("/connexion", sign_in, methods=["POST"]),
+        Route("/connexion/oidc", oidc_start, methods=["GET", "HEAD"]),
+        Route("/connexion/oidc/retour", oidc_return, methods=["GET", "HEAD"]),
         Route("/deconnexion", sign_out, methods=["POST"]),
         Route("/agents/", home, methods=["GET", "HEAD"]),
         Route("/agents/partenaires", partners, methods=["GET", "HEAD"]),
