@@ -60,6 +60,10 @@ class Browser:
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
                 "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())})
             response = connection.getresponse()
+            for header, value in response.getheaders():
+                if header.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key] = rest.split(";", 1)[0]
             return response.status, response.read().decode("utf-8", "replace")
         finally:
             connection.close()
@@ -233,3 +237,37 @@ def _provider_answer(authorize: str, sub: str) -> str:
         return response.getheader("location") or ""
     finally:
         connection.close()
+
+
+def test_a_workbook_is_checked_then_imported_on_confirmation(staff: tuple[Pacte, Server], tmp_path: Path) -> None:
+    """Upload → the simulation's report (each problem where it is) → confirm or abandon, all or nothing; the
+    conventions it creates say in their journal who imported them."""
+    pacte, server = staff
+    clerk = Browser(server)
+    assert clerk.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    wrong = "conventions:\n  - reference: CCAS-2026-777\n    type: ccas\n    partenaires: [CCAS-MONTREUIL]\n" \
+            "    objet: Objet.\n    date_effet: 2026-02-30\n    renouvellement: expresse\n" \
+            "    responsable: {email: agent.test@seinesaintdenis.example.fr}\n"
+    status, _ = clerk.upload("/agents/import", {"csrftoken": clerk.token("/agents/import")}, "nouvelles.yaml",
+                             wrong.encode())
+    assert status == 303
+    status, _, page = clerk.request("GET", "/agents/import")
+    assert "Vérification de nouvelles.yaml" in page and "rien ne peut être importé" in page
+    assert "date_effet" in page and "n&#39;existe pas au calendrier" in page and "ligne 6" in page
+    assert "Confirmer l'import" not in page
+    status, _ = clerk.upload("/agents/import", {"csrftoken": clerk.token("/agents/import")}, "nouvelles.yaml",
+                             wrong.replace("2026-02-30", "2026-02-01").encode())
+    status, _, page = clerk.request("GET", "/agents/import")
+    assert "conventions : 1 créée" in page and "Confirmer l'import" in page
+    assert "CCAS-2026-777" not in pacte("conventions", "lister").output  # a simulation records nothing
+    status, headers, _ = clerk.request("POST", "/agents/import/confirmer", {"csrftoken": clerk.token("/agents/import")})
+    assert status == 303
+    _, _, page = clerk.request("GET", "/agents/import")
+    assert "Import de nouvelles.yaml enregistré : conventions : 1 créée." in page
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2026-777", "--format", "json").output)
+    assert shown["journal"][0]["auteur"] == f"{JURISTE[1]} <{JURISTE[0]}>"
+    status, headers, data = clerk.request("GET", "/agents/import/classeur-vierge.xlsx")
+    assert status == 200 and "classeur-pacte.xlsx" in headers["content-disposition"]
+    reader = Browser(server)
+    reader.sign_in(LECTURE[0], LECTURE[3])
+    assert reader.request("GET", "/agents/import")[0] == 403

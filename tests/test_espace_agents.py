@@ -138,6 +138,16 @@ def test_a_juriste_records_the_signature_then_the_renewal_act(browser: Browser,
         page.get_by_role("link", name="CCAS-2026-020-renouvellement-1.pdf").click()
     recorded = pacte.root / "conventions/CCAS-2026-020/CCAS-2026-020-renouvellement-1.pdf"
     assert Path(download.value.path()).read_bytes() == recorded.read_bytes()
+    # an import refused, its problems where they are, judged by axe too
+    wrong = pacte.root.parent / "faux.yaml"
+    wrong.write_text("partenaires:\n  - code: CCAS-X\n    type: mairie\n    nom: CCAS X\n", encoding="utf-8")
+    page.get_by_role("link", name="Importer").click()
+    page.get_by_label("Fichier à importer (XLSX, CSV ou YAML, 10 Mo au plus)").set_input_files(str(wrong))
+    page.get_by_role("button", name="Vérifier le fichier").click()
+    assert "rien ne peut être importé" in page.get_by_role("alert").inner_text()
+    assert violations(page) == []
+    page.get_by_role("button", name="Abandonner").click()
+    assert "Import abandonné" in page.get_by_role("status").inner_text()
     context.close()
     shown = json.loads(pacte("conventions", "afficher", "CCAS-2026-020", "--format", "json").output)
     assert shown["date_signature"] == "2026-01-20"

@@ -319,17 +319,11 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
     Exemple :
       pacte importer partenaires.csv conventions.xlsx --simulation
     """
-    from pacte_docs.intake import importer
     from pacte_docs.services import records
 
     report = records.import_files(state.workspace(), list(fichiers), simulation=simulation)
-    for section, label in importer.SECTION_LABELS.items():
-        counts = report.counts.get(section)
-        if counts:
-            feminine = "e" if section in ("conventions", "realisations") else ""
-            parts = [f"{counts[s]} {STATUS_LABELS[s]}{feminine}{'s' if counts[s] > 1 else ''}"
-                     for s in ("cree", "modifie", "inchange") if counts[s]]
-            click.echo(f"  {label} : " + ", ".join(parts))
+    for line in report.summary():
+        click.echo(f"  {line}")
     if not any(report.counts.values()):
         click.echo("Aucune donnée à importer dans ces fichiers : les feuilles sont vides, ou ne portent que la "
                    "ligne d'exemple grise du classeur vierge, que l'import passe.")

@@ -36,6 +36,19 @@ class ImportReport:
     def changed(self) -> bool:
         return any(c["cree"] or c["modifie"] for c in self.counts.values())
 
+    def summary(self) -> list[str]:
+        """One line per section, as the user reads it: « Conventions : 2 créées, 1 inchangée »."""
+        lines = []
+        for section, label in SECTION_LABELS.items():
+            counts = self.counts.get(section)
+            if counts:
+                feminine = "e" if section in ("conventions", "realisations") else ""
+                words = {"cree": "créé", "modifie": "modifié", "inchange": "inchangé"}
+                parts = [f"{counts[s]} {words[s]}{feminine}{'s' if counts[s] > 1 else ''}"
+                         for s in ("cree", "modifie", "inchange") if counts[s]]
+                lines.append(f"{label} : " + ", ".join(parts))
+        return lines
+
 
 @dataclass
 class _Clean:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import secrets
+import shutil
+import tempfile
 import urllib.parse
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -292,7 +296,98 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}",
             "cache-control": "private, no-store"})
 
+    # ------------------------------------------------------------ importing a workbook: simulate, then confirm
+
+    pending_root = Path(tempfile.gettempdir()) / "pacte-imports"
+
+    def pending(request: Request) -> Path | None:
+        """The file uploaded for import and waiting for its confirmation, if this session has one."""
+        key = request.session.get("import")
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key):
+            return None
+        found = [p for p in (pending_root / key).glob("*") if p.is_file()] if (pending_root / key).is_dir() else []
+        return found[0] if found else None
+
+    def forget(request: Request) -> None:
+        key = request.session.pop("import", None)
+        if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key):
+            shutil.rmtree(pending_root / key, ignore_errors=True)
+
+    async def simulate(path: Path) -> tuple[list[str] | None, list[Any]]:
+        from pacte_docs.errors import ValidationError
+
+        try:
+            report = await run_in_threadpool(records.import_files, ws, [path], simulation=True)
+        except ValidationError as exc:
+            return None, exc.problems
+        return report.summary(), []
+
+    @needs("redaction")
+    async def import_form(request: Request, agent: Connecte) -> Response:
+        waiting = pending(request)
+        lines, problems = await simulate(waiting) if waiting is not None else (None, [])
+        return page(request, "agents/import.html", agent, rubrique="import", fichier=waiting.name if waiting else None,
+                    lignes=lines, problemes=problems)
+
+    @needs("redaction")
+    async def import_upload(request: Request, agent: Connecte) -> Response:
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("fichier")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return page(request, "agents/import.html", agent, status=422, rubrique="import", fichier=None,
+                        lignes=None, problemes=[], erreur="Choisissez le fichier à importer (classeur XLSX, CSV ou "
+                                                          "YAML).")
+        name = re.sub(r"[^\w.()' -]", "_", Path(upload.filename.replace("\\", "/")).name)[:120] or "import"
+        if Path(name).suffix.lower() not in (".xlsx", ".csv", ".yaml", ".yml"):
+            return page(request, "agents/import.html", agent, status=422, rubrique="import", fichier=None,
+                        lignes=None, problemes=[], erreur=f"« {name} » : importez un classeur .xlsx, un fichier "
+                                                          ".csv ou .yaml (le classeur vierge : lien ci-dessous).")
+        forget(request)
+        key = secrets.token_urlsafe(24)
+        (pending_root / key).mkdir(parents=True, mode=0o700)
+        (pending_root / key / name).write_bytes(await upload.read())
+        request.session["import"] = key
+        return RedirectResponse("/agents/import", status_code=303)
+
+    @needs("redaction")
+    async def import_confirm(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.errors import ValidationError
+
+        waiting = pending(request)
+        if waiting is None:
+            request.session["message"] = "Aucun fichier en attente : déposez-le de nouveau."
+            return RedirectResponse("/agents/import", status_code=303)
+        try:
+            report = await run_in_threadpool(journal.as_author, agent.signature, records.import_files, ws, [waiting])
+        except ValidationError:
+            return RedirectResponse("/agents/import", status_code=303)  # changed meanwhile: the report says why
+        forget(request)
+        request.session["message"] = f"Import de {waiting.name} enregistré : " + " ; ".join(report.summary()) + "."
+        return RedirectResponse("/agents/import", status_code=303)
+
+    @needs("redaction")
+    async def import_cancel(request: Request, agent: Connecte) -> Response:
+        forget(request)
+        request.session["message"] = "Import abandonné : rien n'a été enregistré."
+        return RedirectResponse("/agents/import", status_code=303)
+
+    @needs("lecture")
+    async def blank_workbook(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.services import templates
+
+        with ws.scratch("classeur-") as folder:
+            written = await run_in_threadpool(templates.write_workbook, folder / "classeur-pacte.xlsx", False)
+            data = Path(written).read_bytes()
+        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"content-disposition": 'attachment; filename="classeur-pacte.xlsx"',
+                                 "cache-control": "private, no-store"})
+
     return [
+        Route("/agents/import", import_form, methods=["GET", "HEAD"]),
+        Route("/agents/import", import_upload, methods=["POST"]),
+        Route("/agents/import/confirmer", import_confirm, methods=["POST"]),
+        Route("/agents/import/abandonner", import_cancel, methods=["POST"]),
+        Route("/agents/import/classeur-vierge.xlsx", blank_workbook, methods=["GET", "HEAD"]),
         Route("/connexion", sign_in_form, methods=["GET", "HEAD"]),
         Route("/connexion", sign_in, methods=["POST"]),
         Route("/connexion/oidc", oidc_start, methods=["GET", "HEAD"]),
