@@ -239,7 +239,7 @@ def _provider_answer(authorize: str, sub: str) -> str:
         connection.close()
 
 
-def test_a_workbook_is_checked_then_imported_on_confirmation(staff: tuple[Pacte, Server], tmp_path: Path) -> None:
+def test_a_workbook_is_checked_then_imported_on_confirmation(staff: tuple[Pacte, Server]) -> None:
     """Upload → the simulation's report (each problem where it is) → confirm or abandon, all or nothing; the
     conventions it creates say in their journal who imported them."""
     pacte, server = staff
