@@ -138,6 +138,27 @@ def test_a_juriste_records_the_signature_then_the_renewal_act(browser: Browser,
         page.get_by_role("link", name="CCAS-2026-020-renouvellement-1.pdf").click()
     recorded = pacte.root / "conventions/CCAS-2026-020/CCAS-2026-020-renouvellement-1.pdf"
     assert Path(download.value.path()).read_bytes() == recorded.read_bytes()
+    # an avenant, article by article: an article the text does not have is refused next to the form, kept
+    amend = page.locator("form", has=page.get_by_role("heading", name="Avenant", exact=True))
+    amend.get_by_label("Exposé des motifs (obligatoire)").fill("Une permanence est ajoutée le jeudi.")
+    amend.get_by_label("Date de l'avenant").fill("2026-02-25")
+    first = amend.get_by_role("group", name="Article modifié n° 1 (facultatif)")
+    first.get_by_label("Numéro de l'article de la convention").fill("42")
+    first.get_by_label("Texte").fill("Une permanence est tenue le jeudi.")
+    amend.get_by_role("button", name="Enregistrer l'avenant").click()
+    assert "42" in page.get_by_role("alert").inner_text()
+    amend = page.locator("form", has=page.get_by_role("heading", name="Avenant", exact=True))
+    first = amend.get_by_role("group", name="Article modifié n° 1 (facultatif)")
+    assert first.get_by_label("Texte").input_value() == "Une permanence est tenue le jeudi."
+    assert violations(page) == []
+    first.get_by_label("Numéro de l'article de la convention").fill("4")
+    amend.get_by_role("button", name="Enregistrer l'avenant").click()
+    assert "CCAS-2026-020-avenant-1.docx" in page.get_by_role("status").inner_text()
+    withdraw = page.locator("form", has=page.get_by_role("heading", name="Retirer un acte enregistré par erreur"))
+    withdraw.get_by_label("Acte à retirer").select_option("avenant")
+    withdraw.get_by_label("Motif du retrait (obligatoire)").fill("Avenant saisi sur la mauvaise convention.")
+    withdraw.get_by_role("button", name="Retirer l'acte").click()
+    assert "Avenant n° 1" in page.get_by_role("status").inner_text()
     # an import refused, its problems where they are, judged by axe too
     wrong = pacte.root.parent / "faux.yaml"
     wrong.write_text("partenaires:\n  - code: CCAS-X\n    type: mairie\n    nom: CCAS X\n", encoding="utf-8")

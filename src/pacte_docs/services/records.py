@@ -92,6 +92,9 @@ def show_convention(ws: Workspace, reference: str, on: dt.date | None = None) ->
     with ws.db.session() as session:
         c = queries.convention(session, reference)
         row = convention_row(c, on, ws.config) | exporter.convention_record(c)
+        life = exporter.lifecycle_record(c, [])
+        row |= {"denonciation": life["denonciation"], "renouvellements": life["renouvellements"],
+                "avenants": life["avenants"]}
         documents = DocumentStore(session, ws).documents(c.id)
         row["documents"] = [
             {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,

@@ -214,7 +214,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         from pacte_docs.services import lifecycle
 
         acte = str(request.path_params["acte"])
-        if acte not in ("signer", "renouveler", "denoncer"):
+        if acte not in ("signer", "renouveler", "denoncer", "avenant", "retirer"):
             return page(request, "agents/refus.html", agent, status=404, raison="Action inconnue.")
         ref = reference(request)
         form = await request.form(max_files=1, max_fields=20)  # its token checked by needs() when multipart
@@ -250,6 +250,27 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 assert date is not None
                 step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.renouveler, ws, ref,
                                                date, typed.get("deliberation") or None, on())
+            elif acte == "avenant":
+                changes = [(typed.get(f"mode{i}", "complete"), typed.get(f"article{i}", "").strip(),
+                            typed.get(f"texte{i}", "").strip()) for i in (1, 2, 3)]
+                for mode, article, text in changes:
+                    if bool(article) != bool(text):
+                        raise PacteError(f"Article « {article or '…'} » : donnez le numéro de l'article et son "
+                                         "texte, ou aucun des deux.")
+                    if mode not in ("complete", "remplace"):
+                        raise PacteError("Choisissez « complété par » ou « ainsi rédigé » pour chaque article.")
+                if not typed.get("objet", "").strip():
+                    raise PacteError("Donnez les motifs de l'avenant (exposé des motifs).")
+                signed_on, end = day("date", required=False), day("nouvelle_fin", required=False)
+                passed = day("date_deliberation", required=False)
+                step = await run_in_threadpool(
+                    lambda: journal.as_author(agent.signature, lifecycle.avenant, ws, ref, typed["objet"].strip(),
+                                              signed_on, end, on(), deliberation=typed.get("deliberation") or None,
+                                              date_deliberation=passed,
+                                              changes=[c for c in changes if c[1]] or None))
+            elif acte == "retirer":
+                step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.annuler_acte, ws, ref,
+                                               typed.get("acte", ""), typed.get("motif", ""))
             else:
                 date = day("date")
                 assert date is not None
