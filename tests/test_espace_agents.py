@@ -85,6 +85,8 @@ def test_a_juriste_signs_in_generates_and_downloads_and_axe_finds_nothing(browse
         assert "CCAS-2024-010" in page.inner_text("main") and violations(page) == []
         page.get_by_role("link", name="Partenaires").click()
         assert violations(page) == []
+        page.get_by_role("link", name="Alertes du jour").click()
+        assert "Alertes du 1er mars 2026" in page.inner_text("h1") and violations(page) == []
         page.get_by_role("link", name="Conventions").click()
         page.get_by_role("link", name="CCAS-2024-010").click()
         assert violations(page) == []

@@ -185,6 +185,14 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return page(request, "agents/conventions.html", agent, rubrique="conventions", conventions=rows)
 
     @needs("lecture")
+    async def alerts(request: Request, agent: Connecte) -> Response:
+        """The alerts of the day, as `pacte alertes` lists them (nothing sent from here)."""
+        from pacte_docs.services import notify
+
+        found = await run_in_threadpool(notify.due, ws, on())
+        return page(request, "agents/alertes.html", agent, rubrique="alertes", alertes=found)
+
+    @needs("lecture")
     async def partners(request: Request, agent: Connecte) -> Response:
         rows = await run_in_threadpool(records.list_partenaires, ws)
         return page(request, "agents/partenaires.html", agent, rubrique="partenaires", partenaires=rows)
@@ -416,6 +424,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/deconnexion", sign_out, methods=["POST"]),
         Route("/agents/", home, methods=["GET", "HEAD"]),
         Route("/agents/partenaires", partners, methods=["GET", "HEAD"]),
+        Route("/agents/alertes", alerts, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}", convention, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/generer", generate, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/documents/{nom:str}", download, methods=["GET", "HEAD"]),
