@@ -240,6 +240,8 @@ def test_parties_and_numbers_agree_as_a_lawyer_writes_them(pacte_sqlite: Pacte, 
     # a function, never an agent, in a clause: the agent changes, the convention stays
     assert "à l'initiative du Département." in text and "Hélène Garnier" not in text
     assert "dans la limite d'une reconduction," in text
+    # two parties: the letter goes « à l'autre partie », not « aux autres parties »
+    assert "adressée à l'autre partie en respectant un préavis" in text and "aux autres parties" not in text
     # a text is cited from its date of application only: the RGPD from 25 May 2018
     assert "le règlement (UE) 2016/679 du 27 avril 2016 (RGPD) et la loi n° 78-17" in text
     data["conventions"][0] |= {"reference": "ASSO-2017-406", "date_signature": "2017-03-03",
