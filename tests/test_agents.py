@@ -271,3 +271,58 @@ def test_a_workbook_is_checked_then_imported_on_confirmation(staff: tuple[Pacte,
     reader = Browser(server)
     reader.sign_in(LECTURE[0], LECTURE[3])
     assert reader.request("GET", "/agents/import")[0] == 403
+
+
+def test_what_a_hostile_round_found_is_refused(staff: tuple[Pacte, Server]) -> None:
+    """Three wrong passwords made every later sign-in a 500 (a naive date from SQLite), for good; a corrupted
+    workbook broke the import page; a « rédaction » agent signed a convention through an import; a cookie kept
+    after sign-out still opened the pages; a chunked body past 10 MB was a 500; /agents redirected to the host the
+    request named."""
+    import time
+
+    pacte, server = staff
+    guesser = Browser(server)
+    for _ in range(3):
+        assert guesser.sign_in(LECTURE[0], "mauvais-mot-de-passe")[0] == 401
+        assert guesser.sign_in("personne@seinesaintdenis.example.fr", "mauvais-mot-de-passe")[0] == 401
+    start = time.perf_counter()
+    assert guesser.sign_in("personne@seinesaintdenis.example.fr", "mauvais-mot-de-passe")[0] == 401
+    assert time.perf_counter() - start >= 0.9  # slowed down, an unknown address as a known one
+    assert Browser(server).sign_in(LECTURE[0], LECTURE[3])[0] == 303  # the account is not locked for good
+
+    clerk = Browser(server)
+    pacte("agents", "creer", "anne.martin@seinesaintdenis.example.fr", "--nom", "Anne Martin", "--role", "redaction",
+          input="motdepasse-redaction\n")
+    assert clerk.sign_in("anne.martin@seinesaintdenis.example.fr", "motdepasse-redaction")[0] == 303
+    clerk.upload("/agents/import", {"csrftoken": clerk.token("/agents/import")}, "classeur.xlsx",
+                 b"PK\x03\x04" + b"\x00" * 200)
+    status, _, page = clerk.request("GET", "/agents/import")
+    assert status == 200 and "rien ne peut être importé" in page
+    signed = "conventions:\n  - reference: CCAS-2026-900\n    type: ccas\n    partenaires: [CCAS-MONTREUIL]\n" \
+             "    objet: Objet.\n    date_signature: 2026-01-10\n    date_effet: 2026-02-01\n" \
+             "    renouvellement: expresse\n    responsable: {email: agent.test@seinesaintdenis.example.fr}\n"
+    clerk.upload("/agents/import", {"csrftoken": clerk.token("/agents/import")}, "signee.yaml", signed.encode())
+    status, _, page = clerk.request("GET", "/agents/import")
+    assert "relèvent du rôle « juriste »" in page and "Confirmer l'import" not in page
+    assert "CCAS-2026-900" not in pacte("conventions", "lister").output
+
+    kept = dict(clerk.cookies)
+    assert clerk.request("POST", "/deconnexion", {"csrftoken": clerk.token("/agents/")})[0] == 303
+    replay = Browser(server, dict(kept))
+    assert replay.request("GET", "/agents/")[0] == 303  # the copied cookie opens nothing any more
+
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("POST", "/connexion", body=iter([b"x" * 1024 * 1024] * 12), encode_chunked=True,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert connection.getresponse().status == 413
+    finally:
+        connection.close()
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("GET", "/agents", headers={"Host": "evil.example"})
+        response = connection.getresponse()
+        assert response.status == 303 and response.getheader("location") == "/agents/"
+    finally:
+        connection.close()

@@ -57,7 +57,7 @@ class _Clean:
 
 
 def import_files(session: Session, paths: list[Path], *, simulation: bool = False,
-                 default_departement: str | None = None) -> ImportReport:
+                 default_departement: str | None = None, signed_allowed: bool = True) -> ImportReport:
     """Validate every file, then apply them in the caller's transaction; raise ValidationError on any problem."""
     problems: list[Problem] = []
     cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": [], "pacte": [],
@@ -140,13 +140,25 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
     changed: list[tuple[Convention, str, str]] = []
     with session.no_autoflush:
+        refused: list[Problem] = []
         for entry in cleaned["conventions"]:
+            before = existing.get(entry.values["reference"])
+            signed_before = before.date_signature if before is not None else None
             convention, status = queries.upsert_convention(
                 session, entry.values, departements[departement_of[id(entry)]],
-                [partners[c] for c in entry.values["partenaires"]], existing.get(entry.values["reference"]))
+                [partners[c] for c in entry.values["partenaires"]], before)
+            if not signed_allowed and status != "inchange" and (signed_before or convention.date_signature):
+                # a signature, and what a signed text says, are a juriste's to record (staff pages' roles)
+                refused.append(Problem(entry.item.source, entry.item.where, "date_signature",
+                                       f"la convention {convention.reference} est ou serait signée : sa signature et "
+                                       "ses changements relèvent du rôle « juriste »",
+                                       "retirez date_signature et les conventions signées du fichier, ou demandez "
+                                       "l'import à un juriste"))
             report.add("conventions", status)
             if status != "inchange":
                 changed.append((convention, status, entry.item.source))
+        if refused:
+            raise ValidationError(refused)
     session.flush()
     queries.refresh_echeances(session, [c for c, _, _ in changed])
     restored = {e.values["reference"]: e.values["journal"] for e in cleaned["conventions"] if e.values["journal"]}

@@ -419,3 +419,5 @@ class Agent(Base):
     cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     echecs: Mapped[int] = mapped_column(Integer, default=0)  # failed sign-ins in a row
     dernier_echec: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # sessions opened before this moment are over (sign-out ends every session of the agent, the cookie's too)
+    sessions_depuis: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

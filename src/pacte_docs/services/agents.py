@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -89,16 +89,13 @@ def remove(ws: Workspace, email: str) -> None:
 
 
 def authenticate(ws: Workspace, email: str, password: str) -> Connecte | None:
-    """The agent whose e-mail and password these are, or None. Failed attempts in a row slow the next ones
-    down (rules.roles.failed_delay) and are logged without the password."""
+    """The agent whose e-mail and password these are, or None. Failed attempts are counted and logged without
+    the password; the slowing down is the caller's (web.staff waits without holding a thread, for known and
+    unknown addresses alike)."""
     address = email.strip().lower()[:254]
     with ws.db.session() as session:
         agent = session.scalar(select(Agent).where(Agent.email == address))
         failures = agent.echecs if agent is not None else 0
-        delay = roles.failed_delay(failures)
-        if delay and agent is not None and agent.dernier_echec is not None:
-            waited = (now() - agent.dernier_echec).total_seconds()
-            time.sleep(max(0.0, min(delay - waited, delay)))
         try:
             _HASHER.verify(agent.mot_de_passe if agent is not None and agent.mot_de_passe else _DUMMY,
                            password[:1024])
@@ -114,15 +111,37 @@ def authenticate(ws: Workspace, email: str, password: str) -> Connecte | None:
         return Connecte(agent.id, agent.email, agent.nom, agent.role)
 
 
-def signed_in(ws: Workspace, agent_id: object) -> Connecte | None:
-    """The agent of a session, if their account still exists and is active (a withdrawn account is signed out)."""
-    if not isinstance(agent_id, int):
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A moment read back from the database: SQLite gives it without its time zone, which is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def signed_in(ws: Workspace, agent_id: object, since: object = None) -> Connecte | None:
+    """The agent of a session opened at *since* (ISO time), if their account still exists, is active, and has not
+    signed out since (a withdrawn account, or a cookie kept after sign-out, opens nothing)."""
+    if not isinstance(agent_id, int) or not isinstance(since, str):
+        return None
+    try:
+        opened = _utc(dt.datetime.fromisoformat(since))
+    except ValueError:
         return None
     with ws.db.session() as session:
         agent = session.get(Agent, agent_id)
         if agent is None or not agent.actif:
             return None
+        if agent.sessions_depuis is not None and opened < _utc(agent.sessions_depuis):
+            return None
         return Connecte(agent.id, agent.email, agent.nom, agent.role)
+
+
+def sign_out(ws: Workspace, agent_id: object) -> None:
+    """End every session of the agent: a copy of the cookie no longer opens anything."""
+    if not isinstance(agent_id, int):
+        return
+    with ws.db.session() as session:
+        agent = session.get(Agent, agent_id)
+        if agent is not None:
+            agent.sessions_depuis = dt.datetime.now(dt.UTC)  # to the microsecond, as the session says it
 
 
 

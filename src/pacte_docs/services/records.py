@@ -20,13 +20,16 @@ from pacte_docs.rules import periods
 from pacte_docs.workspace import Config, Workspace
 
 
-def import_files(ws: Workspace, paths: list[Path], *, simulation: bool = False) -> ImportReport:
+def import_files(ws: Workspace, paths: list[Path], *, simulation: bool = False,
+                 signed_allowed: bool = True) -> ImportReport:
     """Import YAML, CSV or XLSX files, all or nothing; with *simulation*, check everything and record nothing.
+    Without *signed_allowed* (an agent below « juriste »), a file that signs a convention or changes a signed one
+    is refused.
 
     Imports take turns with the other commands that change the registry (the « registre » lock)."""
     with ws.exclusive("registre"), ws.db.session() as session:
         report = importer.import_files(session, list(paths), simulation=simulation,
-                                       default_departement=ws.config.departement)
+                                       default_departement=ws.config.departement, signed_allowed=signed_allowed)
         if simulation:
             session.rollback()
     return report

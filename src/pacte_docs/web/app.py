@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from pacte_docs import __version__
@@ -92,7 +92,7 @@ class Guard:
 
         staff = scope["method"] == "POST" and scope.get("path", "").startswith(STAFF_PREFIXES)
         if staff and _too_long(scope):
-            body = b"Envoi trop volumineux : 10 Mo au plus."
+            body = "Envoi refusé : 10 Mo au plus, d'une longueur annoncée (Content-Length).".encode()
             await with_headers({"type": "http.response.start", "status": 413, "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
@@ -112,10 +112,11 @@ MAX_BODY = 10 * 1024 * 1024  # a staff form or upload; more is refused before it
 
 
 def _too_long(scope: Scope) -> bool:
+    """A staff POST larger than MAX_BODY, or that does not say its length (chunked): refused before it is read."""
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             return not value.isdigit() or int(value) > MAX_BODY
-    return False
+    return True
 
 
 def _bounded(receive: Receive) -> Receive:
@@ -261,10 +262,12 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         Route(f"/acces/{TOKEN}/documents/{{id:int}}", download),
         Route("/calendrier/{jeton:str}.ics", calendar),
     ]
+    routes.append(Route("/agents", lambda request: RedirectResponse("/agents/", status_code=303)))
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure},
                     middleware=[Middleware(SessionMiddleware, secret_key=secret, session_cookie="pacte_session",
                                            max_age=ws.config.inactivite_minutes * 60, same_site="lax",
                                            https_only=ws.config.cookie_securise)])
+    app.router.redirect_slashes = False  # its absolute redirection would name whatever host the request said
 
     async def csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
         page = env.get_template("erreur.html").render(

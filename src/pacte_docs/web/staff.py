@@ -9,6 +9,7 @@ French (rules.roles). Everything an agent causes is signed with their name in th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -16,6 +17,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -82,7 +84,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             async def guarded(request: Request) -> Response:
                 if await forged(request):
                     return refused_form(request, None)
-                agent = await run_in_threadpool(agents.signed_in, ws, request.session.get("agent"))
+                agent = await run_in_threadpool(agents.signed_in, ws, request.session.get("agent"),
+                                                request.session.get("depuis"))
                 if agent is None:
                     request.session.clear()
                     if request.method == "POST":
@@ -104,6 +107,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return value
         return "/agents/"
 
+    failures: dict[str, int] = {}
     oauth = None
     if ws.config.oidc_emetteur and ws.config.oidc_client:
         from authlib.integrations.starlette_client import OAuth
@@ -154,6 +158,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         suivant = next_page(request.session.get("suivant"))
         request.session.clear()
         request.session["agent"] = agent.id
+        request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
         log.info("connexion de %s (%s) par le fournisseur d'identité", agent.email, agent.role)
         return RedirectResponse(suivant, status_code=303)
 
@@ -163,19 +168,31 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         form = await request.form(max_files=0, max_fields=10)
         email, password = str(form.get("email", ""))[:254], str(form.get("mot_de_passe", ""))
         suivant = next_page(str(form.get("suivant", "")))
+        client = request.client.host if request.client else "?"
+        keys = (email.strip().lower(), f"ip:{client}")
+        # failed attempts in a row slow the next ones down, whether the address exists or not (rules.roles)
+        await asyncio.sleep(roles.failed_delay(max(failures.get(k, 0) for k in keys)))
         agent = await run_in_threadpool(agents.authenticate, ws, email, password) if email and password else None
         if agent is None:
+            for key in keys:
+                failures[key] = failures.get(key, 0) + 1
+            if len(failures) > 10_000:  # bounded memory: the oldest counters go first
+                for key in list(failures)[:1_000]:
+                    failures.pop(key, None)
             return page(request, "agents/connexion.html", None, status=401, email=email, suivant=suivant,
                         oidc=oauth is not None,
                         erreur="Courriel ou mot de passe incorrect. Vérifiez-les, puis réessayez.")
+        failures.pop(email.strip().lower(), None)
         request.session.clear()
         request.session["agent"] = agent.id
+        request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
         log.info("connexion de %s (%s)", agent.email, agent.role)
         return RedirectResponse(suivant, status_code=303)
 
     async def sign_out(request: Request) -> Response:
         if await forged(request):
             return refused_form(request, None)
+        await run_in_threadpool(agents.sign_out, ws, request.session.get("agent"))
         request.session.clear()
         return RedirectResponse("/connexion", status_code=303)
 
@@ -228,7 +245,13 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         form = await request.form(max_files=1, max_fields=20)  # its token checked by needs() when multipart
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrftoken"}
         upload = form.get("fichier")
+        copy_name = upload.filename if isinstance(upload, UploadFile) and upload.filename else "la copie"
         try:
+            too_long = [k for k, v in typed.items() if len(v) > 5000]
+            if too_long:
+                raise PacteError("Texte trop long (5 000 caractères au plus) : un avenant long se rédige en "
+                                 "plusieurs articles.")
+
             def day(name: str, required: bool = True) -> dt.date | None:
                 value = typed.get(name, "").strip()
                 if not value:
@@ -288,7 +311,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                                               deliberation=typed.get("deliberation") or None,
                                               date_deliberation=day("date_deliberation", required=False)))
         except PacteError as exc:
-            return await convention_page(request, agent, status=422, erreurs={acte: str(exc)}, saisie={acte: typed})
+            said = re.sub(r"\S*copie-signee-[^\s/]*/copie-signee\.pdf", copy_name, str(exc))
+            return await convention_page(request, agent, status=422, erreurs={acte: said}, saisie={acte: typed})
         lines = list(step.lines) + [f"{o.docx}" for r in step.generated for o in r.outputs] + \
             [note for r in step.generated for note in r.notes]
         request.session["message"] = " ".join(lines)
@@ -342,19 +366,26 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key):
             shutil.rmtree(pending_root / key, ignore_errors=True)
 
-    async def simulate(path: Path) -> tuple[list[str] | None, list[Any]]:
-        from pacte_docs.errors import ValidationError
+    async def simulate(path: Path, agent: Connecte) -> tuple[list[str] | None, list[Any]]:
+        from pacte_docs.errors import Problem, ValidationError
 
         try:
-            report = await run_in_threadpool(records.import_files, ws, [path], simulation=True)
+            report = await run_in_threadpool(lambda: records.import_files(
+                ws, [path], simulation=True, signed_allowed=agent.peut("juriste")))
         except ValidationError as exc:
             return None, exc.problems
+        except PacteError as exc:
+            return None, [Problem(path.name, None, None, str(exc).replace(str(path), path.name))]
+        except Exception as exc:  # a file no reader expected (a truncated sheet): said, never a crash
+            log.warning("import illisible %s : %s", path.name, type(exc).__name__)
+            return None, [Problem(path.name, None, None, "fichier illisible ou endommagé",
+                                  "ouvrez-le dans Excel ou LibreOffice, enregistrez-le de nouveau, puis déposez-le")]
         return report.summary(), []
 
     @needs("redaction")
     async def import_form(request: Request, agent: Connecte) -> Response:
         waiting = pending(request)
-        lines, problems = await simulate(waiting) if waiting is not None else (None, [])
+        lines, problems = await simulate(waiting, agent) if waiting is not None else (None, [])
         return page(request, "agents/import.html", agent, rubrique="import", fichier=waiting.name if waiting else None,
                     lignes=lines, problemes=problems)
 
@@ -372,6 +403,9 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                         lignes=None, problemes=[], erreur=f"« {name} » : importez un classeur .xlsx, un fichier "
                                                           ".csv ou .yaml (le classeur vierge : lien ci-dessous).")
         forget(request)
+        for old in (pending_root.iterdir() if pending_root.is_dir() else []):  # uploads never confirmed, a day on
+            if time.time() - old.stat().st_mtime > 86_400:
+                shutil.rmtree(old, ignore_errors=True)
         key = secrets.token_urlsafe(24)
         (pending_root / key).mkdir(parents=True, mode=0o700)
         (pending_root / key / name).write_bytes(await upload.read())
@@ -387,8 +421,9 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             request.session["message"] = "Aucun fichier en attente : déposez-le de nouveau."
             return RedirectResponse("/agents/import", status_code=303)
         try:
-            report = await run_in_threadpool(journal.as_author, agent.signature, records.import_files, ws, [waiting])
-        except ValidationError:
+            report = await run_in_threadpool(lambda: journal.as_author(
+                agent.signature, records.import_files, ws, [waiting], signed_allowed=agent.peut("juriste")))
+        except (ValidationError, PacteError):
             return RedirectResponse("/agents/import", status_code=303)  # changed meanwhile: the report says why
         forget(request)
         request.session["message"] = f"Import de {waiting.name} enregistré : " + " ; ".join(report.summary()) + "."

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column('cree_le', sa.DateTime(timezone=True), nullable=False),
         sa.Column('echecs', sa.Integer(), nullable=False),
         sa.Column('dernier_echec', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('sessions_depuis', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('email'),
     )
