@@ -182,7 +182,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return page(request, "agents/connexion.html", None, status=401, email=email, suivant=suivant,
                         oidc=oauth is not None,
                         erreur="Courriel ou mot de passe incorrect. Vérifiez-les, puis réessayez.")
-        failures.pop(email.strip().lower(), None)
+        for key in keys:  # a success from this address and for this account starts the count again
+            failures.pop(key, None)
         request.session.clear()
         request.session["agent"] = agent.id
         request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
