@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.helpers import DATA, Pacte, Server, start_server
 
@@ -19,16 +18,6 @@ AXE = Path(__file__).parent / "navigateur" / "node_modules" / "axe-core" / "axe.
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=390, height=844)
 JURISTE = ("claire.dubois@seinesaintdenis.example.fr", "Claire Dubois", "un-mot-de-passe-solide")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "le paquet Debian chromium manque : apt-get install chromium (scripts/tests.sh l'installe)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from pacte_docs.rules import periods
 from pacte_docs.services import portal
 from pacte_docs.services.access import Link
 from pacte_docs.thirdparty import silence_third_party_warnings
-from pacte_docs.web.staff import STAFF_PREFIXES, staff_routes
+from pacte_docs.web.staff import STAFF_PREFIXES, attachment, staff_routes
 from pacte_docs.workspace import Workspace
 
 Scope = MutableMapping[str, Any]
@@ -217,11 +217,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
             return render(request, "erreur.html", status=409, titre="Fichier altéré", message=str(exc))
         if found is None:
             raise HTTPException(404)
-        quoted = urllib.parse.quote(found.nom)
-        ascii_name = found.nom.encode("ascii", "replace").decode("ascii").replace('"', "_")
-        return Response(found.data, media_type=found.media_type, headers={
-            "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}",
-            "cache-control": "private, no-store"})
+        return attachment(found.data, found.nom, found.media_type)
 
     async def calendar(request: Request) -> Response:
         who = await the_link(request)

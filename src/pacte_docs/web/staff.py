@@ -46,6 +46,15 @@ Handler = Callable[[Request, Connecte], Awaitable[Response]]
 CSRF_COOKIE = "pacte_csrf"
 
 
+def attachment(data: bytes, name: str, media_type: str) -> Response:
+    """A file to save, its name as the user sees it (RFC 6266: an ASCII fallback and the UTF-8 name), never cached."""
+    quoted = urllib.parse.quote(name)
+    ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_")
+    return Response(data, media_type=media_type, headers={
+        "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}",
+        "cache-control": "private, no-store"})
+
+
 def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secret: str) -> list[Route]:
     signer = URLSafeSerializer(secret)
 
@@ -101,6 +110,14 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return guarded
         return wrap
 
+    def open_session(request: Request, agent: Connecte, suivant: str, how: str) -> Response:
+        """A new session for *agent* (nothing kept from before sign-in), dated: sign-out ends it (agents.sign_out)."""
+        request.session.clear()
+        request.session["agent"] = agent.id
+        request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
+        log.info("connexion de %s (%s) %s", agent.email, agent.role, how)
+        return RedirectResponse(suivant, status_code=303)
+
     def next_page(value: str | None) -> str:
         """Where to go after sign-in: a staff page of this site only (never another host)."""
         if value and value.startswith("/agents/") and "//" not in value and "\\" not in value:
@@ -155,12 +172,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return page(request, "agents/refus.html", None, status=403,
                         raison=f"Aucun compte d'agent actif pour {claims.get('email') or 'cette identité'} : "
                                "demandez-le à l'administrateur de pacte (pacte agents creer).")
-        suivant = next_page(request.session.get("suivant"))
-        request.session.clear()
-        request.session["agent"] = agent.id
-        request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
-        log.info("connexion de %s (%s) par le fournisseur d'identité", agent.email, agent.role)
-        return RedirectResponse(suivant, status_code=303)
+        return open_session(request, agent, next_page(request.session.get("suivant")), "par le fournisseur d'identité")
 
     async def sign_in(request: Request) -> Response:
         if await forged(request):
@@ -184,11 +196,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                         erreur="Courriel ou mot de passe incorrect. Vérifiez-les, puis réessayez.")
         for key in keys:  # a success from this address and for this account starts the count again
             failures.pop(key, None)
-        request.session.clear()
-        request.session["agent"] = agent.id
-        request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
-        log.info("connexion de %s (%s)", agent.email, agent.role)
-        return RedirectResponse(suivant, status_code=303)
+        return open_session(request, agent, suivant, "par mot de passe")
 
     async def sign_out(request: Request) -> Response:
         if await forged(request):
@@ -344,11 +352,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         if found is None:
             return page(request, "agents/refus.html", agent, status=404,
                         raison="Ce document n'est pas un document en vigueur de cette convention.")
-        quoted = urllib.parse.quote(found.nom)
-        ascii_name = found.nom.encode("ascii", "replace").decode("ascii").replace('"', "_")
-        return Response(found.data, media_type=found.media_type, headers={
-            "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}",
-            "cache-control": "private, no-store"})
+        return attachment(found.data, found.nom, found.media_type)
 
     # ------------------------------------------------------------ importing a workbook: simulate, then confirm
 
@@ -443,9 +447,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         with ws.scratch("classeur-") as folder:
             written = await run_in_threadpool(templates.write_workbook, folder / "classeur-pacte.xlsx", False)
             data = Path(written).read_bytes()
-        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"content-disposition": 'attachment; filename="classeur-pacte.xlsx"',
-                                 "cache-control": "private, no-store"})
+        return attachment(data, "classeur-pacte.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     return [
         Route("/agents/import", import_form, methods=["GET", "HEAD"]),
