@@ -328,3 +328,94 @@ def test_what_a_hostile_round_found_is_refused(staff: tuple[Pacte, Server]) -> N
         assert response.status == 303 and response.getheader("location") == "/agents/"
     finally:
         connection.close()
+
+
+def test_partners_and_drafts_are_typed_in_forms_checked_as_the_workbook_is(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    juriste = Browser(server)
+    assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    # the list of conventions has the board's filters: a type, a partner's name, every convention awaiting nothing
+    status, _, page = juriste.request("GET", "/agents/?type=france_travail")
+    assert status == 200 and '<option value="france_travail" selected>' in page
+    assert "/agents/conventions/FT-2023-009" in page and "/agents/conventions/CCAS-2024-010" not in page
+    status, _, page = juriste.request("GET", "/agents/?partenaire=montreuil")
+    assert "/agents/conventions/FT-2023-009" not in page and "/agents/conventions/CCAS-2024-010" in page
+    assert "Nouvelle convention" in page
+
+    # a new partner: each problem next to its field, what was typed kept, nothing recorded
+    token = juriste.token("/agents/partenaires/nouveau")
+    status, _, page = juriste.request("POST", "/agents/partenaires/nouveau", {
+        "csrftoken": token, "code": "ccas-mennecy", "type": "ccas", "nom": "", "code_insee": "9138",
+        "adresse": "Place de la Mairie\n91540 Mennecy"})
+    assert status == 422 and "Rien n'a été enregistré : 2 points à corriger" in page
+    assert re.search(r'id="e-nom">Champ obligatoire absent — renseignez-le\.<', page)
+    assert re.search(r'id="e-code_insee">« 9138 » : un code INSEE a 5 caractères', page)
+    assert 'aria-describedby="a-code_insee e-code_insee" aria-invalid="true"' in page
+    assert "Place de la Mairie\n91540 Mennecy</textarea>" in page and 'value="ccas-mennecy"' in page
+    assert "CCAS-MENNECY" not in pacte("partenaires", "lister").output
+    status, headers, _ = juriste.request("POST", "/agents/partenaires/nouveau", {
+        "csrftoken": token, "code": "ccas-mennecy", "type": "ccas", "nom": "CCAS de Mennecy", "code_insee": "91386",
+        "representant_civilite": "Mme", "representant_nom": "Claire Dupuis",
+        "representant_qualite": "Vice-présidente du CCAS"})
+    assert status == 303 and headers["location"] == "/agents/partenaires/CCAS-MENNECY"
+    status, _, page = juriste.request("GET", "/agents/partenaires/CCAS-MENNECY")
+    assert "Partenaire CCAS-MENNECY enregistré." in page and 'value="Claire Dupuis"' in page
+    assert 'id="f-code" name="code"' in page and "readonly" in page  # its code names it everywhere: kept
+    status, _, page = juriste.request("POST", "/agents/partenaires/nouveau", {
+        "csrftoken": token, "code": "CCAS-MENNECY", "type": "ccas", "nom": "Autre"})
+    assert status == 422 and "Le partenaire ccas-mennecy existe déjà" in page.replace("CCAS-MENNECY", "ccas-mennecy")
+
+    # a draft convention, then its edition; its journal says who typed it, and where
+    token = juriste.token("/agents/conventions/nouvelle")
+    draft = {"csrftoken": token, "reference": "CCAS-2027-001", "type": "ccas", "partenaires": "CCAS-MENNECY",
+             "objet": "Accompagnement social des bénéficiaires du RSA par le CCAS de Mennecy.",
+             "date_effet": "2027-01-01", "renouvellement": "expresse", "responsable_email": "pas-une-adresse",
+             "montant": "12 500,00", "versements": "50 % à la signature\n50 % au 1er juillet"}
+    status, _, page = juriste.request("POST", "/agents/conventions/nouvelle", draft)
+    assert status == 422 and 'id="e-responsable_email"' in page and "arobase" in page
+    assert "50 % à la signature\n50 % au 1er juillet</textarea>" in page
+    draft["responsable_email"] = "anne.martin@essonne.example.fr"
+    status, headers, _ = juriste.request("POST", "/agents/conventions/nouvelle", draft)
+    assert status == 303 and headers["location"] == "/agents/conventions/CCAS-2027-001"
+    status, _, page = juriste.request("GET", headers["location"])
+    assert "Brouillon CCAS-2027-001 enregistré." in page and "Modifier le brouillon" in page
+    status, _, page = juriste.request("GET", "/agents/?bande=aucune")  # a draft awaits no decision
+    assert "/agents/conventions/CCAS-2027-001" in page
+    status, _, page = juriste.request("GET", "/agents/conventions/CCAS-2027-001/modifier")
+    assert status == 200 and 'value="12500,00"' in page and '<option value="expresse" selected>' in page
+    edited = dict(draft, csrftoken=juriste.token("/agents/conventions/CCAS-2027-001/modifier"), duree_mois="24")
+    status, headers, _ = juriste.request("POST", "/agents/conventions/CCAS-2027-001/modifier", edited)
+    assert status == 303
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2027-001", "--format", "json").output)
+    assert shown["duree_mois"] == 24 and shown["date_signature"] is None and shown["montant"] == "12500.00"
+    entries = [(e["description"], e["auteur"]) for e in shown["journal"]]
+    assert ("Créée depuis le formulaire de l'espace agents.", f"{JURISTE[1]} <{JURISTE[0]}>") in entries
+    assert ("Modifiée depuis le formulaire de l'espace agents.", f"{JURISTE[1]} <{JURISTE[0]}>") in entries
+
+    # a signed convention has no draft form; a lecture agent reads a partner, changes nothing
+    status, _, page = juriste.request("GET", "/agents/conventions/CCAS-2024-010/modifier")
+    assert status == 409 and "est signée : son texte ne se modifie plus ici ; un changement se fait par avenant" in page
+    status, _, page = juriste.request("POST", "/agents/conventions/CCAS-2024-010/modifier", dict(
+        draft, reference="CCAS-2024-010", partenaires="CCAS-MONTREUIL", csrftoken=juriste.token("/agents/")))
+    assert status == 422 and "un changement se fait par avenant" in page
+    assert json.loads(pacte("conventions", "afficher", "CCAS-2024-010", "--format", "json").output)["objet"] == \
+        "La présente convention a pour objet de mieux orienter les usagers."
+    reader = Browser(server)
+    assert reader.sign_in(LECTURE[0], LECTURE[3])[0] == 303
+    status, _, page = reader.request("GET", "/agents/partenaires/CCAS-MENNECY")
+    assert status == 200 and "<dd>Claire Dupuis</dd>" in page and "<form method=\"post\" action=\"/agents/part" \
+        not in page
+    status, _, page = reader.request("POST", "/agents/partenaires/CCAS-MENNECY", {
+        "csrftoken": reader.token("/agents/"), "code": "CCAS-MENNECY", "type": "ccas", "nom": "Pirate"})
+    assert status == 403 and "Pirate" not in pacte("partenaires", "lister").output
+
+
+def test_every_field_of_the_workbook_s_sheets_has_its_place_in_the_forms() -> None:
+    from pacte_docs.services import records
+    from pacte_docs.web import forms
+
+    for section in ("partenaires", "conventions"):
+        shown = [champ.nom for _, champs in forms.fields(section) for champ in champs]
+        assert sorted(shown) == sorted(records.form_columns(section)), section
+        assert all(champ.libelle and (champ.aide or champ.widget in ("select", "date"))
+                   for _, champs in forms.fields(section) for champ in champs)

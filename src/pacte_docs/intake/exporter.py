@@ -225,6 +225,11 @@ def _csv_value(value: Any, raw: bool) -> str:
     return str(value) if raw else spreadsheet_safe(str(value))
 
 
+def form_text(value: Any) -> str:
+    """A field's value as a form shows it: a date as a date field wants it (2025-03-15), an amount in French."""
+    return _csv_value(value, raw=True)
+
+
 def columns(section: str) -> list[str]:
     """The columns of *section* in a sheet or a CSV file, in the import format's order, whatever the rows."""
     return list(flatten(section, blank_record(section)))

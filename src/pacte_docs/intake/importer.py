@@ -57,8 +57,11 @@ class _Clean:
 
 
 def import_files(session: Session, paths: list[Path], *, simulation: bool = False,
-                 default_departement: str | None = None, signed_allowed: bool = True) -> ImportReport:
-    """Validate every file, then apply them in the caller's transaction; raise ValidationError on any problem."""
+                 default_departement: str | None = None, signed_allowed: bool = True,
+                 via: str | None = None) -> ImportReport:
+    """Validate every file, then apply them in the caller's transaction; raise ValidationError on any problem.
+    *via* says in the journal where the records came from when it is not a file the user chose (« depuis
+    l'espace agents »)."""
     problems: list[Problem] = []
     cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": [], "pacte": [],
                                         "realisations": []}
@@ -166,8 +169,8 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         if status == "cree" and convention.reference in restored:  # an export's journal, as it was
             queries.restore_journal(session, convention, restored[convention.reference])
             continue
-        journal.record(session, convention, "import",
-                       f"{'Créée' if status == 'cree' else 'Modifiée'} par l'import de {source}.")
+        origin = via or f"par l'import de {source}"
+        journal.record(session, convention, "import", f"{'Créée' if status == 'cree' else 'Modifiée'} {origin}.")
     for entry in cleaned["pacte"]:
         code = departement_of[id(entry)]
         if code not in departements:

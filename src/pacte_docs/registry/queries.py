@@ -47,6 +47,10 @@ def partenaires(session: Session) -> list[Partenaire]:
     return list(session.scalars(select(Partenaire).order_by(Partenaire.code)))
 
 
+def partenaire(session: Session, code: str) -> Partenaire | None:
+    return session.scalar(select(Partenaire).where(Partenaire.code == code))
+
+
 def conventions(session: Session, type_: str | None = None) -> list[Convention]:
     query = select(Convention).order_by(Convention.reference)
     if type_:

@@ -4,13 +4,16 @@ partners, conventions and PDI/PTI, and a convention's detail with its documents 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from pacte_docs.documents.conformity import Conformite, conformite
 from pacte_docs.documents.store import Anomaly, DocumentStore, verify
-from pacte_docs.errors import Problem, ValidationError
+from pacte_docs.errors import PacteError, Problem, ValidationError
 from pacte_docs.formatting import montant
 from pacte_docs.intake import exporter, importer
 from pacte_docs.intake.importer import ImportReport
@@ -21,7 +24,7 @@ from pacte_docs.workspace import Config, Workspace
 
 
 def import_files(ws: Workspace, paths: list[Path], *, simulation: bool = False,
-                 signed_allowed: bool = True) -> ImportReport:
+                 signed_allowed: bool = True, via: str | None = None) -> ImportReport:
     """Import YAML, CSV or XLSX files, all or nothing; with *simulation*, check everything and record nothing.
     Without *signed_allowed* (an agent below « juriste »), a file that signs a convention or changes a signed one
     is refused.
@@ -29,7 +32,8 @@ def import_files(ws: Workspace, paths: list[Path], *, simulation: bool = False,
     Imports take turns with the other commands that change the registry (the « registre » lock)."""
     with ws.exclusive("registre"), ws.db.session() as session:
         report = importer.import_files(session, list(paths), simulation=simulation,
-                                       default_departement=ws.config.departement, signed_allowed=signed_allowed)
+                                       default_departement=ws.config.departement, signed_allowed=signed_allowed,
+                                       via=via)
         if simulation:
             session.rollback()
     return report
@@ -50,6 +54,101 @@ def record_departement(ws: Workspace, code: str, nom: str) -> ImportReport:
             options = {"code": "--departement", "nom": "--nom"}
             raise ValidationError([Problem("pacte init", None, options.get(p.field or "", p.field), p.message,
                                            p.fix) for p in exc.problems]) from None
+
+
+# ---------------------------------------------------------------- a partner or a draft typed in a form
+
+FORM_SECTIONS = {"partenaires": "code", "conventions": "reference"}
+# fields a form never types: a signature is recorded by `signer`, with its copy and its checks
+NOT_TYPED = {"conventions": ("date_signature",)}
+
+
+def form_columns(section: str) -> list[str]:
+    """The fields of a partner's or a convention's form: the workbook's columns of its sheet (same names, same
+    rules, same notes), less what is recorded otherwise."""
+    from pacte_docs.intake import workbook
+
+    return [c for c in workbook.columns(section) if c not in NOT_TYPED.get(section, ())]
+
+
+SIGNED_NOT_EDITED = ("la convention {key} est signée : son texte ne se modifie plus ici",
+                     "un changement se fait par avenant, depuis la page de la convention")
+
+
+def form_values(ws: Workspace, section: str, key: str) -> dict[str, str] | None:
+    """The record of *key* as its form shows it (each field as text, as the workbook would give it), or None.
+    A signed convention has no form: PacteError."""
+    with ws.db.session() as session:
+        if section == "partenaires":
+            found = queries.partenaire(session, key)
+            record = exporter.partenaire_record(found) if found is not None else None
+        else:
+            c = session.scalar(select(Convention).where(Convention.reference == key))
+            if c is not None and c.date_signature is not None:
+                message, fix = SIGNED_NOT_EDITED
+                raise PacteError(f"{message.format(key=key)[:1].upper()}{message.format(key=key)[1:]} ; {fix}.")
+            record = exporter.convention_record(c) if c is not None else None
+    if record is None:
+        return None
+    flat = exporter.flatten(section, record)
+    return {column: exporter.form_text(flat.get(column)) for column in form_columns(section)}
+
+
+def save_form(ws: Workspace, section: str, values: dict[str, str], *, existing: str | None,
+              signed_allowed: bool) -> ImportReport:
+    """Record a partner or a draft convention typed in the staff pages: the form's fields are one row of the
+    workbook's sheet, imported by the same rules (all or nothing), the journal saying where it came from.
+    *existing* is the key of the record edited, None for a new one. A signed convention is never edited here
+    (an avenant changes it). Problems name the form's fields (Problem.field is the column) and no file."""
+    import csv
+    import io
+
+    key_column = FORM_SECTIONS[section]
+    columns = form_columns(section)
+    key = (values.get(key_column) or "").strip().upper() if existing is None else existing
+    what = "Le partenaire" if section == "partenaires" else "La convention"
+
+    def refused(field: str | None, message: str, fix: str) -> ValidationError:
+        return ValidationError([Problem("formulaire", None, field, message, fix)])
+
+    with ws.db.session() as session:
+        if section == "partenaires":
+            there = queries.partenaire(session, key) is not None if key else False
+        else:
+            c = session.scalar(select(Convention).where(Convention.reference == key)) if key else None
+            there = c is not None
+            if c is not None and existing is not None and c.date_signature is not None:
+                raise refused(None, SIGNED_NOT_EDITED[0].format(key=key), SIGNED_NOT_EDITED[1])
+    if existing is None and there:
+        raise refused(key_column, f"{what.lower()} {key} existe déjà",
+                      "choisissez un autre code, ou modifiez l'existant depuis sa page")
+    if existing is not None and not there:
+        raise refused(None, f"{what} {existing} n'est plus au registre", "recommencez depuis la liste")
+    row = {column: (values.get(column) or "").strip() for column in columns}
+    row[key_column] = key
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(columns + list(NOT_TYPED.get(section, ())))
+    writer.writerow([row[column] for column in columns] + ["" for _ in NOT_TYPED.get(section, ())])
+    via = "depuis le formulaire de l'espace agents"
+    with ws.scratch("formulaire-") as folder:
+        source = folder / f"{section}.csv"
+        source.write_text(buffer.getvalue(), encoding="utf-8")
+        try:
+            return import_files(ws, [source], signed_allowed=signed_allowed, via=via)
+        except ValidationError as exc:
+            raise ValidationError([Problem("formulaire", None, _form_field(p.field, columns), p.message, p.fix)
+                                   for p in exc.problems]) from None
+
+
+def _form_field(field: str | None, columns: list[str]) -> str | None:
+    """The form's field a problem is about: « representant.nom » or « actions[2].intitule » → the column."""
+    if not field:
+        return None
+    for candidate in (field, field.replace(".", "_"), re.split(r"[\[.]", field)[0]):
+        if candidate in columns:
+            return candidate
+    return None
 
 
 def export_registry(ws: Workspace, path: Path, fmt: str | None = None, raw: bool = False) -> list[Path]:

@@ -195,6 +195,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         result = await run_in_threadpool(portal.board, ws, who, on(), filters)
         return render(request, "echeances.html", tableau=result, choix=portal.filter_choices(),
                       url=lambda **changes: "?" + urllib.parse.urlencode(result.filters.query(**changes)),
+                      lien_convention=lambda s: f"/acces/{request.path_params['jeton']}/conventions/{s.convention_id}",
                       **base(request, who))
 
     async def convention(request: Request) -> Response:

@@ -35,6 +35,7 @@ from pacte_docs.registry import journal
 from pacte_docs.rules import roles
 from pacte_docs.services import agents, portal, records
 from pacte_docs.services.agents import Connecte
+from pacte_docs.web import forms
 from pacte_docs.workspace import Workspace
 
 log = logging.getLogger("pacte.agents")
@@ -207,8 +208,18 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     @needs("lecture")
     async def home(request: Request, agent: Connecte) -> Response:
-        rows = await run_in_threadpool(records.list_conventions, ws, on())
-        return page(request, "agents/conventions.html", agent, rubrique="conventions", conventions=rows)
+        """The conventions as the directors' board shows them (portal.board), every one, with its filters."""
+        params = request.query_params
+        number = params.get("page", "1")
+        filters = portal.Filters(
+            responsable=params.get("responsable", "")[:254], type=params.get("type", "")[:40],
+            statut=params.get("statut", "")[:40], partenaire=params.get("partenaire", "")[:100],
+            bande=params.get("bande", "")[:40], page=int(number) if number.isdigit() and len(number) < 7 else 1)
+        result = await run_in_threadpool(portal.board, ws, portal.STAFF, on(), filters)
+        return page(request, "agents/conventions.html", agent, rubrique="conventions", tableau=result,
+                    choix=portal.filter_choices(), equipe=True, tout_afficher="/agents/",
+                    url=lambda **changes: "?" + urllib.parse.urlencode(result.filters.query(**changes)),
+                    lien_convention=lambda s: "/agents/conventions/" + urllib.parse.quote(s.reference))
 
     @needs("lecture")
     async def alerts(request: Request, agent: Connecte) -> Response:
@@ -354,6 +365,105 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                         raison="Ce document n'est pas un document en vigueur de cette convention.")
         return attachment(found.data, found.nom, found.media_type)
 
+    # ------------------------------------------------------------ a partner, a draft convention: its form
+
+    def record_form(request: Request, agent: Connecte, section: str, key: str | None, values: dict[str, str],
+                    problems: list[Any] | None = None, status: int = 200) -> Response:
+        """The form of a partner or a draft convention (*key* None: a new one), or a partner's read-only view for
+        an agent below « rédaction »; each problem next to its field, the typed values kept."""
+        groups = forms.fields(section)
+        labels = {ch.nom: ch.libelle for _, champs in groups for ch in champs}
+        by_field: dict[str, str] = {}
+        general: list[str] = []
+        for problem in problems or []:
+            said = problem.message[:1].upper() + problem.message[1:] + (f" — {problem.fix}." if problem.fix else ".")
+            if problem.field in labels:
+                by_field.setdefault(problem.field, said)
+            else:
+                general.append(said)
+        partner = section == "partenaires"
+        if key is None:
+            title = "Nouveau partenaire" if partner else "Nouvelle convention (brouillon)"
+            action = "/agents/partenaires/nouveau" if partner else "/agents/conventions/nouvelle"
+            back, back_label = ("/agents/partenaires", "Partenaires") if partner else ("/agents/", "Conventions")
+        else:
+            quoted = urllib.parse.quote(key)
+            title = f"Partenaire {key}" if partner else f"Modifier le brouillon {key}"
+            action = f"/agents/partenaires/{quoted}" if partner else f"/agents/conventions/{quoted}/modifier"
+            back, back_label = ("/agents/partenaires", "Partenaires") if partner else (
+                f"/agents/conventions/{quoted}", f"Convention {key}")
+        chapeau = None if key is not None or partner else (
+            "Le brouillon se complète à votre rythme : il ne devient une convention en vigueur qu'une fois signé. "
+            "Ses documents se produisent depuis sa page.")
+        return page(request, "agents/fiche.html", agent, status=status,
+                    rubrique="partenaires" if partner else "conventions", titre=title, chapeau=chapeau,
+                    groupes=groups, libelles=labels, valeurs=values, par_champ=by_field, generales=general,
+                    modifiable=agent.peut("redaction"), action=action, retour=back, retour_libelle=back_label,
+                    cle=records.FORM_SECTIONS[section], verrouillee=key is not None,
+                    bouton="Enregistrer" if key is not None else (
+                        "Enregistrer le partenaire" if partner else "Enregistrer le brouillon"))
+
+    def record_key(request: Request) -> str:
+        return str(request.path_params.get("code") or request.path_params.get("reference") or "")[:40].upper()
+
+    def record_pages(section: str) -> tuple[Callable[[Request], Awaitable[Response]], ...]:
+        """The pages of a new record and of an existing one, GET and POST, for *section*."""
+        async def typed(request: Request) -> dict[str, str]:
+            form = await request.form(max_files=0, max_fields=80)
+            return {k: str(v)[:20_000] for k, v in form.items() if k != "csrftoken" and isinstance(v, str)}
+
+        async def save(request: Request, agent: Connecte, key: str | None) -> Response:
+            from pacte_docs.errors import Problem, ValidationError
+
+            values = await typed(request)
+            try:
+                report = await run_in_threadpool(lambda: journal.as_author(
+                    agent.signature, records.save_form, ws, section, values, existing=key,
+                    signed_allowed=agent.peut("juriste")))
+            except ValidationError as exc:
+                return record_form(request, agent, section, key, values, exc.problems, status=422)
+            except PacteError as exc:
+                return record_form(request, agent, section, key, values,
+                                   [Problem("formulaire", None, None, str(exc))], status=422)
+            saved = (values.get(records.FORM_SECTIONS[section]) or "").strip().upper() if key is None else key
+            what = "Partenaire" if section == "partenaires" else "Brouillon"
+            request.session["message"] = (f"{what} {saved} enregistré." if report.changed else
+                                          f"{what} {saved} : rien n'a changé.")
+            quoted = urllib.parse.quote(saved)
+            return RedirectResponse(f"/agents/partenaires/{quoted}" if section == "partenaires"
+                                    else f"/agents/conventions/{quoted}", status_code=303)
+
+        @needs("redaction")
+        async def blank(request: Request, agent: Connecte) -> Response:
+            return record_form(request, agent, section, None, {})
+
+        @needs("redaction")
+        async def create(request: Request, agent: Connecte) -> Response:
+            return await save(request, agent, None)
+
+        @needs("lecture")
+        async def show(request: Request, agent: Connecte) -> Response:
+            key = record_key(request)
+            if section == "conventions" and not agent.peut("redaction"):
+                return forbidden(request, agent, "Modifier un brouillon demande le rôle « Rédaction ».")
+            try:
+                values = await run_in_threadpool(records.form_values, ws, section, key)
+            except PacteError as exc:
+                return page(request, "agents/refus.html", agent, status=409, raison=str(exc))
+            if values is None:
+                return page(request, "agents/refus.html", agent, status=404,
+                            raison=f"« {key} » n'est pas au registre.")
+            return record_form(request, agent, section, key, values)
+
+        @needs("redaction")
+        async def update(request: Request, agent: Connecte) -> Response:
+            return await save(request, agent, record_key(request))
+
+        return blank, create, show, update
+
+    new_partner, create_partner, partner_page, update_partner = record_pages("partenaires")
+    new_draft, create_draft, draft_page, update_draft = record_pages("conventions")
+
     # ------------------------------------------------------------ importing a workbook: simulate, then confirm
 
     pending_root = Path(tempfile.gettempdir()) / "pacte-imports"
@@ -463,6 +573,14 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/deconnexion", sign_out, methods=["POST"]),
         Route("/agents/", home, methods=["GET", "HEAD"]),
         Route("/agents/partenaires", partners, methods=["GET", "HEAD"]),
+        Route("/agents/partenaires/nouveau", new_partner, methods=["GET", "HEAD"]),
+        Route("/agents/partenaires/nouveau", create_partner, methods=["POST"]),
+        Route("/agents/partenaires/{code:str}", partner_page, methods=["GET", "HEAD"]),
+        Route("/agents/partenaires/{code:str}", update_partner, methods=["POST"]),
+        Route("/agents/conventions/nouvelle", new_draft, methods=["GET", "HEAD"]),
+        Route("/agents/conventions/nouvelle", create_draft, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/modifier", draft_page, methods=["GET", "HEAD"]),
+        Route("/agents/conventions/{reference:str}/modifier", update_draft, methods=["POST"]),
         Route("/agents/alertes", alerts, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}", convention, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/generer", generate, methods=["POST"]),
