@@ -419,3 +419,117 @@ def test_every_field_of_the_workbook_s_sheets_has_its_place_in_the_forms() -> No
         assert sorted(shown) == sorted(records.form_columns(section)), section
         assert all(champ.libelle and (champ.aide or champ.widget in ("select", "date"))
                    for _, champs in forms.fields(section) for champ in champs)
+
+
+def _docx_with(source: bytes, old: str, new: str) -> bytes:
+    """A copy of a DOCX whose body text *old* is replaced by *new* (as an edit in Word would)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as original, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                assert old.encode() in data, old
+                data = data.replace(old.encode(), new.encode(), 1)
+            copy.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_template_is_checked_before_it_replaces_the_current_one(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    juriste = Browser(server)
+    assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    status, _, page = juriste.request("GET", "/agents/modeles")
+    assert status == 200 and "denonciation.docx" in page and "par défaut" in page
+    current = (pacte.root / "modeles/denonciation.docx").read_bytes()
+    status, headers, body = juriste.request("GET", "/agents/modeles/denonciation.docx")
+    assert status == 200 and "attachment" in headers["content-disposition"]
+    assert len(body.encode("utf-8", "surrogateescape")) > 0
+
+    # a version with a variable the documents do not know: its findings shown, no way to put it in place
+    broken = _docx_with(current, "{{ convention.reference }}", "{{ convention.reference_inconnue }}")
+    token = juriste.token("/agents/modeles")
+    status, upload_page = juriste.upload("/agents/modeles/deposer", {"csrftoken": token, "nom": "denonciation"},
+                                         "denonciation (2).docx", broken)
+    assert status == 303
+    status, _, page = juriste.request("GET", "/agents/modeles")
+    assert "Cette version contient des erreurs" in page and "reference_inconnue" in page
+    assert "Remplacer le modèle" not in page
+    status, _, _ = juriste.request("POST", "/agents/modeles/remplacer", {"csrftoken": token})
+    assert status == 303 and (pacte.root / "modeles/denonciation.docx").read_bytes() == current
+
+    # a good version: checked, then in place on confirmation, the previous one kept
+    better = _docx_with(current, "{{ convention.reference }}", "{{ convention.reference }} ")
+    status, _ = juriste.upload("/agents/modeles/deposer", {"csrftoken": token, "nom": "denonciation"},
+                               "denonciation.docx", better)
+    status, _, page = juriste.request("GET", "/agents/modeles")
+    assert "Aucune erreur" in page and "Remplacer le modèle denonciation" in page
+    assert (pacte.root / "modeles/denonciation.docx").read_bytes() == current  # nothing before the confirmation
+    status, headers, _ = juriste.request("POST", "/agents/modeles/remplacer", {"csrftoken": token})
+    assert status == 303
+    assert (pacte.root / "modeles/denonciation.docx").read_bytes() == better
+    kept = list((pacte.root / "modeles/versions-precedentes").glob("denonciation-*.docx"))
+    assert len(kept) == 1 and kept[0].read_bytes() == current
+    status, _, page = juriste.request("GET", "/agents/modeles")
+    assert "Modèle denonciation remplacé" in page and "modifié" in page
+    assert "✓ denonciation" in pacte("modeles", "verifier", "denonciation").output
+
+    # a lecture agent lists and downloads, never deposits
+    reader = Browser(server)
+    assert reader.sign_in(LECTURE[0], LECTURE[3])[0] == 303
+    status, _, page = reader.request("GET", "/agents/modeles")
+    assert status == 200 and "Déposer une nouvelle version" not in page
+    status, _ = reader.upload("/agents/modeles/deposer", {"csrftoken": reader.token("/agents/modeles"),
+                                                          "nom": "denonciation"}, "x.docx", broken)
+    assert status == 403 and (pacte.root / "modeles/denonciation.docx").read_bytes() == better
+
+
+def test_the_administrator_makes_accounts_each_agent_chooses_a_password_by_a_one_time_link(
+        staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    made = pacte("agents", "creer", "ada.admin@seinesaintdenis.example.fr", "--nom", "Ada Admin", "--role",
+                 "administration", "--lien")
+    link = re.search(r"valable 72 heures, à transmettre à l'agent : \S+(/connexion/invitation/\S+)", made.output)
+    assert link, made.output
+    assert "lien envoyé, mot de passe à choisir" in pacte("agents", "lister").output
+    admin = Browser(server)
+    status, _, page = admin.request("GET", link.group(1))
+    assert status == 200 and "Bonjour Ada Admin" in page
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    status, _, page = admin.request("POST", link.group(1), {"csrftoken": token, "mot_de_passe": "court",
+                                                            "confirmation": "court"})
+    assert status == 422 and "Mot de passe trop court : 12 caractères au moins." in page
+    status, headers, _ = admin.request("POST", link.group(1), {
+        "csrftoken": token, "mot_de_passe": "une phrase de passe", "confirmation": "une phrase de passe"})
+    assert status == 303 and headers["location"] == "/agents/"
+    assert admin.request("GET", link.group(1))[0] == 404  # used once, never again
+    status, _, page = admin.request("GET", "/agents/administration")
+    assert status == 200 and "Claire Dubois" in page and "(vous)" in page
+
+    # an account made from the page: its link shown once, the new agent signs in with the password chosen
+    token = admin.token("/agents/administration")
+    status, _, page = admin.request("POST", "/agents/administration/creer", {
+        "csrftoken": token, "email": "pas-une-adresse", "nom": "Paul Martin", "role": "redaction",
+        "connexion": "lien"})
+    assert status == 422 and 'value="Paul Martin"' in page and "pas-une-adresse" in page
+    status, _, page = admin.request("POST", "/agents/administration/creer", {
+        "csrftoken": token, "email": "paul.martin@seinesaintdenis.example.fr", "nom": "Paul Martin",
+        "role": "redaction", "connexion": "lien"})
+    assert status == 200 and "Compte créé : Paul Martin" in page
+    invitation = re.search(r"(/connexion/invitation/[A-Za-z0-9_-]+)</code>", page)
+    assert invitation
+    paul = Browser(server)
+    paul_token = paul.token(invitation.group(1))
+    assert paul.request("POST", invitation.group(1), {"csrftoken": paul_token, "mot_de_passe": "mot de passe de paul",
+                                                      "confirmation": "mot de passe de paul"})[0] == 303
+    assert Browser(server).sign_in("paul.martin@seinesaintdenis.example.fr", "mot de passe de paul")[0] == 303
+    # a juriste has no access to the accounts; the administrator withdraws Paul's account
+    juriste = Browser(server)
+    assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    assert juriste.request("GET", "/agents/administration")[0] == 403
+    status, headers, _ = admin.request("POST", "/agents/administration/retirer", {
+        "csrftoken": token, "email": "paul.martin@seinesaintdenis.example.fr"})
+    assert status == 303 and paul.request("GET", "/agents/")[0] == 303
+    assert "paul.martin" not in pacte("agents", "lister").output

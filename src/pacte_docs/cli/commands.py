@@ -937,25 +937,52 @@ def agents_group() -> None:
                    "plus signatures, renouvellements, avenants, dénonciations, modèles ; administration : comptes.")
 @click.option("--sans-mot-de-passe", is_flag=True,
               help="Compte connecté seulement par le fournisseur d'identité du Département ([agents] oidc_*).")
+@click.option("--lien", is_flag=True,
+              help="Affiche un lien à usage unique (72 heures) par lequel l'agent choisit lui-même son mot de passe.")
 @click.pass_obj
-def agents_create(state: State, email: str, nom: str, role: str, sans_mot_de_passe: bool) -> None:
+def agents_create(state: State, email: str, nom: str, role: str, sans_mot_de_passe: bool, lien: bool) -> None:
     """Crée le compte d'un agent. Le mot de passe (12 caractères au moins) est lu sur l'entrée standard,
-    jamais sur la ligne de commande ; il est gardé haché (Argon2id).
+    jamais sur la ligne de commande ; il est gardé haché (Argon2id). Avec --lien, l'agent le choisit lui-même.
 
     \b
-    Exemple :
+    Exemples :
       pacte agents creer claire.dubois@valdemarne.fr --nom "Claire Dubois" --role juriste
+      pacte agents creer paul.martin@valdemarne.fr --nom "Paul Martin" --role redaction --lien
     """
     from pacte_docs.services import agents
 
     password = None
-    if not sans_mot_de_passe:
+    if not sans_mot_de_passe and not lien:
         if sys.stdin.isatty():
             password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez-le")
         else:
             password = sys.stdin.readline().rstrip("\r\n")
-    made = agents.create(state.workspace(), email, nom, role, password)
+    ws = state.workspace()
+    made = agents.create(ws, email, nom, role, password)
     click.echo(f"Compte créé : {made.nom} <{made.email}>, rôle {made.role}. Connexion : /connexion sur pacte serveur.")
+    if lien:
+        _print_invitation(ws, made.email)
+
+
+def _print_invitation(ws: Any, email: str) -> None:
+    from pacte_docs.services import access, agents
+
+    token = agents.invite(ws, email)
+    click.echo(f"Lien à usage unique, valable {agents.INVITATION_HOURS} heures, à transmettre à l'agent : "
+               f"{access.public_url(ws)}/connexion/invitation/{token}")
+
+
+@agents_group.command("inviter")
+@click.argument("email")
+@click.pass_obj
+def agents_invite(state: State, email: str) -> None:
+    """Affiche un lien à usage unique par lequel l'agent choisit (ou choisit de nouveau) son mot de passe.
+
+    \b
+    Exemple :
+      pacte agents inviter claire.dubois@valdemarne.fr
+    """
+    _print_invitation(state.workspace(), email)
 
 
 @agents_group.command("lister")

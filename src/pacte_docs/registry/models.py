@@ -421,3 +421,6 @@ class Agent(Base):
     dernier_echec: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # sessions opened before this moment are over (sign-out ends every session of the agent, the cookie's too)
     sessions_depuis: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # the one-time link to choose a password: the SHA-256 of its token (never the token), until it expires
+    invitation: Mapped[str | None] = mapped_column(String(64))
+    invitation_expire: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -74,7 +77,8 @@ def create(ws: Workspace, email: str, nom: str, role: str, password: str | None)
 def listing(ws: Workspace) -> list[dict[str, object]]:
     with ws.db.session() as session:
         return [{"email": a.email, "nom": a.nom, "role": a.role, "actif": a.actif,
-                 "connexion": "mot de passe" if a.mot_de_passe else "fournisseur d'identité"}
+                 "connexion": "mot de passe" if a.mot_de_passe else (
+                     "lien envoyé, mot de passe à choisir" if a.invitation else "fournisseur d'identité")}
                 for a in session.scalars(select(Agent).order_by(Agent.email))]
 
 
@@ -143,6 +147,57 @@ def sign_out(ws: Workspace, agent_id: object) -> None:
         if agent is not None:
             agent.sessions_depuis = dt.datetime.now(dt.UTC)  # to the microsecond, as the session says it
 
+
+
+INVITATION_HOURS = 72
+
+
+def invite(ws: Workspace, email: str) -> str:
+    """A one-time link's token for the agent to choose their password (the account created without one, or a
+    password forgotten): valid INVITATION_HOURS hours, replaced by the next one; only its SHA-256 is kept."""
+    address = _email(email)
+    token = secrets.token_urlsafe(32)
+    with ws.db.session() as session:
+        agent = session.scalar(select(Agent).where(Agent.email == address))
+        if agent is None or not agent.actif:
+            raise PacteError(f"Aucun compte actif pour {address}.")
+        agent.invitation = hashlib.sha256(token.encode()).hexdigest()
+        agent.invitation_expire = dt.datetime.now(dt.UTC) + dt.timedelta(hours=INVITATION_HOURS)
+    return token
+
+
+def _invited(session: Any, token: object) -> Agent | None:
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    agent = session.scalar(select(Agent).where(Agent.invitation == hashlib.sha256(token.encode()).hexdigest()))
+    if agent is None or not agent.actif or agent.invitation_expire is None or \
+            _utc(agent.invitation_expire) < dt.datetime.now(dt.UTC):
+        return None
+    return agent  # type: ignore[no-any-return]
+
+
+def invitation(ws: Workspace, token: object) -> Connecte | None:
+    """The agent a one-time link is for, while it is valid."""
+    with ws.db.session() as session:
+        agent = _invited(session, token)
+        return Connecte(agent.id, agent.email, agent.nom, agent.role) if agent is not None else None
+
+
+def accept_invitation(ws: Workspace, token: object, password: str, again: str) -> Connecte:
+    """Set the password chosen through a one-time link, which then opens nothing any more."""
+    if password != again:
+        raise PacteError("Les deux mots de passe diffèrent : tapez le même deux fois.")
+    if len(password) < MIN_PASSWORD:
+        raise PacteError(f"Mot de passe trop court : {MIN_PASSWORD} caractères au moins.")
+    with ws.db.session() as session:
+        agent = _invited(session, token)
+        if agent is None:
+            raise PacteError("Ce lien a déjà servi ou a expiré : demandez-en un autre à l'administrateur de pacte.")
+        agent.mot_de_passe = _HASHER.hash(password[:1024])
+        agent.invitation = agent.invitation_expire = None
+        agent.echecs, agent.dernier_echec = 0, None
+        log.info("mot de passe choisi par %s (lien à usage unique)", agent.email)
+        return Connecte(agent.id, agent.email, agent.nom, agent.role)
 
 
 def by_identity(ws: Workspace, email: object) -> Connecte | None:

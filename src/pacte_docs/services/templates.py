@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -79,19 +80,74 @@ def check_templates(ws: Workspace, names: list[str]) -> list[TemplateCheck]:
                                         + ", ".join(sorted(available)) + ".")
     selected = [n.removesuffix(".docx") for n in names] or sorted(available)
     env = make_environment()
-    results = []
-    for name in selected:
-        path: Path = available[name]
-        analysis = analyse(path, env)
-        documented = context.documented_context(KIND.get(name, "convention"))
-        findings = list(analysis.findings)
-        if not analysis.errors:  # a template refused as a file (size, macros, links) is not opened further
-            findings += _missing_headings(path, REQUIRED_HEADINGS.get(name, ()))
-            findings += legal_findings(path, name, KIND.get(name, "convention"), env)
-        results.append(TemplateCheck(name, ws.relative(path), sorted(analysis.paths),
-                                     missing_paths(analysis.paths, documented), findings,
-                                     sorted(context.leaf_paths(documented))))
-    return results
+    return [_check(name, available[name], ws.relative(available[name]), env) for name in selected]
+
+
+def _check(name: str, path: Path, shown: str, env: Any) -> TemplateCheck:
+    """What `modeles verifier` finds in the template *name* read from *path* (*shown* as its place)."""
+    analysis = analyse(path, env)
+    documented = context.documented_context(KIND.get(name, "convention"))
+    findings = list(analysis.findings)
+    if not analysis.errors:  # a template refused as a file (size, macros, links) is not opened further
+        findings += _missing_headings(path, REQUIRED_HEADINGS.get(name, ()))
+        findings += legal_findings(path, name, KIND.get(name, "convention"), env)
+    return TemplateCheck(name, shown, sorted(analysis.paths), missing_paths(analysis.paths, documented), findings,
+                         sorted(context.leaf_paths(documented)))
+
+
+PREVIOUS = "versions-precedentes"  # under modeles/: each replaced version, named after its template and time
+
+
+def _template_name(name: str) -> str:
+    from pacte_docs.errors import Invalid, PacteError
+    from pacte_docs.intake import import_format
+
+    try:
+        return import_format.template_name(name)
+    except Invalid as exc:
+        raise PacteError(f"{exc.message[:1].upper()}{exc.message[1:]} : {exc.fix}.") from None
+
+
+def check_upload(ws: Workspace, name: str, data: bytes) -> TemplateCheck:
+    """What `modeles verifier` would find in *data* as the new version of the template *name* (nothing is
+    replaced): the staff see it before they confirm (replace_template)."""
+    name = _template_name(name)
+    with ws.scratch("modele-") as folder:
+        path = folder / f"{name}.docx"
+        path.write_bytes(data)
+        return _check(name, path, f"modeles/{name}.docx (nouvelle version)", make_environment())
+
+
+def replace_template(ws: Workspace, name: str, data: bytes) -> tuple[TemplateCheck, str | None]:
+    """Put *data* in place of the template *name* (or add it), if `modeles verifier` finds no error in it; the
+    version replaced is kept in modeles/versions-precedentes/. Returns the check and the kept version's path."""
+    from pacte_docs.errors import PacteError
+    from pacte_docs.files import write_atomic
+
+    found = check_upload(ws, name, data)
+    if not found.ok:
+        raise PacteError(f"Le modèle {found.name} n'a pas été remplacé : « pacte modeles verifier » y trouve des "
+                         "erreurs. Corrigez-les dans Word ou LibreOffice, puis déposez-le de nouveau.")
+    target = ws.modeles / f"{found.name}.docx"
+    kept = None
+    if target.is_file():
+        if sha256_file(target) == sha256_bytes(data):
+            return found, None
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        previous = ws.modeles / PREVIOUS / f"{found.name}-{stamp}.docx"
+        previous.parent.mkdir(exist_ok=True)
+        write_atomic(previous, target.read_bytes())
+        kept = ws.relative(previous)
+    write_atomic(target, data)
+    return dataclasses.replace(found, path=ws.relative(target)), kept
+
+
+def template_file(ws: Workspace, name: str) -> tuple[str, bytes] | None:
+    """The current template *name* as a file to download (its name, its bytes), or None."""
+    for info in list_templates(ws):
+        if info.name == name:
+            return f"{info.name}.docx", (ws.root / info.path).read_bytes()
+    return None
 
 
 # Headings a template must keep, in this order, as « Titre 1 » paragraphs: the compiled bilan inserts the

@@ -468,18 +468,30 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     pending_root = Path(tempfile.gettempdir()) / "pacte-imports"
 
-    def pending(request: Request) -> Path | None:
-        """The file uploaded for import and waiting for its confirmation, if this session has one."""
-        key = request.session.get("import")
+    def pending(request: Request, slot: str = "import") -> Path | None:
+        """The file uploaded (a workbook to import, a template) and waiting for its confirmation, if this session
+        has one in *slot*."""
+        key = request.session.get(slot)
         if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key):
             return None
         found = [p for p in (pending_root / key).glob("*") if p.is_file()] if (pending_root / key).is_dir() else []
         return found[0] if found else None
 
-    def forget(request: Request) -> None:
-        key = request.session.pop("import", None)
+    def forget(request: Request, slot: str = "import") -> None:
+        key = request.session.pop(slot, None)
         if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key):
             shutil.rmtree(pending_root / key, ignore_errors=True)
+
+    def keep(request: Request, slot: str, name: str, data: bytes) -> None:
+        """Keep an upload until it is confirmed or abandoned (a day at most), in place of the session's previous."""
+        forget(request, slot)
+        for old in (pending_root.iterdir() if pending_root.is_dir() else []):  # uploads never confirmed, a day on
+            if time.time() - old.stat().st_mtime > 86_400:
+                shutil.rmtree(old, ignore_errors=True)
+        key = secrets.token_urlsafe(24)
+        (pending_root / key).mkdir(parents=True, mode=0o700)
+        (pending_root / key / name).write_bytes(data)
+        request.session[slot] = key
 
     async def simulate(path: Path, agent: Connecte) -> tuple[list[str] | None, list[Any]]:
         from pacte_docs.errors import Problem, ValidationError
@@ -517,14 +529,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return page(request, "agents/import.html", agent, status=422, rubrique="import", fichier=None,
                         lignes=None, problemes=[], erreur=f"« {name} » : importez un classeur .xlsx, un fichier "
                                                           ".csv ou .yaml (le classeur vierge : lien ci-dessous).")
-        forget(request)
-        for old in (pending_root.iterdir() if pending_root.is_dir() else []):  # uploads never confirmed, a day on
-            if time.time() - old.stat().st_mtime > 86_400:
-                shutil.rmtree(old, ignore_errors=True)
-        key = secrets.token_urlsafe(24)
-        (pending_root / key).mkdir(parents=True, mode=0o700)
-        (pending_root / key / name).write_bytes(await upload.read())
-        request.session["import"] = key
+        keep(request, "import", name, await upload.read())
         return RedirectResponse("/agents/import", status_code=303)
 
     @needs("redaction")
@@ -560,7 +565,172 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return attachment(data, "classeur-pacte.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
+    # ------------------------------------------------------------ accounts: the administrator's page, one-time links
+
+    async def invitation_form(request: Request) -> Response:
+        token = str(request.path_params["jeton"])[:100]
+        invited = await run_in_threadpool(agents.invitation, ws, token)
+        return page(request, "agents/invitation.html", None, status=200 if invited else 404, invite=invited,
+                    jeton=urllib.parse.quote(token), erreur=None)
+
+    async def invitation_accept(request: Request) -> Response:
+        token = str(request.path_params["jeton"])[:100]
+        form = await request.form(max_files=0, max_fields=10)
+        try:
+            agent = await run_in_threadpool(agents.accept_invitation, ws, token,
+                                            str(form.get("mot_de_passe", "")), str(form.get("confirmation", "")))
+        except PacteError as exc:
+            invited = await run_in_threadpool(agents.invitation, ws, token)
+            return page(request, "agents/invitation.html", None, status=422, invite=invited,
+                        jeton=urllib.parse.quote(token), erreur=str(exc))
+        return open_session(request, agent, "/agents/", "par un lien à usage unique")
+
+    def accounts_page(request: Request, agent: Connecte, status: int = 200, **values: Any) -> Response:
+        return page(request, "agents/administration.html", agent, status=status, rubrique="administration",
+                    comptes=agents.listing(ws), **({"lien": None, "erreur": None, "saisie": {}} | values))
+
+    def invitation_link(email: str, token: str) -> dict[str, Any]:
+        from pacte_docs.services import access
+
+        return {"email": email, "heures": agents.INVITATION_HOURS,
+                "url": f"{access.public_url(ws)}/connexion/invitation/{token}"}
+
+    @needs("administration")
+    async def accounts(request: Request, agent: Connecte) -> Response:
+        return await run_in_threadpool(accounts_page, request, agent)
+
+    @needs("administration")
+    async def account_create(request: Request, agent: Connecte) -> Response:
+        form = await request.form(max_files=0, max_fields=10)
+        typed = {k: str(form.get(k, ""))[:300] for k in ("email", "nom", "role", "connexion")}
+        try:
+            made = await run_in_threadpool(agents.create, ws, typed["email"], typed["nom"], typed["role"], None)
+            token = await run_in_threadpool(agents.invite, ws, made.email) if typed["connexion"] != "fournisseur" \
+                else None
+        except PacteError as exc:
+            said = str(exc).replace(' (--nom "Prénom Nom")', "")
+            return await run_in_threadpool(lambda: accounts_page(request, agent, 422, erreur=said, saisie=typed))
+        log.info("compte %s (%s) créé par %s", made.email, made.role, agent.email)
+        request.session["message"] = f"Compte créé : {made.nom} <{made.email}>, rôle {roles.LIBELLES[made.role]}."
+        return await run_in_threadpool(lambda: accounts_page(
+            request, agent, lien=invitation_link(made.email, token) if token else None))
+
+    @needs("administration")
+    async def account_link(request: Request, agent: Connecte) -> Response:
+        form = await request.form(max_files=0, max_fields=5)
+        email = str(form.get("email", ""))[:254]
+        try:
+            token = await run_in_threadpool(agents.invite, ws, email)
+        except PacteError as exc:
+            said = str(exc)
+            return await run_in_threadpool(lambda: accounts_page(request, agent, 422, erreur=said))
+        log.info("lien de mot de passe pour %s fait par %s", email, agent.email)
+        return await run_in_threadpool(lambda: accounts_page(request, agent, lien=invitation_link(email, token)))
+
+    @needs("administration")
+    async def account_remove(request: Request, agent: Connecte) -> Response:
+        form = await request.form(max_files=0, max_fields=5)
+        email = str(form.get("email", ""))[:254]
+        if email.strip().lower() == agent.email:
+            request.session["message"] = "Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre " \
+                                         "administrateur."
+            return RedirectResponse("/agents/administration", status_code=303)
+        try:
+            await run_in_threadpool(agents.remove, ws, email)
+        except PacteError as exc:
+            request.session["message"] = str(exc)
+        else:
+            log.info("compte %s retiré par %s", email, agent.email)
+            request.session["message"] = f"Compte de {email} retiré : il ne peut plus se connecter."
+        return RedirectResponse("/agents/administration", status_code=303)
+
+    # ------------------------------------------------------------ templates: list, download, replace once checked
+
+    @needs("lecture")
+    async def templates_page(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.services import templates
+
+        listed = await run_in_threadpool(templates.list_templates, ws)
+        waiting = pending(request, "modele") if agent.peut("juriste") else None
+        check = None
+        if waiting is not None:
+            try:
+                check = await run_in_threadpool(templates.check_upload, ws, waiting.stem, waiting.read_bytes())
+            except PacteError:
+                forget(request, "modele")
+        return page(request, "agents/modeles.html", agent, rubrique="modeles", modeles=listed, verification=check,
+                    erreur=None)
+
+    @needs("lecture")
+    async def template_download(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.services import templates
+
+        found = await run_in_threadpool(templates.template_file, ws, str(request.path_params["nom"])[:60])
+        if found is None:
+            return page(request, "agents/refus.html", agent, status=404, raison="Ce modèle n'est pas dans modeles/.")
+        return attachment(found[1], found[0],
+                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+    @needs("juriste")
+    async def template_upload(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.services import templates
+
+        form = await request.form(max_files=1, max_fields=5)
+        upload, name = form.get("fichier"), str(form.get("nom", "")).strip()[:60]
+        refusal = None
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            refusal = "Choisissez le fichier DOCX de la nouvelle version."
+        elif not name:
+            refusal = "Choisissez le modèle que ce fichier remplace."
+        else:
+            try:
+                templates._template_name(name)
+            except PacteError as exc:
+                refusal = str(exc)
+        if refusal is not None or not isinstance(upload, UploadFile):
+            listed = await run_in_threadpool(templates.list_templates, ws)
+            return page(request, "agents/modeles.html", agent, status=422, rubrique="modeles", modeles=listed,
+                        verification=None, erreur=refusal)
+        keep(request, "modele", f"{name.removesuffix('.docx')}.docx", await upload.read())
+        return RedirectResponse("/agents/modeles#verification", status_code=303)
+
+    @needs("juriste")
+    async def template_replace(request: Request, agent: Connecte) -> Response:
+        from pacte_docs.services import templates
+
+        waiting = pending(request, "modele")
+        if waiting is None:
+            request.session["message"] = "Aucun modèle en attente : déposez-le de nouveau."
+            return RedirectResponse("/agents/modeles", status_code=303)
+        try:
+            done, kept = await run_in_threadpool(templates.replace_template, ws, waiting.stem, waiting.read_bytes())
+        except PacteError as exc:
+            request.session["message"] = str(exc)
+            return RedirectResponse("/agents/modeles#verification", status_code=303)
+        forget(request, "modele")
+        log.info("modèle %s remplacé par %s", done.name, agent.email)
+        request.session["message"] = (f"Modèle {done.name} remplacé : les prochains documents le suivront."
+                                      + (f" La version précédente est gardée dans {kept}." if kept else ""))
+        return RedirectResponse("/agents/modeles", status_code=303)
+
+    @needs("juriste")
+    async def template_cancel(request: Request, agent: Connecte) -> Response:
+        forget(request, "modele")
+        request.session["message"] = "Dépôt abandonné : le modèle en place n'a pas changé."
+        return RedirectResponse("/agents/modeles", status_code=303)
+
     return [
+        Route("/connexion/invitation/{jeton:str}", invitation_form, methods=["GET", "HEAD"]),
+        Route("/connexion/invitation/{jeton:str}", invitation_accept, methods=["POST"]),
+        Route("/agents/administration", accounts, methods=["GET", "HEAD"]),
+        Route("/agents/administration/creer", account_create, methods=["POST"]),
+        Route("/agents/administration/lien", account_link, methods=["POST"]),
+        Route("/agents/administration/retirer", account_remove, methods=["POST"]),
+        Route("/agents/modeles", templates_page, methods=["GET", "HEAD"]),
+        Route("/agents/modeles/deposer", template_upload, methods=["POST"]),
+        Route("/agents/modeles/remplacer", template_replace, methods=["POST"]),
+        Route("/agents/modeles/abandonner", template_cancel, methods=["POST"]),
+        Route("/agents/modeles/{nom:str}.docx", template_download, methods=["GET", "HEAD"]),
         Route("/agents/import", import_form, methods=["GET", "HEAD"]),
         Route("/agents/import", import_upload, methods=["POST"]),
         Route("/agents/import/confirmer", import_confirm, methods=["POST"]),
