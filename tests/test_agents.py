@@ -533,3 +533,44 @@ def test_the_administrator_makes_accounts_each_agent_chooses_a_password_by_a_one
         "csrftoken": token, "email": "paul.martin@seinesaintdenis.example.fr"})
     assert status == 303 and paul.request("GET", "/agents/")[0] == 303
     assert "paul.martin" not in pacte("agents", "lister").output
+
+
+def _finished(browser: Browser, location: str) -> str:
+    """The page of a piece of work, once it is over (the worker runs it outside the request)."""
+    import time
+
+    deadline = time.monotonic() + 240
+    while True:
+        status, _, page = browser.request("GET", location)
+        assert status == 200, page[:400]
+        if "Actualiser" not in page or time.monotonic() > deadline:
+            return page
+        time.sleep(0.5)
+
+
+@pytest.mark.lent  # LibreOffice converts the documents
+def test_long_work_runs_outside_the_request_and_shows_how_far_it_is(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    agent = Browser(server)
+    assert agent.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    token = agent.token("/agents/publications")
+    status, _, page = agent.request("POST", "/agents/travaux/documents", {"csrftoken": token, "references": ""})
+    assert status == 422 and "cochez « toutes les conventions »" in page
+    status, headers, _ = agent.request("POST", "/agents/travaux/documents", {
+        "csrftoken": token, "references": "CCAS-2024-010, FT-2023-009"})
+    assert status == 303 and headers["location"].startswith("/agents/travaux/")
+    # the server answers other pages while the work goes on
+    assert agent.request("GET", "/agents/partenaires")[0] == 200
+    page = _finished(agent, headers["location"])
+    assert "Terminé." in page and "document(s) produit(s)" in page, page
+    assert (pacte.root / "conventions/FT-2023-009/FT-2023-009.pdf").is_file()
+    shown = json.loads(pacte("conventions", "afficher", "FT-2023-009", "--format", "json").output)
+    assert any(e["auteur"] == f"{JURISTE[1]} <{JURISTE[0]}>" and e["nature"] == "generation" for e in shown["journal"])
+    # a bilan the registry cannot make: the reason, in French, on the work's page
+    status, headers, _ = agent.request("POST", "/agents/travaux/bilan", {"csrftoken": token, "annee": "2025"})
+    page = _finished(agent, headers["location"])
+    assert "Échec" in page and "Traceback" not in page
+    status, _, page = agent.request("POST", "/agents/travaux/bilan", {"csrftoken": token, "annee": "20x5"})
+    assert status == 422 and 'value="20x5"' in page
+    status, _, page = agent.request("GET", "/agents/publications")
+    assert "Travaux récents" in page and "Documents de CCAS-2024-010, FT-2023-009" in page

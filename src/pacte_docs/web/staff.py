@@ -33,7 +33,7 @@ from starlette.routing import Route
 from pacte_docs.errors import IntegrityError, PacteError
 from pacte_docs.registry import journal
 from pacte_docs.rules import roles
-from pacte_docs.services import agents, portal, records
+from pacte_docs.services import agents, portal, records, travaux
 from pacte_docs.services.agents import Connecte
 from pacte_docs.web import forms
 from pacte_docs.workspace import Workspace
@@ -565,6 +565,93 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return attachment(data, "classeur-pacte.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
+    # ------------------------------------------------------------ PDI/PTI and bilans; long work outside the request
+
+    atelier = travaux.Atelier()
+
+    async def publications_page(request: Request, agent: Connecte, status: int = 200, erreur: str | None = None,
+                                saisie: dict[str, str] | None = None) -> Response:
+        found = await run_in_threadpool(portal.publications, ws)
+        return page(request, "agents/publications.html", agent, status=status, rubrique="publications", pub=found,
+                    racine="/agents", travaux=atelier.recents(), erreur=erreur, saisie=saisie or {},
+                    annee=on().year - 1)
+
+    @needs("lecture")
+    async def publications(request: Request, agent: Connecte) -> Response:
+        return await publications_page(request, agent)
+
+    @needs("lecture")
+    async def document(request: Request, agent: Connecte) -> Response:
+        try:
+            found = await run_in_threadpool(portal.download, ws, portal.STAFF, int(request.path_params["id"]))
+        except IntegrityError as exc:
+            return page(request, "agents/refus.html", agent, status=409, raison=str(exc))
+        if found is None:
+            return page(request, "agents/refus.html", agent, status=404, raison="Ce document n'est pas au registre.")
+        return attachment(found.data, found.nom, found.media_type)
+
+    @needs("redaction")
+    async def start_documents(request: Request, agent: Connecte) -> Response:
+        """The documents of every convention, or of those listed, as `pacte generer` makes them."""
+        from pacte_docs.services import generation
+
+        form = await request.form(max_files=0, max_fields=10)
+        every = form.get("toutes") == "oui"
+        refs = [r for r in re.split(r"[\s,;]+", str(form.get("references", ""))[:20_000].upper()) if r]
+        if not every and not refs:
+            return await publications_page(request, agent, 422, erreur="Donnez les références des conventions, ou "
+                                                                       "cochez « toutes les conventions ».",
+                                           saisie={"references": str(form.get("references", ""))[:20_000]})
+
+        def work(t: travaux.Travail) -> list[str]:
+            report = generation.generate(ws, refs, all_=every, progress=t.avance)
+            made = report.count("cree") + report.count("regenere")
+            return [f"{made} document(s) produit(s), {report.count('inchange')} inchangé(s).", *report.notes]
+
+        what = "toutes les conventions" if every else ", ".join(refs[:5]) + (" …" if len(refs) > 5 else "")
+        started = atelier.lancer(f"Documents de {what}", agent.signature, work)
+        return RedirectResponse(f"/agents/travaux/{started.id}", status_code=303)
+
+    @needs("redaction")
+    async def start_bilan(request: Request, agent: Connecte) -> Response:
+        """The bilan of a year, compiled as `pacte bilan compiler` does."""
+        from pacte_docs.intake import import_format
+        from pacte_docs.services import bilan
+
+        form = await request.form(max_files=0, max_fields=10)
+        typed = {k: str(form.get(k, "")).strip()[:100] for k in ("annee", "seance", "deliberation")}
+        erreur, seance = None, None
+        if not (typed["annee"].isdigit() and 1990 <= int(typed["annee"]) <= 2100):
+            erreur = f"Année « {typed['annee']} » : donnez l'année du bilan sur quatre chiffres (par exemple 2025)."
+        elif typed["seance"]:
+            try:
+                seance = import_format.date(typed["seance"])
+            except Exception as exc:  # Invalid: its message, in French
+                erreur = f"Date de séance « {typed['seance']} » : {getattr(exc, 'message', exc)}."
+        if erreur:
+            return await publications_page(request, agent, 422, erreur=erreur, saisie=typed)
+        annee = int(typed["annee"])
+
+        def work(t: travaux.Travail) -> list[str]:
+            t.phase = "bilan"
+            report = bilan.compile_bilan(ws, annee, seance=seance, deliberation=typed["deliberation"] or None)
+            said = {"cree": "créé", "regenere": "refait", "inchange": "inchangé"}.get(report.status, report.status)
+            return [f"Bilan {annee} : {report.chemin} ({said}, {report.pages} pages).",
+                    *([f"Conventions en annexe : {', '.join(report.annexes)}."] if report.annexes else []),
+                    *report.notes]
+
+        started = atelier.lancer(f"Bilan {annee}", agent.signature, work)
+        return RedirectResponse(f"/agents/travaux/{started.id}", status_code=303)
+
+    @needs("lecture")
+    async def work_page(request: Request, agent: Connecte) -> Response:
+        found = atelier.travail(str(request.path_params["id"])[:40])
+        if found is None:
+            return page(request, "agents/refus.html", agent, status=404,
+                        raison="Ce travail n'est plus suivi (le serveur a redémarré, ou il est trop ancien). Ses "
+                               "documents, s'il les a produits, sont au registre.")
+        return page(request, "agents/travail.html", agent, rubrique="publications", t=found, phases=travaux.PHASES)
+
     # ------------------------------------------------------------ accounts: the administrator's page, one-time links
 
     async def invitation_form(request: Request) -> Response:
@@ -720,6 +807,11 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return RedirectResponse("/agents/modeles", status_code=303)
 
     return [
+        Route("/agents/publications", publications, methods=["GET", "HEAD"]),
+        Route("/agents/documents/{id:int}", document, methods=["GET", "HEAD"]),
+        Route("/agents/travaux/documents", start_documents, methods=["POST"]),
+        Route("/agents/travaux/bilan", start_bilan, methods=["POST"]),
+        Route("/agents/travaux/{id:str}", work_page, methods=["GET", "HEAD"]),
         Route("/connexion/invitation/{jeton:str}", invitation_form, methods=["GET", "HEAD"]),
         Route("/connexion/invitation/{jeton:str}", invitation_accept, methods=["POST"]),
         Route("/agents/administration", accounts, methods=["GET", "HEAD"]),
