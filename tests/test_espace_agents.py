@@ -165,3 +165,76 @@ def test_a_juriste_records_the_signature_then_the_renewal_act(browser: Browser,
     assert shown["date_signature"] == "2026-01-20"
     signed_by = {e["nature"]: e["auteur"] for e in shown["journal"]}
     assert signed_by["signature"] == signed_by["renouvellement"] == f"{JURISTE[1]} <{JURISTE[0]}>"
+
+
+def test_every_staff_page_and_form_passes_axe_on_the_desktop_and_on_a_phone(browser: Browser,
+                                                                            served: tuple[Pacte, Server]) -> None:
+    import re
+
+    pacte, server = served
+    made = pacte("agents", "creer", "ada.admin@seinesaintdenis.example.fr", "--nom", "Ada Admin", "--role",
+                 "administration", "--lien")
+    invitation = re.search(r"(/connexion/invitation/\S+)", made.output)
+    assert invitation
+    for size, phone in ((DESKTOP, False), (PHONE, True)):
+        context = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone, locale="fr-FR",
+                                      bypass_csp=True)
+        page = context.new_page()
+        seen: list[str] = []
+
+        def judged(label: str) -> None:
+            seen.append(label)
+            assert violations(page) == [], label
+            assert not phone or bool(page.evaluate(
+                "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) <= screen.width")), \
+                f"{label} : la page déborde de l'écran du téléphone"
+
+        if not phone:  # the one-time link: the administrator chooses a password, then is signed in
+            page.goto(server.url + invitation.group(1))
+            judged("invitation")
+            page.get_by_label("Mot de passe", exact=True).fill("une phrase de passe")
+            page.get_by_label("Le même, de nouveau").fill("une phrase de passe")
+            page.keyboard.press("Enter")
+            page.wait_for_url(server.url + "/agents/")
+        else:
+            page.goto(server.url + "/connexion")
+            page.get_by_label("Adresse électronique").fill("ada.admin@seinesaintdenis.example.fr")
+            page.get_by_label("Mot de passe").fill("une phrase de passe")
+            page.keyboard.press("Enter")
+            page.wait_for_url(server.url + "/agents/")
+        page.goto(server.url + "/agents/?bande=aucune&type=ccas")
+        judged("conventions filtrées")
+        page.get_by_role("link", name="Nouvelle convention").click()
+        judged("nouvelle convention")
+        page.get_by_label("Référence (obligatoire)").fill("CCAS-2026-0X")
+        page.get_by_role("button", name="Enregistrer le brouillon").click()
+        assert "Rien n'a été enregistré" in page.get_by_role("alert").inner_text()
+        assert page.get_by_label("Référence (obligatoire)").input_value() == "CCAS-2026-0X"
+        judged("nouvelle convention refusée")
+        page.get_by_role("link", name="Partenaires").first.click()
+        page.get_by_role("link", name="Nouveau partenaire").click()
+        page.get_by_label("Code (obligatoire)").fill(f"CCAS-BONDY{'-T' if phone else ''}")
+        page.get_by_label("Type (obligatoire)").select_option("ccas")
+        page.get_by_label("Nom (obligatoire)").fill("CCAS de Bondy")
+        page.get_by_label("Code INSEE").fill("93010")
+        page.get_by_role("button", name="Enregistrer le partenaire").click()
+        assert "enregistré" in page.get_by_role("status").inner_text()
+        judged("partenaire")
+        page.get_by_role("link", name="PDI/PTI et bilans").click()
+        judged("publications")
+        page.get_by_label("Ou ces conventions").fill("CCAS-2024-010")
+        page.get_by_role("button", name="Produire les documents").click()
+        judged("travail")
+        page.get_by_role("link", name="Modèles").click()
+        judged("modèles")
+        page.get_by_role("link", name="Comptes").click()
+        judged("comptes")
+        page.get_by_label("Adresse électronique").fill("paul.martin@seinesaintdenis.example.fr")
+        page.get_by_label("Prénom et nom").fill("Paul Martin")
+        page.get_by_label("Rôle").select_option("redaction")
+        page.get_by_role("button", name="Créer le compte").click()
+        assert "Compte créé : Paul Martin" in page.get_by_role("status").first.inner_text()
+        judged("compte créé")
+        page.get_by_role("button", name="Retirer le compte de Paul Martin").click()
+        context.close()
+        assert len(seen) >= 9
