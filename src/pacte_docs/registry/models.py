@@ -424,3 +424,23 @@ class Agent(Base):
     # the one-time link to choose a password: the SHA-256 of its token (never the token), until it expires
     invitation: Mapped[str | None] = mapped_column(String(64))
     invitation_expire: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Travail(Base):
+    """Long work started from the staff pages (services.travaux): what it is, who asked for it, where it stands —
+    read by every server sharing the registry, whichever one runs it."""
+
+    __tablename__ = "travail"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nature: Mapped[str] = mapped_column(String(20))  # documents | bilan
+    parametres: Mapped[dict[str, Any]] = mapped_column(JSON)
+    titre: Mapped[str] = mapped_column(String(300))
+    auteur: Mapped[str] = mapped_column(String(300))  # « Nom <courriel> », as the journal names them
+    etat: Mapped[str] = mapped_column(String(20))  # en_attente | en_cours | termine | echec
+    phase: Mapped[str] = mapped_column(String(20), default="")
+    fait: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # 0: how far it is cannot be said
+    lignes: Mapped[list[str]] = mapped_column(JSON, default=list)  # what it did, or why it failed
+    debut: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    fin: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

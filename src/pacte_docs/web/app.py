@@ -8,6 +8,7 @@ CSRF token. The log shows each request with its token hidden."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import functools
@@ -17,7 +18,7 @@ import re
 import secrets
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from importlib import resources
 from typing import Any
 
@@ -36,7 +37,7 @@ from pacte_docs import __version__
 from pacte_docs.errors import IntegrityError, PacteError
 from pacte_docs.formatting import FILTERS, LABELS, jours
 from pacte_docs.rules import periods
-from pacte_docs.services import portal
+from pacte_docs.services import portal, travaux
 from pacte_docs.services.access import Link
 from pacte_docs.thirdparty import silence_third_party_warnings
 from pacte_docs.web.staff import STAFF_PREFIXES, attachment, staff_routes
@@ -249,7 +250,8 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         secret = secrets.token_urlsafe(48)  # sessions end when the server restarts; several servers disagree
         log.warning("PACTE_SECRET_SESSION absente ou trop courte (32 caractères au moins) : les sessions des agents "
                     "prendront fin au redémarrage du serveur.")
-    routes = staff_routes(ws, render, on, secret) + [
+    atelier = travaux.Atelier(ws)  # long work started from the staff pages, run outside the requests
+    routes = staff_routes(ws, render, on, secret, atelier) + [
         Route("/", home),
         Route("/pacte.css", css),
         Route("/favicon.ico", no_icon),
@@ -260,7 +262,15 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         Route("/calendrier/{jeton:str}.ics", calendar),
     ]
     routes.append(Route("/agents", lambda request: RedirectResponse("/agents/", status_code=303)))
-    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure},
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await atelier.open()
+        try:
+            yield
+        finally:
+            await atelier.close()
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failure}, lifespan=lifespan,
                     middleware=[Middleware(SessionMiddleware, secret_key=secret, session_cookie="pacte_session",
                                            max_age=ws.config.inactivite_minutes * 60, same_site="lax",
                                            https_only=ws.config.cookie_securise)])
@@ -303,7 +313,7 @@ def serve(ws: Workspace, host: str, port: int, au: dt.date | None = None,
                          "une adresse de cette machine (--hote 127.0.0.1).") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     config = uvicorn.Config(create_app(ws, au), access_log=False, log_level="warning", server_header=False,
-                            lifespan="off")
+                            lifespan="on")
     if ready is not None:
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         ready(f"http://{shown}:{sock.getsockname()[1]}")

@@ -56,7 +56,8 @@ def attachment(data: bytes, name: str, media_type: str) -> Response:
         "cache-control": "private, no-store"})
 
 
-def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secret: str) -> list[Route]:
+def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secret: str,
+                 atelier: travaux.Atelier) -> list[Route]:
     signer = URLSafeSerializer(secret)
 
     def upload_token_valid(request: Request, form: Any) -> bool:
@@ -567,13 +568,12 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     # ------------------------------------------------------------ PDI/PTI and bilans; long work outside the request
 
-    atelier = travaux.Atelier()
-
     async def publications_page(request: Request, agent: Connecte, status: int = 200, erreur: str | None = None,
                                 saisie: dict[str, str] | None = None) -> Response:
         found = await run_in_threadpool(portal.publications, ws)
         return page(request, "agents/publications.html", agent, status=status, rubrique="publications", pub=found,
-                    racine="/agents", travaux=atelier.recents(), erreur=erreur, saisie=saisie or {},
+                    racine="/agents", travaux=await run_in_threadpool(travaux.recent, ws), erreur=erreur,
+                    saisie=saisie or {},
                     annee=on().year - 1)
 
     @needs("lecture")
@@ -590,33 +590,29 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return page(request, "agents/refus.html", agent, status=404, raison="Ce document n'est pas au registre.")
         return attachment(found.data, found.nom, found.media_type)
 
+    async def start(nature: str, params: dict[str, Any], titre: str, agent: Connecte) -> Response:
+        ident = await run_in_threadpool(travaux.create, ws, nature, params, titre, agent.signature)
+        await atelier.submit(ident)
+        return RedirectResponse(f"/agents/travaux/{ident}", status_code=303)
+
     @needs("redaction")
     async def start_documents(request: Request, agent: Connecte) -> Response:
         """The documents of every convention, or of those listed, as `pacte generer` makes them."""
-        from pacte_docs.services import generation
-
         form = await request.form(max_files=0, max_fields=10)
         every = form.get("toutes") == "oui"
-        refs = [r for r in re.split(r"[\s,;]+", str(form.get("references", ""))[:20_000].upper()) if r]
+        refs = [r for r in re.split(r"[\s,;]+", str(form.get("references", ""))[:20_000].upper()) if r][:10_000]
         if not every and not refs:
             return await publications_page(request, agent, 422, erreur="Donnez les références des conventions, ou "
                                                                        "cochez « toutes les conventions ».",
                                            saisie={"references": str(form.get("references", ""))[:20_000]})
-
-        def work(t: travaux.Travail) -> list[str]:
-            report = generation.generate(ws, refs, all_=every, progress=t.avance)
-            made = report.count("cree") + report.count("regenere")
-            return [f"{made} document(s) produit(s), {report.count('inchange')} inchangé(s).", *report.notes]
-
         what = "toutes les conventions" if every else ", ".join(refs[:5]) + (" …" if len(refs) > 5 else "")
-        started = atelier.lancer(f"Documents de {what}", agent.signature, work)
-        return RedirectResponse(f"/agents/travaux/{started.id}", status_code=303)
+        return await start("documents", {"references": [] if every else refs, "toutes": every},
+                           f"Documents de {what}", agent)
 
     @needs("redaction")
     async def start_bilan(request: Request, agent: Connecte) -> Response:
         """The bilan of a year, compiled as `pacte bilan compiler` does."""
         from pacte_docs.intake import import_format
-        from pacte_docs.services import bilan
 
         form = await request.form(max_files=0, max_fields=10)
         typed = {k: str(form.get(k, "")).strip()[:100] for k in ("annee", "seance", "deliberation")}
@@ -630,26 +626,14 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 erreur = f"Date de séance « {typed['seance']} » : {getattr(exc, 'message', exc)}."
         if erreur:
             return await publications_page(request, agent, 422, erreur=erreur, saisie=typed)
-        annee = int(typed["annee"])
-
-        def work(t: travaux.Travail) -> list[str]:
-            t.phase = "bilan"
-            report = bilan.compile_bilan(ws, annee, seance=seance, deliberation=typed["deliberation"] or None)
-            said = {"cree": "créé", "regenere": "refait", "inchange": "inchangé"}.get(report.status, report.status)
-            return [f"Bilan {annee} : {report.chemin} ({said}, {report.pages} pages).",
-                    *([f"Conventions en annexe : {', '.join(report.annexes)}."] if report.annexes else []),
-                    *report.notes]
-
-        started = atelier.lancer(f"Bilan {annee}", agent.signature, work)
-        return RedirectResponse(f"/agents/travaux/{started.id}", status_code=303)
+        return await start("bilan", {"annee": int(typed["annee"]), "seance": seance.isoformat() if seance else None,
+                                     "deliberation": typed["deliberation"] or None}, f"Bilan {typed['annee']}", agent)
 
     @needs("lecture")
     async def work_page(request: Request, agent: Connecte) -> Response:
-        found = atelier.travail(str(request.path_params["id"])[:40])
+        found = await run_in_threadpool(travaux.seen, ws, str(request.path_params["id"])[:40])
         if found is None:
-            return page(request, "agents/refus.html", agent, status=404,
-                        raison="Ce travail n'est plus suivi (le serveur a redémarré, ou il est trop ancien). Ses "
-                               "documents, s'il les a produits, sont au registre.")
+            return page(request, "agents/refus.html", agent, status=404, raison="Ce travail n'est pas au registre.")
         return page(request, "agents/travail.html", agent, rubrique="publications", t=found, phases=travaux.PHASES)
 
     # ------------------------------------------------------------ accounts: the administrator's page, one-time links
