@@ -117,6 +117,7 @@ def test_accounts_are_made_listed_and_withdrawn_from_the_command_line(pacte: Pac
     assert json.loads(pacte("agents", "lister", "--format", "json").output) == []
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_sign_in_roles_csrf_and_the_journal(staff: tuple[Pacte, Server]) -> None:
     pacte, server = staff
     visitor = Browser(server)

@@ -283,6 +283,7 @@ def test_rediriger_takes_one_valid_address(registre: Pacte, smtp: tuple[Mailbox,
     assert smtp[0].messages == []
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_a_server_that_answers_a_byte_at_a_time_is_cut_at_the_deadline(registre: Pacte,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A server dribbling its greeting never trips the socket's timeout: [smtp] delai_secondes bounds each message,

@@ -383,6 +383,7 @@ def test_the_same_line_twice_is_refused(pacte_sqlite: Pacte, tmp_path: Path) -> 
            "fiche 2.1 (feuille « realisations », ligne 2)" in result.output
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_figures_in_yaml_on_both_databases(pacte: Pacte, tmp_path: Path) -> None:
     data = build_pacte(seed=5)
     data["conventions"] = conventions()

@@ -116,6 +116,7 @@ def listed(pacte: Pacte) -> dict[str, dict[str, Any]]:
             for row in rows}
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_the_blank_workbook_filled_as_a_clerk_gives_the_conventions_and_acts(pacte: Pacte, tmp_path: Path) -> None:
     path, book = blank(pacte, tmp_path)
     fill_as_a_clerk(book)
@@ -214,6 +215,7 @@ def fill_pacte(book: Any, data: dict[str, Any]) -> None:
             row += 1
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_a_pacte_in_the_workbook_gives_the_pdi_pti_of_its_yaml_twin(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     data = build_pacte(fiches_per_axe=(2, 1))
     pacte_sqlite("importer", str(write(tmp_path / "pacte.yaml", data)))

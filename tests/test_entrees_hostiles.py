@@ -73,6 +73,7 @@ def test_a_notice_longer_than_the_period_is_refused(pacte: Pacte, tmp_path: Path
         " ".join(result.output.split())
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     """Interrupted by the user is not bad data: exit 130, a French line, no traceback (here while a slow SMTP
     server keeps the run waiting)."""
@@ -397,6 +398,7 @@ def _with_file_size_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_a_full_disk_while_writing_a_document_keeps_the_current_one(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     """A full disk while writing a DOCX left the current document missing until a rerun: its predecessor was
     archived before the new bytes were on disk. The kernel's file size limit makes the write fail for real."""
@@ -425,6 +427,7 @@ def test_a_full_disk_while_writing_a_document_keeps_the_current_one(pacte_sqlite
     assert (pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-v1.docx").read_bytes() == before_bytes
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_database_configuration_and_terminal_faults_are_said_in_french(pacte_sqlite: Pacte) -> None:
     """A non-SQLite, corrupted or truncated pacte.db, a schema newer than the tool, PACTE_SMTP_PORT=²,
     `--rediriger 'a@x.fr, b@y.fr'`, `delai_pdf_secondes = inf` and a terminal that cannot show « é » each ended in a
@@ -511,6 +514,7 @@ def test_two_sites_on_one_registry_keep_their_documents_apart(pacte: Pacte, tmp_
     assert intact(first) and intact(second)
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_a_read_only_workspace_can_still_be_consulted(tmp_path: Path) -> None:
     """On a read-only workspace (a share mounted read-only, an archived copy) even listings and `archives
     verifier` failed: SQLite in WAL mode needs to create its -shm file. The registry is now opened immutable when

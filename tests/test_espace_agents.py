@@ -182,7 +182,7 @@ def test_every_staff_page_and_form_passes_axe_on_the_desktop_and_on_a_phone(brow
         page = context.new_page()
         seen: list[str] = []
 
-        def judged(label: str) -> None:
+        def judged(label: str, page: Page = page, phone: bool = phone, seen: list[str] = seen) -> None:
             seen.append(label)
             assert violations(page) == [], label
             assert not phone or bool(page.evaluate(

@@ -306,6 +306,7 @@ def test_odd_columns_and_hidden_sheets_are_reported_never_a_traceback(pacte: Pac
     assert "feuille « conventions », colonne G, champ « responsable_email » : colonne masquée" in result.output
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_an_export_always_has_its_headers_and_an_empty_one_is_a_workbook_to_fill(pacte: Pacte,
                                                                                  tmp_path: Path) -> None:
     """Exporting an empty workspace gave sheets without headers: no blank workbook to start from. Every sheet now

@@ -115,6 +115,7 @@ def _step(base: str | None, fine: int) -> int:
     return fine if base else 3 * fine + 1
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_sql_selection_equals_the_rules_on_every_day(pacte: Pacte, tmp_path: Path) -> None:
     lived_registry(pacte, tmp_path)
     assert compare(pacte.root, pacte.base, range(0, 12 * 365, _step(pacte.base, 11))) > 100  # alerts compared
@@ -146,6 +147,7 @@ def board_by_the_rules(ws: Workspace, who: Link, on: dt.date, filters: portal.Fi
             "total": len(chosen), "pages": pages, "page": page}
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_the_board_counted_in_sql_is_the_rules_board_on_every_day(pacte: Pacte, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Counts, totals, pages and lines of the directors' board, through every filter and band, the team's link
@@ -186,6 +188,7 @@ def test_the_board_counted_in_sql_is_the_rules_board_on_every_day(pacte: Pacte, 
     assert compared > 600
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_migration_fills_the_windows_and_stretches_of_existing_conventions(tmp_path: Path) -> None:
     runner = Pacte(tmp_path / "espace", None)
     runner("init", str(runner.root))

@@ -10,6 +10,7 @@ import zipfile
 from importlib import resources
 from pathlib import Path
 
+import pytest
 import xmlschema
 from lxml import etree
 
@@ -34,6 +35,7 @@ def _schema() -> xmlschema.XMLSchema:
         ("http://www.w3.org/1999/xlink", str(folder / "xlink.xsd"))])
 
 
+@pytest.mark.lent  # a slow one: the whole suite runs it, the fast tier leaves it
 def test_ended_conventions_go_to_the_archives_as_a_valid_seda_package(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     pacte = pacte_sqlite
     pacte("importer", str(DATA / "alertes.yaml"))
