@@ -583,3 +583,13 @@ def test_long_work_runs_outside_the_request_and_shows_how_far_it_is(staff: tuple
     assert status == 422 and 'value="20x5"' in page
     status, _, page = agent.request("GET", "/agents/publications")
     assert "Travaux récents" in page and "Documents de CCAS-2024-010, FT-2023-009" in page
+
+
+def test_journal_moments_are_read_in_french_time_and_service_words_name_the_pages() -> None:
+    from pacte_docs.formatting import heure_locale
+    from pacte_docs.web.forms import for_pages
+
+    assert heure_locale("2026-12-06T11:05:00") == "06/12/2026 à 12\u00a0h\u00a005"  # winter: UTC+1
+    assert heure_locale("2026-07-06T11:05:00+00:00") == "06/07/2026 à 13\u00a0h\u00a005"  # summer: UTC+2
+    said = for_pages("partenaire « X » inconnu — corrigez le code (liste : « pacte partenaires lister »)")
+    assert said.endswith("(liste : page « Partenaires »)") and "pacte " not in said

@@ -169,8 +169,23 @@ def from_spreadsheet(text: str) -> str:
     return text
 
 
+def heure_locale(moment: str | dt.datetime | None) -> str:
+    """A moment the registry keeps in UTC, as read in France: « 06/12/2026 à 12 h 05 » (Europe/Paris, no-break
+    spaces around the h)."""
+    import zoneinfo
+
+    if moment is None or moment == "":
+        return ""
+    value = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if value.tzinfo is None:  # SQLite gives it back without its zone, which is UTC
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+    return f"{local:%d/%m/%Y} à {local.hour}\u00a0h\u00a0{local:%M}"
+
+
 FILTERS = {
     "date_longue": date_longue,
+    "heure_locale": heure_locale,
     "date_courte": date_courte,
     "montant": montant,
     "nombre": nombre,

@@ -40,6 +40,7 @@ from pacte_docs.rules import periods
 from pacte_docs.services import portal, travaux
 from pacte_docs.services.access import Link
 from pacte_docs.thirdparty import silence_third_party_warnings
+from pacte_docs.web import forms
 from pacte_docs.web.staff import STAFF_PREFIXES, attachment, staff_routes
 from pacte_docs.workspace import Workspace
 
@@ -147,6 +148,7 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(FILTERS)
     env.filters["libelle"] = lambda code: LABELS.get(code, code)
+    env.filters["pour_pages"] = forms.for_pages  # a service's words for the command line, said for the pages
     env.filters["jours"] = functools.lru_cache(maxsize=4096)(jours)  # a board says the same few day counts again
     return env
 
@@ -235,12 +237,20 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         return Response(status_code=204)  # browsers ask for one; none is needed
 
     async def not_found(request: Request, exc: Exception) -> Response:  # Guard answers every other method itself
+        if request.url.path.startswith(STAFF_PREFIXES):
+            return render(request, "erreur.html", status=404, titre="Page introuvable", agents=True,
+                          message="Cette adresse ne mène à aucune page de l'espace agents : revenez à la liste des "
+                                  "conventions.")
         return render(request, "erreur.html", status=404, titre="Page introuvable",
                       message="Cette adresse ne mène à aucune page : le lien est peut-être incomplet, ou il a été "
                               "révoqué. Demandez un nouveau lien au service de l'insertion.")
 
     async def failure(request: Request, exc: Exception) -> Response:
         log.error("erreur interne sur %s : %s", masked(request.url.path), type(exc).__name__)
+        if request.url.path.startswith(STAFF_PREFIXES):
+            return render(request, "erreur.html", status=500, titre="Erreur du serveur", agents=True,
+                          message="La page n'a pas pu être préparée et rien n'a été enregistré. Réessayez dans un "
+                                  "instant ; si l'erreur persiste, prévenez l'administrateur de pacte.")
         return render(request, "erreur.html", status=500, titre="Erreur du serveur",
                       message="La page n'a pas pu être préparée. Réessayez dans un instant ; si l'erreur persiste, "
                               "prévenez le service de l'insertion.")

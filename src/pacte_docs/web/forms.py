@@ -113,3 +113,26 @@ def fields(section: str) -> list[tuple[str, list[Champ]]]:
                                 tuple((code, workbook.label(code)) for code in workbook.choices(section, column))))
         out.append((legend, champs))
     return out
+
+
+# What the services say for the command line, said for the pages: the page that does the same job.
+_PAGE_FOR_COMMAND = (
+    (re.compile(r"\(liste : « pacte partenaires lister »\)"), "(liste : page « Partenaires »)"),
+    (re.compile(r"« pacte partenaires lister »"), "la page « Partenaires »"),
+    (re.compile(r"« pacte conventions lister[^»]*»"), "la page « Conventions »"),
+    (re.compile(r"« pacte conventions generer [^»]*» le produira"), "le bouton « Générer les documents » de sa "
+                                                                     "page le produira"),
+    (re.compile(r"« pacte modeles verifier[^»]*»"), "la vérification de la page « Modèles »"),
+    (re.compile(r"« pacte modeles lister »"), "la page « Modèles »"),
+    (re.compile(r"« pacte agents retirer [^»]*»"), "retirez-le (page « Comptes »)"),
+    (re.compile(r"« pacte agents lister »"), "la page « Comptes »"),
+    (re.compile(r"« pacte importer[^»]*»"), "la page « Importer »"),
+    (re.compile(r" \(--nom \"Prénom Nom\"\)"), ""),
+)
+
+
+def for_pages(text: str) -> str:
+    """A service's message as a page shows it: the pages that do what the command it cites does."""
+    for pattern, replacement in _PAGE_FOR_COMMAND:
+        text = pattern.sub(replacement, text)
+    return text

@@ -83,6 +83,12 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     def page(request: Request, name: str, agent: Connecte | None, status: int = 200, **values: Any) -> Response:
         message = request.session.pop("message", None) if agent is not None else None
+        message = forms.for_pages(message) if isinstance(message, str) else message
+        for key in ("raison", "erreur"):  # what a service said for the command line, said for the pages
+            if isinstance(values.get(key), str):
+                values[key] = forms.for_pages(values[key])
+        if isinstance(values.get("erreurs"), dict):
+            values["erreurs"] = {k: forms.for_pages(v) for k, v in values["erreurs"].items()}
         return render(request, name, status=status, agent=agent, csrf=request.scope["csrftoken"](),
                       message=message, roles=roles.LIBELLES, **values)
 
@@ -173,7 +179,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         if agent is None:
             return page(request, "agents/refus.html", None, status=403,
                         raison=f"Aucun compte d'agent actif pour {claims.get('email') or 'cette identité'} : "
-                               "demandez-le à l'administrateur de pacte (pacte agents creer).")
+                               "demandez-le à l'administrateur de pacte (page « Comptes »).")
         return open_session(request, agent, next_page(request.session.get("suivant")), "par le fournisseur d'identité")
 
     async def sign_in(request: Request) -> Response:
@@ -377,7 +383,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         by_field: dict[str, str] = {}
         general: list[str] = []
         for problem in problems or []:
-            said = problem.message[:1].upper() + problem.message[1:] + (f" — {problem.fix}." if problem.fix else ".")
+            said = forms.for_pages(problem.message[:1].upper() + problem.message[1:]
+                                   + (f" — {problem.fix}." if problem.fix else "."))
             if problem.field in labels:
                 by_field.setdefault(problem.field, said)
             else:
@@ -679,7 +686,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             token = await run_in_threadpool(agents.invite, ws, made.email) if typed["connexion"] != "fournisseur" \
                 else None
         except PacteError as exc:
-            said = str(exc).replace(' (--nom "Prénom Nom")', "")
+            said = str(exc)
             return await run_in_threadpool(lambda: accounts_page(request, agent, 422, erreur=said, saisie=typed))
         log.info("compte %s (%s) créé par %s", made.email, made.role, agent.email)
         request.session["message"] = f"Compte créé : {made.nom} <{made.email}>, rôle {roles.LIBELLES[made.role]}."
