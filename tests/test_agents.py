@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import create_engine, text
 
-from tests.helpers import DATA, Pacte, Server, start_server
+from tests.helpers import DATA, Pacte, Server, scanned_pdf, start_server
 
 JURISTE = ("claire.dubois@seinesaintdenis.example.fr", "Claire Dubois", "juriste", "un-mot-de-passe-solide")
 LECTURE = ("leo.lecteur@seinesaintdenis.example.fr", "Léo Lecteur", "lecture", "un-autre-mot-de-passe")
@@ -165,6 +166,25 @@ def test_sign_in_roles_csrf_and_the_journal(staff: tuple[Pacte, Server]) -> None
                                   {"csrftoken": token, "date": "2024-05-15"}, "copie.pdf", pdf)
     # the tool's own PDF is no signed copy: refused next to the form, as `signer --fichier` refuses it
     assert status == 422 and "ne prouve pas la signature" in page
+    # a scan of the paper copy: its verdict shown first, recorded only once the juriste confirms
+    pages = len(PdfReader(pacte.root / "conventions/CCAS-2024-010/CCAS-2024-010.pdf").pages)
+    status, page = juriste.upload("/agents/conventions/CCAS-2024-010/signer",
+                                  {"csrftoken": token, "date": "2024-05-15"}, "scan signé.pdf",
+                                  scanned_pdf("EXEMPLAIRE SIGNE", pages=pages))
+    assert status == 200 and "Vérification de la copie signée scan signé.pdf" in page
+    assert "signature manuscrite numérisée" in page and "Confirmer la signature" in page
+    assert not list((pacte.root / "archives/conventions").glob("CCAS-2024-010/*-signee*.pdf"))
+    status, headers, _ = juriste.request("POST", "/agents/conventions/CCAS-2024-010/signature/confirmer",
+                                         {"csrftoken": token})
+    assert status == 303
+    status, _, page = juriste.request("GET", "/agents/conventions/CCAS-2024-010")
+    assert "Copie signée : signature manuscrite numérisée" in page
+    assert list((pacte.root / "archives/conventions").glob("CCAS-2024-010/CCAS-2024-010-signee.pdf"))
+    # nothing waits any more: a second confirmation records nothing
+    status, headers, _ = juriste.request("POST", "/agents/conventions/CCAS-2024-010/signature/confirmer",
+                                         {"csrftoken": token})
+    status, _, page = juriste.request("GET", "/agents/conventions/CCAS-2024-010")
+    assert "Aucune copie signée en attente" in page
 
     reader = Browser(server)
     assert reader.sign_in(LECTURE[0], LECTURE[3])[0] == 303
@@ -376,6 +396,8 @@ def test_partners_and_drafts_are_typed_in_forms_checked_as_the_workbook_is(staff
     assert status == 422 and 'id="e-responsable_email"' in page and "arobase" in page
     assert "50 % à la signature\n50 % au 1er juillet</textarea>" in page
     draft["responsable_email"] = "anne.martin@essonne.example.fr"
+    status, _, page = juriste.request("POST", "/agents/conventions/nouvelle", dict(draft, partenaires="CCAS-NULLEPART"))
+    assert status == 422 and "(liste : page « Partenaires »)" in page and "pacte partenaires" not in page
     status, headers, _ = juriste.request("POST", "/agents/conventions/nouvelle", draft)
     assert status == 303 and headers["location"] == "/agents/conventions/CCAS-2027-001"
     status, _, page = juriste.request("GET", headers["location"])

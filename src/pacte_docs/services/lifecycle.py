@@ -46,18 +46,8 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     verification = None
     text = f"Convention signée le {date_longue(date)}."
     if fichier is not None:
-        data = files.read_input(fichier, SIGNED_COPY_LIMIT, "le PDF signé")
-        pdf.readable_pages(data, f"le PDF signé {fichier}")
+        data, verification = _verified_copy(session, ws, c, fichier)
         documents = DocumentStore(session, ws)
-        generated = documents.current(reference, "convention", "pdf")
-        verification = signatures.verify(data, documents.intact_bytes(generated) if generated else None, reference,
-                                         ws.authorities())
-        digest = files.sha256_bytes(data)
-        for made in documents.documents(c.id):
-            if made.format == "pdf" and made.nature == "convention" and made.sha256 == digest:
-                verification.refus.append(f"la copie est, octet pour octet, le PDF que pacte a produit ({made.chemin}) "
-                                          "et qui n'est pas signé")
-                break
         if verification.refus and not force:
             raise LifecycleError(f"La copie signée {fichier} ne prouve pas la signature de {reference} :\n"
                                  + "\n".join(f"  • {reason}" for reason in verification.refus)
@@ -80,6 +70,34 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     session.flush()
     queries.refresh_echeances(session, [c])
     return archived, verification
+
+
+def _verified_copy(session: Session, ws: Workspace, c: Convention, fichier: Path) -> tuple[bytes, Verification]:
+    """A signed copy's bytes and what its verification finds (signatures, text compared with the act, the tool's
+    own unsigned PDF refused) — nothing recorded."""
+    data = files.read_input(fichier, SIGNED_COPY_LIMIT, "le PDF signé")
+    pdf.readable_pages(data, f"le PDF signé {fichier}")
+    documents = DocumentStore(session, ws)
+    generated = documents.current(c.reference, "convention", "pdf")
+    verification = signatures.verify(data, documents.intact_bytes(generated) if generated else None, c.reference,
+                                     ws.authorities())
+    digest = files.sha256_bytes(data)
+    for made in documents.documents(c.id):
+        if made.format == "pdf" and made.nature == "convention" and made.sha256 == digest:
+            verification.refus.append(f"la copie est, octet pour octet, le PDF que pacte a produit ({made.chemin}) "
+                                      "et qui n'est pas signé")
+            break
+    return data, verification
+
+
+def check_signed_copy(ws: Workspace, reference: str, date: dt.date, fichier: Path) -> Verification:
+    """What recording *fichier* as the signed copy of *reference*, signed on *date*, would find (the staff pages
+    show it before the juriste confirms): nothing is recorded."""
+    with ws.db.session() as session:
+        c = queries.convention(session, reference)
+        if c.date_signature is not None and c.date_signature != date:
+            raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}).")
+        return _verified_copy(session, ws, c, fichier)[1]
 
 
 def not_in_future(what: str, date: dt.date | None, on: dt.date, force: bool) -> None:

@@ -245,14 +245,14 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return str(request.path_params["reference"])[:40].upper()
 
     async def convention_page(request: Request, agent: Connecte, status: int = 200,
-                              erreurs: dict[str, str] | None = None, saisie: dict[str, dict[str, str]] | None = None
-                              ) -> Response:
+                              erreurs: dict[str, str] | None = None, saisie: dict[str, dict[str, str]] | None = None,
+                              verification: dict[str, Any] | None = None) -> Response:
         try:
             row = await run_in_threadpool(records.show_convention, ws, reference(request), on())
         except PacteError as exc:
             return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
         return page(request, "agents/convention.html", agent, status=status, rubrique="conventions", c=row,
-                    erreurs=erreurs or {}, saisie=saisie or {})
+                    erreurs=erreurs or {}, saisie=saisie or {}, verification=verification)
 
     @needs("lecture")
     async def convention(request: Request, agent: Connecte) -> Response:
@@ -297,12 +297,20 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 if data is None:
                     step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref,
                                                    date)
-                else:
+                else:  # the copy checked first, its verdict shown: the juriste confirms (signature_confirm)
+                    from pacte_docs.documents import signatures
+
                     with ws.scratch("copie-signee-") as folder:
                         copy = folder / "copie-signee.pdf"
                         copy.write_bytes(data)
-                        step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws,
-                                                       ref, date, copy)
+                        found = await run_in_threadpool(lifecycle.check_signed_copy, ws, ref, date, copy)
+                    if found.refus:
+                        raise PacteError(f"La copie signée {copy_name} ne prouve pas la signature de {ref} : "
+                                         + " ; ".join(found.refus) + ". Rien n'a été enregistré.")
+                    keep(request, "copie", f"{ref}.pdf", data)
+                    request.session["copie_pour"] = [ref, date.isoformat(), copy_name[:200]]
+                    return await convention_page(request, agent, verification={
+                        "fichier": copy_name, "date": date, "lignes": signatures.describe(found)})
             elif acte == "renouveler":
                 date = day("date")
                 assert date is not None
@@ -344,6 +352,37 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             [note for r in step.generated for note in r.notes]
         request.session["message"] = " ".join(lines)
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("juriste")
+    async def signature_confirm(request: Request, agent: Connecte) -> Response:
+        """Record the signature with the copy whose verdict the juriste has just read."""
+        from pacte_docs.services import lifecycle
+
+        ref = reference(request)
+        waiting, meta = pending(request, "copie"), request.session.get("copie_pour")
+        back = RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+        if waiting is None or not isinstance(meta, list) or len(meta) != 3 or meta[0] != ref:
+            request.session["message"] = "Aucune copie signée en attente pour cette convention : déposez-la de nouveau."
+            return back
+        try:
+            step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref,
+                                           dt.date.fromisoformat(meta[1]), waiting)
+        except PacteError as exc:
+            forget(request, "copie")
+            said = str(exc).replace(str(waiting), meta[2])
+            return await convention_page(request, agent, status=422, erreurs={"signer": said})
+        forget(request, "copie")
+        request.session.pop("copie_pour", None)
+        request.session["message"] = " ".join(list(step.lines) + [f"{o.docx}" for r in step.generated
+                                                                  for o in r.outputs])
+        return back
+
+    @needs("juriste")
+    async def signature_cancel(request: Request, agent: Connecte) -> Response:
+        forget(request, "copie")
+        request.session.pop("copie_pour", None)
+        request.session["message"] = "Copie signée écartée : rien n'a été enregistré."
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(reference(request))}", status_code=303)
 
     @needs("redaction")
     async def generate(request: Request, agent: Connecte) -> Response:
@@ -838,5 +877,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}", convention, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/generer", generate, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/documents/{nom:str}", download, methods=["GET", "HEAD"]),
+        Route("/agents/conventions/{reference:str}/signature/confirmer", signature_confirm, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/signature/abandonner", signature_cancel, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]
