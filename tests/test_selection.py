@@ -139,8 +139,9 @@ def board_by_the_rules(ws: Workspace, who: Link, on: dt.date, filters: portal.Fi
             and (not filters.statut or s.situation.statut == filters.statut)
             and (not wanted or any(wanted in _folded(t) for t in (*s.partenaires, *s.partenaires_noms)))]
     every = echeances.lines(kept, on)
+    # a status without a band: every line of that status, a decision awaited or not
     chosen = [line for line in every if line.bande == filters.bande] if filters.bande else \
-        [line for line in every if line.bande != echeances.NONE]
+        [line for line in every if filters.statut or line.bande != echeances.NONE]
     pages = max(1, -(-len(chosen) // portal.PAGE_SIZE))
     page = min(max(filters.page, 1), pages)
     return {"counts": echeances.counts(every), "lines": chosen[(page - 1) * portal.PAGE_SIZE:page * portal.PAGE_SIZE],

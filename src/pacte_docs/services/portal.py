@@ -137,15 +137,18 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
             status, by_type = queries.status_on(on, {kind: ws.config.premier_seuil(kind) for kind in kinds})
             (conditions if by_type else of_day).append(status == filters.statut)
         band = queries.band_on(on)
+        # a status chosen without a band: every convention of that status, awaiting a decision or not (a draft,
+        # a convention denounced or ended awaits none)
+        every = bool(filters.statut) and not filters.bande
         counts = {code: 0 for code, _ in echeances.BANDS} | {echeances.NONE: 0}
-        chosen: list[tuple[dt.date, str, int]] = []
+        chosen: list[tuple[bool, dt.date, str, int]] = []
         if conditions:
             for code, limite, reference, cid in db.execute(
                     select(band, Etape.date_limite, c.reference, c.id).select_from(Etape)
                     .join(c, c.id == Etape.convention_id).where(*of_day, *conditions)).all():
                 counts[code] += 1
-                if code == filters.bande if filters.bande else code != echeances.NONE:
-                    chosen.append((limite, reference, cid))
+                if code == filters.bande if filters.bande else (every or code != echeances.NONE):
+                    chosen.append((code == echeances.NONE, limite, reference, cid))
             chosen.sort()  # the rules' order (echeances.lines): by decision deadline, then reference
             total = len(chosen)
         else:
@@ -153,17 +156,18 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
             for code, count in db.execute(select(found.c.bande, func.count()).group_by(found.c.bande)).all():
                 counts[code] = count
             total = counts.get(filters.bande, 0) if filters.bande else sum(
-                n for code, n in counts.items() if code != echeances.NONE)
+                n for code, n in counts.items() if every or code != echeances.NONE)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(filters.page, 1), pages)
         start = (page - 1) * PAGE_SIZE
         if conditions:
-            ids = [cid for _, _, cid in chosen[start:start + PAGE_SIZE]]
+            ids = [cid for _, _, _, cid in chosen[start:start + PAGE_SIZE]]
         elif total:  # the band as a range of deadlines; the rules' order, as Python compares the references
             ids = list(db.scalars(
                 select(c.id).select_from(Etape).join(c, c.id == Etape.convention_id)
-                .where(*of_day, queries.in_band(on, filters.bande))
-                .order_by(Etape.date_limite, queries.by_reference(session)).limit(PAGE_SIZE).offset(start)))
+                .where(*of_day, *([] if every else [queries.in_band(on, filters.bande)]))
+                .order_by(*([Etape.attente.desc()] if every else []), Etape.date_limite, queries.by_reference(session))
+                .limit(PAGE_SIZE).offset(start)))
         else:
             ids = []
         shown = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=ids), on) if ids else []
