@@ -615,3 +615,52 @@ def test_journal_moments_are_read_in_french_time_and_service_words_name_the_page
     assert heure_locale("2026-07-06T11:05:00+00:00") == "06/07/2026 à 13\u00a0h\u00a005"  # summer: UTC+2
     said = for_pages("partenaire « X » inconnu — corrigez le code (liste : « pacte partenaires lister »)")
     assert said.endswith("(liste : page « Partenaires »)") and "pacte " not in said
+
+
+def test_what_the_third_round_on_the_staff_pages_found_is_refused(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    # a session outlives its account: an account made later under the same number opens nothing for it
+    pacte("agents", "creer", "parti@seinesaintdenis.example.fr", "--nom", "Parti", "--role", "lecture",
+          input="un mot de passe long\n")
+    gone = Browser(server)
+    assert gone.sign_in("parti@seinesaintdenis.example.fr", "un mot de passe long")[0] == 303
+    pacte("agents", "retirer", "parti@seinesaintdenis.example.fr")
+    pacte("agents", "creer", "chef@seinesaintdenis.example.fr", "--nom", "Chef", "--role", "administration",
+          input="un mot de passe long\n")
+    status, headers, _ = gone.request("GET", "/agents/administration")
+    assert status == 303 and headers["location"].startswith("/connexion")
+    # nobody removes their own account, whatever its spelling; the last administrator stays
+    chef = Browser(server)
+    assert chef.sign_in("chef@seinesaintdenis.example.fr", "un mot de passe long")[0] == 303
+    token = chef.token("/agents/administration")
+    chef.request("POST", "/agents/administration/retirer", {"csrftoken": token,
+                                                           "email": "chef@seinesaintdenis.ｅxample.fr"})
+    assert "chef@seinesaintdenis.example.fr" in pacte("agents", "lister").output
+    refused = pacte("agents", "retirer", "chef@seinesaintdenis.example.fr", ok=False)
+    assert refused.exit_code != 0 and "seul administrateur" in refused.output
+    # a rédaction agent does not change what a signed convention's acts say of its partner; a juriste does
+    pacte("agents", "creer", "redac@seinesaintdenis.example.fr", "--nom", "Rémi Rédaction", "--role", "redaction",
+          input="un mot de passe long\n")
+    redac = Browser(server)
+    assert redac.sign_in("redac@seinesaintdenis.example.fr", "un mot de passe long")[0] == 303
+    values = {"csrftoken": redac.token("/agents/partenaires/CCAS-MONTREUIL"), "code": "CCAS-MONTREUIL",
+              "type": "ccas", "nom": "CCAS de Montreuil", "representant_nom": "Pierre Modifié"}
+    status, _, page = redac.request("POST", "/agents/partenaires/CCAS-MONTREUIL", values)
+    assert status == 422 and "relève du rôle « juriste »" in page
+    assert "Pierre Modifié" not in pacte("partenaires", "lister").output
+    juriste = Browser(server)
+    assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    status, _, _ = juriste.request("POST", "/agents/partenaires/CCAS-MONTREUIL", dict(
+        values, csrftoken=juriste.token("/agents/partenaires/CCAS-MONTREUIL")))
+    assert status == 303 and "Pierre Modifié" in pacte("partenaires", "lister").output
+    # digits that are not ASCII digits, ids beyond any integer column, a DOCX that lies about its parts: French
+    assert juriste.request("GET", "/agents/?page=%C2%B2")[0] == 200
+    token = juriste.token("/agents/publications")
+    assert juriste.request("POST", "/agents/travaux/bilan", {"csrftoken": token, "annee": "²"})[0] == 422
+    assert juriste.request("GET", "/agents/documents/" + "9" * 30)[0] == 404
+    status, _ = juriste.upload("/agents/modeles/deposer", {"csrftoken": token, "nom": "denonciation"},
+                               "abime.docx", b"PK\x03\x04" + b"\x00" * 200)
+    status, _, page = juriste.request("GET", "/agents/modeles")
+    assert status == 200 and ("endommagé" in page or "illisible" in page or "DOCX" in page)
+    assert "Remplacer le modèle" not in page
+    assert "Traceback" not in server.log.read_text("utf-8")

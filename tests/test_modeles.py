@@ -126,3 +126,60 @@ def test_verifier_flags_text_left_to_fill_in(pacte_sqlite: Pacte) -> None:
     assert "texte à compléter resté dans le modèle (« XXX »)" in flat
     assert "texte à compléter resté dans le modèle (« [date à compléter] »)" in flat
     assert "✓" in pacte_sqlite("modeles", "verifier", "convention_france_travail").output
+
+
+def test_a_template_that_loops_for_ever_is_stopped_in_a_server_thread_too() -> None:
+    """The server renders in its request threads and its worker, where no signal arrives: the deadline stops
+    the loop there as well, and nothing is raised once it is over."""
+    import threading
+    import time
+
+    from pacte_docs.documents.rendering import RenderTimeout, deadline, make_environment
+
+    endless = make_environment().from_string("{% for a in range(100000) %}{% for b in range(100000) %}"
+                                             "{% endfor %}{% endfor %}")
+    seen: dict[str, object] = {}
+
+    def in_a_thread() -> None:
+        start = time.monotonic()
+        try:
+            with deadline(0.5):
+                endless.render()
+        except RenderTimeout:
+            seen["stopped_after"] = time.monotonic() - start
+        for _ in range(50):  # quick renders under a short deadline: never interrupted afterwards
+            with deadline(5):
+                make_environment().from_string("{{ 1 + 1 }}").render()
+        time.sleep(0.2)
+        seen["after"] = "rien d'interrompu"
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert 0.4 < float(seen["stopped_after"]) < 5 and seen["after"] == "rien d'interrompu"  # type: ignore[arg-type]
+
+
+def test_a_fetching_field_split_over_several_runs_is_refused_as_a_whole_one() -> None:
+    """Word may cut a field's instruction into runs (« INCL » then « UDETEXT … »): it is read back together."""
+    import io
+    import zipfile
+    from importlib import resources
+
+    from pacte_docs.documents.rendering import package_findings
+
+    source = (resources.files("pacte_docs") / "modeles" / "denonciation.docx").read_bytes()
+    split = ('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> INCL'
+             '</w:instrText></w:r><w:r><w:instrText>UDETEXT "/etc/hostname"</w:instrText></w:r>'
+             '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r>'
+             '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as original, zipfile.ZipFile(out, "w") as copy:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + split.encode(), 1)
+            copy.writestr(item, data)
+    assert package_findings(source) == []
+    found = package_findings(out.getvalue())
+    assert [f.message.split(" :")[0] for f in found] == ["champ INCLUDETEXT"]

@@ -117,10 +117,13 @@ def _bounded_filter(name: str, original: Any) -> Any:
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Stop what runs inside after *seconds*: a template's nested loops or endless recursion ends there. Only the
-    main thread of a process receives signals; rendering runs there, in pacte or in its worker processes."""
+    """Stop what runs inside after *seconds*: a template's nested loops or endless recursion ends there. The main
+    thread of a process is stopped by a signal (the CLI, its worker processes); any other thread — the server's
+    request threads and its worker — by an exception its interpreter raises in it at its next instruction (a
+    template renders as Python code, so it is stopped wherever it loops)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
+        with _thread_deadline(seconds):
+            yield
         return
 
     def expire(_signum: int, _frame: Any) -> None:
@@ -133,6 +136,36 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _thread_deadline(seconds: float) -> Iterator[None]:
+    """deadline() for a thread other than the main one: a timer raises RenderTimeout in it (CPython's
+    PyThreadState_SetAsyncExc) if it is still inside after *seconds*; a raise still pending on the way out is
+    withdrawn, so that nothing outside is interrupted."""
+    import ctypes
+
+    ident = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"inside": True, "fired": False}
+
+    def expire() -> None:
+        with lock:
+            if state["inside"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(RenderTimeout))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            state["inside"] = False
+            if state["fired"]:  # raised already (we are unwinding it), or still to come: never outside
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -391,11 +424,39 @@ def package_findings(data: bytes) -> list[Finding]:
                                                 "appareil, sans « Lier au fichier »)"))
             else:
                 found = _FETCHING_FIELD.search(content)
-                if found:
-                    findings.append(Finding("erreur", name, None, found.group(2).decode(),
-                                            f"champ {found.group(2).decode().upper()} : il lit un fichier ou une "
+                word = found.group(2) if found else _fetching_instruction(content)
+                if word:
+                    findings.append(Finding("erreur", name, None, word.decode(),
+                                            f"champ {word.decode().upper()} : il lit un fichier ou une "
                                             "adresse extérieurs à chaque conversion ; remplacez-le par son contenu"))
     return findings
+
+
+_FIELD_TOKEN = re.compile(rb'<w:fldChar\b[^>]*w:fldCharType="(begin|separate|end)"|<w:instrText\b[^>]*>([^<]*)<',
+                          re.IGNORECASE)
+_FETCHING_WORD = re.compile(rb"\s*(INCLUDEPICTURE|INCLUDETEXT|LINK|DDEAUTO|DDE)\b", re.IGNORECASE)
+
+
+def _fetching_instruction(content: bytes) -> bytes | None:
+    """The fetching keyword of a complex field whose instruction Word split over several runs (« INCL » then
+    « UDETEXT … »): each field's instruction put back together, from its begin to its separate or end."""
+    fields: list[bytearray] = []  # the instructions being read, innermost last (fields nest)
+    for match in _FIELD_TOKEN.finditer(content):
+        kind, text = match.group(1), match.group(2)
+        if kind is None:
+            if fields:
+                fields[-1] += text
+        elif kind.lower() == b"begin":
+            fields.append(bytearray())
+        elif fields:
+            found = _FETCHING_WORD.match(bytes(fields[-1]))
+            if found:
+                return found.group(1)
+            if kind.lower() == b"end":
+                fields.pop()
+            else:  # separate: the instruction is over, the result follows until end
+                fields[-1] = bytearray(b"\x00")
+    return None
 
 
 def analyse(path: Path, env: SandboxedEnvironment, data: bytes | None = None) -> TemplateAnalysis:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pacte_docs.errors import Invalid, Problem, ValidationError
 from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
-from pacte_docs.registry.models import Convention, Departement, Partenaire
+from pacte_docs.registry.models import Convention, ConventionPartenaire, Departement, Partenaire
 from pacte_docs.rules import fse, periods, subventions
 from pacte_docs.rules.aggregation import FIGURES
 
@@ -54,6 +54,11 @@ class ImportReport:
 class _Clean:
     item: readers.Item
     values: dict[str, Any]
+
+
+# What the acts say of a partner: once one of its conventions is signed, a change is a juriste's to make.
+IN_ACTS = ("type", "nom", "commune", "code_insee", "siret", "adresse", "representant_civilite", "representant_nom",
+           "representant_qualite", "delegation_delegant", "delegation_numero", "delegation_date")
 
 
 def import_files(session: Session, paths: list[Path], *, simulation: bool = False,
@@ -124,10 +129,25 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
         departements[dep.code] = dep
         report.add("departement", status)
     partners: dict[str, Partenaire] = {}
+    refused_partners: list[Problem] = []
     for entry in cleaned["partenaires"]:
+        known = queries.partenaire(session, entry.values["code"]) if not signed_allowed else None
+        said = {f: getattr(known, f) for f in IN_ACTS} if known is not None else {}
         partner, status = queries.upsert_partenaire(session, entry.values)
         partners[partner.code] = partner
         report.add("partenaires", status)
+        if said and any(said[f] != getattr(partner, f) for f in IN_ACTS) and session.scalar(
+                select(Convention.reference).join(ConventionPartenaire,
+                                                  ConventionPartenaire.convention_id == Convention.id)
+                .where(ConventionPartenaire.partenaire_id == partner.id, Convention.date_signature.is_not(None))
+                .limit(1)) is not None:
+            # its name, its signatory and their delegation are in the text of a signed act: a juriste's to change
+            refused_partners.append(Problem(entry.item.source, entry.item.where, None,
+                                            f"le partenaire {partner.code} est partie à une convention signée : ce que "
+                                            "ses actes disent de lui relève du rôle « juriste »",
+                                            "demandez ce changement à un juriste"))
+    if refused_partners:
+        raise ValidationError(refused_partners)
     session.flush()
     # Conventions in bulk: existing ones fetched at once, one flush for all, then their journal entries.
     wanted = [p for e in cleaned["conventions"] for p in e.values["partenaires"] if p not in partners]

@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pacte_docs.addresses import check_email
 from pacte_docs.errors import AddressError, PacteError
@@ -82,13 +82,21 @@ def listing(ws: Workspace) -> list[dict[str, object]]:
                 for a in session.scalars(select(Agent).order_by(Agent.email))]
 
 
-def remove(ws: Workspace, email: str) -> None:
-    """Withdraw an account: it can no longer sign in; the journal keeps what it did."""
+def remove(ws: Workspace, email: str, by: str | None = None) -> None:
+    """Withdraw an account: it can no longer sign in; the journal keeps what it did. Never the account of *by*
+    (who asks, from the pages), nor the last administrator."""
     address = _email(email)
+    if by is not None and address == _email(by):
+        raise PacteError("Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre administrateur.")
     with ws.db.session() as session:
         agent = session.scalar(select(Agent).where(Agent.email == address))
         if agent is None:
             raise PacteError(f"Aucun compte pour {address} (« pacte agents lister » les montre).")
+        if agent.role == "administration" and agent.actif and session.scalar(
+                select(func.count()).select_from(Agent).where(Agent.role == "administration",
+                                                              Agent.actif.is_(True))) == 1:
+            raise PacteError(f"{address} est le seul administrateur : créez d'abord un autre compte d'administration, "
+                             "puis retirez celui-ci.")
         session.delete(agent)
 
 
@@ -120,10 +128,11 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def signed_in(ws: Workspace, agent_id: object, since: object = None) -> Connecte | None:
-    """The agent of a session opened at *since* (ISO time), if their account still exists, is active, and has not
-    signed out since (a withdrawn account, or a cookie kept after sign-out, opens nothing)."""
-    if not isinstance(agent_id, int) or not isinstance(since, str):
+def signed_in(ws: Workspace, agent_id: object, since: object = None, email: object = None) -> Connecte | None:
+    """The agent of a session opened at *since* (ISO time) for *email*, if their account still exists, is active,
+    was created before the session and has not signed out since (a withdrawn account, an account made later
+    under the same number, or a cookie kept after sign-out, opens nothing)."""
+    if not isinstance(agent_id, int) or not isinstance(since, str) or not isinstance(email, str):
         return None
     try:
         opened = _utc(dt.datetime.fromisoformat(since))
@@ -131,7 +140,7 @@ def signed_in(ws: Workspace, agent_id: object, since: object = None) -> Connecte
         return None
     with ws.db.session() as session:
         agent = session.get(Agent, agent_id)
-        if agent is None or not agent.actif:
+        if agent is None or not agent.actif or agent.email != email or opened < _utc(agent.cree_le):
             return None
         if agent.sessions_depuis is not None and opened < _utc(agent.sessions_depuis):
             return None

@@ -111,11 +111,23 @@ def _template_name(name: str) -> str:
 def check_upload(ws: Workspace, name: str, data: bytes) -> TemplateCheck:
     """What `modeles verifier` would find in *data* as the new version of the template *name* (nothing is
     replaced): the staff see it before they confirm (replace_template)."""
+    import zipfile
+    import zlib
+
+    from lxml import etree
+
     name = _template_name(name)
+    shown = f"modeles/{name}.docx (nouvelle version)"
     with ws.scratch("modele-") as folder:
         path = folder / f"{name}.docx"
         path.write_bytes(data)
-        return _check(name, path, f"modeles/{name}.docx (nouvelle version)", make_environment())
+        try:
+            return _check(name, path, shown, make_environment())
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError, ValueError, OSError,
+                etree.XMLSyntaxError):  # a part that lies about itself: refused, never a crash
+            return TemplateCheck(name, shown, [], [], [Finding(
+                "erreur", "fichier", None, "", "fichier DOCX endommagé ou illisible : ouvrez-le dans Word ou "
+                "LibreOffice, enregistrez-le de nouveau au format .docx, puis déposez-le")])
 
 
 def replace_template(ws: Workspace, name: str, data: bytes) -> tuple[TemplateCheck, str | None]:

@@ -117,7 +117,7 @@ def _too_long(scope: Scope) -> bool:
     """A staff POST larger than MAX_BODY, or that does not say its length (chunked): refused before it is read."""
     for name, value in scope.get("headers", []):
         if name == b"content-length":
-            return not value.isdigit() or int(value) > MAX_BODY
+            return not value.isdigit() or int(value) > MAX_BODY  # bytes: ASCII digits only
     return True
 
 
@@ -194,7 +194,8 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         filters = portal.Filters(
             responsable=params.get("responsable", "") if who.equipe else "", type=params.get("type", ""),
             statut=params.get("statut", ""), partenaire=params.get("partenaire", "")[:100],
-            bande=params.get("bande", ""), page=int(page) if page.isdigit() and len(page) < 7 else 1)
+            bande=params.get("bande", ""),
+            page=int(page) if re.fullmatch(r"[0-9]{1,6}", page) is not None else 1)
         result = await run_in_threadpool(portal.board, ws, who, on(), filters)
         return render(request, "echeances.html", tableau=result, choix=portal.filter_choices(),
                       url=lambda **changes: "?" + urllib.parse.urlencode(result.filters.query(**changes)),

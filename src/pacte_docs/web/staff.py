@@ -102,7 +102,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 if await forged(request):
                     return refused_form(request, None)
                 agent = await run_in_threadpool(agents.signed_in, ws, request.session.get("agent"),
-                                                request.session.get("depuis"))
+                                                request.session.get("depuis"), request.session.get("email"))
                 if agent is None:
                     request.session.clear()
                     if request.method == "POST":
@@ -122,6 +122,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         """A new session for *agent* (nothing kept from before sign-in), dated: sign-out ends it (agents.sign_out)."""
         request.session.clear()
         request.session["agent"] = agent.id
+        request.session["email"] = agent.email
         request.session["depuis"] = dt.datetime.now(dt.UTC).isoformat()
         log.info("connexion de %s (%s) %s", agent.email, agent.role, how)
         return RedirectResponse(suivant, status_code=303)
@@ -221,7 +222,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         filters = portal.Filters(
             responsable=params.get("responsable", "")[:254], type=params.get("type", "")[:40],
             statut=params.get("statut", "")[:40], partenaire=params.get("partenaire", "")[:100],
-            bande=params.get("bande", "")[:40], page=int(number) if number.isdigit() and len(number) < 7 else 1)
+            bande=params.get("bande", "")[:40],
+            page=int(number) if re.fullmatch(r"[0-9]{1,6}", number) is not None else 1)
         result = await run_in_threadpool(portal.board, ws, portal.STAFF, on(), filters)
         return page(request, "agents/conventions.html", agent, rubrique="conventions", tableau=result,
                     choix=portal.filter_choices(), equipe=True, tout_afficher="/agents/",
@@ -628,8 +630,11 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     @needs("lecture")
     async def document(request: Request, agent: Connecte) -> Response:
+        ident = int(request.path_params["id"])
+        if not 0 < ident < 2**62:  # beyond what a database's integer holds: no such document
+            return page(request, "agents/refus.html", agent, status=404, raison="Ce document n'est pas au registre.")
         try:
-            found = await run_in_threadpool(portal.download, ws, portal.STAFF, int(request.path_params["id"]))
+            found = await run_in_threadpool(portal.download, ws, portal.STAFF, ident)
         except IntegrityError as exc:
             return page(request, "agents/refus.html", agent, status=409, raison=str(exc))
         if found is None:
@@ -663,7 +668,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         form = await request.form(max_files=0, max_fields=10)
         typed = {k: str(form.get(k, "")).strip()[:100] for k in ("annee", "seance", "deliberation")}
         erreur, seance = None, None
-        if not (typed["annee"].isdigit() and 1990 <= int(typed["annee"]) <= 2100):
+        if not (re.fullmatch(r"[0-9]{4}", typed["annee"]) and 1990 <= int(typed["annee"]) <= 2100):
             erreur = f"Année « {typed['annee']} » : donnez l'année du bilan sur quatre chiffres (par exemple 2025)."
         elif typed["seance"]:
             try:
@@ -748,12 +753,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     async def account_remove(request: Request, agent: Connecte) -> Response:
         form = await request.form(max_files=0, max_fields=5)
         email = str(form.get("email", ""))[:254]
-        if email.strip().lower() == agent.email:
-            request.session["message"] = "Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre " \
-                                         "administrateur."
-            return RedirectResponse("/agents/administration", status_code=303)
         try:
-            await run_in_threadpool(agents.remove, ws, email)
+            await run_in_threadpool(agents.remove, ws, email, agent.email)
         except PacteError as exc:
             request.session["message"] = str(exc)
         else:
@@ -763,6 +764,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     # ------------------------------------------------------------ templates: list, download, replace once checked
 
+    checked: dict[str, Any] = {}  # the verdict of each template waiting for its confirmation
+
     @needs("lecture")
     async def templates_page(request: Request, agent: Connecte) -> Response:
         from pacte_docs.services import templates
@@ -771,10 +774,16 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         waiting = pending(request, "modele") if agent.peut("juriste") else None
         check = None
         if waiting is not None:
-            try:
-                check = await run_in_threadpool(templates.check_upload, ws, waiting.stem, waiting.read_bytes())
-            except PacteError:
-                forget(request, "modele")
+            check = checked.get(str(waiting))  # checked once per upload: a reload does not render it again
+            if check is None:
+                try:
+                    check = await run_in_threadpool(templates.check_upload, ws, waiting.stem, waiting.read_bytes())
+                except PacteError:
+                    forget(request, "modele")
+                else:
+                    if len(checked) > 100:
+                        checked.clear()
+                    checked[str(waiting)] = check
         return page(request, "agents/modeles.html", agent, rubrique="modeles", modeles=listed, verification=check,
                     erreur=None)
 
