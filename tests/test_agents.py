@@ -664,3 +664,32 @@ def test_what_the_third_round_on_the_staff_pages_found_is_refused(staff: tuple[P
     assert status == 200 and ("endommagé" in page or "illisible" in page or "DOCX" in page)
     assert "Remplacer le modèle" not in page
     assert "Traceback" not in server.log.read_text("utf-8")
+
+
+def test_an_ended_convention_is_taken_up_by_a_draft_from_its_page(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    juriste = Browser(server)
+    assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    status, _, page = juriste.request("GET", "/agents/conventions/FT-2023-009")
+    # what a clerk looks for first, without opening the PDF
+    assert status == 200 and '<a href="/agents/partenaires/FT-93">FT-93</a>' in page
+    assert "<dt>Montant</dt><dd>4\u202f200\u202f000,00\u00a0€</dd>" in page or "4 200 000" in page.replace(
+        "\u202f", " ").replace("\u00a0", " ")
+    token = juriste.token("/agents/conventions/FT-2023-009")
+    status, _, page = juriste.request("POST", "/agents/conventions/FT-2023-009/renouveler",
+                                      {"csrftoken": token, "date": "2026-12-01"})
+    assert status == 422 and "pacte conventions" not in page
+    status, _, page = juriste.request("POST", "/agents/conventions/FT-2023-009/succeder",
+                                      {"csrftoken": token, "nouvelle": "FT-2023-009"})
+    assert status == 422 and 'id="e-succeder"' in page and page.count("existe déjà") == 1
+    status, headers, _ = juriste.request("POST", "/agents/conventions/FT-2023-009/succeder",
+                                         {"csrftoken": token, "nouvelle": "ft-2026-031"})
+    assert status == 303 and headers["location"] == "/agents/conventions/FT-2026-031"
+    status, _, page = juriste.request("GET", headers["location"])
+    assert "brouillon créé pour succéder à FT-2023-009" in page and "pacte conventions generer" not in page
+    shown = json.loads(pacte("conventions", "afficher", "FT-2026-031", "--format", "json").output)
+    assert shown["partenaires"] == ["FT-93"] and shown["date_signature"] is None
+    # the draft's template is chosen from those of modeles/, never typed
+    status, _, page = juriste.request("GET", "/agents/conventions/FT-2026-031/modifier")
+    assert '<select id="f-modele" name="modele"' in page and '<option value="convention_ccas"' in page
+    assert '<option value="avenant"' not in page

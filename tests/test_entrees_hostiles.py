@@ -148,7 +148,7 @@ def test_a_signed_copy_must_be_a_readable_pdf_of_reasonable_size(pacte: Pacte, t
              str(sparse): "au-delà de la limite de 100 Mo", str(garbage): "est endommagé",
              str(locked): "protégé par un mot de passe"}
     for path, expected in cases.items():
-        result = pacte("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", path, ok=False)
+        result = pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", path, ok=False)
         assert result.exit_code == 1, result.output
         assert expected in " ".join(result.output.split()) and "Traceback" not in result.output
     assert registry_state(pacte.root, pacte.base) == before
@@ -541,7 +541,7 @@ def test_a_read_only_workspace_can_still_be_consulted(tmp_path: Path) -> None:
             assert result.returncode == 0, (args, result.stderr)
             shown[" ".join(args)] = result.stdout
         assert "CCAS-2024-101" in shown["conventions lister"] and "tous intacts" in shown["archives verifier"]
-        signed = run("conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10")
+        signed = run("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10")
         assert signed.returncode == 3 and "Le registre est en lecture seule pour vous" in signed.stderr
         assert "Traceback" not in signed.stderr
     finally:

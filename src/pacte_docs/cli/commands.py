@@ -528,7 +528,7 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
     """
     from pacte_docs.services import lifecycle
 
-    _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier, force))
+    _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier, force, on=state.au))
 
 
 @conventions_group.command("renouveler")

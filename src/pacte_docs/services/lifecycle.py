@@ -30,7 +30,8 @@ SIGNED_COPY_LIMIT = 100 * files.MIB
 
 
 def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
-                     fichier: Path | None = None, force: bool = False) -> tuple[str | None, Verification | None]:
+                     fichier: Path | None = None, force: bool = False,
+                     on: dt.date | None = None) -> tuple[str | None, Verification | None]:
     """Record the signature date; with a signed copy, check it (`documents.signatures`: its electronic
     signatures, that its text is this convention's), refuse it when it does not prove the signature — unless
     *force*, which records it with what was found — and archive it read-only beside its JSON report. Returns the
@@ -39,6 +40,7 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     if c.date_signature is not None and c.date_signature != date:
         raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}). "
                              "Une correction passe par un nouvel import de la convention.")
+    not_in_future("La date de signature", date, on or periods.today(), force)
     if c.deliberation_date and date < c.deliberation_date:
         raise LifecycleError(f"La signature ({date_longue(date)}) ne peut précéder la délibération qui l'autorise "
                              f"({date_longue(c.deliberation_date)}).")
@@ -90,13 +92,15 @@ def _verified_copy(session: Session, ws: Workspace, c: Convention, fichier: Path
     return data, verification
 
 
-def check_signed_copy(ws: Workspace, reference: str, date: dt.date, fichier: Path) -> Verification:
+def check_signed_copy(ws: Workspace, reference: str, date: dt.date, fichier: Path,
+                      on: dt.date | None = None) -> Verification:
     """What recording *fichier* as the signed copy of *reference*, signed on *date*, would find (the staff pages
     show it before the juriste confirms): nothing is recorded."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
         if c.date_signature is not None and c.date_signature != date:
             raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}).")
+        not_in_future("La date de signature", date, on or periods.today(), False)
         return _verified_copy(session, ws, c, fichier)[1]
 
 
@@ -298,10 +302,11 @@ def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
 
 @holding("registre")
 @holding("documents")  # the signed copy is archived
-def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = None, force: bool = False) -> Step:
+def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = None, force: bool = False,
+           on: dt.date | None = None) -> Step:
     step = Step()
     with ws.db.session() as session:
-        archived, verification = record_signature(session, ws, reference, date, fichier, force)
+        archived, verification = record_signature(session, ws, reference, date, fichier, force, on)
     step.lines.append(f"{reference} : signature enregistrée au {date_longue(date)}.")
     if verification is not None:
         step.lines.extend(signatures.describe(verification))

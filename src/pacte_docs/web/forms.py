@@ -97,8 +97,9 @@ def _widget(section: str, column: str) -> str:
     return "text"
 
 
-def fields(section: str) -> list[tuple[str, list[Champ]]]:
-    """The form of *section*: (legend, fields) per group."""
+def fields(section: str, modeles: list[str] | None = None) -> list[tuple[str, list[Champ]]]:
+    """The form of *section*: (legend, fields) per group; *modeles*, the templates a convention may name (a list
+    to choose from rather than a name to type)."""
     out = []
     for legend, columns in GROUPS[section]:
         champs = []
@@ -106,6 +107,11 @@ def fields(section: str) -> list[tuple[str, list[Champ]]]:
             spec = workbook._field(section, column)
             widget = _widget(section, column)
             aide = help_text(section, column)
+            if column == "modele" and modeles is not None:
+                champs.append(Champ(column, libelle, "select", "Sans choix : le modèle de son type "
+                                    "(CCAS ou France Travail).", False,
+                                    tuple((name, name.replace("_", " ")) for name in modeles)))
+                continue
             if widget in _SHOWN_BY_WIDGET:
                 aide = _SHOWN_BY_WIDGET[widget].sub("", aide).strip()
             champs.append(Champ(column, libelle, widget, aide,
@@ -127,7 +133,16 @@ _PAGE_FOR_COMMAND = (
     (re.compile(r"« pacte agents retirer [^»]*»"), "retirez-le (page « Comptes »)"),
     (re.compile(r"« pacte agents lister »"), "la page « Comptes »"),
     (re.compile(r"« pacte importer[^»]*»"), "la page « Importer »"),
+    (re.compile(r"\(?pacte conventions succeder \S+ --reference NOUVELLE-REFERENCE\)?"),
+     "« Préparer la convention qui lui succède », sur sa page"),
+    (re.compile(r"« pacte conventions generer [^»]*» en fait le projet"), "le bouton « Générer les documents » de "
+                                                                           "sa page en fait le projet"),
     (re.compile(r" \(--nom \"Prénom Nom\"\)"), ""),
+    # what a spreadsheet's cell needs and a form's field does not
+    (re.compile(r"écrivez-le entre guillemets, zéro initial compris \(par exemple \"([^\"]+)\"\)"),
+     r"zéro initial compris (par exemple \1)"),
+    (re.compile(r"DOCX illisible \([^)]*\)"), "fichier DOCX illisible : enregistrez-le de nouveau au format .docx "
+                                                "depuis Word ou LibreOffice"),
 )
 
 

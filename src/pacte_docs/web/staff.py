@@ -45,6 +45,11 @@ Handler = Callable[[Request, Connecte], Awaitable[Response]]
 
 
 CSRF_COOKIE = "pacte_csrf"
+# what each template of the package writes, as the templates page names it
+TEMPLATE_LABELS = {"convention_ccas": "convention avec un CCAS ou une commune",
+                   "convention_france_travail": "convention d'accompagnement avec France Travail",
+                   "avenant": "avenant", "renouvellement": "décision de renouvellement",
+                   "denonciation": "lettre de dénonciation", "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel"}
 
 
 def attachment(data: bytes, name: str, media_type: str) -> Response:
@@ -297,15 +302,15 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 assert date is not None
                 data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
                 if data is None:
-                    step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref,
-                                                   date)
+                    step = await run_in_threadpool(lambda: journal.as_author(
+                        agent.signature, lifecycle.signer, ws, ref, date, on=on()))
                 else:  # the copy checked first, its verdict shown: the juriste confirms (signature_confirm)
                     from pacte_docs.documents import signatures
 
                     with ws.scratch("copie-signee-") as folder:
                         copy = folder / "copie-signee.pdf"
                         copy.write_bytes(data)
-                        found = await run_in_threadpool(lifecycle.check_signed_copy, ws, ref, date, copy)
+                        found = await run_in_threadpool(lifecycle.check_signed_copy, ws, ref, date, copy, on())
                     if found.refus:
                         raise PacteError(f"La copie signée {copy_name} ne prouve pas la signature de {ref} : "
                                          + " ; ".join(found.refus) + ". Rien n'a été enregistré.")
@@ -355,6 +360,31 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         request.session["message"] = " ".join(lines)
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
+    @needs("redaction")
+    async def succeed(request: Request, agent: Connecte) -> Response:
+        """A draft that takes up this convention (`pacte conventions succeder`): same parties and clauses."""
+        from pacte_docs.intake import import_format
+        from pacte_docs.services import lifecycle
+
+        ref = reference(request)
+        form = await request.form(max_files=0, max_fields=10)
+        typed = {k: str(form.get(k, "")).strip()[:100] for k in ("nouvelle", "date_effet")}
+        try:
+            start = None
+            if typed["date_effet"]:
+                try:
+                    start = import_format.date(typed["date_effet"])
+                except Exception as exc:  # Invalid: its message, in French
+                    raise PacteError(f"Date « {typed['date_effet']} » : {getattr(exc, 'message', exc)}.") from None
+            step = await run_in_threadpool(lambda: journal.as_author(
+                agent.signature, lifecycle.succeder, ws, ref, typed["nouvelle"].upper(), on(), start))
+        except PacteError as exc:
+            return await convention_page(request, agent, status=422, erreurs={"succeder": str(exc)},
+                                         saisie={"succeder": typed})
+        request.session["message"] = " ".join(step.lines)
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(typed['nouvelle'].upper())}",
+                                status_code=303)
+
     @needs("juriste")
     async def signature_confirm(request: Request, agent: Connecte) -> Response:
         """Record the signature with the copy whose verdict the juriste has just read."""
@@ -367,8 +397,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             request.session["message"] = "Aucune copie signée en attente pour cette convention : déposez-la de nouveau."
             return back
         try:
-            step = await run_in_threadpool(journal.as_author, agent.signature, lifecycle.signer, ws, ref,
-                                           dt.date.fromisoformat(meta[1]), waiting)
+            step = await run_in_threadpool(lambda: journal.as_author(
+                agent.signature, lifecycle.signer, ws, ref, dt.date.fromisoformat(meta[1]), waiting, on=on()))
         except PacteError as exc:
             forget(request, "copie")
             said = str(exc).replace(str(waiting), meta[2])
@@ -419,7 +449,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                     problems: list[Any] | None = None, status: int = 200) -> Response:
         """The form of a partner or a draft convention (*key* None: a new one), or a partner's read-only view for
         an agent below « rédaction »; each problem next to its field, the typed values kept."""
-        groups = forms.fields(section)
+        groups = forms.fields(section, conventions_templates())
         labels = {ch.nom: ch.libelle for _, champs in groups for ch in champs}
         by_field: dict[str, str] = {}
         general: list[str] = []
@@ -451,6 +481,13 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                     cle=records.FORM_SECTIONS[section], verrouillee=key is not None,
                     bouton="Enregistrer" if key is not None else (
                         "Enregistrer le partenaire" if partner else "Enregistrer le brouillon"))
+
+    def conventions_templates() -> list[str]:
+        """The templates of modeles/ a convention may be written from (not an act's, a PDI/PTI's or a bilan's)."""
+        from pacte_docs.services import templates
+
+        return sorted(p.stem for p in ws.modeles.glob("*.docx")
+                      if not p.name.startswith(("~$", ".")) and p.stem not in templates.KIND)
 
     def record_key(request: Request) -> str:
         return str(request.path_params.get("code") or request.path_params.get("reference") or "")[:40].upper()
@@ -711,11 +748,10 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return page(request, "agents/administration.html", agent, status=status, rubrique="administration",
                     comptes=agents.listing(ws), **({"lien": None, "erreur": None, "saisie": {}} | values))
 
-    def invitation_link(email: str, token: str) -> dict[str, Any]:
-        from pacte_docs.services import access
-
-        return {"email": email, "heures": agents.INVITATION_HOURS,
-                "url": f"{access.public_url(ws)}/connexion/invitation/{token}"}
+    def invitation_link(request: Request, email: str, token: str) -> dict[str, Any]:
+        """The one-time link, at [serveur] url_publique, else at the address the administrator is browsing."""
+        base = ws.config.url_publique or str(request.base_url).rstrip("/")
+        return {"email": email, "heures": agents.INVITATION_HOURS, "url": f"{base}/connexion/invitation/{token}"}
 
     @needs("administration")
     async def accounts(request: Request, agent: Connecte) -> Response:
@@ -735,7 +771,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         log.info("compte %s (%s) créé par %s", made.email, made.role, agent.email)
         request.session["message"] = f"Compte créé : {made.nom} <{made.email}>, rôle {roles.LIBELLES[made.role]}."
         return await run_in_threadpool(lambda: accounts_page(
-            request, agent, lien=invitation_link(made.email, token) if token else None))
+            request, agent, lien=invitation_link(request, made.email, token) if token else None))
 
     @needs("administration")
     async def account_link(request: Request, agent: Connecte) -> Response:
@@ -747,7 +783,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             said = str(exc)
             return await run_in_threadpool(lambda: accounts_page(request, agent, 422, erreur=said))
         log.info("lien de mot de passe pour %s fait par %s", email, agent.email)
-        return await run_in_threadpool(lambda: accounts_page(request, agent, lien=invitation_link(email, token)))
+        link = invitation_link(request, email, token)
+        return await run_in_threadpool(lambda: accounts_page(request, agent, lien=link))
 
     @needs("administration")
     async def account_remove(request: Request, agent: Connecte) -> Response:
@@ -785,7 +822,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                         checked.clear()
                     checked[str(waiting)] = check
         return page(request, "agents/modeles.html", agent, rubrique="modeles", modeles=listed, verification=check,
-                    erreur=None)
+                    erreur=None, documents=TEMPLATE_LABELS)
 
     @needs("lecture")
     async def template_download(request: Request, agent: Connecte) -> Response:
@@ -816,7 +853,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         if refusal is not None or not isinstance(upload, UploadFile):
             listed = await run_in_threadpool(templates.list_templates, ws)
             return page(request, "agents/modeles.html", agent, status=422, rubrique="modeles", modeles=listed,
-                        verification=None, erreur=refusal)
+                        verification=None, erreur=refusal, documents=TEMPLATE_LABELS)
         keep(request, "modele", f"{name.removesuffix('.docx')}.docx", await upload.read())
         return RedirectResponse("/agents/modeles#verification", status_code=303)
 
@@ -888,5 +925,6 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}/documents/{nom:str}", download, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/signature/confirmer", signature_confirm, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/signature/abandonner", signature_cancel, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/succeder", succeed, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]
