@@ -693,3 +693,29 @@ def test_an_ended_convention_is_taken_up_by_a_draft_from_its_page(staff: tuple[P
     status, _, page = juriste.request("GET", "/agents/conventions/FT-2026-031/modifier")
     assert '<select id="f-modele" name="modele"' in page and '<option value="convention_ccas"' in page
     assert '<option value="avenant"' not in page
+
+
+def test_the_departement_that_acts_name_is_completed_in_its_page(staff: tuple[Pacte, Server]) -> None:
+    pacte, server = staff
+    reader = Browser(server)
+    assert reader.sign_in(LECTURE[0], LECTURE[3])[0] == 303
+    status, _, page = reader.request("GET", "/agents/departement")
+    assert status == 200 and "<dt>Code du département</dt><dd>93</dd>" in page and 'name="president_nom"' not in page
+    status, _, _ = reader.request("POST", "/agents/departement", {"csrftoken": reader.token("/agents/"),
+                                                                  "code": "93", "nom": "Pirate"})
+    assert status == 403
+    juriste = Browser(server)
+    assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
+    status, _, page = juriste.request("GET", "/agents/departement")
+    assert 'name="president_nom"' in page and "readonly" in page
+    values = re.findall(r'<input id="f-(\w+)" name="\w+"[^>]*value="([^"]*)"', page)
+    form = {name: value for name, value in values} | {"csrftoken": juriste.token("/agents/departement"),
+                                                     "president_civilite": "M.", "president_nom": "Stéphane Troussel",
+                                                     "president_qualite": "Président du Conseil départemental",
+                                                     "delegation_date": "15/13/2024"}
+    status, _, page = juriste.request("POST", "/agents/departement", form)
+    assert status == 422 and 'id="e-delegation_date"' in page and 'value="Stéphane Troussel"' in page
+    status, headers, _ = juriste.request("POST", "/agents/departement", dict(form, delegation_date=""))
+    assert status == 303 and headers["location"] == "/agents/departement"
+    status, _, page = juriste.request("GET", "/agents/departement")
+    assert "Département 93 enregistré." in page and 'value="Stéphane Troussel"' in page

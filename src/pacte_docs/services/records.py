@@ -58,7 +58,7 @@ def record_departement(ws: Workspace, code: str, nom: str) -> ImportReport:
 
 # ---------------------------------------------------------------- a partner or a draft typed in a form
 
-FORM_SECTIONS = {"partenaires": "code", "conventions": "reference"}
+FORM_SECTIONS = {"partenaires": "code", "conventions": "reference", "departement": "code"}
 # fields a form never types: a signature is recorded by `signer`, with its copy and its checks
 NOT_TYPED = {"conventions": ("date_signature",)}
 
@@ -75,6 +75,15 @@ SIGNED_NOT_EDITED = ("la convention {key} est signée : son texte ne se modifie 
                      "un changement se fait par avenant, depuis la page de la convention")
 
 
+def departement_code(ws: Workspace) -> str:
+    """The workspace's département: pacte.toml's, else the registry's first (most registries hold one)."""
+    if ws.config.departement:
+        return ws.config.departement
+    with ws.db.session() as session:
+        found = queries.departements(session)
+    return found[0].code if found else ""
+
+
 def form_values(ws: Workspace, section: str, key: str) -> dict[str, str] | None:
     """The record of *key* as its form shows it (each field as text, as the workbook would give it), or None.
     A signed convention has no form: PacteError."""
@@ -82,6 +91,9 @@ def form_values(ws: Workspace, section: str, key: str) -> dict[str, str] | None:
         if section == "partenaires":
             found = queries.partenaire(session, key)
             record = exporter.partenaire_record(found) if found is not None else None
+        elif section == "departement":
+            dep = next((d for d in queries.departements(session) if d.code == key), None)
+            record = exporter.departement_record(dep) if dep is not None else None
         else:
             c = session.scalar(select(Convention).where(Convention.reference == key))
             if c is not None and c.date_signature is not None:
@@ -106,7 +118,7 @@ def save_form(ws: Workspace, section: str, values: dict[str, str], *, existing: 
     key_column = FORM_SECTIONS[section]
     columns = form_columns(section)
     key = (values.get(key_column) or "").strip().upper() if existing is None else existing
-    what = "Le partenaire" if section == "partenaires" else "La convention"
+    what = {"partenaires": "Le partenaire", "departement": "Le Département"}.get(section, "La convention")
 
     def refused(field: str | None, message: str, fix: str) -> ValidationError:
         return ValidationError([Problem("formulaire", None, field, message, fix)])
@@ -114,6 +126,8 @@ def save_form(ws: Workspace, section: str, values: dict[str, str], *, existing: 
     with ws.db.session() as session:
         if section == "partenaires":
             there = queries.partenaire(session, key) is not None if key else False
+        elif section == "departement":
+            there = any(d.code == key for d in queries.departements(session))
         else:
             c = session.scalar(select(Convention).where(Convention.reference == key)) if key else None
             there = c is not None

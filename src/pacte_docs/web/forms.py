@@ -23,6 +23,16 @@ GROUPS: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
             ("delegation_delegant", "Autorité qui délègue"), ("delegation_numero", "Numéro de l'acte de délégation"),
             ("delegation_date", "Date de l'acte de délégation")]),
     ],
+    "departement": [
+        ("Le Département", [("code", "Code du département"), ("nom", "Nom"), ("direction", "Direction"),
+                            ("adresse", "Adresse postale"), ("ville", "Ville du « Fait à »")]),
+        ("Le Président du Conseil départemental", [("president_civilite", "Civilité"), ("president_nom", "Nom"),
+                                                   ("president_qualite", "Qualité")]),
+        ("L'élu qui signe par délégation, s'il y en a un", [
+            ("signataire_civilite", "Civilité"), ("signataire_nom", "Nom"), ("signataire_qualite", "Qualité"),
+            ("delegation_numero", "Numéro de l'arrêté de délégation"),
+            ("delegation_date", "Date de l'arrêté de délégation")]),
+    ],
     "conventions": [
         ("La convention", [("reference", "Référence"), ("type", "Type"), ("partenaires", "Partenaires"),
                            ("objet", "Objet"), ("territoire", "Territoire")]),
@@ -146,8 +156,24 @@ _PAGE_FOR_COMMAND = (
 )
 
 
+# A blank of an act, as the services place it in the workbook (documents.context.Blank), placed in the pages.
+_BLANK_PLACE = re.compile(r"feuille « (departement|partenaires|conventions) », colonne « (\w+) »"
+                          r"(?:, ligne (?:de la convention|du partenaire) ([A-Z0-9-]+))? \(YAML : [^)]*\)")
+_WHERE = {"departement": "page « Le Département »", "partenaires": "fiche du partenaire {row}",
+          "conventions": "brouillon de la convention {row}"}
+
+
+def _placed(found: re.Match[str]) -> str:
+    section, column, row = found.group(1), found.group(2), found.group(3) or ""
+    label = next((f"{legend} › {libelle}" for legend, columns in GROUPS[section] for name, libelle in columns
+                  if name == column), column)
+    return f"{_WHERE[section].format(row=row).strip()}, champ « {label} »"
+
+
 def for_pages(text: str) -> str:
     """A service's message as a page shows it: the pages that do what the command it cites does."""
     for pattern, replacement in _PAGE_FOR_COMMAND:
         text = pattern.sub(replacement, text)
-    return text
+    text = text.replace("complétez le classeur ou le fichier d'import puis réimportez-le :",
+                        "complétez-les dans ces pages :")
+    return _BLANK_PLACE.sub(_placed, text)

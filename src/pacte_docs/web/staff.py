@@ -61,6 +61,34 @@ def attachment(data: bytes, name: str, media_type: str) -> Response:
         "cache-control": "private, no-store"})
 
 
+# How the form of each kind of record presents itself (web.forms lays out its fields).
+FORM_PAGES: dict[str, dict[str, str]] = {
+    "partenaires": {
+        "nouveau": "Nouveau partenaire", "creer": "/agents/partenaires/nouveau", "liste": "/agents/partenaires",
+        "liste_libelle": "Partenaires", "titre": "Partenaire {key}", "page": "/agents/partenaires/{key}",
+        "retour": "/agents/partenaires", "retour_libelle": "Partenaires", "rubrique": "partenaires",
+        "role": "redaction", "bouton": "Enregistrer le partenaire", "chapeau": "",
+        "enregistre": "Partenaire {key} enregistré.", "apres": "/agents/partenaires/{key}"},
+    "conventions": {
+        "nouveau": "Nouvelle convention (brouillon)", "creer": "/agents/conventions/nouvelle", "liste": "/agents/",
+        "liste_libelle": "Conventions", "titre": "Modifier le brouillon {key}",
+        "page": "/agents/conventions/{key}/modifier", "retour": "/agents/conventions/{key}",
+        "retour_libelle": "Convention {key}", "rubrique": "conventions", "role": "redaction",
+        "bouton": "Enregistrer le brouillon",
+        "chapeau": "Le brouillon se complète à votre rythme : il ne devient une convention en vigueur qu'une fois "
+                   "signé. Ses documents se produisent depuis sa page.",
+        "enregistre": "Brouillon {key} enregistré.", "apres": "/agents/conventions/{key}"},
+    "departement": {
+        "nouveau": "Le Département", "creer": "/agents/departement", "liste": "/agents/",
+        "liste_libelle": "Conventions",
+        "titre": "Le Département", "page": "/agents/departement", "retour": "/agents/",
+        "retour_libelle": "Conventions", "rubrique": "departement", "role": "juriste", "bouton": "Enregistrer",
+        "chapeau": "Ce que les actes disent du Département : son nom en tête, la ville du « Fait à », le Président "
+                   "ou l'élu qui signe par délégation. Un acte déjà signé ne change pas ; les projets suivront.",
+        "enregistre": "Département {key} enregistré.", "apres": "/agents/departement"},
+}
+
+
 def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secret: str,
                  atelier: travaux.Atelier) -> list[Route]:
     signer = URLSafeSerializer(secret)
@@ -460,27 +488,19 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 by_field.setdefault(problem.field, said)
             else:
                 general.append(said)
-        partner = section == "partenaires"
+        text = FORM_PAGES[section]
+        quoted = urllib.parse.quote(key or "")
         if key is None:
-            title = "Nouveau partenaire" if partner else "Nouvelle convention (brouillon)"
-            action = "/agents/partenaires/nouveau" if partner else "/agents/conventions/nouvelle"
-            back, back_label = ("/agents/partenaires", "Partenaires") if partner else ("/agents/", "Conventions")
+            title, action, back, back_label = text["nouveau"], text["creer"], text["liste"], text["liste_libelle"]
         else:
-            quoted = urllib.parse.quote(key)
-            title = f"Partenaire {key}" if partner else f"Modifier le brouillon {key}"
-            action = f"/agents/partenaires/{quoted}" if partner else f"/agents/conventions/{quoted}/modifier"
-            back, back_label = ("/agents/partenaires", "Partenaires") if partner else (
-                f"/agents/conventions/{quoted}", f"Convention {key}")
-        chapeau = None if key is not None or partner else (
-            "Le brouillon se complète à votre rythme : il ne devient une convention en vigueur qu'une fois signé. "
-            "Ses documents se produisent depuis sa page.")
-        return page(request, "agents/fiche.html", agent, status=status,
-                    rubrique="partenaires" if partner else "conventions", titre=title, chapeau=chapeau,
+            title, action = text["titre"].format(key=key), text["page"].format(key=quoted)
+            back, back_label = text["retour"].format(key=quoted), text["retour_libelle"].format(key=key)
+        return page(request, "agents/fiche.html", agent, status=status, rubrique=text["rubrique"], titre=title,
+                    chapeau=text["chapeau"] if key is None or section == "departement" else None,
                     groupes=groups, libelles=labels, valeurs=values, par_champ=by_field, generales=general,
-                    modifiable=agent.peut("redaction"), action=action, retour=back, retour_libelle=back_label,
+                    modifiable=agent.peut(text["role"]), action=action, retour=back, retour_libelle=back_label,
                     cle=records.FORM_SECTIONS[section], verrouillee=key is not None,
-                    bouton="Enregistrer" if key is not None else (
-                        "Enregistrer le partenaire" if partner else "Enregistrer le brouillon"))
+                    bouton="Enregistrer" if key is not None else text["bouton"])
 
     def conventions_templates() -> list[str]:
         """The templates of modeles/ a convention may be written from (not an act's, a PDI/PTI's or a bilan's)."""
@@ -512,24 +532,26 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 return record_form(request, agent, section, key, values,
                                    [Problem("formulaire", None, None, str(exc))], status=422)
             saved = (values.get(records.FORM_SECTIONS[section]) or "").strip().upper() if key is None else key
-            what = "Partenaire" if section == "partenaires" else "Brouillon"
-            request.session["message"] = (f"{what} {saved} enregistré." if report.changed else
-                                          f"{what} {saved} : rien n'a changé.")
-            quoted = urllib.parse.quote(saved)
-            return RedirectResponse(f"/agents/partenaires/{quoted}" if section == "partenaires"
-                                    else f"/agents/conventions/{quoted}", status_code=303)
+            done = FORM_PAGES[section]["enregistre"].format(key=saved)
+            request.session["message"] = done if report.changed else f"{done.removesuffix(' enregistré.')} : " \
+                                                                     "rien n'a changé."
+            return RedirectResponse(FORM_PAGES[section]["apres"].format(key=urllib.parse.quote(saved)),
+                                    status_code=303)
 
-        @needs("redaction")
+        role = FORM_PAGES[section]["role"]
+
+        @needs(role)
         async def blank(request: Request, agent: Connecte) -> Response:
             return record_form(request, agent, section, None, {})
 
-        @needs("redaction")
+        @needs(role)
         async def create(request: Request, agent: Connecte) -> Response:
             return await save(request, agent, None)
 
         @needs("lecture")
         async def show(request: Request, agent: Connecte) -> Response:
-            key = record_key(request)
+            key = record_key(request) if section != "departement" else \
+                await run_in_threadpool(records.departement_code, ws)
             if section == "conventions" and not agent.peut("redaction"):
                 return forbidden(request, agent, "Modifier un brouillon demande le rôle « Rédaction ».")
             try:
@@ -541,14 +563,17 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                             raison=f"« {key} » n'est pas au registre.")
             return record_form(request, agent, section, key, values)
 
-        @needs("redaction")
+        @needs(role)
         async def update(request: Request, agent: Connecte) -> Response:
-            return await save(request, agent, record_key(request))
+            key = record_key(request) if section != "departement" else \
+                await run_in_threadpool(records.departement_code, ws)
+            return await save(request, agent, key)
 
         return blank, create, show, update
 
     new_partner, create_partner, partner_page, update_partner = record_pages("partenaires")
     new_draft, create_draft, draft_page, update_draft = record_pages("conventions")
+    _, _, departement_page, update_departement = record_pages("departement")
 
     # ------------------------------------------------------------ importing a workbook: simulate, then confirm
 
@@ -915,6 +940,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/partenaires/nouveau", create_partner, methods=["POST"]),
         Route("/agents/partenaires/{code:str}", partner_page, methods=["GET", "HEAD"]),
         Route("/agents/partenaires/{code:str}", update_partner, methods=["POST"]),
+        Route("/agents/departement", departement_page, methods=["GET", "HEAD"]),
+        Route("/agents/departement", update_departement, methods=["POST"]),
         Route("/agents/conventions/nouvelle", new_draft, methods=["GET", "HEAD"]),
         Route("/agents/conventions/nouvelle", create_draft, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/modifier", draft_page, methods=["GET", "HEAD"]),
