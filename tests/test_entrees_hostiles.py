@@ -148,7 +148,8 @@ def test_a_signed_copy_must_be_a_readable_pdf_of_reasonable_size(pacte: Pacte, t
              str(sparse): "au-delà de la limite de 100 Mo", str(garbage): "est endommagé",
              str(locked): "protégé par un mot de passe"}
     for path, expected in cases.items():
-        result = pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", path, ok=False)
+        result = pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10",
+        "--fichier", path, ok=False)
         assert result.exit_code == 1, result.output
         assert expected in " ".join(result.output.split()) and "Traceback" not in result.output
     assert registry_state(pacte.root, pacte.base) == before

@@ -25,7 +25,8 @@ def test_sign_archives_the_signed_pdf_read_only(pacte: Pacte, tmp_path: Path) ->
     pacte("importer", str(DATA / "alertes.yaml"))
     signed = tmp_path / "scan.pdf"
     signed.write_bytes(scanned_pdf("scan de la convention signee"))
-    result = pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(signed))
+    result = pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10",
+        "--fichier", str(signed))
     assert "CCAS-2027-105 : signature enregistrée au 10 février 2027." in result.output
     archived = pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"
     assert archived.read_bytes() == signed.read_bytes()
@@ -218,7 +219,8 @@ def test_signed_copy_and_archived_versions_are_never_rewritten(pacte: Pacte, tmp
     scan = tmp_path / "scan.pdf"  # a scan of the paper copy: as many pages as the generated PDF
     pages = len(PdfReader(pacte.root / "conventions/CCAS-2027-105/CCAS-2027-105.pdf").pages)
     scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE CCAS-2027-105", pages=pages))
-    pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(scan))
+    pacte("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10",
+        "--fichier", str(scan))
     signed = pacte.root / "archives/conventions/CCAS-2027-105/CCAS-2027-105-signee.pdf"
     source = (DATA / "alertes.yaml").read_text(encoding="utf-8")
     archived: dict[str, str] = {}
@@ -350,14 +352,16 @@ def test_the_tools_own_draft_is_no_signed_copy(pacte_sqlite: Pacte, tmp_path: Pa
     assert all("PROJET" in page for page in pdf_text(draft).split("\f") if page.strip())
     copy = tmp_path / "CCAS-2027-105-signee.pdf"
     copy.write_bytes(draft.read_bytes())
-    refused = pacte_sqlite("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(copy),
+    refused = pacte_sqlite("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10",
+        "--fichier", str(copy),
                            ok=False)
     assert refused.exit_code == 1 and "ne prouve pas la signature" in refused.output
     assert "octet pour octet, le PDF que pacte a produit (conventions/CCAS-2027-105/CCAS-2027-105.pdf)" in \
         refused.output
     assert "chaque page porte la mention « PROJET » et la copie ne porte aucune signature" in refused.output
     assert _show(pacte_sqlite, "CCAS-2027-105")["date_signature"] is None
-    forced = pacte_sqlite("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10", "--fichier", str(copy),
+    forced = pacte_sqlite("--au", "2027-02-15", "conventions", "signer", "CCAS-2027-105", "--date", "2027-02-10",
+        "--fichier", str(copy),
                           "--force")
     assert "Copie signée : refusée — enregistrée avec --force" in forced.output
 
