@@ -134,7 +134,8 @@ def test_a_template_that_loops_for_ever_is_stopped_in_a_server_thread_too() -> N
     import threading
     import time
 
-    from pacte_docs.documents.rendering import RenderTimeout, deadline, make_environment
+    from pacte_docs.documents.rendering import deadline, make_environment
+    from pacte_docs.errors import RenderTimeout
 
     endless = make_environment().from_string("{% for a in range(100000) %}{% for b in range(100000) %}"
                                              "{% endfor %}{% endfor %}")
