@@ -552,8 +552,17 @@ def test_the_administrator_makes_accounts_each_agent_chooses_a_password_by_a_one
     juriste = Browser(server)
     assert juriste.sign_in(JURISTE[0], JURISTE[3])[0] == 303
     assert juriste.request("GET", "/agents/administration")[0] == 403
-    status, headers, _ = admin.request("POST", "/agents/administration/retirer", {
+    # a role changed takes effect at once; a withdrawal is asked for twice
+    status, _, _ = admin.request("POST", "/agents/administration/role", {
+        "csrftoken": token, "email": "paul.martin@seinesaintdenis.example.fr", "role": "juriste"})
+    assert status == 303 and "Paul Martin a désormais le rôle « juriste »" in admin.request(
+        "GET", "/agents/administration")[2]
+    status, _, page = admin.request("POST", "/agents/administration/retirer", {
         "csrftoken": token, "email": "paul.martin@seinesaintdenis.example.fr"})
+    assert status == 200 and "Retirer le compte de paul.martin@seinesaintdenis.example.fr ?" in page
+    assert "paul.martin" in pacte("agents", "lister").output
+    status, headers, _ = admin.request("POST", "/agents/administration/retirer", {
+        "csrftoken": token, "email": "paul.martin@seinesaintdenis.example.fr", "confirme": "oui"})
     assert status == 303 and paul.request("GET", "/agents/")[0] == 303
     assert "paul.martin" not in pacte("agents", "lister").output
 
@@ -633,8 +642,12 @@ def test_what_the_third_round_on_the_staff_pages_found_is_refused(staff: tuple[P
     chef = Browser(server)
     assert chef.sign_in("chef@seinesaintdenis.example.fr", "un mot de passe long")[0] == 303
     token = chef.token("/agents/administration")
-    chef.request("POST", "/agents/administration/retirer", {"csrftoken": token,
+    chef.request("POST", "/agents/administration/retirer", {"csrftoken": token, "confirme": "oui",
                                                            "email": "chef@seinesaintdenis.ｅxample.fr"})
+    chef.request("POST", "/agents/administration/role", {"csrftoken": token, "role": "lecture",
+                                                         "email": "chef@seinesaintdenis.example.fr"})
+    accounts = json.loads(pacte("agents", "lister", "--format", "json").output)
+    assert {a["email"]: a["role"] for a in accounts}["chef@seinesaintdenis.example.fr"] == "administration"
     assert "chef@seinesaintdenis.example.fr" in pacte("agents", "lister").output
     refused = pacte("agents", "retirer", "chef@seinesaintdenis.example.fr", ok=False)
     assert refused.exit_code != 0 and "seul administrateur" in refused.output

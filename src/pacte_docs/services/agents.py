@@ -49,8 +49,9 @@ class Connecte:
 def _email(value: str) -> str:
     try:
         return check_email(value.strip()).lower()
-    except AddressError as exc:
-        raise PacteError(f"Adresse « {value} » : {exc}") from None
+    except AddressError as exc:  # it names the address already
+        said = str(exc)
+        raise PacteError(said[:1].upper() + said[1:] + ("" if said.endswith(".") else ".")) from None
 
 
 def create(ws: Workspace, email: str, nom: str, role: str, password: str | None) -> Connecte:
@@ -159,6 +160,26 @@ def sign_out(ws: Workspace, agent_id: object) -> None:
 
 
 INVITATION_HOURS = 72
+
+
+def change_role(ws: Workspace, email: str, role: str, by: str | None = None) -> Connecte:
+    """Give the account of *email* another role (never one's own, nor the last administrator's)."""
+    address = _email(email)
+    if role not in roles.ROLES:
+        raise PacteError(f"Rôle « {role} » inconnu : choisissez parmi {', '.join(roles.ROLES)}.")
+    if by is not None and address == _email(by):
+        raise PacteError("Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre administrateur.")
+    with ws.db.session() as session:
+        agent = session.scalar(select(Agent).where(Agent.email == address))
+        if agent is None:
+            raise PacteError(f"Aucun compte pour {address}.")
+        if agent.role == "administration" and role != "administration" and session.scalar(
+                select(func.count()).select_from(Agent).where(Agent.role == "administration",
+                                                              Agent.actif.is_(True))) == 1:
+            raise PacteError(f"{address} est le seul administrateur : donnez d'abord ce rôle à un autre compte.")
+        agent.role = role
+        log.info("rôle de %s : %s", address, role)
+        return Connecte(agent.id, agent.email, agent.nom, agent.role)
 
 
 def invite(ws: Workspace, email: str) -> str:

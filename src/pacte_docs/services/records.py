@@ -103,7 +103,10 @@ def form_values(ws: Workspace, section: str, key: str) -> dict[str, str] | None:
     if record is None:
         return None
     flat = exporter.flatten(section, record)
-    return {column: exporter.form_text(flat.get(column)) for column in form_columns(section)}
+    shown = {column: exporter.form_text(flat.get(column)) for column in form_columns(section)}
+    if isinstance(flat.get("taux_fse"), Decimal):  # a rate as a clerk writes it: « 60 % », not « 0,6000 »
+        shown["taux_fse"] = f"{(flat['taux_fse'] * 100).normalize():f}".replace(".", ",") + " %"
+    return shown
 
 
 def save_form(ws: Workspace, section: str, values: dict[str, str], *, existing: str | None,
@@ -176,7 +179,8 @@ def list_partenaires(ws: Workspace) -> list[dict[str, Any]]:
     """The partners, in code order."""
     with ws.db.session() as session:
         return [{"code": p.code, "type": p.type, "nom": p.nom, "commune": p.commune,
-                 "representant": " ".join(filter(None, [p.representant_civilite, p.representant_nom])) or None,
+                 "representant": " ".join(filter(None, [p.representant_civilite, p.representant_nom]))
+                 if p.representant_nom else None,  # a civility alone names nobody
                  "email": p.email} for p in queries.partenaires(session)]
 
 

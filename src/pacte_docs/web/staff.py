@@ -771,7 +771,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     def accounts_page(request: Request, agent: Connecte, status: int = 200, **values: Any) -> Response:
         return page(request, "agents/administration.html", agent, status=status, rubrique="administration",
-                    comptes=agents.listing(ws), **({"lien": None, "erreur": None, "saisie": {}} | values))
+                    comptes=agents.listing(ws),
+                    **({"lien": None, "erreur": None, "saisie": {}, "a_retirer": None} | values))
 
     def invitation_link(request: Request, email: str, token: str) -> dict[str, Any]:
         """The one-time link, at [serveur] url_publique, else at the address the administrator is browsing."""
@@ -812,9 +813,24 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return await run_in_threadpool(lambda: accounts_page(request, agent, lien=link))
 
     @needs("administration")
+    async def account_role(request: Request, agent: Connecte) -> Response:
+        form = await request.form(max_files=0, max_fields=5)
+        email, role = str(form.get("email", ""))[:254], str(form.get("role", ""))[:40]
+        try:
+            made = await run_in_threadpool(agents.change_role, ws, email, role, agent.email)
+        except PacteError as exc:
+            request.session["message"] = str(exc)
+        else:
+            log.info("rôle de %s changé en %s par %s", made.email, made.role, agent.email)
+            request.session["message"] = f"{made.nom} a désormais le rôle « {roles.LIBELLES[made.role]} »."
+        return RedirectResponse("/agents/administration", status_code=303)
+
+    @needs("administration")
     async def account_remove(request: Request, agent: Connecte) -> Response:
         form = await request.form(max_files=0, max_fields=5)
         email = str(form.get("email", ""))[:254]
+        if form.get("confirme") != "oui":  # a withdrawal is asked for twice
+            return await run_in_threadpool(lambda: accounts_page(request, agent, a_retirer=email))
         try:
             await run_in_threadpool(agents.remove, ws, email, agent.email)
         except PacteError as exc:
@@ -919,6 +935,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/administration/creer", account_create, methods=["POST"]),
         Route("/agents/administration/lien", account_link, methods=["POST"]),
         Route("/agents/administration/retirer", account_remove, methods=["POST"]),
+        Route("/agents/administration/role", account_role, methods=["POST"]),
         Route("/agents/modeles", templates_page, methods=["GET", "HEAD"]),
         Route("/agents/modeles/deposer", template_upload, methods=["POST"]),
         Route("/agents/modeles/remplacer", template_replace, methods=["POST"]),
