@@ -243,3 +243,33 @@ def test_every_staff_page_and_form_passes_axe_on_the_desktop_and_on_a_phone(brow
         judged("département")
         context.close()
         assert len(seen) >= 9
+
+
+def test_a_redaction_agent_is_refused_a_juriste_s_form_and_a_form_without_its_token_is_refused(
+        browser: Browser, served: tuple[Pacte, Server]) -> None:
+    pacte, server = served
+    pacte("agents", "creer", "remi.redaction@seinesaintdenis.example.fr", "--nom", "Rémi Rédaction", "--role",
+          "redaction", input="un mot de passe long\n")
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR", bypass_csp=True)
+    page = context.new_page()
+    page.goto(server.url + "/connexion")
+    page.get_by_label("Adresse électronique").fill("remi.redaction@seinesaintdenis.example.fr")
+    page.get_by_label("Mot de passe").fill("un mot de passe long")
+    page.keyboard.press("Enter")
+    page.wait_for_url(server.url + "/agents/")
+    page.goto(server.url + "/agents/conventions/CCAS-2026-020")
+    assert page.get_by_role("heading", name="Enregistrer la signature").count() == 0  # not offered to him
+    token = page.locator('input[name="csrftoken"]').first.input_value()
+    # the juriste's form, posted from his session with a valid token: 403, in French, nothing recorded
+    answer = page.request.post(server.url + "/agents/conventions/CCAS-2026-020/signer",
+                               form={"csrftoken": token, "date": "2026-01-20"})
+    assert answer.status == 403 and "Cette action demande le rôle « juriste »" in answer.text()
+    assert json.loads(pacte("conventions", "afficher", "CCAS-2026-020", "--format", "json").output)[
+        "date_signature"] is None
+    # a form of his own role, its token taken out of the page before it is sent: 403
+    page.evaluate("document.querySelectorAll('input[name=csrftoken]').forEach(e => e.remove())")
+    page.get_by_role("button", name="Générer les documents (DOCX et PDF)").click()
+    assert "Formulaire refusé" in page.inner_text("h1")
+    assert violations(page) == []
+    assert not (pacte.root / "conventions/CCAS-2026-020/CCAS-2026-020.docx").exists()
+    context.close()
