@@ -288,8 +288,9 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
     app.router.redirect_slashes = False  # its absolute redirection would name whatever host the request said
 
     async def csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
+        staff = {"agents": True} if str(scope.get("path", "")).startswith(STAFF_PREFIXES) else {}
         page = env.get_template("erreur.html").render(
-            version=__version__, au=on(), titre="Formulaire refusé",
+            version=__version__, au=on(), titre="Formulaire refusé", **staff,
             message="Ce formulaire n'a pas été accepté : il a expiré ou ne vient pas de ces pages. Rechargez la "
                     "page, puis envoyez-le de nouveau.").encode()
         await send({"type": "http.response.start", "status": 403, "headers": [
