@@ -143,6 +143,18 @@ def recent(ws: Workspace, count: int = 10) -> list[Vu]:
         return [_seen(t) for t in session.scalars(select(Travail).order_by(Travail.debut.desc()).limit(count))]
 
 
+def interrupted(ws: Workspace) -> int:
+    """On the embedded registry, the one server's work that a stop left unfinished, said as such (the documents
+    it made are recorded; the rest is to start again); how many."""
+    with ws.db.session() as session:
+        found = list(session.scalars(select(Travail).where(Travail.etat.in_(("en_attente", "en_cours")))))
+        for t in found:
+            t.etat, t.fin = "echec", dt.datetime.now(dt.UTC)
+            t.lignes = [*t.lignes, "Interrompu par l'arrêt du serveur : ce qui a été produit est au registre ; "
+                                   "relancez ce travail pour le reste."]
+    return len(found)
+
+
 # ---------------------------------------------------------------- who runs it
 
 
@@ -159,6 +171,7 @@ class Atelier:
 
     async def open(self) -> None:
         if not self.postgres:
+            await asyncio.to_thread(interrupted, self.ws)
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pacte-travaux")
             return
         import procrastinate
