@@ -732,3 +732,15 @@ def test_the_departement_that_acts_name_is_completed_in_its_page(staff: tuple[Pa
     assert status == 303 and headers["location"] == "/agents/departement"
     status, _, page = juriste.request("GET", "/agents/departement")
     assert "Département 93 enregistré." in page and 'value="Stéphane Troussel"' in page
+
+
+def test_work_a_server_stop_left_unfinished_is_said_interrupted(pacte_sqlite: Pacte) -> None:
+    from pacte_docs.services import travaux
+    from pacte_docs.workspace import Workspace
+
+    ws = Workspace.open(pacte_sqlite.root)
+    left = travaux.create(ws, "bilan", {"annee": 2025}, "Bilan 2025", "Claire Dubois <c@d.fr>")
+    assert travaux.interrupted(ws) == 1
+    seen = travaux.seen(ws, left)
+    assert seen is not None and seen.etat == "echec" and seen.fini and "Interrompu" in seen.lignes[-1]
+    assert travaux.interrupted(ws) == 0
