@@ -366,6 +366,32 @@ class Workspace:
         self._db: Database | None = None
         self.on_wait: Callable[[str], None] | None = None  # told when another process holds a lock we need
 
+    def kept_files(self) -> list[Path]:
+        """The files the tool keeps beside the folders it holds: the SQLite registry with its journal, WAL and lock
+        files, and pacte.toml."""
+        kept = [self.root / CONFIG_NAME]
+        if self.base_url.startswith("sqlite:///"):
+            base = Path(self.base_url.removeprefix("sqlite:///").split("?", 1)[0])
+            kept += [base, *(base.with_name(base.name + suffix) for suffix in
+                             ("-wal", "-shm", "-journal", ".documents.lock", ".registre.lock"))]
+        return kept
+
+    def check_output(self, path: Path, option: str) -> Path:
+        """Where a file the user asks for (--sortie, an export, a calendar) may be written: never on what the tool
+        keeps — the registry and its companion files, pacte.toml, archives/, conventions/, a template of
+        modeles/ — whatever the path's spelling or links (PacteError, exit 1, nothing written). The path to write."""
+        resolved = path.expanduser().resolve()
+        kept = {k.resolve() for k in self.kept_files()}
+        folders = [self.archives.resolve(), self.conventions.resolve()]
+        template = resolved.parent == self.modeles.resolve() and resolved.suffix.lower() == ".docx"
+        if resolved in kept or template or any(resolved == f or resolved.is_relative_to(f) for f in folders):
+            raise WorkspaceError(
+                f"{option} {path} : ce chemin est tenu par pacte (registre, pacte.toml, archives/, conventions/ ou "
+                "modèle) et ne peut pas recevoir ce fichier. Choisissez un autre nom ou un autre dossier.")
+        if resolved.is_dir():
+            raise WorkspaceError(f"{option} {path} : c'est un dossier ; donnez un nom de fichier.")
+        return path
+
     @classmethod
     def open(cls, root: str | Path | None = None, base_url: str | None = None) -> Workspace:
         """Open a workspace: *root*, else PACTE_ESPACE, else the current folder; on the registry *base_url*, else

@@ -78,6 +78,7 @@ def verser(ws: Workspace, references: list[str], terminees: bool, sortie: Path, 
     each convention's journal. A convention still in force is refused unless *force*."""
     if terminees and references:
         raise LifecycleError("Donnez des références ou --terminees, pas les deux.")
+    ws.check_output(sortie, "--sortie")
     settings = rules(ws)
     with ws.db.session() as session:
         chosen = [queries.convention(session, r) for r in references] if references else [

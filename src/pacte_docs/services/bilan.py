@@ -176,12 +176,7 @@ def _check_copy(ws: Workspace, sortie: Path | None, target: Path) -> None:
     if sortie.suffix.lower() not in (".pdf", ".docx"):
         raise PacteError(f"--sortie {sortie} : donnez un nom de fichier en .pdf (le bilan compilé) ou en .docx (le "
                          "bilan à relire dans Word).")
-    resolved = sortie.resolve()
-    for kept in (ws.archives, ws.conventions):
-        if resolved.is_relative_to(kept.resolve()):
-            raise PacteError(f"--sortie {sortie} : ce dossier est tenu par le registre, où le bilan est déjà "
-                             f"enregistré ({ws.relative(target)}). Choisissez un chemin hors de archives/ et "
-                             "conventions/.")
+    ws.check_output(sortie, "--sortie")  # the bilan itself is recorded at target
 
 
 def _copy(target: Path, sortie: Path | None, report: BilanReport) -> None:
@@ -324,6 +319,8 @@ def export_figures(ws: Workspace, annee: int, sortie: Path | None = None, depart
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
+    if sortie is not None:
+        ws.check_output(sortie, "--sortie")
     target = sortie or ws.archives / "bilans" / str(annee) / f"bilan-{annee}.xlsx"
     with ws.db.session() as session:
         pacte = pacte_for_year(session, annee, departement)

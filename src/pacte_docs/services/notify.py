@@ -177,6 +177,7 @@ def write_calendar(ws: Workspace, on: dt.date, path: Path) -> int:
     """Write the iCalendar file of every running convention's deadlines; returns the number of events."""
     from pacte_docs.documents import agenda
 
+    ws.check_output(path, "--ics")
     with ws.db.session() as session:
         followed = suivis(session, on, ws.config, tous=True)
     data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours)

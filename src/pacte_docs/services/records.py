@@ -171,6 +171,7 @@ def _form_field(field: str | None, columns: list[str]) -> str | None:
 def export_registry(ws: Workspace, path: Path, fmt: str | None = None, raw: bool = False) -> list[Path]:
     """Write the registry to a re-importable file (xlsx, csv — a file per section — or yaml); returns them. CSV
     cells that a spreadsheet would compute are protected, unless *raw*."""
+    ws.check_output(path, "FICHIER")
     with ws.db.session() as session:
         return exporter.export(session, path, fmt, raw)
 

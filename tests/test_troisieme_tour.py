@@ -1,0 +1,61 @@
+"""Hostile round 3 (issue 30), by family: each finding refused by one mechanism, with a test that failed before."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATA, Pacte, folder_state
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- 1. an output path never lands on what pacte keeps
+
+
+def test_no_output_lands_on_the_registry_its_files_the_configuration_or_the_archives(pacte_sqlite: Pacte,
+                                                                                     tmp_path: Path) -> None:
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-010")
+    root = pacte.root
+    registry, config = root / "pacte.db", root / "pacte.toml"
+    kept = {registry: _digest(registry), config: _digest(config)}
+    before = folder_state(root / "conventions")
+    aside = tmp_path / "ailleurs"
+    aside.mkdir()
+    (aside / "lien.db").symlink_to(registry)  # another spelling of the same file
+    attempts = [
+        ("--au", "2026-12-01", "archives", "verser", "--terminees", "--force", "--sortie", str(registry)),
+        ("exporter", "--format", "yaml", str(registry)),
+        ("exporter", "--format", "yaml", str(aside / "lien.db")),
+        ("exporter", "--format", "yaml", str(root / "archives" / ".." / "pacte.toml")),
+        ("alertes", "--ics", str(registry)),
+        ("alertes", "--ics", str(root / "pacte.db-wal")),
+        ("alertes", "--ics", str(root / "conventions" / "CCAS-2024-010" / "CCAS-2024-010.pdf")),
+        ("archives", "verser", "CCAS-2024-010", "--force", "--sortie",
+         str(root / "archives" / "conventions" / "CCAS-2024-010" / "copie.zip")),
+        ("bilan", "compiler", "2025", "--format", "xlsx", "--sortie", str(root / "modeles" / "avenant.docx")),
+        ("exporter", str(root / "modeles" / "avenant.docx"), "--format", "yaml"),
+    ]
+    for args in attempts:
+        result = pacte(*args, ok=False)
+        assert result.exit_code == 1, (args, result.output)
+        assert "ce chemin est tenu par pacte" in " ".join(result.output.split()), (args, result.output)
+        assert "Traceback" not in result.output
+    assert {path: _digest(path) for path in kept} == kept
+    assert folder_state(root / "conventions") == before
+    assert not (root / "archives" / "conventions" / "CCAS-2024-010" / "copie.zip").exists()
+    # elsewhere, the same commands write where they are told
+    assert pacte("exporter", "--format", "yaml", str(aside / "registre.yaml")).exit_code == 0
+    assert pacte("alertes", "--ics", str(aside / "echeances.ics")).exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["pacte.db-shm", "pacte.db.registre.lock", "pacte.db-journal"])
+def test_the_registry_s_companion_files_are_kept_too(pacte_sqlite: Pacte, name: str) -> None:
+    result = pacte_sqlite("alertes", "--ics", str(pacte_sqlite.root / name), ok=False)
+    assert result.exit_code == 1 and "ce chemin est tenu par pacte" in " ".join(result.output.split())
