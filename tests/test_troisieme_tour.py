@@ -59,3 +59,27 @@ def test_no_output_lands_on_the_registry_its_files_the_configuration_or_the_arch
 def test_the_registry_s_companion_files_are_kept_too(pacte_sqlite: Pacte, name: str) -> None:
     result = pacte_sqlite("alertes", "--ics", str(pacte_sqlite.root / name), ok=False)
     assert result.exit_code == 1 and "ce chemin est tenu par pacte" in " ".join(result.output.split())
+
+
+# ---------------------------------------------------------------- 8. every sandbox error is a French template error
+
+
+@pytest.mark.parametrize(("tag", "said"), [
+    ("{% include '/etc/passwd' %}", "balise « include »"),
+    ("{% for i in range(10**9) %}x{% endfor %}", "dépasse 100 000 tours"),
+])
+def test_a_template_s_forbidden_tag_or_endless_range_is_a_french_template_error(pacte_sqlite: Pacte, tag: str,
+                                                                                said: str) -> None:
+    from tests.helpers import add_paragraphs
+
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    add_paragraphs(pacte.root / "modeles" / "convention_ccas.docx", tag)
+    result = pacte("conventions", "generer", "CCAS-2024-010", ok=False)
+    assert result.exit_code != 0 and "Traceback" not in result.output and "TypeError" not in result.output
+    assert "OverflowError" not in result.output and "convention_ccas" in result.output
+    checked = pacte("modeles", "verifier", "convention_ccas", ok=False)
+    if "include" in tag:
+        assert checked.exit_code != 0 and said in checked.output
+    else:
+        assert said in result.output, result.output

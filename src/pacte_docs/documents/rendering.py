@@ -495,6 +495,13 @@ def _analyse_bytes(name: str, data: bytes, env: SandboxedEnvironment) -> Templat
                 findings.append(Finding("erreur", part.name, paragraph, excerpt,
                                         "syntaxe Jinja : " + french_syntax_message(exc.message or "")))
             continue
+        for tag in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+            excerpt = _paragraph_text(lines[tag.lineno - 1]) if 0 < tag.lineno <= len(lines) else ""
+            keyword = {nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from",
+                       nodes.Extends: "extends"}[type(tag)]
+            findings.append(Finding("erreur", part.name, _original_paragraph(part, excerpt), excerpt,
+                                    f"balise « {keyword} » : un modèle ne lit aucun autre fichier ; recopiez ici le "
+                                    "texte voulu"))
         unknown = list(unknown_names(ast, env, lines, part))
         findings.extend(unknown)
         if not unknown:  # Jinja compiles the template to list its variables: an unknown filter stops it
@@ -813,6 +820,14 @@ class CompiledTemplate:
             raise TemplateError(f"Modèle {self.path} : syntaxe Jinja incorrecte ({exc.message}).") from exc
         except RecursionError:
             raise TemplateError(f"Modèle {self.path} : une macro s'appelle elle-même sans fin ; corrigez-la.") from None
+        except OverflowError:  # the sandbox's range() beyond MAX_RANGE
+            raise TemplateError(f"Modèle {self.path} : une boucle « range » dépasse 100 000 tours ; corrigez le "
+                                "modèle.") from None
+        except TypeError as exc:  # an include, an import or an extends: no loader, no other file
+            if "loader" not in str(exc):
+                raise
+            raise TemplateError(f"Modèle {self.path} : une balise « include », « import » ou « extends » y lit un "
+                                "autre fichier, ce qu'un modèle ne fait pas ; recopiez ici le texte voulu.") from None
         except (RenderTimeout, MemoryError):
             raise TemplateError(f"Modèle {self.path} : le document n'est pas rendu en {self.render_timeout:g} s "
                                 "(boucles imbriquées sans fin ?) ; corrigez le modèle, ou allongez [generation] "
