@@ -83,3 +83,15 @@ def test_a_template_s_forbidden_tag_or_endless_range_is_a_french_template_error(
         assert checked.exit_code != 0 and said in checked.output
     else:
         assert said in result.output, result.output
+
+
+def test_a_truncated_pdf_is_refused_in_french_only(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-010")
+    whole = (pacte.root / "conventions/CCAS-2024-010/CCAS-2024-010.pdf").read_bytes()
+    cut = tmp_path / "tronque.pdf"
+    cut.write_bytes(whole[:len(whole) // 3])
+    result = pacte("conventions", "signer", "CCAS-2024-010", "--date", "2024-05-15", "--fichier", str(cut), ok=False)
+    assert result.exit_code == 1 and "est endommagé et ne peut pas être lu" in result.output
+    assert "EOF marker" not in result.output and "Error" not in result.output.replace("Erreur", "")

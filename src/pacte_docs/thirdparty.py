@@ -27,8 +27,23 @@ SILENCED = (
 )
 
 
+# Libraries that log in English what the tool then says in French: their messages go to a configured log (the
+# server's), never straight to the user's terminal through Python's last-resort handler.
+QUIET_LOGGERS = {
+    "pypdf": "pypdf logs « EOF marker not found », « incorrect startxref » … while it reads a damaged PDF; the "
+             "tool then refuses the file with a French message that names it.",
+}
+
+
 def silence_third_party_warnings() -> None:
-    """Install one narrow « ignore » filter per entry of SILENCED (category and module, never a blanket filter)."""
+    """Install one narrow « ignore » filter per entry of SILENCED (category and module, never a blanket filter),
+    and keep the loggers of QUIET_LOGGERS off the terminal."""
+    import logging
+
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
     for entry in SILENCED:
         module_name, _, class_name = entry.category.rpartition(".")
         try:

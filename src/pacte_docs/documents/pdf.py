@@ -8,6 +8,7 @@ group. No `soffice` outlives the run that started it.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from pacte_docs.errors import ConverterError, InputFileError
 from pacte_docs.files import capital
+
+log = logging.getLogger("pacte.pdf")
 
 # LibreOffice 7.4 was seen converting only 247 of 300 files given in one call, and exiting 0.
 BATCH_SIZE = 150
@@ -183,8 +186,9 @@ def readable_pages(data: bytes, what: str) -> int:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             NotImplementedError) as exc:
-        raise InputFileError(f"{capital(what)} est endommagé et ne peut pas être lu ({type(exc).__name__}) : "
-                             "faites-en une nouvelle copie PDF.") from None
+        log.info("PDF illisible %s : %s", what, type(exc).__name__)  # for whoever reads the log, not the user
+        raise InputFileError(f"{capital(what)} est endommagé et ne peut pas être lu : faites-en une nouvelle copie "
+                             "PDF (depuis le document d'origine, ou un nouveau scan).") from None
     if pages == 0:
         raise InputFileError(f"{capital(what)} ne contient aucune page.")
     return pages
