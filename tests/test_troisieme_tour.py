@@ -95,3 +95,41 @@ def test_a_truncated_pdf_is_refused_in_french_only(pacte_sqlite: Pacte, tmp_path
     result = pacte("conventions", "signer", "CCAS-2024-010", "--date", "2024-05-15", "--fichier", str(cut), ok=False)
     assert result.exit_code == 1 and "est endommagé et ne peut pas être lu" in result.output
     assert "EOF marker" not in result.output and "Error" not in result.output.replace("Erreur", "")
+
+
+# ---------------------------------------------------------------- 6. the server: one canonical path, strict params
+
+
+def test_the_server_answers_404_for_every_non_canonical_path_and_parses_numbers_strictly(pacte_sqlite: Pacte
+                                                                                        ) -> None:
+    import http.client
+
+    from tests.helpers import create_link, start_server
+
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    _, token, _ = create_link(pacte, "--tout")
+    server = start_server(pacte.root)
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+
+        def get(path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            try:
+                connection.request("GET", path, headers=headers or {})
+                response = connection.getresponse()
+                response.read()
+                return response.status, {k.lower(): v for k, v in response.getheaders()}
+            finally:
+                connection.close()
+
+        assert get(f"/acces/{token}")[0] == 200
+        for path in (f"/acces%2f{token}", f"/acces%2F{token}", f"/acces/{token}/", f"/acces//{token}",
+                     f"/acces/{'x' * 43}/", f"/acces/{token}%2fpublications"):
+            status, headers = get(path, {"Host": "evil.example"})
+            assert status == 404 and "location" not in headers, (path, status, headers)
+        for value in ("%C2%B2", "%E2%91%A0", "%EF%BC%91", "9" * 40, "-1"):
+            assert get(f"/acces/{token}?page={value}")[0] == 200, value
+        assert "Traceback" not in server.stop()
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -73,6 +74,18 @@ class Filters:
     def narrowed(self) -> bool:
         """Whether the reader chose any filter (a band aside)."""
         return bool(self.responsable or self.type or self.statut or self.partenaire)
+
+    @classmethod
+    def parse(cls, params: Any, team: bool = True) -> Filters:
+        """The filters of a page's query string, each bounded; a page number only in ASCII digits (« ² », « ① »
+        or « １ » are no number: page 1). *team*: whether the reader may choose a responsable."""
+        def value(name: str, limit: int) -> str:
+            return str(params.get(name, ""))[:limit]
+
+        number = value("page", 7)
+        return cls(responsable=value("responsable", 254) if team else "", type=value("type", 40),
+                   statut=value("statut", 40), partenaire=value("partenaire", 100), bande=value("bande", 40),
+                   page=int(number) if re.fullmatch(r"[0-9]{1,6}", number) else 1)
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The filters as URL parameters (empty ones left out), with *changes*."""

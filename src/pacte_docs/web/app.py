@@ -93,7 +93,12 @@ class Guard:
             await send(message)
 
         staff = scope["method"] == "POST" and scope.get("path", "").startswith(STAFF_PREFIXES)
-        if staff and _too_long(scope):
+        if _non_canonical(scope):
+            body = b"Page introuvable."
+            await with_headers({"type": "http.response.start", "status": 404, "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+        elif staff and _too_long(scope):
             body = "Envoi refusé : 10 Mo au plus, d'une longueur annoncée (Content-Length).".encode()
             await with_headers({"type": "http.response.start", "status": 413, "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
@@ -111,6 +116,14 @@ class Guard:
 
 
 MAX_BODY = 10 * 1024 * 1024  # a staff form or upload; more is refused before it is read
+_ENCODED_SEPARATOR = re.compile(rb"%(2f|5c|2e)", re.IGNORECASE)
+
+
+def _non_canonical(scope: Scope) -> bool:
+    """A path that names a page another way than its links do — an encoded « / », « \\ » or « . », a « // » —
+    is no page (404), whatever the router would decode it to."""
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+    return bool(_ENCODED_SEPARATOR.search(raw)) or b"//" in raw
 
 
 def _too_long(scope: Scope) -> bool:
@@ -189,13 +202,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
 
     async def board(request: Request) -> Response:
         who = await the_link(request)
-        params = request.query_params
-        page = params.get("page", "1")
-        filters = portal.Filters(
-            responsable=params.get("responsable", "") if who.equipe else "", type=params.get("type", ""),
-            statut=params.get("statut", ""), partenaire=params.get("partenaire", "")[:100],
-            bande=params.get("bande", ""),
-            page=int(page) if re.fullmatch(r"[0-9]{1,6}", page) is not None else 1)
+        filters = portal.Filters.parse(request.query_params, team=who.equipe)
         result = await run_in_threadpool(portal.board, ws, who, on(), filters)
         return render(request, "echeances.html", tableau=result, choix=portal.filter_choices(),
                       url=lambda **changes: "?" + urllib.parse.urlencode(result.filters.query(**changes)),

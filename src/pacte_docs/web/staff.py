@@ -250,13 +250,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     @needs("lecture")
     async def home(request: Request, agent: Connecte) -> Response:
         """The conventions as the directors' board shows them (portal.board), every one, with its filters."""
-        params = request.query_params
-        number = params.get("page", "1")
-        filters = portal.Filters(
-            responsable=params.get("responsable", "")[:254], type=params.get("type", "")[:40],
-            statut=params.get("statut", "")[:40], partenaire=params.get("partenaire", "")[:100],
-            bande=params.get("bande", "")[:40],
-            page=int(number) if re.fullmatch(r"[0-9]{1,6}", number) is not None else 1)
+        filters = portal.Filters.parse(request.query_params)
         result = await run_in_threadpool(portal.board, ws, portal.STAFF, on(), filters)
         return page(request, "agents/conventions.html", agent, rubrique="conventions", tableau=result,
                     choix=portal.filter_choices(), equipe=True, tout_afficher="/agents/",
