@@ -81,7 +81,11 @@ def electronic_signatures(data: bytes, authorities: list[bytes]) -> list[Signatu
 
     roots = [cert for pem in authorities for cert in load_certs_from_pemder_data(pem)]
     found = []
-    for embedded in PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures:
+    try:
+        embedded_signatures = list(PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures)
+    except Exception:  # noqa: BLE001 — a signature dictionary pyHanko cannot read: a broken signature, in French
+        return [Signature("(illisible)", None, False, _COVERAGE["UNCLEAR"], _CHANGED["OTHER"], False)]
+    for embedded in embedded_signatures:
         try:
             with _quiet():  # pyHanko logs an untrusted chain with its traceback: the finding says it in French
                 status = validate_pdf_signature(embedded, ValidationContext(trust_roots=roots, allow_fetching=False))
@@ -138,13 +142,18 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def _body(text: str, reference: str) -> str:
+    """The text without the page furniture that differs between a draft and the final text (« PROJET » headers,
+    « Page 2 sur 5 », the lines naming the reference)."""
+    return "\n".join(line for line in text.splitlines() if reference not in line.replace("\u2011", "-")
+                     and not re.search(r"\bPROJET\b|Page \d+ sur \d+|^\s*\d+\s*/\s*\d+\s*$", line))
+
+
 def _articles(text: str, reference: str) -> dict[str, str]:
-    """The text of each article, by its number (« 1er » → « 1 »), without the page furniture that differs between
-    a draft and the final text (« PROJET » headers, « Page 2 sur 5 », the lines naming the reference)."""
-    lines = [line for line in text.splitlines() if reference not in line.replace("\u2011", "-")
-             and not re.search(r"\bPROJET\b|Page \d+ sur \d+|^\s*\d+\s*/\s*\d+\s*$", line)]
-    parts = re.split(r"(?m)^\s*Article\s+(\d+)(?:er)?\b", "\n".join(lines))
-    return {parts[i]: _squash(parts[i + 1]) for i in range(1, len(parts) - 1, 2)}
+    """The text of each article, by its number (« 1er » → « 1 »), and what comes before the first one under
+    « préambule », page furniture aside (_body)."""
+    parts = re.split(r"(?m)^\s*Article\s+(\d+)(?:er)?\b", _body(text, reference))
+    return {"préambule": _squash(parts[0]), **{parts[i]: _squash(parts[i + 1]) for i in range(1, len(parts) - 1, 2)}}
 
 
 def _page_texts(data: bytes) -> list[str]:
@@ -191,13 +200,25 @@ def compare(copy: bytes, generated: bytes | None, reference: str, verification: 
         verification.texte = "conforme"
         verification.avertissements.append("aucun PDF généré enregistré : seule la référence a été vérifiée")
         return
+    # the whole text, compared: each article, what precedes them, nothing added after, the same pages
     mine, theirs = _articles(expected_text, reference), _articles(text, reference)
-    different = [number for number in mine if theirs.get(number) != mine[number]]
+    different = [number for number in mine if number != "préambule" and theirs.get(number) != mine[number]]
+    added = [number for number in theirs if number not in mine]
+    reasons = []
     if different:
+        reasons.append(f"article{'s' if len(different) > 1 else ''} {', '.join(different)} "
+                       f"différent{'s' if len(different) > 1 else ''}")
+    if added:
+        reasons.append(f"article{'s' if len(added) > 1 else ''} {', '.join(added)} "
+                       f"ajouté{'s' if len(added) > 1 else ''}")
+    if theirs.get("préambule") != mine.get("préambule"):
+        reasons.append("texte différent avant l'article 1er")
+    if pages != expected_pages:
+        reasons.append(f"{pages} page{'s' if pages > 1 else ''} au lieu de {expected_pages}")
+    if reasons:
         verification.texte = "différent"
-        verification.refus.append("le texte de la copie diffère de la convention enregistrée (article"
-                                  f"{'s' if len(different) > 1 else ''} {', '.join(different)}) : copie d'une "
-                                  "autre version ?")
+        verification.refus.append(f"le texte de la copie diffère de la convention enregistrée ({' ; '.join(reasons)}) "
+                                  ": copie d'une autre version, ou texte ajouté ?")
         return
     verification.texte = "conforme"
 

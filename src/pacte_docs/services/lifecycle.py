@@ -306,6 +306,11 @@ def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = 
            on: dt.date | None = None) -> Step:
     step = Step()
     with ws.db.session() as session:
+        already = _already_signed(session, ws, reference, date, fichier)
+    if already is not None:  # the same signature, the same copy, just recorded (by another run, maybe)
+        step.lines.append(already)
+        return step
+    with ws.db.session() as session:
         archived, verification = record_signature(session, ws, reference, date, fichier, force, on)
     step.lines.append(f"{reference} : signature enregistrée au {date_longue(date)}.")
     if verification is not None:
@@ -314,6 +319,24 @@ def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = 
         step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
     _regenerate(ws, reference, step)
     return step
+
+
+def _already_signed(session: Session, ws: Workspace, reference: str, date: dt.date,
+                    fichier: Path | None) -> str | None:
+    """What to say when this signature is recorded already, with this very copy (or without one, none being
+    given): a repeat changes nothing. None otherwise."""
+    c = queries.convention(session, reference)
+    if c.date_signature != date:
+        return None
+    copies = [d for d in DocumentStore(session, ws).documents(c.id) if d.nature == "signe"]
+    if fichier is None:
+        return f"{reference} : signature déjà enregistrée au {date_longue(date)} ; rien n'a changé."
+    digest = files.sha256_bytes(files.read_input(fichier, SIGNED_COPY_LIMIT, "le PDF signé"))
+    same = next((d for d in copies if d.sha256 == digest), None)
+    if same is None:
+        return None
+    return (f"{reference} : cette copie signée est déjà enregistrée ({same.chemin}), avec la signature du "
+            f"{date_longue(date)} ; rien n'a changé.")
 
 
 def _act(ws: Workspace, step: Step, reference: str, nature: str, numero: int | None, label: str,
