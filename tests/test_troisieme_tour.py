@@ -133,3 +133,27 @@ def test_the_server_answers_404_for_every_non_canonical_path_and_parses_numbers_
         assert "Traceback" not in server.stop()
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------- 7. a signed text altered on the disk
+
+
+def test_a_signed_text_altered_on_the_disk_is_reported_by_generer_never_called_unchanged(pacte_sqlite: Pacte
+                                                                                       ) -> None:
+    import os
+    import stat
+
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    pacte("conventions", "generer", "CCAS-2024-010")  # signed in the registry: its text is frozen once made
+    again = pacte("conventions", "generer", "CCAS-2024-010")
+    assert again.exit_code == 0
+    signed = pacte.root / "conventions/CCAS-2024-010/CCAS-2024-010.docx"
+    os.chmod(signed, os.stat(signed).st_mode | stat.S_IWUSR)
+    with signed.open("ab") as out:
+        out.write(b"\0")
+    altered = pacte("conventions", "generer", "CCAS-2024-010", ok=False)
+    said = " ".join(altered.output.split())
+    assert altered.exit_code == 1 and "Texte signé modifié ou absent sur le disque" in said, said
+    assert "conventions/CCAS-2024-010/CCAS-2024-010.docx" in said and "sauvegarde" in said
+    assert "inchangé" not in said

@@ -16,7 +16,7 @@ from typing import Any
 from pacte_docs.documents import context, pdf, signature_page
 from pacte_docs.documents.rendering import CompiledTemplate, TemplateCache, missing_variables
 from pacte_docs.documents.store import DocumentStore
-from pacte_docs.errors import TemplateError, UnknownReferenceError
+from pacte_docs.errors import IntegrityError, TemplateError, UnknownReferenceError
 from pacte_docs.files import make_durable, sha256_bytes, stage
 from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import journal, queries
@@ -238,10 +238,20 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
     for nature in {j.nature for j in jobs}:
         documents.load([j.cle for j in jobs if j.nature == nature], nature)
     plans = []
+    altered = []
     for job in jobs:
         current = documents.current(job.cle, job.nature, "docx")
         frozen = current is not None and current.fige
+        if frozen and current is not None and not documents.is_intact(current):
+            altered.append(current)
         plans.append(_Planned(job, cache.get(job.template) if not frozen else None, frozen))
+    if altered:  # a signed text is never rewritten: one changed on the disk is said, and nothing is done
+        raise IntegrityError(
+            "Texte signé modifié ou absent sur le disque : "
+            + " ; ".join(f"{d.chemin} (empreinte SHA-256 enregistrée : {d.sha256})" for d in altered)
+            + ". pacte ne le réécrit jamais. Remettez le fichier enregistré depuis la sauvegarde de l'espace (son "
+              "empreinte doit redevenir celle-ci) ; le texte qui fait foi est celui de la copie signée archivée "
+              "(archives/conventions/). Rien n'a été produit.")
     _check_and_render(documents, plans, progress)
     for plan in plans:
         missing = context.blanks(plan.context) if plan.nature == "convention" and not plan.frozen else []
