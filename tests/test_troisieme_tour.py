@@ -157,3 +157,76 @@ def test_a_signed_text_altered_on_the_disk_is_reported_by_generer_never_called_u
     assert altered.exit_code == 1 and "Texte signé modifié ou absent sur le disque" in said, said
     assert "conventions/CCAS-2024-010/CCAS-2024-010.docx" in said and "sauvegarde" in said
     assert "inchangé" not in said
+
+
+# ---------------------------------------------------------------- 4. one validation for a typed value
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("avenant", "CCAS-2024-010", "--objet", "Objet\x07 sonore", "--date", "2026-11-02"),
+     "caractère de contrôle invisible (U+0007)"),
+    (("avenant", "CCAS-2024-010", "--objet", "Objet", "--date", "2026-11-02", "--remplace-article", "4",
+      "Texte \x1b[31mrouge"), "caractère de contrôle invisible (U+001B)"),
+    (("avenant", "CCAS-2024-010", "--objet", "Objet", "--date", "2026-11-02", "--deliberation", "CP\n2026"),
+     "retour à la ligne interdit"),
+    (("denoncer", "CCAS-2024-010", "--date", "2026-11-02", "--motif", "x" * 3000), "texte trop long"),
+    (("avenant", "CCAS-2024-010", "--objet", "Objet", "--date", "2026-11-02", "--remplace-article", "0", "T"),
+     "Numéro d'article « 0 » incompréhensible"),
+    (("avenant", "CCAS-2024-010", "--objet", "Objet", "--date", "2026-11-02", "--remplace-article", "1" + "0" * 30,
+      "T"), "incompréhensible"),
+    (("avenant", "CCAS-2024-010", "--objet", "Objet", "--date", "2026-11-02", "--remplace-article", "٣", "T"),
+     "incompréhensible"),
+    (("avenant", "CCAS-2024-010", "--objet", "Objet", "--date", "2026-11-02", "--remplace-article", "１", "T"),
+     "incompréhensible"),
+])
+def test_text_typed_on_the_command_line_is_checked_as_an_import_checks_it(pacte_sqlite: Pacte, args: tuple[str, ...],
+                                                                          said: str) -> None:
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "registre.yaml"))
+    before = pacte("exporter", "--format", "yaml", str(pacte.root.parent / "avant.yaml")).exit_code
+    result = pacte("conventions", *args, ok=False)
+    assert result.exit_code != 0 and said in " ".join(result.output.split()), result.output
+    assert before == 0 and "Traceback" not in result.output
+    exported = pacte.root.parent / "apres.yaml"
+    pacte("exporter", "--format", "yaml", str(exported))
+    assert exported.read_text(encoding="utf-8") == (pacte.root.parent / "avant.yaml").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- 5. SEDA: what XML cannot hold, identifiers
+
+
+def test_a_name_no_xml_can_hold_is_refused_at_import_and_identifiers_follow_the_content(pacte_sqlite: Pacte,
+                                                                                        tmp_path: Path) -> None:
+    pacte = pacte_sqlite
+    hostile = tmp_path / "nonchar.yaml"
+    hostile.write_text("partenaires:\n  - code: CCAS-X\n    type: ccas\n    nom: \"CCAS \\uFFFE de X\\uFFFF\"\n",
+                       encoding="utf-8")
+    refused = pacte("importer", str(hostile), ok=False)
+    assert refused.exit_code != 0 and "U+FFFE" in refused.output and "Traceback" not in refused.output
+    pacte("importer", str(DATA / "registre.yaml"))
+    config = pacte.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[archivage]", "[archivage-exemple]")
+                      + '\n[archivage]\nservice_archives = "FRAD093"\nservice_versant = "FRDEP093-DIE"\n'
+                        'regle = "APP0010"\nduree = "P10Y"\nsort_final = "conserver"\n', encoding="utf-8")
+    pacte("conventions", "generer", "FT-2023-009", "--sans-pdf")
+
+    def identifier(name: str) -> str:
+        import re
+        import zipfile
+
+        package = tmp_path / name
+        pacte("--au", "2026-12-01", "archives", "verser", "FT-2023-009", "--sortie", str(package))
+        with zipfile.ZipFile(package) as archive:
+            manifest = archive.read("manifest.xml").decode("utf-8")
+        found = re.search(r"<MessageIdentifier>([^<]+)</MessageIdentifier>", manifest)
+        assert found, manifest[:300]
+        return found.group(1)
+
+    first = identifier("premier.zip")
+    assert identifier("meme.zip") == first  # the same package, made again
+    from tests.helpers import scanned_pdf
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE", pages=3))
+    pacte("conventions", "signer", "FT-2023-009", "--date", "2023-01-10", "--fichier", str(scan))
+    assert identifier("autre.zip") != first  # another content (its signed copy added), another identifier

@@ -33,7 +33,9 @@ RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT
 DEPARTEMENT_CODE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
 INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 LINE_BREAK = re.compile(r"[\r\n\u0085\u2028\u2029]")  # a carriage return alone breaks a mail header too
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+# invisible controls, and what no XML document may hold (surrogates, the non-characters U+FFFE, U+FFFF and
+# U+FDD0–U+FDEF): a partner named with one of them would make its SEDA transfer unwritable
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 
 

@@ -95,7 +95,11 @@ def verser(ws: Workspace, references: list[str], terminees: bool, sortie: Path, 
         first = min(c.date_effet for c in chosen)
         moment = max((e.quand for e in events), default=dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC))
         refs = [d.reference for d in dossiers]
-        identifier = f"VERS-{moment:%Y%m%d}-{files.sha256_bytes(','.join(refs).encode())[:8].upper()}"
+        # the identifier follows the content: the conventions and every file they carry, byte for byte (two
+        # different packages never share one; the same package made again keeps it)
+        content = ",".join(refs) + "|" + ",".join(f"{p.chemin}:{files.sha256_bytes(p.data)}"
+                                                  for d in dossiers for p in d.pieces)
+        identifier = f"VERS-{moment:%Y%m%d}-{files.sha256_bytes(content.encode())[:12].upper()}"
         moment = moment.astimezone(dt.UTC) if moment.tzinfo else moment  # SQLite gives it back naive, in UTC
         data = seda.package(dossiers, settings, moment.replace(tzinfo=None), identifier)
         files.write_atomic(sortie, data)

@@ -116,6 +116,7 @@ def not_in_future(what: str, date: dt.date | None, on: dt.date, force: bool) -> 
 def record_renewal(session: Session, reference: str, date: dt.date, deliberation: str | None,
                    on: dt.date, force: bool = False) -> periods.Periode:
     """Record an express renewal decision, which opens the next period; returns that period."""
+    deliberation = typed_text(deliberation, "Numéro de la délibération", 50, multiline=False)
     not_in_future("La date du renouvellement", date, on, force)
     c = queries.convention(session, reference)
     if c.renouvellement != "expresse":
@@ -156,13 +157,30 @@ def record_renewal(session: Session, reference: str, date: dt.date, deliberation
 
 
 
+def typed_text(value: str | None, what: str, limit: int, *, multiline: bool = True) -> str | None:
+    """A text typed for an act (an option of the command line, a field of the staff pages), checked as the import
+    checks the same field (import_format.text): no control character, no line break where one line is wanted,
+    bounded. One validation for a value, whatever its way in."""
+    from pacte_docs.errors import Invalid
+    from pacte_docs.intake import import_format
+
+    if value is None:
+        return None
+    try:
+        return import_format.text(limit, multiline)(value)
+    except Invalid as exc:
+        raise LifecycleError(f"{what} : {exc.message} — {exc.fix}.") from None
+
+
 def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]:
     """(mode, article, new wording) → the avenant's recorded changes, checked: an article number (« 4 », « 1er »,
     « 7 bis ») and a wording that is not empty."""
     result = []
     for mode, article, texte in changes:
         number = " ".join(article.split()).removeprefix("article ").removeprefix("Article ")
-        if not re.fullmatch(r"\d+(er)?( (bis|ter|quater))?", number):
+        texte = typed_text(texte, f"Nouvelle rédaction de l'article {number}", 10000) or ""
+        # ASCII digits only: « ٣ » or « １ » are no article number, nor 0 or a number of thirty digits
+        if not re.fullmatch(r"[1-9][0-9]{0,2}(er)?( (bis|ter|quater))?", number, re.ASCII):
             raise LifecycleError(f"Numéro d'article « {article} » incompréhensible : donnez le numéro de l'article de "
                                  "la convention que l'avenant modifie (4, 1er, 7 bis).")
         if not texte.strip():
@@ -183,6 +201,8 @@ def record_avenant(session: Session, reference: str, objet: str, date: dt.date |
     gives the new wording of each article it changes (*changes*: mode « complete » or « remplace », article,
     wording; *titles*: the articles of the signed text, by number, which the changes must name). Only a signed
     convention is amended; one that has ended takes no avenant, unless it carries its end further."""
+    objet = typed_text(objet, "Objet de l'avenant", 4000) or ""
+    deliberation = typed_text(deliberation, "Numéro de la délibération", 60, multiline=False)
     not_in_future("La date de l'avenant", date, on, force)
     c = queries.convention(session, reference)
     if c.date_signature is None:
@@ -231,6 +251,8 @@ def record_denonciation(session: Session, reference: str, date: dt.date, motif: 
     """Record a dénonciation of a signed convention; for a tacit convention past its decision deadline, or dated
     after today, only with force. The délibération that decides it (*deliberation*, *date_deliberation*) may come
     later: the same command, same date, completes it while the letter is still a draft."""
+    motif = typed_text(motif, "Motif", 2000)
+    deliberation = typed_text(deliberation, "Numéro de la délibération", 60, multiline=False)
     not_in_future("La date de la dénonciation", date, on or periods.today(), force)
     c = queries.convention(session, reference)
     if date_deliberation is not None and date_deliberation > date:
@@ -472,6 +494,7 @@ def annuler_acte(ws: Workspace, reference: str, acte: str, motif: str) -> Step:
     """Withdraw an act recorded by mistake — the dénonciation, or the last avenant or renewal: the decision leaves
     the registry (dates and deadlines as before it), its documents go to the archives (never deleted), and the
     journal keeps both the act and its withdrawal, with the reason."""
+    motif = typed_text(motif, "Motif du retrait", 2000) or ""
     if not motif.strip():
         raise LifecycleError("Donnez le motif du retrait (--motif \"…\") : le journal le garde.")
     if acte not in WITHDRAWABLE:
