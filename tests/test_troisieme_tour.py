@@ -230,3 +230,53 @@ def test_a_name_no_xml_can_hold_is_refused_at_import_and_identifiers_follow_the_
     scan.write_bytes(scanned_pdf("EXEMPLAIRE SIGNE", pages=3))
     pacte("conventions", "signer", "FT-2023-009", "--date", "2023-01-10", "--fichier", str(scan))
     assert identifier("autre.zip") != first  # another content (its signed copy added), another identifier
+
+
+# ---------------------------------------------------------------- 3. lifecycle: repeats, order, a closed pipe
+
+
+def test_a_renewal_run_twice_is_recorded_once_and_is_withdrawn_only_before_what_rests_on_it(pacte_sqlite: Pacte
+                                                                                           ) -> None:
+    import json
+
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "alertes.yaml"))
+    command = ("--au", "2027-02-22", "conventions", "renouveler", "CCAS-2024-101", "--deliberation",
+               "CP-2027-02-041", "--sans-pdf")
+    pacte(*command)
+    again = pacte(*command)
+    assert again.exit_code == 0 and "déjà enregistré ; rien n'a changé" in again.output
+    shown = json.loads(pacte("--au", "2027-06-02", "conventions", "afficher", "CCAS-2024-101", "--format",
+                             "json").output)
+    assert shown["periode"] == 2 and len(shown["renouvellements"]) == 1
+    pacte("--au", "2027-07-01", "conventions", "avenant", "CCAS-2024-101", "--objet", "Une permanence de plus.",
+          "--date", "2027-07-01", "--sans-pdf")
+    refused = pacte("--au", "2027-07-02", "conventions", "annuler-acte", "CCAS-2024-101", "renouvellement",
+                    "--motif", "Saisi par erreur.", ok=False)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "l'avenant n° 1 repose sur la période qu'il a ouverte" in said, said
+    assert len(json.loads(pacte("conventions", "afficher", "CCAS-2024-101", "--format", "json").output)[
+        "renouvellements"]) == 1
+    pacte("--au", "2027-07-02", "conventions", "annuler-acte", "CCAS-2024-101", "avenant", "--motif", "Erreur.")
+    pacte("--au", "2027-07-02", "conventions", "annuler-acte", "CCAS-2024-101", "renouvellement", "--motif",
+          "Erreur.")
+
+
+def test_a_renewal_printed_into_a_closed_pipe_says_it_is_recorded(pacte_sqlite: Pacte) -> None:
+    import json
+    import subprocess
+    import sys
+
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "alertes.yaml"))
+    process = subprocess.Popen([sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), "--au", "2027-02-22",
+                                "conventions", "renouveler", "CCAS-2024-101", "--sans-pdf"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # « … | true »: nobody reads what it prints
+    error = process.stderr.read().decode("utf-8")
+    process.wait(timeout=120)
+    assert "annulé" not in error and "Traceback" not in error
+    assert "Affichage interrompu" in error and "reste fait" in error
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2024-101", "--format", "json").output)
+    assert len(shown["renouvellements"]) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,6 +170,9 @@ class PacteGroup(click.Group):
             state = ctx.obj if isinstance(ctx.obj, State) else None
             url = state._workspace.base_url if state and state._workspace else "pacte.db"
             raise PacteClickError(unreadable(url, exc)) from exc
+        except BrokenPipeError:  # « pacte … | true »: the reader of the output left; what was done stays done
+            output_closed()
+            raise SystemExit(1) from None
         except OSError as exc:  # a full disk, a read-only folder: said in French, exit 3
             where = f" ({exc.filename})" if exc.filename else ""
             raise PacteClickError(ExternalError(
@@ -1202,9 +1206,24 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except BrokenPipeError:  # « pacte conventions lister | head »: the reader left, nothing to report
-        sys.stderr.close()
+    except BrokenPipeError:  # « pacte … | head »: the reader left before the end of what was printed
+        output_closed()
         sys.exit(1)
+
+
+def output_closed() -> None:
+    """The reader of the output left (« | head », « | true ») before the end: nothing was undone — a command
+    that records (a renewal) has recorded — and that is what the user reads on the error output."""
+    try:
+        sys.stderr.write("Affichage interrompu : la commande qui lisait la sortie s'est arrêtée. Ce que pacte "
+                         "a fait reste fait (« pacte conventions afficher REF » le montre).\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — Python flushes stdout once more at exit
+    except OSError:
+        pass
 
 
 clickfr.frenchify(cli)  # once every command is defined

@@ -380,7 +380,14 @@ def renouveler(ws: Workspace, reference: str, date: dt.date, deliberation: str |
     """Record an express renewal and produce its act (modeles/renouvellement.docx); the convention's own text,
     once signed, is not touched."""
     step = Step()
-    with ws.db.session() as session:
+    deliberation = typed_text(deliberation, "Numéro de la délibération", 50, multiline=False)
+    with ws.db.session() as session:  # the same decision run twice (two terminals): recorded once
+        same = next((r for r in queries.convention(session, reference).renouvellements
+                     if r.date == date and (r.deliberation_numero or None) == (deliberation or None)), None)
+        if same is not None:
+            step.lines.append(f"{reference} : le renouvellement n° {same.numero} décidé le {date_longue(date)} est "
+                              "déjà enregistré ; rien n'a changé.")
+            return step
         opened = record_renewal(session, reference, date, deliberation, on, force)
     step.lines.append(f"{reference} : renouvellement enregistré ; période {opened.numero} du "
                       f"{date_longue(opened.debut)} au {date_longue(opened.fin)} (date limite de décision : "
@@ -513,6 +520,17 @@ def annuler_acte(ws: Workspace, reference: str, acte: str, motif: str) -> Step:
                 none = "d'avenant" if acte == "avenant" else "de renouvellement"
                 raise LifecycleError(f"La convention {reference} n'a pas {none} : il n'y a rien à retirer.")
             last = max(acts, key=lambda a: a.numero)
+            if acte == "renouvellement":  # a later act rests on the period it opened: withdrawn first
+                opened = last.numero + 1
+                later = [f"l'avenant n° {a.numero}" for a in c.avenants if a.periode >= opened]
+                if c.date_denonciation is not None and c.date_denonciation >= last.date:
+                    later.append(f"la dénonciation du {date_longue(c.date_denonciation)}")
+                if later:
+                    raise LifecycleError(
+                        f"Le renouvellement n° {last.numero} ne peut être retiré : {' et '.join(later)} "
+                        f"{'reposent' if len(later) > 1 else 'repose'} sur la période qu'il a ouverte. Retirez "
+                        f"d'abord {'ces actes' if len(later) > 1 else 'cet acte'}, du plus récent au plus ancien. "
+                        "Rien n'a été retiré.")
             what = f"{'Avenant' if acte == 'avenant' else 'Renouvellement'} n° {last.numero}"
             cle = f"{reference}-{acte}-{last.numero}"
             session.delete(last)
