@@ -100,6 +100,7 @@ def test_a_truncated_pdf_is_refused_in_french_only(pacte_sqlite: Pacte, tmp_path
 # ---------------------------------------------------------------- 6. the server: one canonical path, strict params
 
 
+@pytest.mark.lent  # a server or a process of its own
 def test_the_server_answers_404_for_every_non_canonical_path_and_parses_numbers_strictly(pacte_sqlite: Pacte
                                                                                         ) -> None:
     import http.client
@@ -262,6 +263,7 @@ def test_a_renewal_run_twice_is_recorded_once_and_is_withdrawn_only_before_what_
           "Erreur.")
 
 
+@pytest.mark.lent  # a server or a process of its own
 def test_a_renewal_printed_into_a_closed_pipe_says_it_is_recorded(pacte_sqlite: Pacte) -> None:
     import json
     import subprocess
@@ -280,3 +282,41 @@ def test_a_renewal_printed_into_a_closed_pipe_says_it_is_recorded(pacte_sqlite: 
     assert "Affichage interrompu" in error and "reste fait" in error
     shown = json.loads(pacte("conventions", "afficher", "CCAS-2024-101", "--format", "json").output)
     assert len(shown["renouvellements"]) == 1
+
+
+@pytest.mark.lent  # a server or a process of its own
+def test_a_document_downloaded_while_generer_replaces_it_is_sent_whole(pacte_sqlite: Pacte) -> None:
+    """Issue 30, family 6: downloads during a replacement answered « Fichier altéré » (409) now and then; the
+    old version or the new one is sent, whole."""
+    import threading
+
+    from tests.helpers import add_paragraphs, create_link, documents, start_server
+
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "alertes.yaml"))
+    pacte("conventions", "generer", "CCAS-2027-105", "--sans-pdf")
+    ident = documents(pacte)["CCAS-2027-105.docx"][0]
+    _, token, _ = create_link(pacte, "--tout")
+    server = start_server(pacte.root)
+    stop = threading.Event()
+
+    def regenerate() -> None:
+        for number in range(12):
+            add_paragraphs(pacte.root / "modeles" / "convention_ccas.docx", f"Phrase ajoutée n° {number}.")
+            pacte("conventions", "generer", "CCAS-2027-105", "--sans-pdf")
+        stop.set()
+
+    worker = threading.Thread(target=regenerate)
+    try:
+        worker.start()
+        answers = []
+        while not stop.is_set():
+            status, _, data = server.get(f"/acces/{token}/documents/{ident}")
+            answers.append(status)
+            assert data[:2] == b"PK" or status != 200
+        worker.join(120)
+        assert answers and set(answers) == {200}, answers
+    finally:
+        stop.set()
+        worker.join(120)
+        server.stop()

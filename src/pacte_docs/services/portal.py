@@ -277,9 +277,26 @@ class Download:
     data: bytes
 
 
+def _steady(read: Any) -> Any:
+    """*read*, again while a generation replaces the file under it: a document being replaced is sent whole, in
+    its old version or its new one, never refused as altered; a file still wrong after a second is."""
+    import time
+
+    for _ in range(20):
+        try:
+            return read()
+        except IntegrityError:
+            time.sleep(0.05)  # the new file is in place, its record not yet committed (or the reverse)
+    return read()
+
+
 def download(ws: Workspace, who: Link, document_id: int) -> Download | None:
     """A recorded file's bytes, checked against the SHA-256 recorded with it; None when the link may not read it.
     An altered or missing file raises IntegrityError naming it: its bytes are never sent."""
+    return _steady(lambda: _download(ws, who, document_id))  # type: ignore[no-any-return]
+
+
+def _download(ws: Workspace, who: Link, document_id: int) -> Download | None:
     with ws.db.session() as session:
         store = DocumentStore(session, ws)
         record = session.scalar(select(Document).where(store.mine, Document.id == document_id))
@@ -300,6 +317,10 @@ def download(ws: Workspace, who: Link, document_id: int) -> Download | None:
 def convention_document(ws: Workspace, reference: str, name: str) -> Download | None:
     """A current (not archived) document of convention *reference*, by its file name, for the staff pages:
     checked against its SHA-256 like `download`; None when the convention has no such current document."""
+    return _steady(lambda: _convention_document(ws, reference, name))  # type: ignore[no-any-return]
+
+
+def _convention_document(ws: Workspace, reference: str, name: str) -> Download | None:
     with ws.db.session() as session:
         store = DocumentStore(session, ws)
         found = session.scalar(select(Convention).where(Convention.reference == reference))
