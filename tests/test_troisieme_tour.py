@@ -320,3 +320,13 @@ def test_a_document_downloaded_while_generer_replaces_it_is_sent_whole(pacte_sql
         stop.set()
         worker.join(120)
         server.stop()
+
+
+def test_a_signature_dated_after_today_is_refused_as_the_other_acts_are(pacte_sqlite: Pacte) -> None:
+    pacte = pacte_sqlite
+    pacte("importer", str(DATA / "alertes.yaml"))
+    future = pacte("--au", "2025-04-01", "conventions", "signer", "CCAS-2027-105", "--date", "2030-01-01", ok=False)
+    said = " ".join(future.output.split())
+    assert future.exit_code == 1 and "est postérieure à aujourd'hui (1er avril 2025)" in said, said
+    forced = pacte("--au", "2025-04-01", "conventions", "signer", "CCAS-2027-105", "--date", "2030-01-01", "--force")
+    assert forced.exit_code == 0
