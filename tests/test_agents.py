@@ -460,6 +460,7 @@ def _docx_with(source: bytes, old: str, new: str) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.lent  # a server of its own, several sign-ins
 def test_a_template_is_checked_before_it_replaces_the_current_one(staff: tuple[Pacte, Server]) -> None:
     pacte, server = staff
     juriste = Browser(server)
@@ -509,6 +510,7 @@ def test_a_template_is_checked_before_it_replaces_the_current_one(staff: tuple[P
     assert status == 403 and (pacte.root / "modeles/denonciation.docx").read_bytes() == better
 
 
+@pytest.mark.lent  # a server of its own, several sign-ins
 def test_the_administrator_makes_accounts_each_agent_chooses_a_password_by_a_one_time_link(
         staff: tuple[Pacte, Server]) -> None:
     pacte, server = staff
@@ -626,6 +628,7 @@ def test_journal_moments_are_read_in_french_time_and_service_words_name_the_page
     assert said.endswith("(liste : page « Partenaires »)") and "pacte " not in said
 
 
+@pytest.mark.lent  # a server of its own, several sign-ins
 def test_what_the_third_round_on_the_staff_pages_found_is_refused(staff: tuple[Pacte, Server]) -> None:
     pacte, server = staff
     # a session outlives its account: an account made later under the same number opens nothing for it
@@ -679,6 +682,7 @@ def test_what_the_third_round_on_the_staff_pages_found_is_refused(staff: tuple[P
     assert "Traceback" not in server.log.read_text("utf-8")
 
 
+@pytest.mark.lent  # a server of its own, several sign-ins
 def test_an_ended_convention_is_taken_up_by_a_draft_from_its_page(staff: tuple[Pacte, Server]) -> None:
     pacte, server = staff
     juriste = Browser(server)
@@ -708,6 +712,7 @@ def test_an_ended_convention_is_taken_up_by_a_draft_from_its_page(staff: tuple[P
     assert '<option value="avenant"' not in page
 
 
+@pytest.mark.lent  # a server of its own, several sign-ins
 def test_the_departement_that_acts_name_is_completed_in_its_page(staff: tuple[Pacte, Server]) -> None:
     pacte, server = staff
     reader = Browser(server)
