@@ -276,7 +276,8 @@ def test_a_renewal_printed_into_a_closed_pipe_says_it_is_recorded(pacte_sqlite: 
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()  # « … | true »: nobody reads what it prints
-    error = process.stderr.read().decode("utf-8")
+    with process.stderr:
+        error = process.stderr.read().decode("utf-8")
     process.wait(timeout=120)
     assert "annulé" not in error and "Traceback" not in error
     assert "Affichage interrompu" in error and "reste fait" in error
@@ -300,10 +301,14 @@ def test_a_document_downloaded_while_generer_replaces_it_is_sent_whole(pacte_sql
     server = start_server(pacte.root)
     stop = threading.Event()
 
-    def regenerate() -> None:
+    def regenerate() -> None:  # in processes of their own, as a second terminal would
+        import subprocess
+        import sys
+
         for number in range(12):
             add_paragraphs(pacte.root / "modeles" / "convention_ccas.docx", f"Phrase ajoutée n° {number}.")
-            pacte("conventions", "generer", "CCAS-2027-105", "--sans-pdf")
+            subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(pacte.root), "conventions",
+                            "generer", "CCAS-2027-105", "--sans-pdf"], check=True, capture_output=True, timeout=120)
         stop.set()
 
     worker = threading.Thread(target=regenerate)

@@ -92,13 +92,11 @@ class Guard:
                 message["headers"] = headers + SECURITY_HEADERS
             await send(message)
 
+        if _non_canonical(scope):  # answered by the pages' own 404 (the staff's or the directors')
+            nowhere = "/agents/~introuvable" if scope.get("path", "").startswith(STAFF_PREFIXES) else "/~introuvable"
+            scope = dict(scope, path=nowhere, raw_path=nowhere.encode())
         staff = scope["method"] == "POST" and scope.get("path", "").startswith(STAFF_PREFIXES)
-        if _non_canonical(scope):
-            body = b"Page introuvable."
-            await with_headers({"type": "http.response.start", "status": 404, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-        elif staff and _too_long(scope):
+        if staff and _too_long(scope):
             body = "Envoi refusé : 10 Mo au plus, d'une longueur annoncée (Content-Length).".encode()
             await with_headers({"type": "http.response.start", "status": 413, "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
