@@ -343,18 +343,30 @@ def import_command(state: State, fichiers: tuple[Path, ...], simulation: bool) -
 @click.argument("fichier", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "yaml"]),
               help="Format (par défaut : d'après l'extension du fichier).")
+@click.option("--subventions", "annee", type=click.IntRange(1990, 2100), metavar="ANNEE",
+              help="Les données essentielles des conventions de subvention signées cette année, au format SCDL "
+                   "« subventions » 2.1.1 (CSV à publier en données ouvertes).")
 @raw_option
 @click.pass_obj
-def export_command(state: State, fichier: Path, fmt: str | None, brut: bool) -> None:
-    """Exporte le registre dans un fichier réimportable.
+def export_command(state: State, fichier: Path, fmt: str | None, annee: int | None, brut: bool) -> None:
+    """Exporte le registre dans un fichier réimportable, ou les données essentielles des subventions.
 
     En CSV, chaque section va dans son propre fichier (registre-partenaires.csv, …).
 
     \b
-    Exemple :
+    Exemples :
       pacte exporter registre.xlsx
+      pacte exporter --subventions 2026 subventions-2026.csv
     """
     from pacte_docs.services import records
+
+    if annee is not None:
+        from pacte_docs.services import publication
+
+        published, count = publication.write_csv(state.workspace(), annee, fichier)
+        click.echo(f"  écrit {published} : {count} subvention{'s' if count > 1 else ''} publiée"
+                   f"{'s' if count > 1 else ''} (SCDL subventions 2.1.1)")
+        return
 
     if fmt is None and fichier.suffix.lower().lstrip(".") not in ("xlsx", "csv", "yaml", "yml"):
         raise click.BadParameter("extension inconnue : donnez --format xlsx, csv ou yaml.", param_hint="FICHIER")

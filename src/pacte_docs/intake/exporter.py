@@ -26,6 +26,7 @@ def _person(civilite: str | None, nom: str | None, qualite: str | None) -> dict[
 
 def departement_record(d: Departement) -> dict[str, Any]:
     return {"code": d.code, "nom": d.nom, "direction": d.direction, "adresse": d.adresse, "ville": d.ville,
+            "siret": d.siret,
             "president": _person(d.president_civilite, d.president_nom, d.president_qualite),
             "signataire": _person(d.signataire_civilite, d.signataire_nom, d.signataire_qualite),
             "delegation": {"numero": d.delegation_numero, "date": d.delegation_date}}
@@ -33,7 +34,7 @@ def departement_record(d: Departement) -> dict[str, Any]:
 
 def partenaire_record(p: Partenaire) -> dict[str, Any]:
     return {"code": p.code, "type": p.type, "nom": p.nom, "commune": p.commune, "code_insee": p.code_insee,
-            "siret": p.siret, "adresse": p.adresse,
+            "siret": p.siret, "rna": p.rna, "adresse": p.adresse,
             "representant": _person(p.representant_civilite, p.representant_nom, p.representant_qualite),
             "delegation": {"delegant": p.delegation_delegant, "numero": p.delegation_numero,
                            "date": p.delegation_date},

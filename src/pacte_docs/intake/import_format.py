@@ -225,6 +225,15 @@ def siret(value: Any) -> str:
     return raw
 
 
+def rna(value: Any) -> str:
+    """An association's number in the Répertoire national des associations: W and nine digits."""
+    result = re.sub(r"\s", "", str(value)).upper()
+    if not re.fullmatch(r"W[0-9]{9}", result):
+        raise Invalid(f"« {value} » n'est pas un numéro RNA", "écrivez W suivi de neuf chiffres (W912000123), tel "
+                                                            "qu'il figure au récépissé de la préfecture")
+    return result
+
+
 def insee(value: Any) -> str:
     raw = str(value).strip().upper()
     if isinstance(value, int) or re.fullmatch(r"\d{4}", raw):
@@ -295,6 +304,7 @@ for _convert, _rule in ((template_name, "nom d'un modèle du dossier modeles/, s
                        (amount, "montant en euros, au centime près : 12 500,00 € ou 12500"),
                        (rate, "taux : 0,5 ou 50 %"),
                        (siret, "SIRET : 14 chiffres"),
+                       (rna, "numéro RNA : W et neuf chiffres (W912000123)"),
                        (insee, "code INSEE de la commune : 5 caractères (92071, 2A004)"),
                        (email, "adresse électronique (prenom.nom@exemple.fr)"),
                        (departement_code, "code du département : 92, 2A, 974"),
@@ -328,6 +338,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "direction": Field(text(300, False)),
         "adresse": Field(text(500)),
         "ville": Field(text(100, False)),
+        "siret": Field(siret),  # the Département's own: idAttribuant of its published subsidies
         "president": PERSON,
         # a vice-président who signs for the Président, by an arrêté of delegation (CGCT, L. 3221-3)
         "signataire": PERSON,
@@ -340,6 +351,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "commune": Field(text(200, False)),
         "code_insee": Field(insee),
         "siret": Field(siret),
+        "rna": Field(rna),
         "adresse": Field(text(500)),
         "representant": PERSON,
         # the representative signs by delegation of an office (« Président du CCAS »), by an act (number, date)

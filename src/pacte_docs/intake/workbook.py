@@ -26,6 +26,8 @@ MEANING = {
     "departement.code": "code du département",
     "departement.nom": "nom tel qu'il figure en tête des actes (« Département de l'Essonne »)",
     "departement.ville": "ville du « Fait à … » des actes",
+    "departement.siret": "SIRET du Département, qui attribue les subventions publiées (idAttribuant)",
+    "partenaires.rna": "numéro de l'association au Répertoire national des associations",
     "partenaires.code": "code court qui désigne le partenaire dans les autres feuilles",
     "partenaires.nom": "nom tel qu'il figure dans les actes",
     "partenaires.representant_qualite": "fonction du signataire (« Présidente du CCAS »)",

@@ -197,6 +197,7 @@ def _assign(target: Any, values: dict[str, Any]) -> bool:
 def upsert_departement(session: Session, data: dict[str, Any]) -> tuple[Departement, str]:
     values = {
         "nom": data["nom"], "direction": data["direction"], "adresse": data["adresse"], "ville": data["ville"],
+        "siret": data["siret"],
         "president_civilite": data["president"]["civilite"], "president_nom": data["president"]["nom"],
         "president_qualite": data["president"]["qualite"],
         "signataire_civilite": data["signataire"]["civilite"], "signataire_nom": data["signataire"]["nom"],
@@ -214,7 +215,7 @@ def upsert_departement(session: Session, data: dict[str, Any]) -> tuple[Departem
 def upsert_partenaire(session: Session, data: dict[str, Any]) -> tuple[Partenaire, str]:
     values = {
         "type": data["type"], "nom": data["nom"], "commune": data["commune"], "code_insee": data["code_insee"],
-        "siret": data["siret"], "adresse": data["adresse"], "email": data["email"],
+        "siret": data["siret"], "rna": data["rna"], "adresse": data["adresse"], "email": data["email"],
         "representant_civilite": data["representant"]["civilite"],
         "representant_nom": data["representant"]["nom"],
         "representant_qualite": data["representant"]["qualite"],

@@ -16,7 +16,8 @@ GROUPS: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
     "partenaires": [
         ("Le partenaire", [("code", "Code"), ("type", "Type"), ("nom", "Nom")]),
         ("Commune", [("commune", "Commune"), ("code_insee", "Code INSEE")]),
-        ("Coordonnées", [("adresse", "Adresse postale"), ("email", "Courriel"), ("siret", "SIRET")]),
+        ("Coordonnées", [("adresse", "Adresse postale"), ("email", "Courriel"), ("siret", "SIRET"),
+                         ("rna", "Numéro RNA (association)")]),
         ("Son représentant, qui signe", [("representant_civilite", "Civilité"), ("representant_nom", "Nom"),
                                         ("representant_qualite", "Qualité")]),
         ("Délégation de signature, s'il signe par délégation", [
@@ -25,7 +26,8 @@ GROUPS: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
     ],
     "departement": [
         ("Le Département", [("code", "Code du département"), ("nom", "Nom"), ("direction", "Direction"),
-                            ("adresse", "Adresse postale"), ("ville", "Ville du « Fait à »")]),
+                            ("adresse", "Adresse postale"), ("ville", "Ville du « Fait à »"),
+                            ("siret", "SIRET du Département")]),
         ("Le Président du Conseil départemental", [("president_civilite", "Civilité"), ("president_nom", "Nom"),
                                                    ("president_qualite", "Qualité")]),
         ("L'élu qui signe par délégation, s'il y en a un", [
