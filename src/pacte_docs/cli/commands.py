@@ -985,7 +985,7 @@ def _print_invitation(ws: Any, email: str) -> None:
 
     token = agents.invite(ws, email)
     click.echo(f"Lien à usage unique, valable {agents.INVITATION_HOURS} heures, à transmettre à l'agent : "
-               f"{access.public_url(ws)}/connexion/invitation/{token}")
+               f"{access.public_url(ws)}{agents.INVITATION_PATH}{token}")
 
 
 @agents_group.command("inviter")

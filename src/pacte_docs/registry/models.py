@@ -446,3 +446,7 @@ class Travail(Base):
     lignes: Mapped[list[str]] = mapped_column(JSON, default=list)  # what it did, or why it failed
     debut: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     fin: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def fini(self) -> bool:
+        return self.etat in ("termine", "echec")

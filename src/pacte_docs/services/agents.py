@@ -83,6 +83,22 @@ def listing(ws: Workspace) -> list[dict[str, object]]:
                 for a in session.scalars(select(Agent).order_by(Agent.email))]
 
 
+def _account(session: Any, address: str) -> Agent:
+    found: Agent | None = session.scalar(select(Agent).where(Agent.email == address))
+    if found is None:
+        raise PacteError(f"Aucun compte pour {address} (« pacte agents lister » les montre).")
+    return found
+
+
+def _sole_administrator(session: Any, agent: Agent) -> bool:
+    """Whether *agent* is the one active administrator left: the accounts could no longer be managed without."""
+    return agent.role == "administration" and agent.actif and session.scalar(
+        select(func.count()).select_from(Agent).where(Agent.role == "administration", Agent.actif.is_(True))) == 1
+
+
+INVITATION_PATH = "/connexion/invitation/"  # + the token: the page where an agent chooses their password
+
+
 def remove(ws: Workspace, email: str, by: str | None = None) -> None:
     """Withdraw an account: it can no longer sign in; the journal keeps what it did. Never the account of *by*
     (who asks, from the pages), nor the last administrator."""
@@ -90,12 +106,8 @@ def remove(ws: Workspace, email: str, by: str | None = None) -> None:
     if by is not None and address == _email(by):
         raise PacteError("Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre administrateur.")
     with ws.db.session() as session:
-        agent = session.scalar(select(Agent).where(Agent.email == address))
-        if agent is None:
-            raise PacteError(f"Aucun compte pour {address} (« pacte agents lister » les montre).")
-        if agent.role == "administration" and agent.actif and session.scalar(
-                select(func.count()).select_from(Agent).where(Agent.role == "administration",
-                                                              Agent.actif.is_(True))) == 1:
+        agent = _account(session, address)
+        if _sole_administrator(session, agent):
             raise PacteError(f"{address} est le seul administrateur : créez d'abord un autre compte d'administration, "
                              "puis retirez celui-ci.")
         session.delete(agent)
@@ -170,12 +182,8 @@ def change_role(ws: Workspace, email: str, role: str, by: str | None = None) -> 
     if by is not None and address == _email(by):
         raise PacteError("Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre administrateur.")
     with ws.db.session() as session:
-        agent = session.scalar(select(Agent).where(Agent.email == address))
-        if agent is None:
-            raise PacteError(f"Aucun compte pour {address}.")
-        if agent.role == "administration" and role != "administration" and session.scalar(
-                select(func.count()).select_from(Agent).where(Agent.role == "administration",
-                                                              Agent.actif.is_(True))) == 1:
+        agent = _account(session, address)
+        if role != "administration" and _sole_administrator(session, agent):
             raise PacteError(f"{address} est le seul administrateur : donnez d'abord ce rôle à un autre compte.")
         agent.role = role
         log.info("rôle de %s : %s", address, role)

@@ -172,6 +172,23 @@ def typed_text(value: str | None, what: str, limit: int, *, multiline: bool = Tr
         raise LifecycleError(f"{what} : {exc.message} — {exc.fix}.") from None
 
 
+def typed_date(value: str | None, what: str, *, required: bool = False) -> dt.date | None:
+    """A date typed for an act (a form's field), read as the import reads a date (15/03/2025, 2025-03-15); an
+    empty one is None, or refused when *required*."""
+    from pacte_docs.errors import Invalid
+    from pacte_docs.intake import import_format
+
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise LifecycleError(f"{what} : indiquez la date.")
+        return None
+    try:
+        return import_format.date(text)
+    except Invalid as exc:
+        raise LifecycleError(f"{what} « {text} » : {exc.message}.") from None
+
+
 def article_changes(changes: list[tuple[str, str, str]]) -> list[dict[str, str]]:
     """(mode, article, new wording) → the avenant's recorded changes, checked: an article number (« 4 », « 1er »,
     « 7 bis ») and a wording that is not empty."""

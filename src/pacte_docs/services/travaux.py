@@ -18,7 +18,6 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -32,30 +31,6 @@ log = logging.getLogger("pacte.travaux")
 PHASES = {"docx": "Documents DOCX", "pdf": "Conversion en PDF", "bilan": "Compilation du bilan"}
 QUEUE = "pacte-travaux"
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Vu:
-    """A piece of work as a page shows it."""
-
-    id: str
-    titre: str
-    auteur: str
-    etat: str
-    phase: str
-    fait: int
-    total: int
-    lignes: list[str]
-    debut: dt.datetime
-    fin: dt.datetime | None
-
-    @property
-    def fini(self) -> bool:
-        return self.etat in ("termine", "echec")
-
-
-def _seen(t: Travail) -> Vu:
-    return Vu(t.id, t.titre, t.auteur, t.etat, t.phase, t.fait, t.total, list(t.lignes), t.debut, t.fin)
 
 
 # ---------------------------------------------------------------- the work itself: the CLI's services
@@ -132,15 +107,15 @@ def run(ws: Workspace, ident: str) -> None:
     log.info("travail « %s » de %s : %s", titre, auteur, outcome)
 
 
-def seen(ws: Workspace, ident: str) -> Vu | None:
+def seen(ws: Workspace, ident: str) -> Travail | None:
+    """A piece of work as its page shows it (read once, detached from the session)."""
     with ws.db.session() as session:
-        t = session.get(Travail, ident[:32])
-        return _seen(t) if t is not None else None
+        return session.get(Travail, ident[:32])
 
 
-def recent(ws: Workspace, count: int = 10) -> list[Vu]:
+def recent(ws: Workspace, count: int = 10) -> list[Travail]:
     with ws.db.session() as session:
-        return [_seen(t) for t in session.scalars(select(Travail).order_by(Travail.debut.desc()).limit(count))]
+        return list(session.scalars(select(Travail).order_by(Travail.debut.desc()).limit(count)))
 
 
 def interrupted(ws: Workspace) -> int:

@@ -291,7 +291,6 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     async def decide(request: Request, agent: Connecte) -> Response:
         """Record a signature, a renewal or a dénonciation, as `pacte conventions signer|renouveler|denoncer`
         does; a refusal comes back next to its form, with what was typed."""
-        from pacte_docs.intake import import_format
         from pacte_docs.services import lifecycle
 
         acte = str(request.path_params["acte"])
@@ -309,15 +308,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                                  "plusieurs articles.")
 
             def day(name: str, required: bool = True) -> dt.date | None:
-                value = typed.get(name, "").strip()
-                if not value:
-                    if required:
-                        raise PacteError("Indiquez la date.")
-                    return None
-                try:
-                    return import_format.date(value)
-                except Exception as exc:  # Invalid: its message, in French
-                    raise PacteError(f"Date « {value} » : {getattr(exc, 'message', exc)}.") from None
+                return lifecycle.typed_date(typed.get(name), "Date", required=required)
 
             if acte == "signer":
                 date = day("date")
@@ -385,19 +376,13 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     @needs("redaction")
     async def succeed(request: Request, agent: Connecte) -> Response:
         """A draft that takes up this convention (`pacte conventions succeder`): same parties and clauses."""
-        from pacte_docs.intake import import_format
         from pacte_docs.services import lifecycle
 
         ref = reference(request)
         form = await request.form(max_files=0, max_fields=10)
         typed = {k: str(form.get(k, "")).strip()[:100] for k in ("nouvelle", "date_effet")}
         try:
-            start = None
-            if typed["date_effet"]:
-                try:
-                    start = import_format.date(typed["date_effet"])
-                except Exception as exc:  # Invalid: its message, in French
-                    raise PacteError(f"Date « {typed['date_effet']} » : {getattr(exc, 'message', exc)}.") from None
+            start = lifecycle.typed_date(typed["date_effet"], "Date d'effet")
             step = await run_in_threadpool(lambda: journal.as_author(
                 agent.signature, lifecycle.succeder, ws, ref, typed["nouvelle"].upper(), on(), start))
         except PacteError as exc:
@@ -719,18 +704,18 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     @needs("redaction")
     async def start_bilan(request: Request, agent: Connecte) -> Response:
         """The bilan of a year, compiled as `pacte bilan compiler` does."""
-        from pacte_docs.intake import import_format
+        from pacte_docs.services import lifecycle
 
         form = await request.form(max_files=0, max_fields=10)
         typed = {k: str(form.get(k, "")).strip()[:100] for k in ("annee", "seance", "deliberation")}
         erreur, seance = None, None
         if not (re.fullmatch(r"[0-9]{4}", typed["annee"]) and 1990 <= int(typed["annee"]) <= 2100):
             erreur = f"Année « {typed['annee']} » : donnez l'année du bilan sur quatre chiffres (par exemple 2025)."
-        elif typed["seance"]:
+        else:
             try:
-                seance = import_format.date(typed["seance"])
-            except Exception as exc:  # Invalid: its message, in French
-                erreur = f"Date de séance « {typed['seance']} » : {getattr(exc, 'message', exc)}."
+                seance = lifecycle.typed_date(typed["seance"], "Date de séance")
+            except PacteError as exc:
+                erreur = str(exc)
         if erreur:
             return await publications_page(request, agent, 422, erreur=erreur, saisie=typed)
         return await start("bilan", {"annee": int(typed["annee"]), "seance": seance.isoformat() if seance else None,
@@ -771,7 +756,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     def invitation_link(request: Request, email: str, token: str) -> dict[str, Any]:
         """The one-time link, at [serveur] url_publique, else at the address the administrator is browsing."""
         base = ws.config.url_publique or str(request.base_url).rstrip("/")
-        return {"email": email, "heures": agents.INVITATION_HOURS, "url": f"{base}/connexion/invitation/{token}"}
+        return {"email": email, "heures": agents.INVITATION_HOURS, "url": f"{base}{agents.INVITATION_PATH}{token}"}
 
     @needs("administration")
     async def accounts(request: Request, agent: Connecte) -> Response:
