@@ -28,7 +28,8 @@ def test_docx_carries_the_data_in_french(pacte: Pacte) -> None:
     assert "Ateliers <numériques> & emploi" in text
     assert "1 234,56 €" in text and "50 %" in text and "617,28 €" in text
     assert "à compter du 1er mars 2025, soit jusqu'au 29 février 2028 inclus" in text
-    assert "reconduite tacitement" in text and "deux reconductions" in text
+    assert "(mille deux cent trente-quatre euros et cinquante-six centimes)" in text
+    assert "renouvelée de manière expresse, deux fois au plus" in text and "reconduite tacitement par" not in text
     assert "au plus tard le 29 novembre 2027" in text
     assert "Fait à Bobigny, le 1er février 2025, en deux exemplaires originaux." in text
     assert "Convention n° ASSO-2025-001 — Page" in text  # footer, with its PAGE / NUMPAGES fields
@@ -121,8 +122,9 @@ def test_archives_verifier_names_altered_missing_and_unknown_files(pacte: Pacte)
 
 def test_missing_variable_is_refused_named_and_nothing_written(pacte: Pacte) -> None:
     pacte("importer", str(DATA / "registre.yaml"))
-    add_paragraphs(pacte.root / "modeles/convention_ccas.docx",
-                     "Référence interne : {{ convention.numero_interne }} / {{ signataire_adjoint }}")
+    for template in ("convention_ccas", "convention_subvention"):
+        add_paragraphs(pacte.root / f"modeles/{template}.docx",
+                       "Référence interne : {{ convention.numero_interne }} / {{ signataire_adjoint }}")
     registry_before = registry_state(pacte.root, pacte.base)
     folders_before = folder_state(pacte.root)
     result = pacte("conventions", "generer", "--toutes", ok=False)

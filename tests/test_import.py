@@ -132,7 +132,8 @@ HOSTILE: list[tuple[str, bytes, list[str]]] = [
      ["ligne 35", "« date_effet »", "n'existe pas au calendrier"]),
     ("date-texte.yaml", _registre("date_effet: 2025-03-01", "date_effet: mars 2025"),
      ["« date_effet »", "n'est pas une date", "AAAA-MM-JJ"]),
-    ("enum.yaml", _registre("renouvellement: tacite", "renouvellement: tacit"),
+    ("enum.yaml", _registre("renouvellement: expresse\n    renouvellements_max: 2",
+                            "renouvellement: tacit\n    renouvellements_max: 2"),
      ["ligne 36", "« renouvellement »", "vouliez-vous dire « tacite »"]),
     ("type.yaml", _registre("type: ccas\n    nom: CCAS", "type: mairie\n    nom: CCAS"),
      ["ligne 18", "« type »", "valeurs permises"]),
@@ -218,8 +219,8 @@ def test_every_problem_is_reported_at_once(pacte: Pacte, tmp_path: Path) -> None
     bad.write_bytes(_registre("date_effet: 2025-03-01", "date_effet: 2025-02-30").decode().replace(
         "renouvellement: expresse", "renouvellement: jamais").encode())
     result = pacte("importer", str(bad), ok=False)
-    assert "3 problèmes" in result.output  # one bad date, two bad renouvellement values
-    assert result.output.count("« renouvellement »") == 2
+    assert "4 problèmes" in result.output  # one bad date, three bad renouvellement values
+    assert result.output.count("« renouvellement »") == 3
 
 
 def test_missing_file_is_a_usage_error(pacte: Pacte, tmp_path: Path) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.helpers import Pacte
+from tests.helpers import Pacte, pdf_text, registry_state
 
 REGISTRY: dict[str, object] = {
     "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "siret": "22930008201453"},
@@ -90,3 +92,66 @@ def test_a_convention_lacking_a_required_value_is_named_before_anything_is_writt
                    encoding="utf-8")
     wrong = pacte("importer", str(bad), ok=False)
     assert wrong.exit_code != 0 and "n'est pas un numéro RNA" in wrong.output
+
+
+@pytest.mark.libreoffice
+def test_a_three_year_subsidy_reads_as_the_law_writes_it(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """ASSO-2025-042, 96 000 € over three years: the amount in figures and words, each year's share and the later
+    years subject to the vote of the credits, the schedule in the act, the documents owed within six months after
+    each exercice, control, repayment, the contrat d'engagement républicain, no tacit renewal."""
+    pacte = pacte_sqlite
+    _registry(pacte, tmp_path, REGISTRY)
+    pacte("conventions", "generer", "ASSO-2025-042")
+    raw = pdf_text(pacte.root / "conventions/ASSO-2025-042/ASSO-2025-042.pdf").replace("\uf0b7", " ")
+    text = " ".join(re.sub(r"-\n\s*", "-", raw).split()).replace("1 er", "1er")
+    assert "CONVENTION ATTRIBUTIVE DE SUBVENTION" in text
+    assert ("une subvention de 96 000,00 € (quatre-vingt-seize mille euros) pour la durée de la convention, répartie "
+            "comme suit :") in text
+    assert ("32 000,00 € pour la première année, du 1er mai 2025 au 30 avril 2026, au titre de l'exercice 2025 ;"
+            in text)
+    for rank, start, end, year in (("deuxième", "1er mai 2026", "30 avril 2027", 2026),
+                                   ("troisième", "1er mai 2027", "30 avril 2028", 2027)):
+        assert (f"32 000,00 € pour la {rank} année, du {start} au {end}, au titre de l'exercice {year}, sous réserve "
+                "du vote des crédits par l'Assemblée départementale") in text
+    assert "38 400,00 € (40 %) à la signature de la convention ;" in text
+    assert "28 800,00 € (30 %) sur production du compte rendu financier." in text
+    assert ("dans les six mois suivant la fin de chaque exercice, soit au plus tard le 30 juin de l'année suivante : "
+            "le compte rendu financier, qui atteste de la conformité des dépenses effectuées à l'objet de la "
+            "subvention") in text
+    assert "une copie certifiée de son budget et de ses comptes de l'exercice" in text
+    assert "le rapport d'activité de l'exercice" in text
+    assert "conformément à l'article L. 1611-4 du code général des collectivités territoriales" in text
+    assert "peut être soumise au contrôle des délégués du Département" in text
+    assert "Le Département exige le reversement de tout ou partie des sommes versées" in text
+    assert ("déclare avoir souscrit le contrat d'engagement républicain prévu par l'article 10-1 de la loi n° 2000-321 "
+            "du 12 avril 2000") in text
+    assert "Elle n'est jamais reconduite tacitement" in text and "reconduite tacitement par périodes" not in text
+    assert "comité de suivi" in text and "échéancier arrêté par le comité de suivi" not in text
+    assert "contrat d'engagement réciproque" not in text and "engagements réciproques" not in text
+
+
+def test_tacit_renewal_and_a_missing_schedule_are_refused_at_import(pacte_sqlite: Pacte, tmp_path: Path) -> None:
+    """Each named with its file, line, field and fix; exit 1; nothing recorded."""
+    pacte = pacte_sqlite
+    data = json.loads(json.dumps(REGISTRY))
+    data["conventions"][0]["renouvellement"] = "tacite"
+    del data["conventions"][0]["versements"]
+    path = tmp_path / "subventions.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    before = registry_state(pacte.root, pacte.base)
+    result = pacte("importer", str(path), ok=False)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert registry_state(pacte.root, pacte.base) == before
+    assert ("subventions.yaml, ligne 30, champ « renouvellement » : une subvention à une association ne se reconduit "
+            "pas tacitement") in said
+    assert "écrivez « expresse » (renouvellement décidé par délibération avant le terme) ou « aucun »" in said
+    assert ("champ « versements » : une subvention de plus de 23 000 € par an à une association sans échéancier de "
+            "versement : la convention doit le fixer elle-même (loi n° 2000-321, art. 10)") in said
+    assert "« 50 % à la signature de la convention »" in said
+    # under the threshold, no schedule is required; a tacit renewal is refused all the same
+    data = json.loads(json.dumps(REGISTRY))
+    data["conventions"] = [data["conventions"][1] | {"renouvellement": "tacite"}]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    small = " ".join(pacte("importer", str(path), ok=False).output.split())
+    assert "ne se reconduit pas tacitement" in small and "versements" not in small

@@ -10,6 +10,7 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
+from num2words import num2words
 
 LOCALE = "fr_FR"
 Number = int | float | Decimal
@@ -104,11 +105,27 @@ def fois(n: int) -> str:
 
 
 def en_lettres(n: int, genre: str = "m") -> str:
-    """2 → deux; 1 → un, or une with genre « f » (a count of a feminine noun: « une reconduction »)."""
-    words = {0: "zéro", 1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept",
-             8: "huit", 9: "neuf", 10: "dix", 12: "douze"}
-    word = words.get(n, str(n))
-    return "une" if word == "un" and genre.lower().startswith("f") else word
+    """2 → deux; 21 → vingt et un; 1 → un, or une with genre « f » (a count of a feminine noun: « une
+    reconduction », « vingt et une »)."""
+    word = str(num2words(int(n), lang="fr"))
+    return word[:-2] + "une" if genre.lower().startswith("f") and word.endswith("un") else word
+
+
+def montant_en_lettres(value: Number | None) -> str:
+    """An amount in words, as an act writes it next to the figures: 96 000 → quatre-vingt-seize mille euros;
+    1 000 000 → un million d'euros; 12,50 → douze euros et cinquante centimes."""
+    if value is None:
+        return ""
+    cents = int((Decimal(str(value)) * 100).quantize(Decimal(1)))
+    euros, rest = divmod(cents, 100)
+    words = en_lettres(euros)
+    unit = "euro" if euros in (0, 1) else "euros"
+    text = f"{words} d'{unit}" if words.endswith(("million", "millions", "milliard", "milliards")) \
+        else f"{words} {unit}"
+    if rest:
+        centimes = f"{en_lettres(rest)} centime{'s' if rest > 1 else ''}"
+        text = f"{text} et {centimes}" if euros else centimes
+    return text
 
 
 _ELIDES = re.compile(r"^[aeiouyhâàéèêëîïôöûüœAEIOUYHÂÀÉÈÊËÎÏÔÖÛÜŒ]")
@@ -196,6 +213,7 @@ FILTERS = {
     "duree": duree,
     "fois": fois,
     "en_lettres": en_lettres,
+    "montant_en_lettres": montant_en_lettres,
     "de": de,
 }
 

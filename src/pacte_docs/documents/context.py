@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from num2words import num2words
 
 from pacte_docs.formatting import (
     date_longue,
@@ -36,7 +37,7 @@ from pacte_docs.registry.models import (
     Partenaire,
     Renouvellement,
 )
-from pacte_docs.rules import aggregation, periods, subventions, visas
+from pacte_docs.rules import aggregation, periods, pieces, subventions, visas
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -464,6 +465,46 @@ def legal_texts() -> tuple[visas.Texte, ...]:
                  for e in raw)
 
 
+@functools.lru_cache(maxsize=1)
+def piece_kinds() -> tuple[pieces.Sorte, ...]:
+    """The table of the documents partners owe (donnees/pieces.yaml)."""
+    raw = yaml.safe_load((resources.files("pacte_docs") / "donnees" / "pieces.yaml").read_text("utf-8"))
+    return tuple(pieces.Sorte(cle=e["cle"], libelle=" ".join(str(e["libelle"]).split()), court=e["court"],
+                              cas=e["cas"], mois=int(e["mois"]), source=" ".join(str(e["source"]).split()),
+                              fin_operation=bool(e.get("fin_operation", False)))
+                 for e in raw)
+
+
+# The contrat d'engagement républicain an association subscribes to when it asks for a subsidy (loi n° 2000-321,
+# art. 10-1, created by loi n° 2021-1109, art. 12), in the model approved by décret n° 2021-1947 (JO of 1 January
+# 2022): an act cites it from the day after.
+ENGAGEMENT_REPUBLICAIN_SINCE = dt.date(2022, 1, 2)
+
+
+def annuites(c: Convention) -> list[dict[str, Any]]:
+    """The yearly breakdown of a subsidy as the act writes it (rules.subventions.annuites)."""
+    if not c.montant:
+        return []
+    return [{"rang": a.rang, "ordinal": "première" if a.rang == 1 else num2words(a.rang, lang="fr", to="ordinal"),
+             "debut": a.debut, "fin": a.fin, "exercice": a.exercice, "montant": a.montant,
+             "sous_reserve": a.sous_reserve}
+            for a in subventions.annuites(c.montant, c.date_effet, c.duree_mois)]
+
+
+def owed_in_act(kinds: list[pieces.Sorte], fin: dt.date) -> list[dict[str, Any]]:
+    """The documents an act lists, grouped by when they are due: [{delai, liste: [{cle, libelle, court}]}]."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for k in kinds:
+        groups.setdefault(k.delai(fin), []).append({"cle": k.cle, "libelle": k.libelle, "court": k.court})
+    return [{"delai": delai, "liste": liste} for delai, liste in groups.items()]
+
+
+def grants_subsidy(c: Convention) -> bool:
+    """Whether the convention grants an association a subsidy: its act is then a convention attributive de
+    subvention (modeles/convention_subvention.docx unless it names another template)."""
+    return bool(c.montant) and c.type != "france_travail" and any(p.type == "association" for p in c.partenaires)
+
+
 def act_case(c: Convention, on: dt.date) -> visas.Cas:
     """What decides the visas of an act of convention *c* dated *on*."""
     return visas.Cas(on, c.type, visas.situations(
@@ -566,11 +607,14 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
             "avec_association": "association" in {p.type for p in c.partenaires},
             "objectifs": objectifs,
             "exemplaires": 1 + len(partenaires),
-            "intitule": (INTITULES["subvention"] if c.montant and c.type != "france_travail"
-                         and any(p.type == "association" for p in c.partenaires)
-                         else INTITULES.get(c.type, INTITULES["autre"])),
+            "intitule": INTITULES["subvention"] if grants_subsidy(c) else INTITULES.get(c.type, INTITULES["autre"]),
             "cofinancement_fse": "fse" in case.situations,
             "subvention_association": "subvention_association" in case.situations,
+            "annuites": annuites(c),
+            # what the partner owes in return, by when: the act lists what `pacte pieces` follows
+            "pieces": owed_in_act(pieces.kinds(piece_kinds(), case.situations), fin),
+            "engagement_republicain": "subvention" in case.situations
+            and document_date >= ENGAGEMENT_REPUBLICAIN_SINCE,
         },
     })
     return shown
@@ -581,7 +625,7 @@ INTITULES = {
     "ccas": "convention de partenariat pour l'accompagnement social et l'insertion des publics fragiles",
     "france_travail": "convention de partenariat relative à l'accompagnement global des demandeurs d'emploi",
     "autre": "convention de partenariat",
-    "subvention": "convention de partenariat relative à l'attribution d'une subvention pour des actions d'insertion",
+    "subvention": "convention attributive de subvention pour des actions d'insertion",
 }
 OBJECTIFS = ("entrees", "dont_brsa", "conseillers", "travailleurs_sociaux", "duree_accompagnement_mois")
 ACTION_FIELDS = ("intitule", "public", "indicateur", "cible")

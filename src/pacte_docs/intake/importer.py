@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pacte_docs.errors import Invalid, Problem, ValidationError
+from pacte_docs.formatting import nombre
 from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, ConventionPartenaire, Departement, Partenaire
-from pacte_docs.rules import fse, periods, subventions
+from pacte_docs.rules import fse, periods, subventions, visas
 from pacte_docs.rules.aggregation import FIGURES
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
@@ -88,6 +89,8 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     _check_duplicates(cleaned, problems)
     departement_of = _resolve_departements(session, cleaned, problems, default_departement)
     known_partners = set(session.scalars(select(Partenaire.code))) | partner_codes
+    partner_types = {code: kind for code, kind in session.execute(select(Partenaire.code, Partenaire.type))} | {
+        e.values["code"]: e.values["type"] for e in cleaned["partenaires"]}
     for entry in cleaned["conventions"]:
         _check_partners(entry, "partenaires", entry.values["partenaires"], known_partners, problems)
         values = entry.values
@@ -107,6 +110,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                                     "la signature précède la délibération du partenaire qui l'autorise",
                                     "vérifiez les deux dates (date_signature, deliberation_partenaire.date)"))
         _check_fse(entry, problems)
+        _check_subsidy(entry, [partner_types.get(code) for code in values["partenaires"]], problems)
         try:
             subventions.echeancier(values["versements"], values["montant"])
         except Invalid as exc:
@@ -303,6 +307,26 @@ def _check_fse(entry: _Clean, problems: list[Problem]) -> None:
             fse.check_period(values["date_effet"], periods.fin_periode(values["date_effet"], values["duree_mois"]))
     except Invalid as exc:
         problems.append(Problem(entry.item.source, entry.item.place(where), where, exc.message, exc.fix))
+
+
+def _check_subsidy(entry: _Clean, types: list[str | None], problems: list[Problem]) -> None:
+    """A subsidy to an association is granted by a délibération: never renewed tacitly; above the threshold of
+    décret n° 2001-495 its convention states the payment schedule (loi n° 2000-321, art. 10: « les modalités de
+    versement »), which nobody outside the parties may fix later."""
+    values = entry.values
+    cases = visas.situations(france_travail=False, taux_fse=None, association="association" in types,
+                             montant=values["montant"], duree_mois=values["duree_mois"])
+    if "subvention" in cases and values["renouvellement"] == "tacite":
+        problems.append(Problem(entry.item.source, entry.item.place("renouvellement"), "renouvellement",
+                                "une subvention à une association ne se reconduit pas tacitement : chaque période "
+                                "est attribuée par une délibération",
+                                "écrivez « expresse » (renouvellement décidé par délibération avant le terme) ou "
+                                "« aucun »"))
+    if "subvention_association" in cases and not values["versements"]:
+        problems.append(Problem(entry.item.source, entry.item.place("versements"), "versements",
+                                f"une subvention de plus de {nombre(visas.SUBVENTION_THRESHOLD)}\u00a0€ par an à une "
+                                "association sans échéancier de versement : la convention doit le fixer elle-même "
+                                "(loi n° 2000-321, art. 10)", subventions.FIX))
 
 
 def _check_partners(entry: _Clean, field_name: str, codes: list[str], known: set[str],

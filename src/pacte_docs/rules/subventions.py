@@ -4,11 +4,13 @@ association more than 23 000 € a year states its payment terms (décret n° 20
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from pacte_docs.errors import Invalid
+from pacte_docs.rules import periods
 
 _SHARE = re.compile(r"(\d+(?:[.,]\d+)?)\s*%\s*(.*)", re.DOTALL)
 _AMOUNT = re.compile(r"(\d[\d\s\u202f\u00a0.]*(?:,\d{1,2})?)\s*€\s*(.*)", re.DOTALL)
@@ -84,3 +86,35 @@ def echeancier(lines: list[str], total: Decimal | None) -> list[Versement]:
         amounts[-1] = total - sum((a for a in amounts[:-1] if a is not None), Decimal(0))
     return [Versement(a, (a / total).quantize(Decimal("0.0001")), w)
             for a, w in zip((a for a in amounts if a is not None), whens, strict=True)]
+
+
+@dataclass(frozen=True)
+class Annuite:
+    """One year of a multi-year subsidy: the part of the amount for that year of the convention, charged to the
+    budget of the exercice in which the year begins; every year after the first is granted only subject to the
+    vote of its credits by the Assemblée départementale (the budget is voted each year)."""
+
+    rang: int
+    debut: dt.date
+    fin: dt.date
+    exercice: int
+    montant: Decimal
+    sous_reserve: bool
+
+
+def annuites(total: Decimal, date_effet: dt.date, duree_mois: int) -> list[Annuite]:
+    """The yearly breakdown of *total* over a convention of *duree_mois* months from *date_effet*: one share per
+    twelve months (a shorter last year in proportion to its months); the last share takes what rounding leaves."""
+    if duree_mois <= 0:
+        return []
+    years: list[tuple[dt.date, dt.date, int]] = []
+    start, done = date_effet, 0
+    while done < duree_mois:
+        months = min(12, duree_mois - done)
+        years.append((start, periods.fin_periode(start, months), months))
+        following = periods.add_months(date_effet, done + months)
+        start, done = dt.date(following.year, following.month, following.day), done + months
+    shares = [(total * months / duree_mois).quantize(CENT, ROUND_HALF_UP) for _, _, months in years]
+    shares[-1] = total - sum(shares[:-1], Decimal(0))
+    return [Annuite(rang, debut, fin, debut.year, share, rang > 1)
+            for rang, ((debut, fin, _), share) in enumerate(zip(years, shares, strict=True), start=1)]

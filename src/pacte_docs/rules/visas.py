@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 SUBVENTION_THRESHOLD = Decimal(23000)  # décret n° 2001-495, art. 1: annual amount above which a convention is due
-CASES = ("france_travail", "fse", "subvention_association", "delegation")
+CASES = ("france_travail", "fse", "subvention", "subvention_association", "delegation")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ def situations(*, france_travail: bool, taux_fse: Decimal | None, association: b
         found.add("france_travail")
     if taux_fse:
         found.add("fse")
+    if association and montant:
+        found.add("subvention")
     yearly = annual_amount(montant, duree_mois)
     if association and yearly is not None and yearly > SUBVENTION_THRESHOLD:
         found.add("subvention_association")

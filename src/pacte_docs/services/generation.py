@@ -81,7 +81,10 @@ class _Planned:
 
 
 def template_name(c: Convention) -> str:
-    return c.modele or ConventionType(c.type).default_template
+    """The template a convention is generated from: the one it names, else its kind's."""
+    if c.modele:
+        return c.modele
+    return "convention_subvention" if context.grants_subsidy(c) else ConventionType(c.type).default_template
 
 
 def select_conventions(session: Any, references: list[str], all_: bool) -> list[Convention]:

@@ -222,11 +222,12 @@ def _sample_convention(template: str, day: dt.date, renouvellement: str, associa
         c.type = "france_travail"
         partner = c.partenaires[0]
         partner.type, partner.nom, partner.code = "france_travail", "France Travail Exemple", "FT-EXEMPLE"
-    elif association:
+    elif association or template == "convention_subvention":
         c.type = "autre"
         partner = c.partenaires[0]
         partner.type, partner.nom, partner.code = "association", "Association Exemple", "ASSO-EXEMPLE"
         c.montant, c.taux_fse = Decimal("96000.00"), None
+        c.versements = ["40 % à la signature de la convention", "le solde sur production du compte rendu financier"]
     return c
 
 

@@ -48,6 +48,7 @@ CSRF_COOKIE = "pacte_csrf"
 # what each template of the package writes, as the templates page names it
 TEMPLATE_LABELS = {"convention_ccas": "convention avec un CCAS ou une commune",
                    "convention_france_travail": "convention d'accompagnement avec France Travail",
+                   "convention_subvention": "convention attributive de subvention à une association",
                    "avenant": "avenant", "renouvellement": "décision de renouvellement",
                    "denonciation": "lettre de dénonciation", "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel"}
 
