@@ -115,9 +115,9 @@ def test_a_three_year_subsidy_reads_as_the_law_writes_it(pacte_sqlite: Pacte, tm
                 "du vote des crédits par l'Assemblée départementale") in text
     assert "38 400,00 € (40 %) à la signature de la convention ;" in text
     assert "28 800,00 € (30 %) sur production du compte rendu financier." in text
-    assert ("dans les six mois suivant la fin de chaque exercice, soit au plus tard le 30 juin de l'année suivante : "
-            "le compte rendu financier, qui atteste de la conformité des dépenses effectuées à l'objet de la "
-            "subvention") in text
+    assert ("dans les six mois suivant la fin de chaque exercice couvert par la convention, soit au plus tard le 30 "
+            "juin de l'année suivante : le compte rendu financier, qui atteste de la conformité des dépenses "
+            "effectuées à l'objet de la subvention") in text
     assert "une copie certifiée de son budget et de ses comptes de l'exercice" in text
     assert "le rapport d'activité de l'exercice" in text
     assert "conformément à l'article L. 1611-4 du code général des collectivités territoriales" in text

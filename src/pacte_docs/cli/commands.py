@@ -730,6 +730,11 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
         for alerte in (a for a in run.due if a.succession):  # the director reads the action; the clerk, the command
             click.echo(f"  {alerte.reference} prend fin à son terme : pour préparer la convention qui lui succède, "
                        f"pacte conventions succeder {alerte.reference} --reference NOUVELLE-REFERENCE")
+        if run.pieces:
+            emit([line.as_json() | {"etat": line.etat} for line in run.pieces],
+                 PIECE_COLUMNS | {"responsable": "Responsable"}, "table",
+                 f"Pièces en retard au {date_longue(state.au)}")
+            click.echo("  Pour les réclamer : pacte pieces relancer ; à réception : pacte pieces recevoir …")
     if simulation:
         for preview in run.apercu:
             click.echo(f"  serait envoyé à {preview.destinataire} : « {preview.sujet} » ({preview.alertes} alerte(s))")
@@ -749,6 +754,98 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
 
 
 # ---------------------------------------------------------------- PDI/PTI
+
+
+@cli.group("pieces", context_settings=CONTEXT)
+def pieces_group() -> None:
+    """Pièces dues par les partenaires : comptes rendus financiers, rapports d'activité, bilans FSE+."""
+
+
+PIECE_COLUMNS = {"reference": "Convention", "partenaire": "Partenaire", "libelle": "Pièce", "exercice": "Exercice",
+                 "echeance": "Échéance", "etat": "État"}
+
+
+@pieces_group.command("lister")
+@click.argument("references", nargs=-1, callback=_key, metavar="[RÉFÉRENCES]…")
+@click.option("--en-retard", "late", is_flag=True, help="Seulement les pièces dont l'échéance est passée et qui "
+                                                        "n'ont pas été reçues.")
+@output_option
+@click.pass_obj
+def pieces_list(state: State, references: tuple[str, ...], late: bool, fmt: str) -> None:
+    """Liste les pièces que les conventions signées appellent, exercice par exercice, et où elles en sont.
+
+    Une subvention à une association appelle chaque année le compte rendu financier (dans les six mois suivant
+    la fin de l'exercice), le budget et les comptes certifiés, le rapport d'activité ; un cofinancement FSE+ les
+    éléments du bilan d'exécution.
+
+    \b
+    Exemples :
+      pacte pieces lister --en-retard
+      pacte pieces lister ASSO-2024-007 --format csv > pieces.csv
+    """
+    from pacte_docs.services import pieces
+
+    lines = pieces.lister(state.workspace(), state.au, late_only=late, references=references)
+    rows = [line.as_json() | {"etat": line.etat} for line in lines]
+    emit(rows, PIECE_COLUMNS, fmt, "Pièces en retard" if late else "Pièces dues par les partenaires")
+
+
+@pieces_group.command("recevoir")
+@click.argument("reference", callback=_key)
+@click.argument("piece", metavar="PIÈCE")
+@click.option("--exercice", required=True, type=click.IntRange(1900, 2999), metavar="AAAA",
+              help="L'exercice (l'année) dont la pièce rend compte.")
+@click.option("--fichier", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="La pièce reçue : PDF, DOCX, XLSX, ODT ou ODS ; archivée en lecture seule et contrôlée par "
+                   "« pacte archives verifier ».")
+@click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de réception (par défaut : aujourd'hui).")
+@click.pass_obj
+def pieces_receive(state: State, reference: str, piece: str, exercice: int, fichier: Path,
+                   date_: dt.date | None) -> None:
+    """Enregistre la réception d'une pièce (PIÈCE : compte_rendu_financier, comptes_annuels, rapport_activite,
+    bilan_execution_fse).
+
+    \b
+    Exemple :
+      pacte pieces recevoir ASSO-2024-007 compte_rendu_financier --exercice 2025 --fichier crf-2025.pdf
+    """
+    from pacte_docs.services import pieces
+
+    line = pieces.recevoir(state.workspace(), reference, piece.strip().lower(), exercice, fichier,
+                           state.au, date_)
+    click.echo(f"Pièce enregistrée pour {line.reference} : {line.piece} de l'exercice {line.exercice}, {line.etat} ; "
+               f"archivée dans {line.document}.")
+
+
+@pieces_group.command("relancer")
+@click.argument("references", nargs=-1, callback=_key, metavar="[RÉFÉRENCES]…")
+@click.option("--sans-pdf", is_flag=True, help="Produit le DOCX seulement.")
+@click.pass_obj
+def pieces_remind(state: State, references: tuple[str, ...], sans_pdf: bool) -> None:
+    """Produit une lettre de relance par convention dont le partenaire est en retard (modeles/relance.docx),
+    pour les pièces qui n'ont pas été relancées depuis un mois.
+
+    \b
+    Exemple :
+      pacte pieces relancer
+    """
+    from pacte_docs.services import pieces
+
+    report = pieces.relancer(state.workspace(), state.au, references, with_pdf=not sans_pdf)
+    if not report.letters:
+        click.echo("Aucune pièce en retard à relancer.")
+        return
+    for reference, numero, lines in report.letters:
+        click.echo(f"{reference} : lettre de relance n° {numero} — "
+                   + " ; ".join(f"{line.piece} {line.exercice}" for line in lines))
+    if report.generated is not None:
+        for output in report.generated.outputs:
+            pdf = f", PDF {STATUS_LABELS[output.pdf_status]}" if output.pdf_status else ""
+            click.echo(f"  {output.docx} ({STATUS_LABELS[output.docx_status]}{pdf})")
+        for note in report.generated.notes:
+            click.echo(f"  Remarque : {note}")
+    click.echo(f"{len(report.letters)} lettre(s) de relance produite(s).")
 
 
 @cli.group("pdi-pti", context_settings=CONTEXT)

@@ -82,6 +82,7 @@ def json_default(value: Any) -> Any:
 _CODED = {"statut", "type", "renouvellement", "action", "etat"}
 _AMOUNTS = {"montant", "montant_annuel", "credits_engages", "credits_consommes"}
 _RATES = {"taux_fse", "taux"}
+_YEARS = {"exercice", "annee"}  # 2025, never « 2 025 »
 
 
 def shown(key: str, value: Any, long_dates: bool = False) -> str:
@@ -99,6 +100,8 @@ def shown(key: str, value: Any, long_dates: bool = False) -> str:
         return montant(value)
     if key in _RATES and isinstance(value, Decimal | int | float):
         return pourcentage(value)
+    if key in _YEARS:
+        return str(value)
     if key in _CODED and isinstance(value, str):
         return LABELS.get(value, value)
     if isinstance(value, Decimal | int) and not isinstance(value, bool):

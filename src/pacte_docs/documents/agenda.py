@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from icalendar import Alarm, Calendar, Event, vDuration, vText
 
@@ -52,8 +53,9 @@ def _all_day(uid: str, stamp: dt.datetime, summary: str, day: dt.date, descripti
 
 def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[int]], default: Sequence[int],
              domain: str = "pacte-docs", name: str = "Échéances des conventions d'insertion",
-             refresh_hours: int | None = None) -> bytes:
-    """One event for each decision deadline and each end of period of the conventions still running. A calendar
+             refresh_hours: int | None = None, pieces: Sequence[Any] = ()) -> bytes:
+    """One event for each decision deadline and each end of period of the conventions still running, and for the
+    due date of each document a partner owes and has not given (*pieces*: services.pieces.Line). A calendar
     served for subscription says how often to fetch it again (*refresh_hours*)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -86,5 +88,16 @@ def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[i
                        f"Dernier jour de la période {period.numero} de la convention {suivi.reference}.")
         end.add_component(_alarm(0, f"{suivi.reference} : dernier jour de la période"))
         cal.add_component(end)
+    for line in sorted(pieces, key=lambda p: (p.echeance, p.reference, p.cle, p.exercice)):
+        if line.recue_le is not None:
+            continue
+        event = _all_day(f"{line.reference}-piece-{line.cle}-{line.exercice}@{domain}", stamp,
+                         f"Pièce attendue — {line.reference} : {line.piece} {line.exercice} ({line.partenaire})",
+                         line.echeance, f"Pièce due au plus tard ce jour par {line.partenaire} : {line.piece} de "
+                                        f"l'exercice {line.exercice} (convention {line.reference}). Si elle n'est "
+                                        "pas reçue : la réclamer par une lettre de relance."
+                                        + (f"\nResponsable : {line.responsable}" if line.responsable else ""))
+        event.add_component(_alarm(0, f"{line.reference} : échéance de la pièce « {line.piece} » {line.exercice}"))
+        cal.add_component(event)
     data: bytes = cal.to_ical()
     return data

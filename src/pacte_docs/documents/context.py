@@ -525,7 +525,7 @@ def unnamed_signatories(c: Convention, nature: str = "convention") -> list[str]:
             missing.append("le nom du signataire du Département")
     elif not (d.president_nom or "").strip():
         missing.append("le nom du représentant du Département")
-    if nature != "denonciation":
+    if nature not in ("denonciation", "relance"):  # letters the Département alone signs
         missing += [f"le nom du représentant {_de(designation(p.nom))}" for p in c.partenaires
                     if not (p.representant_nom or "").strip()]
     return missing
@@ -710,15 +710,11 @@ def renouvellement_context(c: Convention, numero: int) -> dict[str, Any]:
     return result
 
 
-def denonciation_context(c: Convention, articles: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """The documented context of the registered letter that denounces a convention, dated its dénonciation;
-    *articles*, the convention's articles (number, title) on its term and its dénonciation, which it cites."""
-    if c.date_denonciation is None:
-        raise ValueError(f"{c.reference} is not denounced")
-    current = queries.situation(c, c.date_denonciation)
-    result = convention_context(c, c.date_denonciation)
-    # A letter goes to an establishment's address, each of them named: the first receives it, the others a copy.
-    establishments = typographie([partenaire_context(p, c.date_denonciation) for p in c.partenaires])
+def letter_context(c: Convention, day: dt.date) -> dict[str, Any]:
+    """The context of a letter about convention *c* dated *day*: the convention's, its partners as addressees.
+    A letter goes to an establishment's address, each of them named: the first receives it, the others a copy."""
+    result = convention_context(c, day)
+    establishments = typographie([partenaire_context(p, day) for p in c.partenaires])
     for establishment, partner in zip(establishments, c.partenaires, strict=True):
         # on an envelope, the street and the town on lines of their own
         if establishment["adresse"]:
@@ -731,6 +727,31 @@ def denonciation_context(c: Convention, articles: list[tuple[str, str]] | None =
                 "civilite": "", "nom": None, "nom_complet": "", "qualite": office}
             establishment["formule_appel"] = formule_appel("Mme" if feminine else "M.", office)
     result["partenaire"], result["partenaires"] = establishments[0], establishments
+    return result
+
+
+def relance_context(c: Convention, numero: int, day: dt.date, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The documented context of reminder letter *numero* of a convention, dated *day*, for the documents *lines*
+    its partner is late with ({piece, exercice, echeance, relances}): what the convention calls for, by when."""
+    result = letter_context(c, day)
+    result["relance"] = typographie({
+        "projet": bool(act_gaps(c, "relance")),
+        "numero": numero,
+        "date": day,
+        "pieces": [{"piece": line["piece"], "exercice": line["exercice"], "echeance": line["echeance"],
+                    "deja_relancee": line["relances"] > 0} for line in lines],
+        "subvention": grants_subsidy(c),
+    })
+    return result
+
+
+def denonciation_context(c: Convention, articles: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The documented context of the registered letter that denounces a convention, dated its dénonciation;
+    *articles*, the convention's articles (number, title) on its term and its dénonciation, which it cites."""
+    if c.date_denonciation is None:
+        raise ValueError(f"{c.reference} is not denounced")
+    current = queries.situation(c, c.date_denonciation)
+    result = letter_context(c, c.date_denonciation)
     result["denonciation"] = typographie({
         "projet": bool(act_gaps(c, "denonciation")),
         "date": c.date_denonciation,
@@ -797,6 +818,9 @@ def documented_context(kind: str) -> dict[str, Any]:
     if kind == "denonciation":
         sample.date_denonciation, sample.motif_denonciation = dt.date(2027, 1, 10), "Motif de la dénonciation."
         return denonciation_context(sample)
+    if kind == "relance":
+        return relance_context(sample, 2, dt.date(2027, 9, 1), [
+            {"piece": "compte rendu financier", "exercice": 2026, "echeance": dt.date(2027, 6, 30), "relances": 1}])
     if kind == "avenant":
         return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31),
                                modifications=[{"article": "4", "mode": "complete", "texte": "…"}])
@@ -1096,10 +1120,12 @@ def convention_row(c: Convention, annee: int) -> dict[str, Any]:
 def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any, conventions: Any,
                   rows: dict[str, dict[str, Any]], graphiques: dict[str, Any], *, seance: dt.date | None = None,
                   deliberation: str | None = None, commentaires: dict[str, str] | None = None,
-                  foyers_rsa: tuple[int | None, int | None] = (None, None)) -> dict[str, Any]:
+                  foyers_rsa: tuple[int | None, int | None] = (None, None),
+                  pieces: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The documented context of the annual bilan. *bilan* is an aggregation.Bilan, *conventions* an
     aggregation.ConventionsAnnee, *rows* the convention_row of every convention it names, *graphiques* the
-    charts as rendering.Image (the evolution chart is None without last year's figures)."""
+    charts as rendering.Image (the evolution chart is None without last year's figures); *pieces*, per partner,
+    the documents owed for the year: {partenaire, dues, recues, en_retard}."""
     total = figures_context(bilan.total)
     assert total is not None
     evolution = {name: bilan.evolution(name) for name in ("actions_financees", "credits_engages",
@@ -1156,6 +1182,7 @@ def bilan_context(annee: int, departement: Departement, pacte: Pacte, bilan: Any
         "annexes": [rows[ref] | {"motif": ("signée" if ref in conventions.signees else "renouvelée")}
                     for ref in annexes],
         "graphiques": graphiques,
+        "pieces_partenaires": pieces or [],
     })
     return result
 
@@ -1176,6 +1203,7 @@ def sample_bilan_context() -> dict[str, Any]:
     sample = bilan_context(2025, pacte.departement, pacte, bilan, events,
                            {convention.reference: convention_row(convention, 2025)},
                            {"repartition": image, "evolution": image, "credits": image, "entrees_sorties": image},
-                           seance=dt.date(2026, 3, 30), deliberation="2026-03-0101")
+                           seance=dt.date(2026, 3, 30), deliberation="2026-03-0101",
+                           pieces=[{"partenaire": "Association Exemple", "dues": 3, "recues": 2, "en_retard": 1}])
     sample["sommaire"] = [{"niveau": 1, "titre": "…", "page": 2}]
     return sample

@@ -203,7 +203,8 @@ class AlerteEnvoi(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"))
     periode: Mapped[int] = mapped_column(Integer)
-    seuil: Mapped[str] = mapped_column(String(10))  # "180", "90", "30", "0", "depasse", "expiree"
+    # "180", "90", "30", "0", "depasse", "expiree"; "piece:<key>" for a document late (periode: its exercice)
+    seuil: Mapped[str] = mapped_column(String(40))
     etat: Mapped[str] = mapped_column(String(10))  # "envoi" (claimed, being sent) | "envoye"
     destinataire: Mapped[str] = mapped_column(String(254))
     message_id: Mapped[str] = mapped_column(String(200))
@@ -450,3 +451,20 @@ class Travail(Base):
     @property
     def fini(self) -> bool:
         return self.etat in ("termine", "echec")
+
+
+class Piece(Base):
+    """A document a partner owes for one exercice (rules.pieces), once something happened to it: received (the
+    file archived and hashed like every document) or reminded by a letter (`pacte pieces relancer`)."""
+
+    __tablename__ = "piece"
+    __table_args__ = (UniqueConstraint("convention_id", "cle", "exercice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"), index=True)
+    cle: Mapped[str] = mapped_column(String(40))  # a key of donnees/pieces.yaml
+    exercice: Mapped[int] = mapped_column(Integer)
+    recue_le: Mapped[dt.date | None] = mapped_column(Date)
+    document: Mapped[str | None] = mapped_column(String(500))  # the received file, relative to the workspace
+    relancee_le: Mapped[dt.date | None] = mapped_column(Date)  # the last reminder
+    relances: Mapped[int] = mapped_column(Integer, default=0)

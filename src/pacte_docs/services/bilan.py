@@ -28,7 +28,7 @@ from pacte_docs.formatting import date_courte
 from pacte_docs.intake.exporter import keep_text
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import Convention, Pacte, Realisation
-from pacte_docs.rules import aggregation
+from pacte_docs.rules import aggregation, periods
 from pacte_docs.rules.aggregation import FIGURES
 from pacte_docs.services import generation, pdi_pti
 from pacte_docs.workspace import Workspace, holding
@@ -111,9 +111,27 @@ def bilan_context(session: Session, pacte: Pacte, annee: int, seance: dt.date | 
                    for year in (annee, annee - 1))
     ctx = context.bilan_context(annee, pacte.departement, pacte, bilan, events, rows, make_charts(bilan),
                                 seance=seance, deliberation=deliberation, commentaires=commentaires,
-                                foyers_rsa=(foyers[0], foyers[1]))
+                                foyers_rsa=(foyers[0], foyers[1]),
+                                pieces=pieces_by_partner(session, annee, pacte.departement_id))
     annexed = {row["reference"] for row in ctx["annexes"]}
     return ctx, [c for c in conventions if c.reference in annexed]
+
+
+def pieces_by_partner(session: Session, annee: int, departement_id: int) -> list[dict[str, Any]]:
+    """The documents the partners owe for the exercice *annee*, as they stand today: per partner, how many are
+    owed, received, late (a count changes on a due date or a receipt, never from one day to the next)."""
+    from pacte_docs.services import pieces
+
+    found: dict[str, dict[str, Any]] = {}
+    for line in pieces.owed(session, periods.today(), departement_id=departement_id):
+        if line.exercice != annee:
+            continue
+        row = found.setdefault(line.partenaire, {"partenaire": line.partenaire, "dues": 0, "recues": 0,
+                                                 "en_retard": 0})
+        row["dues"] += 1
+        row["recues"] += line.recue_le is not None
+        row["en_retard"] += line.retard is not None
+    return [found[name] for name in sorted(found, key=str.casefold)]
 
 
 # ---------------------------------------------------------------- compiling

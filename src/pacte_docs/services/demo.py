@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 
 from pacte_docs.intake.importer import ImportReport
-from pacte_docs.registry import queries
+from pacte_docs.registry import journal, queries
 from pacte_docs.rules import alerts
-from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti, records
+from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti, pieces, records
 from pacte_docs.services.generation import GenerationReport, Progress
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
 
@@ -51,6 +51,8 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
         amend = not gennevilliers.avenants
         clichy = queries.convention(session, "CCAS-2027-005")
         sign = clichy.date_signature is None
+        chantier = queries.convention(session, "ASSO-2024-007")
+        receive = not any(e.nature == "piece" for e in journal.entries(session, chantier))
     steps = []
     if renew:
         steps.append(lifecycle.renouveler(ws, "PE-2016-001", D(2018, 9, 24), "2018-04-0412", on))
@@ -70,6 +72,31 @@ def _history(ws: Workspace, on: dt.date) -> list[str]:
     for step in steps:
         lines += step.lines
         lines += [f"  {o.docx}" + (f" et {o.pdf}" if o.pdf else "") for made in step.generated for o in made.outputs]
+    if receive and on >= D(2025, 7, 1):
+        lines += _documents_owed(ws, on)
+    return lines
+
+
+def _documents_owed(ws: Workspace, on: dt.date) -> list[str]:
+    """The chantier d'insertion's association sent its 2024 compte rendu financier in time; what it owes for 2025
+    is late: the reminder letter goes (pacte pieces recevoir, pacte pieces relancer)."""
+    from docx import Document as DocxDocument
+
+    with tempfile.TemporaryDirectory(prefix="pacte-demo-") as tmp:
+        report = Path(tmp) / "compte-rendu-financier-2024.docx"
+        document = DocxDocument()
+        document.add_heading("Compte rendu financier de l'exercice 2024", level=1)
+        document.add_paragraph("Association « Trait d'union & Emploi » — chantier d'insertion « espaces verts » de "
+                               "Méréville, convention n° ASSO-2024-007 (document de démonstration).")
+        document.save(str(report))
+        line = pieces.recevoir(ws, "ASSO-2024-007", "compte_rendu_financier", 2024, report, on, D(2025, 6, 12))
+    lines = [f"Pièce reçue : {line.piece} {line.exercice} de ASSO-2024-007, archivée dans {line.document}."]
+    reminded = pieces.relancer(ws, on, ["ASSO-2024-007"])
+    for reference, numero, late in reminded.letters:
+        lines.append(f"Lettre de relance n° {numero} de {reference} : "
+                     + " ; ".join(f"{line.piece} {line.exercice}" for line in late) + ".")
+    if reminded.generated is not None:
+        lines += [f"  {o.docx}" + (f" et {o.pdf}" if o.pdf else "") for o in reminded.generated.outputs]
     return lines
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 import multiprocessing
@@ -109,8 +110,8 @@ def generate(ws: Workspace, references: list[str], *, all_: bool = False, with_p
                             functools.partial(context.convention_context, c),
                             freeze=c.date_signature is not None and not context.unnamed_signatories(c)))
             jobs.extend(_recorded_acts(ws, c))  # made once; those a failed run left without a document are made now
-        report = _render_and_write(session, ws, jobs, progress)
-    return _finish(ws, report, with_pdf, pdfa, progress)
+        report = render_and_write(session, ws, jobs, progress)
+    return finish(ws, report, with_pdf, pdfa, progress)
 
 
 ACTS = ("avenant", "renouvellement", "denonciation")  # each later decision on a convention is an act of its own
@@ -129,8 +130,8 @@ def generate_act(ws: Workspace, reference: str, nature: str, numero: int | None 
     (REF-avenant-N), renewal *numero* (REF-renouvellement-N) or the dénonciation letter (REF-denonciation)."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
-        report = _render_and_write(session, ws, [_act_job(ws, c, nature, numero)], progress)
-    return _finish(ws, report, with_pdf, pdfa, progress)
+        report = render_and_write(session, ws, [_act_job(ws, c, nature, numero)], progress)
+    return finish(ws, report, with_pdf, pdfa, progress)
 
 
 def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> Job:
@@ -164,6 +165,15 @@ def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> J
                    functools.partial(context.denonciation_context, c, cited),
                    freeze=not context.act_gaps(c, nature))
     raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
+
+
+def reminder_job(c: Convention, numero: int, day: dt.date, lines: list[dict[str, Any]]) -> Job:
+    """Reminder letter *numero* of a convention, dated *day*, for the documents *lines* its partner is late with
+    (services.pieces.relancer): conventions/REF/REF-relance-N, from modeles/relance.docx; a letter once written is
+    the letter sent, frozen like an act."""
+    return Job(c, f"{c.reference}-relance-{numero}", "relance", "relance",
+               functools.partial(context.relance_context, c, numero, day, lines),
+               freeze=not context.act_gaps(c, "relance"))
 
 
 # the articles a letter of dénonciation relies on: the convention's term and its dénonciation
@@ -234,7 +244,7 @@ class Job:
         return self.build()
 
 
-def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Progress | None) -> GenerationReport:
+def render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Progress | None) -> GenerationReport:
     report = GenerationReport()
     cache = TemplateCache(ws)
     documents = DocumentStore(session, ws)
@@ -289,8 +299,8 @@ def _render_and_write(session: Any, ws: Workspace, jobs: list[Job], progress: Pr
     return report
 
 
-def _finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
-            progress: Progress | None) -> GenerationReport:
+def finish(ws: Workspace, report: GenerationReport, with_pdf: bool, pdfa: bool,
+           progress: Progress | None) -> GenerationReport:
     if with_pdf:
         with ws.db.session() as session:
             documents = DocumentStore(session, ws)

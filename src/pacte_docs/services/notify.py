@@ -1,5 +1,8 @@
 """Alert digests by e-mail, with a ledger so that each alert reaches its director once.
 
+An alert is a decision deadline (rules.alerts) or a document a partner is late with (services.pieces: its
+exercice stands for the period, « piece:<key> » for the threshold).
+
 Guarantee. Each alert — a (convention, period, threshold) — is claimed in the database before its digest
 is sent, and marked sent once the SMTP server has accepted the message:
   * a re-run sends nothing already sent, and two runs at once never both send it (the claim is unique);
@@ -178,9 +181,12 @@ def write_calendar(ws: Workspace, on: dt.date, path: Path) -> int:
     from pacte_docs.documents import agenda
 
     ws.check_output(path, "--ics")
+    from pacte_docs.services import pieces
+
     with ws.db.session() as session:
         followed = suivis(session, on, ws.config, tous=True)
-    data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours)
+        owed = pieces.owed(session, on)
+    data = agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours, pieces=owed)
     files.write_atomic(path, data)
     return agenda.events(data)
 
@@ -193,23 +199,33 @@ class Digest:
     destinataire: str
     nom: str | None
     alertes: list[alerts.Alerte]
+    pieces: list[Any] = field(default_factory=list)  # services.pieces.Line: documents late
 
     @property
     def keys(self) -> list[tuple[int, int, str]]:
-        return sorted((a.convention_id, a.periode, a.cle_seuil) for a in self.alertes)
+        return sorted((a.convention_id, a.periode, a.cle_seuil) for a in [*self.alertes, *self.pieces])
+
+    @property
+    def count(self) -> int:
+        return len(self.alertes) + len(self.pieces)
 
     def message_id(self, domain: str) -> str:
         digest = hashlib.sha256(repr((self.destinataire, self.keys)).encode()).hexdigest()[:32]
         return f"<pacte.{digest}@{domain}>"
 
 
-def digests(due_alerts: Sequence[alerts.Alerte]) -> list[Digest]:
-    """One digest per responsable, in a stable order."""
+def digests(due_alerts: Sequence[alerts.Alerte], late: Sequence[Any] = ()) -> list[Digest]:
+    """One digest per responsable, in a stable order: their deadlines, then the documents late (*late*)."""
     grouped: dict[str, Digest] = {}
     for alerte in due_alerts:
         key = alerte.responsable.lower()
         grouped.setdefault(key, Digest(alerte.responsable, alerte.responsable_nom, []))
         grouped[key].alertes.append(alerte)
+    for line in late:
+        if line.responsable:
+            key = line.responsable.lower()
+            grouped.setdefault(key, Digest(line.responsable, line.responsable_nom, []))
+            grouped[key].pieces.append(line)
     return [grouped[k] for k in sorted(grouped)]
 
 
@@ -223,12 +239,18 @@ def _environment(html: bool) -> SandboxedEnvironment:
 def subject(digest: Digest, on: dt.date) -> str:
     count = len(digest.alertes)
     urgent = sum(1 for a in digest.alertes if a.jours_restants <= 30)
-    head = f"{count} convention{'s' if count > 1 else ''} à décider"
-    if urgent and count > 1:
-        head += f", dont {urgent} urgente{'s' if urgent > 1 else ''}"
-    elif urgent:
-        head += ", urgente"
-    return f"[pacte] {head} — situation au {date_longue(on)}"
+    parts = []
+    if count:
+        head = f"{count} convention{'s' if count > 1 else ''} à décider"
+        if urgent and count > 1:
+            head += f", dont {urgent} urgente{'s' if urgent > 1 else ''}"
+        elif urgent:
+            head += ", urgente"
+        parts.append(head)
+    if digest.pieces:
+        late = len(digest.pieces)
+        parts.append(f"{late} pièce{'s' if late > 1 else ''} en retard")
+    return f"[pacte] {' ; '.join(parts)} — situation au {date_longue(on)}"
 
 
 def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequence[int],
@@ -240,7 +262,7 @@ def compose(digest: Digest, on: dt.date, settings: SmtpSettings, seuils: Sequenc
     check_email(digest.destinataire)
     check_header_text(digest.nom, "le nom du responsable")
     folder = resources.files("pacte_docs") / "courriels"
-    values = {"nom": digest.nom, "alertes": digest.alertes, "au": on, "signature": signature,
+    values = {"nom": digest.nom, "alertes": digest.alertes, "pieces": digest.pieces, "au": on, "signature": signature,
               "types": {kind.value: kind.label for kind in ConventionType},
               "seuils": ", ".join(str(s) for s in seuils if s), "sujet": subject(digest, on), "liens": links}
     text = _environment(False).from_string((folder / "alerte.txt.j2").read_text(encoding="utf-8")).render(values)
@@ -279,9 +301,9 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
     a digest sent again after a crash carries the Message-ID it was first sent with.
     """
     now = files.now()
-    claimed: list[alerts.Alerte] = []
+    claimed: list[Any] = []
     rows: list[int] = []
-    for alerte in digest.alertes:
+    for alerte in [*digest.alertes, *digest.pieces]:
         row = AlerteEnvoi(convention_id=alerte.convention_id, periode=alerte.periode, seuil=alerte.cle_seuil,
                           etat="envoi", destinataire=digest.destinataire, message_id="", proprietaire=owner_tag(),
                           reserve_le=now)
@@ -307,7 +329,8 @@ def claim(session: Session, digest: Digest, domain: str, reprise_minutes: int) -
                 continue
             rows.append(existing.id)
         claimed.append(alerte)
-    result = Digest(digest.destinataire, digest.nom, claimed)
+    result = Digest(digest.destinataire, digest.nom, [a for a in claimed if isinstance(a, alerts.Alerte)],
+                    [a for a in claimed if not isinstance(a, alerts.Alerte)])
     message_id = result.message_id(domain)
     if rows:
         session.execute(update(AlerteEnvoi).where(AlerteEnvoi.id.in_(rows)).values(message_id=message_id)
@@ -339,14 +362,14 @@ class SendReport:
         """What to tell the user when the server failed (what went, what is left for the next run), or when
         recipients were refused (who, why, and that everyone else was served)."""
         if self.erreur is None and self.refuses:
-            names = "\n".join(f"  • {d.destinataire} : {why} — {len(d.alertes)} alerte(s) non envoyée(s)"
+            names = "\n".join(f"  • {d.destinataire} : {why} — {d.count} alerte(s) non envoyée(s)"
                                for d, why in self.refuses)
             return PacteError(f"{len(self.refuses)} destinataire(s) refusé(s) ; {len(self.envoyes)} récapitulatif(s) "
                               f"envoyé(s) aux autres.\n{names}\nCorrigez l'adresse du responsable dans le "
                               "registre (pacte importer) : ses alertes partiront à l'exécution suivante.")
         if self.erreur is None:
             return None
-        waiting = sum(len(d.alertes) for d in self.non_envoyes)
+        waiting = sum(d.count for d in self.non_envoyes)
         pending = ", ".join(d.destinataire for d in self.non_envoyes)
         return SmtpError(f"{self.erreur}. {len(self.envoyes)} récapitulatif(s) envoyé(s) ; {waiting} alerte(s) non "
                          f"envoyée(s) ({pending}) : elles le seront à la prochaine exécution.")
@@ -406,12 +429,13 @@ class _Connection:
 
 
 def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, redirect: str | None = None,
-         environ: dict[str, str] | None = None) -> SendReport:
-    """Send one digest per responsable; see the module's docstring for the guarantee."""
+         environ: dict[str, str] | None = None, late: Sequence[Any] = ()) -> SendReport:
+    """Send one digest per responsable (their deadlines, the documents *late*); see the module's docstring for the
+    guarantee."""
     settings = smtp_settings(ws.config, environ)
     report = SendReport()
     connection = _Connection(settings)
-    pending = digests(due_alerts)
+    pending = digests(due_alerts, late)
     signature = _signature(ws)
     domain = settings.expediteur.rpartition("@")[2] or "localhost"
     # a rehearsal (redirect) never hands a director's personal links to someone else
@@ -422,8 +446,8 @@ def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, red
             if not redirect:  # a redirected run is a rehearsal: nothing is claimed nor recorded
                 with ws.db.session() as session:
                     to_send, message_id = claim(session, digest, domain, ws.config.reprise_minutes)
-                report.deja += len(digest.alertes) - len(to_send.alertes)
-                if not to_send.alertes:
+                report.deja += digest.count - to_send.count
+                if not to_send.count:
                     continue
             try:
                 message = compose(to_send, on, settings, ws.config.seuils_jours, redirect, signature,
@@ -443,7 +467,7 @@ def send(ws: Workspace, due_alerts: Sequence[alerts.Alerte], on: dt.date, *, red
             if not redirect:
                 with ws.db.session() as session:
                     _settle(session, message_id, sent=True)
-            report.envoyes.append((to_send, len(to_send.alertes)))
+            report.envoyes.append((to_send, to_send.count))
     finally:
         connection.close()
     return report
@@ -507,6 +531,7 @@ class AlertRun:
     """What `pacte alertes` found, wrote and sent."""
 
     due: list[alerts.Alerte]
+    pieces: list[Any] = field(default_factory=list)  # services.pieces.Line: documents late
     calendrier: int | None = None  # events written to the iCalendar file
     apercu: list[Preview] = field(default_factory=list)  # with simulation
     envoi: SendReport | None = None  # with sending
@@ -521,12 +546,14 @@ def run_alerts(ws: Workspace, on: dt.date, *, envoyer: bool = False, simulation:
             rediriger = check_email(rediriger)
         except AddressError as exc:
             raise PacteError(f"--rediriger : {exc}. Donnez une seule adresse, par exemple essai@exemple.fr.") from None
-    result = AlertRun(due(ws, on))
+    from pacte_docs.services import pieces
+
+    result = AlertRun(due(ws, on), pieces.lister(ws, on, late_only=True))
     if ics is not None:
         result.calendrier = write_calendar(ws, on, ics)
     if simulation:
-        result.apercu = [Preview(rediriger or d.destinataire, subject(d, on), len(d.alertes))
-                         for d in digests(result.due)]
+        result.apercu = [Preview(rediriger or d.destinataire, subject(d, on), d.count)
+                         for d in digests(result.due, result.pieces)]
     elif envoyer:
-        result.envoi = send(ws, result.due, on, redirect=rediriger)
+        result.envoi = send(ws, result.due, on, redirect=rediriger, late=result.pieces)
     return result

@@ -24,7 +24,7 @@ from pacte_docs.kinds import ConventionType, Statut
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, ConventionPartenaire, Document, Etape, Pacte, Partenaire
 from pacte_docs.rules import echeances, periods
-from pacte_docs.services import access, notify
+from pacte_docs.services import access, notify, pieces
 from pacte_docs.services.access import Link
 from pacte_docs.workspace import Workspace
 
@@ -34,7 +34,7 @@ MEDIA_TYPES = {"pdf": "application/pdf",
                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 NATURE_LABELS = {"convention": "Convention", "avenant": "Avenant", "renouvellement": "Décision de renouvellement",
                  "denonciation": "Lettre de dénonciation", "signe": "Copie signée", "pdi_pti": "PDI/PTI",
-                 "bilan": "Bilan annuel"}
+                 "bilan": "Bilan annuel", "piece": "Pièce reçue du partenaire", "relance": "Lettre de relance"}
 
 
 def _theirs(who: Link) -> Any:
@@ -105,6 +105,7 @@ class Board:
     pages: int
     responsables: list[tuple[str, str]] = field(default_factory=list)  # (address, name) — the team's link only
     bands: tuple[tuple[str, str], ...] = echeances.BANDS
+    pieces: list[pieces.Line] = field(default_factory=list)  # documents the partners are late with
 
     @property
     def groups(self) -> list[tuple[str, str, list[echeances.Line]]]:
@@ -184,8 +185,14 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
         else:
             ids = []
         shown = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=ids), on) if ids else []
+        # the documents late, of the conventions the filters keep: a type or a status narrows to conventions
+        # awaiting a decision, which the documents do not follow
+        late = [] if filters.type or filters.statut else [
+            line for line in pieces.owed(session, on, late_only=True,
+                                         responsable=filters.responsable or (None if who.equipe else who.responsable))
+            if not wanted or wanted in _folded(line.partenaire) or wanted in _folded(line.reference)]
     return Board(on, Filters(filters.responsable, filters.type, filters.statut, filters.partenaire, filters.bande,
-                             page), counts, shown, total, pages, responsables)
+                             page), counts, shown, total, pages, responsables, pieces=late)
 
 
 def _partners_named(db: Connection, wanted: str) -> list[int]:
@@ -243,6 +250,7 @@ def convention(ws: Workspace, who: Link, convention_id: int, on: dt.date) -> dic
             "journal": [{"quand": e.quand, "nature": e.nature, "date": e.date, "description": e.description}
                         for e in journal.entries(session, c)],
             "documents": [_document_row(d) for d in DocumentStore(session, ws).documents(c.id)],
+            "pieces": pieces.owed(session, on, [c.reference]),
         }
 
 
@@ -346,7 +354,8 @@ def calendar(ws: Workspace, who: Link, on: dt.date) -> bytes:
 
     with ws.db.session() as session:
         followed = notify.suivis(session, on, ws.config, tous=True, parmi=_theirs(who))
+        owed = pieces.owed(session, on, responsable=None if who.equipe else who.responsable)
     name = "Échéances des conventions d'insertion" + ("" if who.equipe else f" — {who.responsable}")
     return agenda.calendar(followed, ws.config.seuils_par_type, ws.config.seuils_jours, name=name,
-                           refresh_hours=6)
+                           refresh_hours=6, pieces=owed)
 

@@ -216,12 +216,17 @@ def show_convention(ws: Workspace, reference: str, on: dt.date | None = None) ->
         life = exporter.lifecycle_record(c, [])
         row |= {"denonciation": life["denonciation"], "renouvellements": life["renouvellements"],
                 "avenants": life["avenants"]}
+        from pacte_docs.services import pieces
+
         documents = DocumentStore(session, ws).documents(c.id)
         row["documents"] = [
-            {"chemin": d.chemin, "version": d.version, "archive": d.archive, "sha256": d.sha256,
-             "cree_le": d.cree_le.isoformat()}
+            {"id": d.id, "nature": d.nature, "chemin": d.chemin, "version": d.version, "archive": d.archive,
+             "sha256": d.sha256, "cree_le": d.cree_le.isoformat()}
             for d in documents
         ]
+        # what the partner owes in return, exercice by exercice, and where it stands
+        row["pieces"] = [line.as_json() | {"etat": line.etat, "echeance": line.echeance}
+                         for line in pieces.owed(session, on, [c.reference])]
         signed = [d for d in documents if d.nature == "signe"]
         # what was found about the last signed copy recorded (None: no copy, or one recorded before the checks)
         row["signature"] = signed[-1].verification if signed else None

@@ -24,8 +24,8 @@ from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, default_template_fingerprints, package_templates
 
 # The context each template is checked against; every other template renders a convention.
-KIND = {"avenant": "avenant", "renouvellement": "renouvellement", "denonciation": "denonciation", "pdi_pti": "pdi_pti",
-        "bilan_annuel": "bilan_annuel"}
+KIND = {"avenant": "avenant", "renouvellement": "renouvellement", "denonciation": "denonciation", "relance": "relance",
+        "pdi_pti": "pdi_pti", "bilan_annuel": "bilan_annuel"}
 
 
 @dataclass

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -50,7 +50,8 @@ TEMPLATE_LABELS = {"convention_ccas": "convention avec un CCAS ou une commune",
                    "convention_france_travail": "convention d'accompagnement avec France Travail",
                    "convention_subvention": "convention attributive de subvention à une association",
                    "avenant": "avenant", "renouvellement": "décision de renouvellement",
-                   "denonciation": "lettre de dénonciation", "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel"}
+                   "denonciation": "lettre de dénonciation", "relance": "lettre de relance des pièces",
+                   "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel"}
 
 
 def attachment(data: bytes, name: str, media_type: str) -> Response:
@@ -372,6 +373,59 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         lines = list(step.lines) + [f"{o.docx}" for r in step.generated for o in r.outputs] + \
             [note for r in step.generated for note in r.notes]
         request.session["message"] = " ".join(lines)
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("redaction")
+    async def piece_receive(request: Request, agent: Connecte) -> Response:
+        """Record a document the partner gave (`pacte pieces recevoir`): the file archived and hashed, the journal
+        signed by the agent; a refusal comes back next to the form, nothing recorded."""
+        from pacte_docs.services import lifecycle, pieces
+
+        ref = reference(request)
+        form = await request.form(max_files=1, max_fields=10)  # its token checked by needs() when multipart
+        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrftoken"}
+        upload = form.get("fichier")
+        try:
+            cle, _, year = typed.get("piece", "").partition(":")
+            if not cle or not year.isdigit():
+                raise PacteError("Choisissez la pièce reçue dans la liste.")
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                raise PacteError("Joignez le fichier de la pièce (PDF, DOCX, XLSX, ODT ou ODS).")
+            received = lifecycle.typed_date(typed.get("date"), "Date de réception", required=False)
+            data = await upload.read(pieces.PIECE_LIMIT + 1)
+            suffix = PurePosixPath(upload.filename.replace("\\", "/")).suffix.lower()[:6]
+            with ws.scratch("piece-") as folder:
+                copy = folder / f"piece{suffix}"
+                copy.write_bytes(data)
+                line = await run_in_threadpool(journal.as_author, agent.signature, pieces.recevoir, ws, ref, cle,
+                                               int(year[:4]), copy, on(), received)
+        except PacteError as exc:
+            name = upload.filename if isinstance(upload, UploadFile) and upload.filename else "le fichier"
+            said = re.sub(r"\S*piece-[^\s/]*/piece\.\w+", name, str(exc))
+            return await convention_page(request, agent, status=422, erreurs={"piece": said},
+                                         saisie={"piece": typed})
+        request.session["message"] = (f"Pièce enregistrée : {line.piece} de l'exercice {line.exercice}, {line.etat}, "
+                                      "archivée et inscrite au journal.")
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("redaction")
+    async def piece_remind(request: Request, agent: Connecte) -> Response:
+        """The reminder letter for the documents this convention's partner is late with (`pacte pieces relancer`)."""
+        from pacte_docs.services import pieces
+
+        ref = reference(request)
+        try:
+            report = await run_in_threadpool(journal.as_author, agent.signature, pieces.relancer, ws, on(), [ref])
+        except PacteError as exc:
+            request.session["message"] = f"Aucune lettre n'a été produite : {exc}"
+        else:
+            if not report.letters:
+                request.session["message"] = ("Aucune pièce en retard à relancer (une pièce déjà relancée l'est de "
+                                              "nouveau un mois après).")
+            else:
+                _, numero, lines = report.letters[0]
+                request.session["message"] = (f"Lettre de relance n° {numero} produite : "
+                                              + " ; ".join(f"{line.piece} {line.exercice}" for line in lines) + ".")
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
     @needs("redaction")
@@ -950,5 +1004,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}/signature/confirmer", signature_confirm, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/signature/abandonner", signature_cancel, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/succeder", succeed, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/pieces/recevoir", piece_receive, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/pieces/relancer", piece_remind, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]
