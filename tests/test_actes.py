@@ -452,7 +452,7 @@ def test_a_subsidy_to_an_association_reads_as_a_subsidy_agreement(pacte_sqlite: 
     convention that is not renewable; a draft left without its schedule by an older registry is noted."""
     data: Any = copy.deepcopy(VISAS)
     asso = next(c for c in data["conventions"] if c["reference"] == "ASSO-2025-401")
-    asso["versements"] = ["50 % à la signature de la convention", "30 000 € au 1er juillet 2026",
+    asso["versements"] = ["32 000 € à la signature de la convention", "30 000 € au 1er juillet 2026",
                           "le solde sur production du compte rendu financier de l'année 2027"]
     asso["imputation"] = "chapitre 017, article 6574"
     path = tmp_path / "asso.yaml"
@@ -467,9 +467,9 @@ def test_a_subsidy_to_an_association_reads_as_a_subsidy_agreement(pacte_sqlite: 
     assert ("Le Département attribue à l'Association Le Relais 93 une subvention de 96 000,00 € (quatre-vingt-seize "
             "mille euros) pour la durée de la convention, répartie comme suit :") in text
     assert "La subvention est versée selon l'échéancier suivant :" in text
-    assert "48 000,00 € (50 %) à la signature de la convention ;" in text
+    assert "32 000,00 € (33,33 %) à la signature de la convention ;" in text
     assert "30 000,00 € (31,25 %) au 1er juillet 2026 ;" in text
-    assert "18 000,00 € (18,75 %) sur production du compte rendu financier de l'année 2027." in text
+    assert "34 000,00 € (35,42 %) sur production du compte rendu financier de l'année 2027." in text
     assert "La dépense est imputée au budget du Département : chapitre 017, article 6574." in text
     assert "échéancier arrêté par le comité de suivi" not in text
     assert "Six mois avant le terme de la convention, les parties procèdent à l'évaluation du projet." in text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+import yaml
 from lxml import etree
 from pypdf import PdfReader
 
@@ -53,7 +56,8 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=False)
     # 12 conventions + 1 avenant + 1 renewal act + 1 dénonciation letter + the PDI/PTI + the bilan, in DOCX and
     # PDF; the draft signed during the demo archived (DOCX and PDF)
-    assert check.returncode == 0 and "36 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # and the compte rendu financier received, the reminder letter in DOCX and PDF (pacte pieces)
+    assert check.returncode == 0 and "39 fichier(s) vérifié(s)" in check.stdout, check.stdout
     # Every signed act's last page holds the end of its last article with « Fait à » and the signatures (the
     # renewal act of PE-2016-001 is one that LibreOffice alone lays out with its last heading stranded).
     for act in sorted((root / "conventions").glob("*/*.pdf")):
@@ -139,3 +143,41 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "Vie des conventions rejouée" not in again.stdout  # replayed once only
     assert "signee        CCAS-2027-005" in again.stdout
+    _the_demo_s_subsidies_are_published_once_its_siret_is_known(root, env)
+
+
+def _the_demo_s_subsidies_are_published_once_its_siret_is_known(root: Path, env: dict[str, str]) -> None:
+    """ASSO-2024-007 (180 000 € over three years, signed in 2024) in the SCDL « subventions » 2.1.1 file. No source
+    of the demo gives the Essonne's SIRET: the export asks for it; entered as a clerk would (the registry exported,
+    completed, imported again), the file validates against the schema with frictionless."""
+    from frictionless import Resource, Schema
+
+    def pacte(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "--au", "2026-11-22",
+                               *args], capture_output=True, text=True, check=False, env=env)
+
+    out = root.parent / "subventions-2024.csv"
+    refused = pacte("exporter", "--subventions", "2024", str(out))
+    said = " ".join(refused.stderr.split()) + " ".join(refused.stdout.split())
+    assert refused.returncode == 1 and "le SIRET du Département (idAttribuant) manque" in said and not out.exists()
+    registry = root.parent / "registre.yaml"
+    assert pacte("exporter", str(registry)).returncode == 0
+    data = yaml.safe_load(registry.read_text(encoding="utf-8"))
+    for departement in (data["departement"] if isinstance(data["departement"], list) else [data["departement"]]):
+        if departement["code"] == "91":
+            departement["siret"] = "22910001700016"  # the test's own value, for the schema's pattern
+    for partner in data["partenaires"]:
+        if partner["code"] == "ASSO-TRAIT-UNION":
+            partner |= {"siret": "44306184100047", "rna": "W913001234"}
+    registry.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    imported = pacte("importer", str(registry))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    published = pacte("exporter", "--subventions", "2024", str(out))
+    assert published.returncode == 0 and "1 subvention publiée (SCDL subventions 2.1.1)" in published.stdout
+    schema = Schema.from_descriptor(json.loads(
+        (resources.files("pacte_docs") / "scdl" / "subventions-2.1.1.json").read_text(encoding="utf-8")))
+    report = Resource(path=out.name, basepath=str(out.parent), schema=schema).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    row = next(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    assert (row["idAttribuant"], row["idBeneficiaire"], row["montant"]) == ("22910001700016", "44306184100047",
+                                                                            "180000.00")

@@ -160,13 +160,15 @@ def test_the_reminder_letter_names_what_is_late_and_goes_once_a_month(pacte_sqli
     pacte("--au", ON, "pieces", "recevoir", "ASSO-2025-042", "compte_rendu_financier", "--exercice", "2025",
           "--fichier", str(_pdf(tmp_path)))
     made = pacte("--au", ON, "pieces", "relancer", "ASSO-2025-042")
-    assert "ASSO-2025-042 : lettre de relance n° 1 — budget et comptes certifiés 2025 ; rapport d'activité 2025" \
-        in made.output
+    assert ("ASSO-2025-042 : lettre de relance n° 1 — copie certifiée du budget et des comptes 2025 ; rapport "
+            "d'activité 2025") in made.output
     letter = pacte.root / "conventions/ASSO-2025-042/ASSO-2025-042-relance-1.docx"
     assert letter.with_suffix(".pdf").is_file()
     text = " ".join(docx_text(letter).split())
     assert "Objet : pièces attendues au titre de la convention n° ASSO-2025-042" in text
-    assert "– budget et comptes certifiés de l'exercice 2025, dont l'échéance était le 30 juin 2026 ;" in text
+    assert ("– copie certifiée du budget et des comptes de l'exercice 2025, dont l'échéance était le 30 juin 2026 ;"
+            in text)
+    assert "À défaut, une mise en demeure vous sera adressée." in text
     assert "– rapport d'activité de l'exercice 2025, dont l'échéance était le 30 juin 2026." in text
     assert "compte rendu financier" not in text.split("je n'ai pas reçu")[1]  # received: not claimed
     assert "les versements à venir de la subvention ne pourront intervenir qu'après leur réception" in text
@@ -202,6 +204,9 @@ def test_late_documents_are_on_the_director_s_page_and_received_from_the_staff_s
         assert ">ASSO-2025-001</a>" in text and "compte rendu financier 2025" in text
         clerk = Browser(server)
         assert clerk.sign_in(email, password)[0] == 303
+        status, _, page = clerk.request("GET", "/agents/alertes")
+        assert status == 200 and "Pièces en retard" in page and "Produire les lettres de relance" in page
+        assert '<a href="/agents/conventions/ASSO-2025-001#t-pieces">ASSO-2025-001</a>' in page
         status, _, page = clerk.request("GET", "/agents/conventions/ASSO-2025-001")
         assert status == 200 and "Pièces dues par le partenaire" in page and "Enregistrer la pièce" in page
         csrf = clerk.token("/agents/conventions/ASSO-2025-001")

@@ -28,8 +28,8 @@ REGISTRY: dict[str, object] = {
          "deliberation": {"instance": "Commission permanente", "numero": "CP-2025-03-118", "date": "2025-03-17"},
          "date_signature": "2025-04-02", "date_effet": "2025-05-01", "renouvellement": "expresse",
          "responsable": {"email": "agent@seinesaintdenis.example.fr"}, "montant": "96000",
-         "versements": ["40 % à la signature de la convention", "30 % au 1er mai 2026",
-                        "le solde sur production du compte rendu financier"]},
+         "versements": ["32 000 € à la signature de la convention", "32 000 € au 1er mai 2026",
+                        "le solde au 1er mai 2027, sur production du compte rendu financier de l'exercice 2026"]},
         {"reference": "ASSO-2025-050", "type": "autre", "partenaires": ["ASSO-PETITE"], "objet": "Petit projet.",
          "date_signature": "2025-06-01", "date_effet": "2025-06-01", "renouvellement": "aucun",
          "responsable": {"email": "agent@seinesaintdenis.example.fr"}, "montant": "30000"},
@@ -113,16 +113,17 @@ def test_a_three_year_subsidy_reads_as_the_law_writes_it(pacte_sqlite: Pacte, tm
                                    ("troisième", "1er mai 2027", "30 avril 2028", 2027)):
         assert (f"32 000,00 € pour la {rank} année, du {start} au {end}, au titre de l'exercice {year}, sous réserve "
                 "du vote des crédits par l'Assemblée départementale") in text
-    assert "38 400,00 € (40 %) à la signature de la convention ;" in text
-    assert "28 800,00 € (30 %) sur production du compte rendu financier." in text
-    assert ("dans les six mois suivant la fin de chaque exercice couvert par la convention, soit au plus tard le 30 "
-            "juin de l'année suivante : le compte rendu financier, qui atteste de la conformité des dépenses "
-            "effectuées à l'objet de la subvention") in text
+    assert "32 000,00 € (33,33 %) à la signature de la convention ;" in text
+    assert ("32 000,00 € (33,33 %) au 1er mai 2027, sur production du compte rendu financier de l'exercice 2026."
+            in text)
+    assert ("dans les six mois suivant la fin de chaque exercice (année civile) couvert par la convention, soit au "
+            "plus tard le 30 juin de l'année suivante : le compte rendu financier, qui atteste de la conformité des "
+            "dépenses effectuées à l'objet de la subvention") in text
     assert "une copie certifiée de son budget et de ses comptes de l'exercice" in text
     assert "le rapport d'activité de l'exercice" in text
     assert "conformément à l'article L. 1611-4 du code général des collectivités territoriales" in text
     assert "peut être soumise au contrôle des délégués du Département" in text
-    assert "Le Département exige le reversement de tout ou partie des sommes versées" in text
+    assert "Le Département peut exiger le reversement de tout ou partie des sommes versées" in text
     assert ("déclare avoir souscrit le contrat d'engagement républicain prévu par l'article 10-1 de la loi n° 2000-321 "
             "du 12 avril 2000") in text
     assert "Elle n'est jamais reconduite tacitement" in text and "reconduite tacitement par périodes" not in text
@@ -149,6 +150,14 @@ def test_tacit_renewal_and_a_missing_schedule_are_refused_at_import(pacte_sqlite
     assert ("champ « versements » : une subvention de plus de 23 000 € par an à une association sans échéancier de "
             "versement : la convention doit le fixer elle-même (loi n° 2000-321, art. 10)") in said
     assert "« 50 % à la signature de la convention »" in said
+    # the first payment within the first year's share: the later years depend on the vote of their credits
+    data = json.loads(json.dumps(REGISTRY))
+    data["conventions"][0]["versements"] = ["40 % à la signature de la convention", "le solde au 1er mai 2027"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    early = " ".join(pacte("importer", str(path), ok=False).output.split())
+    assert ("champ « versements » : le premier versement (38 400,00 €) dépasse la part de la première année "
+            "(32 000,00 €) : les années suivantes ne sont dues que sous réserve du vote des crédits") in early
+    assert "« 32 000 € à la signature de la convention »" in early
     # under the threshold, no schedule is required; a tacit renewal is refused all the same
     data = json.loads(json.dumps(REGISTRY))
     data["conventions"] = [data["conventions"][1] | {"renouvellement": "tacite"}]

@@ -443,7 +443,7 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=json_default))
         return
     if fmt == "csv":
-        emit([row], {k: k for k in row if k not in ("documents", "journal", "signature")}, "csv")
+        emit([row], {k: k for k in row if k not in ("documents", "journal", "signature", "pieces")}, "csv")
         return
     from rich.console import Console
     from rich.markup import escape
@@ -466,6 +466,11 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         for d in row["documents"]:
             state_label = "archivé" if d["archive"] else "courant"
             console.print(escape(f"  {d['chemin']}  (v{d['version']}, {state_label}, sha256 {d['sha256'][:12]}…)"))
+    if row["pieces"]:
+        console.print("[bold]Pièces dues par le partenaire[/bold]")
+        for p in row["pieces"]:
+            console.print(escape(f"  {p['libelle']} {p['exercice']} — échéance {shown('echeance', p['echeance'])} — "
+                                 f"{p['etat']}"), highlight=False)
     if row["journal"]:
         console.print("[bold]Journal[/bold]")
         for e in row["journal"]:

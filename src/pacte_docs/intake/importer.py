@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pacte_docs.errors import Invalid, Problem, ValidationError
-from pacte_docs.formatting import nombre
+from pacte_docs.formatting import montant, nombre
 from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, ConventionPartenaire, Departement, Partenaire
@@ -322,6 +322,19 @@ def _check_subsidy(entry: _Clean, types: list[str | None], problems: list[Proble
                                 "est attribuée par une délibération",
                                 "écrivez « expresse » (renouvellement décidé par délibération avant le terme) ou "
                                 "« aucun »"))
+    if "subvention" in cases and values["versements"] and values["duree_mois"] > 12 and values["date_effet"]:
+        try:
+            first = subventions.echeancier(values["versements"], values["montant"])[0].montant
+        except Invalid:
+            first = None  # the schedule's own problem is reported by the caller
+        share = subventions.annuites(values["montant"], values["date_effet"], values["duree_mois"])[0].montant
+        if first is not None and first > share:
+            problems.append(Problem(entry.item.source, entry.item.place("versements"), "versements",
+                                    f"le premier versement ({montant(first)}) dépasse la part de la première année "
+                                    f"({montant(share)}) : les années suivantes ne sont dues que sous réserve du "
+                                    "vote des crédits",
+                                    f"versez au plus la part de l'année avant le vote des crédits de la suivante, "
+                                    f"par exemple « {nombre(share)} € à la signature de la convention »"))
     if "subvention_association" in cases and not values["versements"]:
         problems.append(Problem(entry.item.source, entry.item.place("versements"), "versements",
                                 f"une subvention de plus de {nombre(visas.SUBVENTION_THRESHOLD)}\u00a0€ par an à une "

@@ -38,8 +38,8 @@ class Sorte:
         """The due date as the act states it: « dans les six mois suivant la fin de chaque exercice, soit au plus
         tard le 30 juin de l'année suivante ; pour le dernier exercice, au plus tard le 29 février 2028 »."""
         first = self.echeance(fin.year - 1, fin)
-        text = (f"dans les {en_lettres(self.mois)} mois suivant la fin de chaque exercice couvert par la convention, "
-                f"soit au plus tard le {_day_month(first)} de l'année suivante")
+        text = (f"dans les {en_lettres(self.mois)} mois suivant la fin de chaque exercice (année civile) couvert par "
+                f"la convention, soit au plus tard le {_day_month(first)} de l'année suivante")
         if self.fin_operation:
             text += (f" ; pour le dernier exercice, dans les {en_lettres(self.mois)} mois suivant la fin de la "
                      f"convention, soit au plus tard le {date_longue(self.echeance(fin.year, fin))}")

@@ -236,7 +236,7 @@ def relancer(ws: Workspace, on: dt.date, references: Sequence[str] = (), *, with
                     row = Piece(convention_id=c.id, cle=line.cle, exercice=line.exercice, relances=0)
                     session.add(row)
                 row.relancee_le, row.relances = on, (row.relances or 0) + 1
-            named = "; ".join(f"{line.piece} {line.exercice}" for line in lines)
+            named = " ; ".join(f"{line.piece} {line.exercice}" for line in lines)
             journal.record(session, c, "relance", f"Lettre de relance n° {numero} : {named}.", date=on)
             jobs.append(generation.reminder_job(c, numero, on, [_letter_line(line) for line in lines]))
             report.letters.append((reference, numero, lines))

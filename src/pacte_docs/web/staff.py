@@ -261,11 +261,12 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     @needs("lecture")
     async def alerts(request: Request, agent: Connecte) -> Response:
-        """The alerts of the day, as `pacte alertes` lists them (nothing sent from here)."""
-        from pacte_docs.services import notify
+        """The alerts of the day and the documents late, as `pacte alertes` lists them (nothing sent from here)."""
+        from pacte_docs.services import notify, pieces
 
         found = await run_in_threadpool(notify.due, ws, on())
-        return page(request, "agents/alertes.html", agent, rubrique="alertes", alertes=found)
+        late = await run_in_threadpool(lambda: pieces.lister(ws, on(), late_only=True))
+        return page(request, "agents/alertes.html", agent, rubrique="alertes", alertes=found, pieces=late)
 
     @needs("lecture")
     async def partners(request: Request, agent: Connecte) -> Response:
@@ -410,12 +411,15 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
 
     @needs("redaction")
     async def piece_remind(request: Request, agent: Connecte) -> Response:
-        """The reminder letter for the documents this convention's partner is late with (`pacte pieces relancer`)."""
+        """The reminder letters for the documents partners are late with (`pacte pieces relancer`): this
+        convention's, from its page; every partner's, from the alerts page."""
         from pacte_docs.services import pieces
 
-        ref = reference(request)
+        ref = reference(request) if "reference" in request.path_params else None
+        back = f"/agents/conventions/{urllib.parse.quote(ref)}" if ref else "/agents/alertes"
         try:
-            report = await run_in_threadpool(journal.as_author, agent.signature, pieces.relancer, ws, on(), [ref])
+            report = await run_in_threadpool(journal.as_author, agent.signature, pieces.relancer, ws, on(),
+                                             [ref] if ref else [])
         except PacteError as exc:
             request.session["message"] = f"Aucune lettre n'a été produite : {exc}"
         else:
@@ -423,10 +427,11 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                 request.session["message"] = ("Aucune pièce en retard à relancer (une pièce déjà relancée l'est de "
                                               "nouveau un mois après).")
             else:
-                _, numero, lines = report.letters[0]
-                request.session["message"] = (f"Lettre de relance n° {numero} produite : "
-                                              + " ; ".join(f"{line.piece} {line.exercice}" for line in lines) + ".")
-        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+                request.session["message"] = " ".join(
+                    f"{reference} : lettre de relance n° {numero} produite ("
+                    + " ; ".join(f"{line.piece} {line.exercice}" for line in lines) + ")."
+                    for reference, numero, lines in report.letters)
+        return RedirectResponse(back, status_code=303)
 
     @needs("redaction")
     async def succeed(request: Request, agent: Connecte) -> Response:
@@ -998,6 +1003,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}/modifier", draft_page, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/modifier", update_draft, methods=["POST"]),
         Route("/agents/alertes", alerts, methods=["GET", "HEAD"]),
+        Route("/agents/pieces/relancer", piece_remind, methods=["POST"]),
         Route("/agents/conventions/{reference:str}", convention, methods=["GET", "HEAD"]),
         Route("/agents/conventions/{reference:str}/generer", generate, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/documents/{nom:str}", download, methods=["GET", "HEAD"]),
