@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pacte_docs.intake.import_format import RESERVED
+from pacte_docs.rules import subventions, visas
 from tests.helpers import Pacte, folder_state, registry_state
 
 # What a person can type or paste and the importer keeps as it is: no control character (refused), no line or
@@ -56,9 +57,25 @@ def registries(draw: st.DrawFn) -> dict[str, Any]:
             "territoire": draw(line), "montant": str(draw(amount)),
             "engagements_departement": draw(st.lists(line, max_size=3)),
         }
+        _as_a_subsidy_allows(convention, {p["code"]: p["type"] for p in partners})
         conventions.append(convention)
     return {"departement": {"code": "93", "nom": draw(line), "ville": draw(line)}, "partenaires": partners,
             "conventions": conventions}
+
+
+def _as_a_subsidy_allows(convention: dict[str, Any], types: dict[str, str]) -> None:
+    """A subsidy to an association as the rules allow it: renewed expressly or not at all; above 23 000 € a year,
+    its schedule, the first payment within the first year's share."""
+    total = Decimal(convention["montant"])
+    if not total or "association" not in {types[code] for code in convention["partenaires"]}:
+        return
+    if convention["renouvellement"] == "tacite":
+        convention["renouvellement"] = "expresse"
+    if total * 12 / convention["duree_mois"] > visas.SUBVENTION_THRESHOLD:
+        share = subventions.annuites(total, dt.date.fromisoformat(convention["date_effet"]),
+                                     convention["duree_mois"])[0].montant
+        convention["versements"] = ["le solde à la signature de la convention"] if share == total else [
+            f"{share} € à la signature de la convention", "le solde au terme de la convention"]
 
 
 @pytest.fixture(scope="module")
