@@ -29,6 +29,7 @@ from pacte_docs.files import (
     write_new,
 )
 from pacte_docs.kinds import ConventionType, values
+from pacte_docs.rules import circuit
 
 if TYPE_CHECKING:
     from pacte_docs.registry.database import Database
@@ -141,6 +142,7 @@ class InitReport:
 # A claimed alert is taken over after this; longer than one message may take ([smtp] delai_secondes, 4 min at most).
 MIN_REPRISE_MINUTES = 5
 MAX_DELAY_SECONDS = 86_400  # a time limit in pacte.toml is at most a day
+EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 SITE_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
@@ -179,6 +181,8 @@ class Config:
     cookie_securise: bool = True  # [agents]: the session cookie only over HTTPS (false only for a test on http)
     oidc_emetteur: str | None = None  # [agents]: the Département's OpenID provider (its issuer URL)
     oidc_client: str | None = None  # [agents]: pacte's client id there; the secret: PACTE_OIDC_SECRET only
+    # [circuits]: the visas an act needs before it is signed, in order (rules.circuit): convention = [...]
+    circuits: dict[str, list[str]] = field(default_factory=dict)
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -326,6 +330,18 @@ def load_config(path: Path) -> Config:
             problems.append(Problem(str(path), "[agents]", secret, "un secret ne doit jamais être écrit dans un "
                                     "fichier", "retirez cette ligne et utilisez la variable d'environnement "
                                     "PACTE_SECRET_SESSION ou PACTE_OIDC_SECRET"))
+    for kind, steps in section("circuits").items():
+        known = kind == "convention"
+        valid = isinstance(steps, list) and all(
+            isinstance(s, str) and (s.strip() in circuit.STEPS or EMAIL_LIKE.fullmatch(s.strip())) for s in steps)
+        if known and valid:
+            config.circuits[kind] = [s.strip() for s in steps]
+        else:
+            problems.append(Problem(str(path), "[circuits]", kind,
+                                    "seules les conventions ont un circuit de visas" if not known else
+                                    "doit être une liste d'étapes : un rôle (" + ", ".join(circuit.STEPS)
+                                    + ") ou l'adresse d'un agent",
+                                    'par exemple convention = ["juriste", "directeur"]'))
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(

@@ -443,7 +443,7 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=json_default))
         return
     if fmt == "csv":
-        emit([row], {k: k for k in row if k not in ("documents", "journal", "signature", "pieces")}, "csv")
+        emit([row], {k: k for k in row if k not in ("documents", "journal", "signature", "pieces", "circuit")}, "csv")
         return
     from rich.console import Console
     from rich.markup import escape
@@ -466,6 +466,15 @@ def conventions_show(state: State, reference: str, fmt: str) -> None:
         for d in row["documents"]:
             state_label = "archivé" if d["archive"] else "courant"
             console.print(escape(f"  {d['chemin']}  (v{d['version']}, {state_label}, sha256 {d['sha256'][:12]}…)"))
+    if row["circuit"]:
+        console.print(f"[bold]Circuit de visas[/bold] : {escape(row['circuit']['libelle'])}")
+        for step in row["circuit"]["etapes"]:
+            said = (f"visé par {step['visa']['par']} le {step['visa']['quand']:%d/%m/%Y}" if step["visa"]
+                    else "attendu" if step["attendue"] else "à venir")
+            console.print(escape(f"  {step['qui']} : {said}"), highlight=False)
+        if row["circuit"]["renvoi"]:
+            console.print(escape(f"  Renvoyé par {row['circuit']['renvoi']['par']} : "
+                                 f"« {row['circuit']['renvoi']['commentaire']} »"), highlight=False)
     if row["pieces"]:
         console.print("[bold]Pièces dues par le partenaire[/bold]")
         for p in row["pieces"]:
@@ -530,6 +539,48 @@ def _print_step(step: lifecycle.Step) -> None:
             click.echo(f"  Remarque : {note}")
 
 
+@conventions_group.command("soumettre")
+@click.argument("reference", callback=_key)
+@click.pass_obj
+def conventions_submit(state: State, reference: str) -> None:
+    """Soumet un projet de convention à son circuit de visas ([circuits] de pacte.toml).
+
+    Le projet doit avoir un document à jour de ses données (pacte conventions generer) : chaque visa porte sur
+    cette version, identifiée par son empreinte SHA-256.
+
+    \b
+    Exemple :
+      pacte conventions soumettre CCAS-2027-005
+    """
+    from pacte_docs.services import circuit
+
+    for line in circuit.soumettre(state.workspace(), reference):
+        click.echo(line)
+
+
+@conventions_group.command("viser")
+@click.argument("reference", callback=_key)
+@click.option("--avis", required=True, type=click.Choice(["favorable", "defavorable"]), help="L'avis donné.")
+@click.option("--commentaire", metavar="TEXTE", help="Obligatoire pour un avis défavorable : ce qu'il faut reprendre.")
+@click.option("--par", "par", required=True, metavar="COURRIEL",
+              help="L'agent qui donne le visa (son compte, ou le directeur qui suit la convention).")
+@click.pass_obj
+def conventions_visa(state: State, reference: str, avis: str, commentaire: str | None, par: str) -> None:
+    """Donne le visa attendu d'un projet soumis : favorable, ou défavorable avec un commentaire (le projet
+    retourne à son auteur).
+
+    \b
+    Exemples :
+      pacte conventions viser CCAS-2027-005 --avis favorable --par juriste@departement.fr
+      pacte conventions viser CCAS-2027-005 --avis defavorable --commentaire "Article 5 : préciser l'échéancier" \\
+        --par directeur@departement.fr
+    """
+    from pacte_docs.services import circuit
+
+    for line in circuit.viser(state.workspace(), reference, avis, commentaire, par):
+        click.echo(line)
+
+
 @conventions_group.command("signer")
 @click.argument("reference", callback=_key)
 @click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
@@ -537,8 +588,9 @@ def _print_step(step: lifecycle.Step) -> None:
 @click.option("--fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="PDF signé (électroniquement, ou scan d'un exemplaire papier) : ses signatures et son texte sont "
                    "vérifiés, puis il est archivé en lecture seule avec le rapport de vérification.")
-@click.option("--force", is_flag=True, help="Enregistre une copie refusée (signature rompue, texte différent) avec "
-                                            "ce constat.")
+@click.option("--force", is_flag=True, help="Enregistre une copie refusée (signature rompue, texte différent), ou "
+                                            "une convention à qui manquent des visas de son circuit, avec ce "
+                                            "constat.")
 @click.pass_obj
 def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path | None, force: bool) -> None:
     """Enregistre la signature d'une convention (et archive le PDF signé).

@@ -468,3 +468,22 @@ class Piece(Base):
     document: Mapped[str | None] = mapped_column(String(500))  # the received file, relative to the workspace
     relancee_le: Mapped[dt.date | None] = mapped_column(Date)  # the last reminder
     relances: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Visa(Base):
+    """The visa circuit of a draft convention (rules.circuit): each submission, each visa — who, when, with what
+    opinion and comment, on which version (the SHA-256 of its DOCX). Appended to, never changed."""
+
+    __tablename__ = "visa"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"), index=True)
+    nature: Mapped[str] = mapped_column(String(12))  # soumission | visa
+    tour: Mapped[int] = mapped_column(Integer)  # each submission starts a round
+    etape: Mapped[int | None] = mapped_column(Integer)  # a visa: its step's index in the circuit
+    attendu: Mapped[str | None] = mapped_column(String(254))  # the step as pacte.toml names it
+    avis: Mapped[str | None] = mapped_column(String(12))  # favorable | defavorable
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    par: Mapped[str] = mapped_column(String(300))  # « Nom <courriel> »
+    quand: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sha256: Mapped[str] = mapped_column(String(64))

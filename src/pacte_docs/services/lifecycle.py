@@ -22,7 +22,7 @@ from pacte_docs.kinds import ArticleChange
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Avenant, Convention, Renouvellement
 from pacte_docs.rules import clauses, periods
-from pacte_docs.services import generation
+from pacte_docs.services import circuit, generation
 from pacte_docs.workspace import Workspace, holding
 
 # A scanned act of a hundred pages at 300 dpi stays well under this; a larger file is not a signed convention.
@@ -44,9 +44,10 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     if c.deliberation_date and date < c.deliberation_date:
         raise LifecycleError(f"La signature ({date_longue(date)}) ne peut précéder la délibération qui l'autorise "
                              f"({date_longue(c.deliberation_date)}).")
+    forced = circuit.check_signable(session, ws, c, force)  # its visas first, when pacte.toml sets a circuit
     archived = archived_sha = None
     verification = None
-    text = f"Convention signée le {date_longue(date)}."
+    text = f"Convention signée le {date_longue(date)}." + (f" {forced}" if forced else "")
     if fichier is not None:
         data, verification = _verified_copy(session, ws, c, fichier)
         documents = DocumentStore(session, ws)
@@ -101,6 +102,7 @@ def check_signed_copy(ws: Workspace, reference: str, date: dt.date, fichier: Pat
         if c.date_signature is not None and c.date_signature != date:
             raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}).")
         not_in_future("La date de signature", date, on or periods.today(), False)
+        circuit.check_signable(session, ws, c, False)
         return _verified_copy(session, ws, c, fichier)[1]
 
 

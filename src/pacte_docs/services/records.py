@@ -224,6 +224,9 @@ def show_convention(ws: Workspace, reference: str, on: dt.date | None = None) ->
              "sha256": d.sha256, "cree_le": d.cree_le.isoformat()}
             for d in documents
         ]
+        from pacte_docs.services import circuit
+
+        row["circuit"] = circuit.summary(session, ws, c)  # where the draft stands in its visa circuit, if any
         # what the partner owes in return, exercice by exercice, and where it stands
         row["pieces"] = [line.as_json() | {"etat": line.etat, "echeance": line.echeance}
                          for line in pieces.owed(session, on, [c.reference])]

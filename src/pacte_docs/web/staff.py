@@ -283,8 +283,13 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             row = await run_in_threadpool(records.show_convention, ws, reference(request), on())
         except PacteError as exc:
             return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
+        from pacte_docs.rules import circuit
+
+        awaited = (row["circuit"] or {}).get("prochaine")
+        may_visa = awaited is not None and circuit.may_give(str(awaited), agent.email, agent.role,
+                                                            row["responsable"]["email"])
         return page(request, "agents/convention.html", agent, status=status, rubrique="conventions", c=row,
-                    erreurs=erreurs or {}, saisie=saisie or {}, verification=verification)
+                    erreurs=erreurs or {}, saisie=saisie or {}, verification=verification, peut_viser=may_visa)
 
     @needs("lecture")
     async def convention(request: Request, agent: Connecte) -> Response:
@@ -373,6 +378,37 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
             return await convention_page(request, agent, status=422, erreurs={acte: said}, saisie={acte: typed})
         lines = list(step.lines) + [f"{o.docx}" for r in step.generated for o in r.outputs] + \
             [note for r in step.generated for note in r.notes]
+        request.session["message"] = " ".join(lines)
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("redaction")
+    async def submit(request: Request, agent: Connecte) -> Response:
+        """Submit the draft to its visa circuit (`pacte conventions soumettre`)."""
+        from pacte_docs.services import circuit
+
+        ref = reference(request)
+        try:
+            lines = await run_in_threadpool(journal.as_author, agent.signature, circuit.soumettre, ws, ref,
+                                            agent.signature)
+        except PacteError as exc:
+            return await convention_page(request, agent, status=422, erreurs={"soumettre": str(exc)})
+        request.session["message"] = " ".join(lines)
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("lecture")  # the circuit's step says who gives the visa: a role, the director, an agent named
+    async def visa(request: Request, agent: Connecte) -> Response:
+        """Give the awaited visa as the agent signed in (`pacte conventions viser`)."""
+        from pacte_docs.services import circuit
+
+        ref = reference(request)
+        form = await request.form(max_fields=10)
+        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrftoken"}
+        try:
+            lines = await run_in_threadpool(journal.as_author, agent.signature, circuit.viser, ws, ref,
+                                            typed.get("avis", ""), typed.get("commentaire"), agent.email)
+        except PacteError as exc:
+            return await convention_page(request, agent, status=422, erreurs={"viser": str(exc)},
+                                         saisie={"viser": typed})
         request.session["message"] = " ".join(lines)
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
@@ -1011,6 +1047,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}/signature/abandonner", signature_cancel, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/succeder", succeed, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/pieces/recevoir", piece_receive, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/soumettre", submit, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/viser", visa, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/pieces/relancer", piece_remind, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]
