@@ -93,6 +93,7 @@ def test_a_draft_goes_through_its_visas_before_it_is_signed(pacte: Pacte, tmp_pa
     assert "Signée avec --force" not in " ".join(e["description"] for e in shown["journal"])
 
 
+@pytest.mark.lent  # the fast tier keeps the circuit's main course
 def test_a_draft_changed_after_a_visa_loses_it_and_force_is_recorded(pacte_sqlite: Pacte, tmp_path: Path) -> None:
     pacte = pacte_sqlite
     draft = _workspace(pacte, tmp_path)

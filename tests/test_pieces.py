@@ -91,6 +91,7 @@ def test_a_late_compte_rendu_financier_is_listed_then_cleared_by_its_receipt(pac
     assert broken.exit_code == 1 and "ASSO-2025-042-compte_rendu_financier-2025.pdf" in broken.output
 
 
+@pytest.mark.lent  # six refusals, each with the registry and the folders compared
 def test_receiving_refuses_what_the_convention_does_not_call_for_and_loses_nothing(pacte_sqlite: Pacte,
                                                                                    tmp_path: Path) -> None:
     pacte = pacte_sqlite
