@@ -83,6 +83,7 @@ def test_a_draft_goes_through_its_visas_before_it_is_signed(pacte: Pacte, tmp_pa
         "Jules Juriste <jules@seinesaintdenis.example.fr>", DIRECTEUR]
     pacte("conventions", "signer", "CCAS-2027-020", "--date", "2026-12-01")
     shown = json.loads(pacte("conventions", "afficher", "CCAS-2027-020", "--format", "json").output)
+    assert shown["circuit"] is None  # signed: the circuit is closed, its steps stay in the journal
     natures = [e["nature"] for e in shown["journal"]]
     assert natures.count("soumission") == 2 and natures.count("visa") == 3 and natures[-2:] == ["signature",
                                                                                                    "generation"]
@@ -174,6 +175,7 @@ def test_the_circuit_is_followed_from_the_staff_s_pages(pacte: Pacte, tmp_path: 
         assert jules.sign_in(JULES[0], JULES[3])[0] == 303
         status, _, page = jules.request("GET", "/agents/conventions/CCAS-2027-020")
         assert status == 200 and "non soumis au circuit de visas" in page and "Soumettre au circuit" in page
+        assert "Enregistrer la signature" not in page and "une fois tous les visas du circuit donnés" in page
         token = jules.token("/agents/conventions/CCAS-2027-020")
         assert jules.request("POST", "/agents/conventions/CCAS-2027-020/soumettre", {"csrftoken": token})[0] == 303
         status, _, page = jules.request("GET", "/agents/conventions/CCAS-2027-020")
@@ -197,6 +199,8 @@ def test_the_circuit_is_followed_from_the_staff_s_pages(pacte: Pacte, tmp_path: 
         _, _, page = director.request("GET", "/agents/conventions/CCAS-2027-020")
         flat = " ".join(normalise(html.unescape(page)).split())
         assert "visé, prêt à être signé" in flat and "tous les visas sont donnés" in flat
+        _, _, page = jules.request("GET", "/agents/conventions/CCAS-2027-020")
+        assert "Enregistrer la signature" in page  # the juriste may now record it
         shown = json.loads(pacte("conventions", "afficher", "CCAS-2027-020", "--format", "json").output)
         assert [e["auteur"] for e in shown["journal"] if e["nature"] in ("soumission", "visa")] == [
             "Jules Juriste <jules@seinesaintdenis.example.fr>", "Jules Juriste <jules@seinesaintdenis.example.fr>",

@@ -50,9 +50,10 @@ def standing_of(session: Session, ws: Workspace, c: Convention) -> circuit.Stand
 
 
 def summary(session: Session, ws: Workspace, c: Convention) -> dict[str, Any] | None:
-    """Where the draft stands in its circuit, for `conventions afficher` and the pages; None without a circuit."""
+    """Where the draft stands in its circuit, for `conventions afficher` and the pages; None without a circuit, or
+    once the convention is signed (its visas stay in the journal)."""
     wanted = steps(ws)
-    if not wanted:
+    if not wanted or c.date_signature is not None:
         return None
     found = standing_of(session, ws, c)
     given = {e.etape: e for e in found.visas}
