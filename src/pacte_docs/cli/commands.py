@@ -771,8 +771,9 @@ def alertes_command(state: State, envoyer: bool, simulation: bool, rediriger: st
     """
     from pacte_docs.services import notify
 
+    # the documents late are for people and for sending (pieces lister --format json serves the scripts)
     run = notify.run_alerts(state.workspace(), state.au, envoyer=envoyer, simulation=simulation,
-                            rediriger=rediriger, ics=ics)
+                            rediriger=rediriger, ics=ics, with_pieces=fmt == "table")
     if ics is not None:
         click.echo(f"Calendrier écrit : {ics} ({run.calendrier} échéances)", err=fmt != "table")
     rows = [a.as_json() for a in run.due]

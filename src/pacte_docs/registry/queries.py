@@ -91,6 +91,23 @@ def faits_from(columns: Mapping[Any, Any], renouvellements: Iterable[dt.date],
                          fins_avenants=tuple(fins_avenants))
 
 
+def lives(connection: Any, among: Any) -> tuple[dict[int, list[dt.date]], dict[int, list[tuple[int, dt.date]]]]:
+    """In bulk, for the conventions whose id meets *among* (a condition on a column): their express renewal
+    decisions in order, and the (period, new end) their avenants set — what `faits_from` takes besides the
+    columns. Plain rows: the ORM's loading machinery costs more than the queries."""
+    renewals: dict[int, list[dt.date]] = {}
+    for cid, date in connection.execute(select(Renouvellement.convention_id, Renouvellement.date)
+                                        .where(among(Renouvellement.convention_id))
+                                        .order_by(Renouvellement.convention_id, Renouvellement.numero)):
+        renewals.setdefault(cid, []).append(date)
+    moved: dict[int, list[tuple[int, dt.date]]] = {}
+    for cid, periode, fin in connection.execute(select(Avenant.convention_id, Avenant.periode, Avenant.nouvelle_fin)
+                                                .where(among(Avenant.convention_id), Avenant.nouvelle_fin.is_not(None))
+                                                .order_by(Avenant.convention_id, Avenant.numero)):
+        moved.setdefault(cid, []).append((periode, fin))
+    return renewals, moved
+
+
 def faits(c: Convention) -> periods.Faits:
     """What the date rules need to know of a convention."""
     return faits_from({name: getattr(c, name) for name in FAITS_COLUMNS}, (r.date for r in c.renouvellements),

@@ -49,12 +49,10 @@ from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import (
     AlerteEnvoi,
-    Avenant,
     Convention,
     ConventionPartenaire,
     Echeance,
     Partenaire,
-    Renouvellement,
 )
 from pacte_docs.rules import alerts, periods
 from pacte_docs.services import access
@@ -142,17 +140,7 @@ def suivis(session: Session, on: dt.date, config: Config, *, tous: bool = False,
 
     connection = session.connection()  # plain rows: the ORM's loading machinery costs more than the query
     names = partner_names(session, among) if noms else {}
-    renewals: dict[int, list[dt.date]] = {}
-    for cid, date in connection.execute(select(Renouvellement.convention_id, Renouvellement.date)
-                                     .where(among(Renouvellement.convention_id))
-                                     .order_by(Renouvellement.convention_id, Renouvellement.numero)):
-        renewals.setdefault(cid, []).append(date)
-    moved: dict[int, list[tuple[int, dt.date]]] = {}
-    for cid, periode, fin in connection.execute(select(Avenant.convention_id, Avenant.periode, Avenant.nouvelle_fin)
-                                             .where(among(Avenant.convention_id), Avenant.nouvelle_fin.is_not(None))
-                                             .order_by(Avenant.convention_id, Avenant.numero)):
-        if fin is not None:
-            moved.setdefault(cid, []).append((periode, fin))
+    renewals, moved = queries.lives(connection, among)
     c = Convention
     result = []
     for row in connection.execute(
@@ -538,7 +526,7 @@ class AlertRun:
 
 
 def run_alerts(ws: Workspace, on: dt.date, *, envoyer: bool = False, simulation: bool = False,
-               rediriger: str | None = None, ics: Path | None = None) -> AlertRun:
+               rediriger: str | None = None, ics: Path | None = None, with_pieces: bool = True) -> AlertRun:
     """The alerts due on *on*; the calendar of every deadline written to *ics*; the digests previewed
     (simulation) or sent (envoyer) — redirected to one address as a rehearsal when *rediriger* is given."""
     if rediriger:
@@ -548,7 +536,8 @@ def run_alerts(ws: Workspace, on: dt.date, *, envoyer: bool = False, simulation:
             raise PacteError(f"--rediriger : {exc}. Donnez une seule adresse, par exemple essai@exemple.fr.") from None
     from pacte_docs.services import pieces
 
-    result = AlertRun(due(ws, on), pieces.lister(ws, on, late_only=True))
+    late = pieces.lister(ws, on, late_only=True) if with_pieces or envoyer or simulation else []
+    result = AlertRun(due(ws, on), late)
     if ics is not None:
         result.calendrier = write_calendar(ws, on, ics)
     if simulation:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pacte_docs.errors import InputFileError, LifecycleError, UnknownReferenceEr
 from pacte_docs.formatting import date_courte, date_longue
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, ConventionPartenaire, Evenement, Partenaire, Piece
-from pacte_docs.rules import periods, pieces
+from pacte_docs.rules import periods, pieces, visas
 from pacte_docs.services import generation
 from pacte_docs.services.lifecycle import not_in_future
 from pacte_docs.workspace import Workspace, holding
@@ -80,7 +81,13 @@ class Line:
 
 def kinds_of(c: Convention) -> list[pieces.Sorte]:
     """The kinds of documents convention *c* calls for (its case, as its act states it)."""
-    return pieces.kinds(context.piece_kinds(), context.act_case(c, c.date_signature or c.date_effet).situations)
+    return _kinds(c.taux_fse, any(p.type == "association" for p in c.partenaires), c.montant, c.duree_mois)
+
+
+def _kinds(taux_fse: Decimal | None, association: bool, montant: Decimal | None, duree_mois: int) -> list[pieces.Sorte]:
+    cases = visas.situations(france_travail=False, taux_fse=taux_fse, association=association, montant=montant,
+                             duree_mois=duree_mois)
+    return pieces.kinds(context.piece_kinds(), cases)
 
 
 def dues_of(c: Convention, on: dt.date) -> list[pieces.Due]:
@@ -89,38 +96,61 @@ def dues_of(c: Convention, on: dt.date) -> list[pieces.Due]:
     owed = kinds_of(c)
     if c.date_signature is None or not owed:
         return []
-    fin = periods.periodes(queries.faits(c), on)[-1].fin
-    return pieces.dues(owed, c.date_effet, fin, last_exercice=on.year)
+    return pieces.dues(owed, c.date_effet, periods.periodes(queries.faits(c), on)[-1].fin, last_exercice=on.year)
 
 
 def owed(session: Session, on: dt.date, references: Iterable[str] = (), *, late_only: bool = False,
          responsable: str | None = None, departement_id: int | None = None) -> list[Line]:
-    """Every document owed on *on* (by the conventions *references*, or all; of one *responsable*), received or
-    not, by convention then exercice; *late_only*: those past their due date and not received."""
-    wanted = [queries.convention(session, r) for r in dict.fromkeys(references)]
+    """Every document owed on *on* (by the conventions *references*, or all; of one *responsable*, of one
+    département), received or not, by convention then exercice; *late_only*: those past their due date and not
+    received. Plain rows read in bulk (a registry of many conventions, a board shown often): the conventions that
+    may owe something — signed, with an FSE+ share or an amount given to an association —, their renewals and
+    avenants, their partners, the documents recorded."""
+    c = Convention
+    associations = select(ConventionPartenaire.convention_id).join(Partenaire).where(Partenaire.type == "association")
+    conditions: list[Any] = [c.date_signature.is_not(None),
+                             or_(c.taux_fse.is_not(None), and_(c.montant.is_not(None), c.id.in_(associations)))]
+    wanted = list(dict.fromkeys(references))
     if wanted:
-        conventions = wanted
-    else:  # those that may owe something: signed, with an FSE+ share or an amount given to an association
-        query = select(Convention).where(Convention.date_signature.is_not(None), or_(
-            Convention.taux_fse.is_not(None), and_(Convention.montant.is_not(None), Convention.id.in_(
-                select(ConventionPartenaire.convention_id).join(Partenaire).where(
-                    Partenaire.type == "association"))))).order_by(Convention.reference)
-        if responsable:
-            query = query.where(queries.of_responsable(responsable))
-        if departement_id is not None:
-            query = query.where(Convention.departement_id == departement_id)
-        conventions = list(session.scalars(query))
+        conditions.append(c.id.in_([queries.convention(session, r).id for r in wanted]))  # an unknown one named
+    if responsable:
+        conditions.append(queries.of_responsable(responsable))
+    if departement_id is not None:
+        conditions.append(c.departement_id == departement_id)
+    chosen = select(c.id).where(*conditions)
+
+    def among(column: Any) -> Any:
+        return column.in_(chosen)
+
+    connection = session.connection()
+    renewals, moved = queries.lives(connection, among)
+    names: dict[int, str] = {}
+    with_association: set[int] = set()
+    for cid, nom, kind in connection.execute(
+            select(ConventionPartenaire.convention_id, Partenaire.nom, Partenaire.type)
+            .join(Partenaire, Partenaire.id == ConventionPartenaire.partenaire_id)
+            .where(among(ConventionPartenaire.convention_id)).order_by(ConventionPartenaire.rang.desc())):
+        names[cid] = nom  # the first partner's name, read last
+        if kind == "association":
+            with_association.add(cid)
     recorded = {(p.convention_id, p.cle, p.exercice): p for p in session.scalars(
-        select(Piece).where(Piece.convention_id.in_([c.id for c in conventions])))} if conventions else {}
+        select(Piece).where(among(Piece.convention_id)))}
     lines = []
-    for c in conventions:
-        for due in dues_of(c, on):
-            row = recorded.get((c.id, due.sorte.cle, due.exercice))
-            received = row.recue_le if row else None
-            line = Line(c.id, c.reference, c.partenaires[0].nom if c.partenaires else "", c.responsable_email,
-                        c.responsable_nom, due.sorte.cle, due.sorte.court, due.exercice, due.echeance, received,
-                        row.document if row else None, row.relancee_le if row else None, row.relances if row else 0,
-                        pieces.late(due, received is not None, on))
+    for row in connection.execute(
+            select(c.id, c.reference, c.responsable_email, c.responsable_nom, c.renouvellement, c.renouvellements_max,
+                   c.preavis_mois, c.date_effet, c.duree_mois, c.date_signature, c.date_denonciation, c.montant,
+                   c.taux_fse).where(among(c.id)).order_by(c.reference)):
+        kinds = _kinds(row.taux_fse, row.id in with_association, row.montant, row.duree_mois)
+        if not kinds:
+            continue
+        facts = queries.faits_from(row._mapping, renewals.get(row.id, ()), moved.get(row.id, ()))
+        for due in pieces.dues(kinds, row.date_effet, periods.periodes(facts, on)[-1].fin, last_exercice=on.year):
+            piece = recorded.get((row.id, due.sorte.cle, due.exercice))
+            received = piece.recue_le if piece else None
+            line = Line(row.id, row.reference, names.get(row.id, ""), row.responsable_email, row.responsable_nom,
+                        due.sorte.cle, due.sorte.court, due.exercice, due.echeance, received,
+                        piece.document if piece else None, piece.relancee_le if piece else None,
+                        piece.relances if piece else 0, pieces.late(due, received is not None, on))
             if not late_only or line.retard is not None:
                 lines.append(line)
     return lines

@@ -185,11 +185,11 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
         else:
             ids = []
         shown = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=ids), on) if ids else []
-        # the documents late, of the conventions the filters keep: a type or a status narrows to conventions
-        # awaiting a decision, which the documents do not follow
-        late = [] if filters.type or filters.statut else [
-            line for line in pieces.owed(session, on, late_only=True,
-                                         responsable=filters.responsable or (None if who.equipe else who.responsable))
+        # a director's documents late, of the conventions the filters keep (a type or a status narrows to
+        # conventions awaiting a decision, which the documents do not follow); the team reads them all on the
+        # staff's alerts page
+        late = [] if who.equipe or filters.type or filters.statut else [
+            line for line in pieces.owed(session, on, late_only=True, responsable=who.responsable)
             if not wanted or wanted in _folded(line.partenaire) or wanted in _folded(line.reference)]
     return Board(on, Filters(filters.responsable, filters.type, filters.statut, filters.partenaire, filters.bande,
                              page), counts, shown, total, pages, responsables, pieces=late)
