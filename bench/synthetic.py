@@ -55,6 +55,10 @@ def conventions(count: int, partner_count: int, seed: int = 91, signed_in: int |
             signature = dt.date(signed_in, rng.randrange(1, 12), rng.randrange(1, 28))
             effet = signature + dt.timedelta(days=20)
         kind = rng.choice(["expresse", "tacite", "aucun"])
+        duree = rng.choice([12, 24, 36, 36, 36, 48])
+        # the FSE+ 2021-2027 programme funds what is spent from 2021 to the end of 2029 (règlement 2021/1060, art. 63)
+        fse = rng.choice(["", "0,5", "0,4"]) if dt.date(2021, 1, 1) <= effet and \
+            effet.year * 12 + effet.month - 1 + duree <= 2030 * 12 else ""
         actions = [f"Action {k} & accompagnement <{k}> | BRSA | Taux de sortie | {rng.randrange(10, 90)} %"
                    for k in range(rng.randrange(0, 6))]
         rows.append({
@@ -65,12 +69,12 @@ def conventions(count: int, partner_count: int, seed: int = 91, signed_in: int |
             "deliberation_instance": "Commission permanente", "deliberation_numero": f"CP-{year}-{i:05d}",
             "deliberation_date": (signature - dt.timedelta(days=15)).isoformat(),
             "date_signature": signature.isoformat(), "date_effet": effet.isoformat(),
-            "duree_mois": str(rng.choice([12, 24, 36, 36, 36, 48])), "renouvellement": kind,
+            "duree_mois": str(duree), "renouvellement": kind,
             "renouvellements_max": str(rng.randrange(1, 4)), "preavis_mois": str(rng.choice([0, 1, 3, 6])),
             "responsable_nom": f"Directeur {i % 12}", "responsable_email": f"direction{i % 12}@essonne.example.fr",
             "territoire": TOWNS[i % len(TOWNS)],
             "montant": f"{rng.randrange(5_000, 900_000)},{rng.randrange(0, 100):02d}",
-            "taux_fse": rng.choice(["", "0,5", "0,4"]),
+            "taux_fse": fse,
             "engagements_departement": "Mobiliser ses travailleurs sociaux\nAnimer le comité de suivi",
             "engagements_partenaire": "Accueillir les usagers\nTransmettre un bilan annuel",
             "actions": "\n".join(actions),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 
-from tests.helpers import DATA, Pacte, Server, start_server
+from tests.helpers import DATA, Pacte, Server, create_link, start_server
 
 pytestmark = [pytest.mark.lent, pytest.mark.navigateur]
 AXE = Path(__file__).parent / "navigateur" / "node_modules" / "axe-core" / "axe.min.js"
@@ -176,6 +176,7 @@ def test_every_staff_page_and_form_passes_axe_on_the_desktop_and_on_a_phone(brow
                  "administration", "--lien")
     invitation = re.search(r"(/connexion/invitation/\S+)", made.output)
     assert invitation
+    _, director, _ = create_link(pacte, "--responsable", "agent.test@seinesaintdenis.example.fr")
     for size, phone in ((DESKTOP, False), (PHONE, True)):
         context = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone, locale="fr-FR",
                                       bypass_csp=True)
@@ -241,8 +242,16 @@ def test_every_staff_page_and_form_passes_axe_on_the_desktop_and_on_a_phone(brow
         assert "retiré" in page.get_by_role("status").first.inner_text()
         page.get_by_role("link", name="Département").click()
         judged("département")
+        page.goto(server.url + "/agents/conventions/ASSO-2025-001")  # with the documents its partner owes
+        assert page.get_by_role("heading", name="Pièces dues par le partenaire").is_visible()
+        judged("convention et pièces dues")
+        page.goto(server.url + "/agents/alertes")
+        judged("alertes et pièces en retard")
+        page.goto(f"{server.url}/acces/{director}/pieces")  # the director's page of the documents owed
+        assert page.locator("h1").inner_text() == "Pièces dues par les partenaires"
+        judged("pièces dues (directeur)")
         context.close()
-        assert len(seen) >= 9
+        assert len(seen) >= 12
 
 
 def test_a_redaction_agent_is_refused_a_juriste_s_form_and_a_form_without_its_token_is_refused(

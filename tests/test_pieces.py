@@ -150,8 +150,11 @@ def test_a_late_document_reaches_its_director_once_and_is_in_the_calendar(pacte:
     assert len(box.messages) == 1 and "Aucune nouvelle alerte à envoyer" in third.output
     assert "6 alerte(s) déjà envoyée(s)" in second.output
     calendar = " ".join(ics.read_bytes().decode("utf-8").replace("\r\n ", "").split())
-    assert "SUMMARY:Pièce attendue — ASSO-2025-042 : compte rendu financier 2025 (Association Tremplin 93)" in calendar
-    assert "DTSTART;VALUE=DATE:20260630" in calendar and "DTSTART;VALUE=DATE:20270630" in calendar
+    # the next due date of each convention's documents, one event for them all (those late are in the alerts)
+    assert "SUMMARY:Pièces attendues — ASSO-2025-042 (Association Tremplin 93)" in calendar
+    assert ("Dues au plus tard ce jour par Association Tremplin 93 (convention ASSO-2025-042) : compte rendu "
+            "financier 2026 \\; copie certifiée du budget et des comptes 2026 \\; rapport d'activité 2026.") in calendar
+    assert "DTSTART;VALUE=DATE:20270630" in calendar and "DTSTART;VALUE=DATE:20260630" not in calendar
 
 
 @pytest.mark.libreoffice
@@ -200,8 +203,10 @@ def test_late_documents_are_on_the_director_s_page_and_received_from_the_staff_s
     server = start_server(pacte.root, pacte.base, au=ON)
     try:
         status, _, raw = server.get(f"/acces/{token}")
-        text = " ".join(normalise(raw.decode("utf-8")).split())
-        assert status == 200 and "Pièces en retard" in text
+        assert status == 200 and f'href="/acces/{token}/pieces"' in raw.decode("utf-8")  # from the board
+        status, _, raw = server.get(f"/acces/{token}/pieces")
+        text = " ".join(normalise(html.unescape(raw.decode("utf-8"))).split())
+        assert status == 200 and "En retard" in text
         assert ">ASSO-2025-001</a>" in text and "compte rendu financier 2025" in text
         clerk = Browser(server)
         assert clerk.sign_in(email, password)[0] == 303
@@ -227,8 +232,10 @@ def test_late_documents_are_on_the_director_s_page_and_received_from_the_staff_s
         assert status == 422 and "rapport.pdf n'est pas un PDF" in normalise(html.unescape(page))
         assert "/tmp/" not in page and "/dev/shm" not in page
         assert registry_state(pacte.root, pacte.base) == before
-        status, _, raw = server.get(f"/acces/{token}")
-        late = raw.decode("utf-8").split("Pièces en retard")[1].split("</section>")[0]
-        assert "compte rendu financier 2025" not in normalise(late) and "rapport d&#39;activité 2025" in late
+        status, _, raw = server.get(f"/acces/{token}/pieces")
+        late = html.unescape(raw.decode("utf-8")).split('id="t-retard"')[1].split("</section>")[0]
+        assert "compte rendu financier 2025" not in normalise(late) and "rapport d'activité 2025" in normalise(late)
+        received = html.unescape(raw.decode("utf-8")).split('id="t-recues"')[1].split("</section>")[0]
+        assert "compte rendu financier 2025" in normalise(received) and "reçue le 02/11/2026" in received
     finally:
         server.stop()

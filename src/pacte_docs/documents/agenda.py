@@ -54,9 +54,10 @@ def _all_day(uid: str, stamp: dt.datetime, summary: str, day: dt.date, descripti
 def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[int]], default: Sequence[int],
              domain: str = "pacte-docs", name: str = "Échéances des conventions d'insertion",
              refresh_hours: int | None = None, pieces: Sequence[Any] = ()) -> bytes:
-    """One event for each decision deadline and each end of period of the conventions still running, and for the
-    due date of each document a partner owes and has not given (*pieces*: services.pieces.Line). A calendar
-    served for subscription says how often to fetch it again (*refresh_hours*)."""
+    """One event for each decision deadline and each end of period of the conventions still running, and one for
+    each convention's next due date of the documents its partner owes (*pieces*: services.pieces.Line, those not
+    received and not yet due — a late one is in the alerts and the pages). A calendar served for subscription
+    says how often to fetch it again (*refresh_hours*)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -88,16 +89,18 @@ def calendar(suivis: Sequence[alerts.Suivi], seuils_for: Mapping[str, Sequence[i
                        f"Dernier jour de la période {period.numero} de la convention {suivi.reference}.")
         end.add_component(_alarm(0, f"{suivi.reference} : dernier jour de la période"))
         cal.add_component(end)
-    for line in sorted(pieces, key=lambda p: (p.echeance, p.reference, p.cle, p.exercice)):
-        if line.recue_le is not None:
-            continue
-        event = _all_day(f"{line.reference}-piece-{line.cle}-{line.exercice}@{domain}", stamp,
-                         f"Pièce attendue — {line.reference} : {line.piece} {line.exercice} ({line.partenaire})",
-                         line.echeance, f"Pièce due au plus tard ce jour par {line.partenaire} : {line.piece} de "
-                                        f"l'exercice {line.exercice} (convention {line.reference}). Si elle n'est "
-                                        "pas reçue : la réclamer par une lettre de relance."
-                                        + (f"\nResponsable : {line.responsable}" if line.responsable else ""))
-        event.add_component(_alarm(0, f"{line.reference} : échéance de la pièce « {line.piece} » {line.exercice}"))
+    awaited: dict[tuple[str, dt.date], list[Any]] = {}
+    for line in pieces:
+        if line.recue_le is None and line.retard is None:
+            awaited.setdefault((line.reference, line.echeance), []).append(line)
+    for (reference, day), lines in sorted(awaited.items(), key=lambda item: (item[0][1], item[0][0])):
+        named = " ; ".join(f"{line.piece} {line.exercice}" for line in lines)
+        event = _all_day(f"{reference}-pieces-{day.isoformat()}@{domain}", stamp,
+                         f"Pièces attendues — {reference} ({lines[0].partenaire})", day,
+                         f"Dues au plus tard ce jour par {lines[0].partenaire} (convention {reference}) : {named}. "
+                         "Si elles ne sont pas reçues : les réclamer par une lettre de relance."
+                         + (f"\nResponsable : {lines[0].responsable}" if lines[0].responsable else ""))
+        event.add_component(_alarm(0, f"{reference} : pièces attendues aujourd'hui ({named})"))
         cal.add_component(event)
     data: bytes = cal.to_ical()
     return data

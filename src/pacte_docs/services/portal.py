@@ -105,7 +105,6 @@ class Board:
     pages: int
     responsables: list[tuple[str, str]] = field(default_factory=list)  # (address, name) — the team's link only
     bands: tuple[tuple[str, str], ...] = echeances.BANDS
-    pieces: list[pieces.Line] = field(default_factory=list)  # documents the partners are late with
 
     @property
     def groups(self) -> list[tuple[str, str, list[echeances.Line]]]:
@@ -185,14 +184,20 @@ def board(ws: Workspace, who: Link, on: dt.date, filters: Filters) -> Board:
         else:
             ids = []
         shown = echeances.lines(notify.suivis(session, on, ws.config, tous=True, parmi=ids), on) if ids else []
-        # a director's documents late, of the conventions the filters keep (a type or a status narrows to
-        # conventions awaiting a decision, which the documents do not follow); the team reads them all on the
-        # staff's alerts page
-        late = [] if who.equipe or filters.type or filters.statut else [
-            line for line in pieces.owed(session, on, late_only=True, responsable=who.responsable)
-            if not wanted or wanted in _folded(line.partenaire) or wanted in _folded(line.reference)]
     return Board(on, Filters(filters.responsable, filters.type, filters.statut, filters.partenaire, filters.bande,
-                             page), counts, shown, total, pages, responsables, pieces=late)
+                             page), counts, shown, total, pages, responsables)
+
+
+def documents_owed(ws: Workspace, who: Link, on: dt.date) -> dict[str, list[pieces.Line]]:
+    """The documents the partners of the link's conventions owe (all of them for the team's link), on a page of
+    their own: those late, then those awaited, then those received."""
+    with ws.db.session() as session:
+        lines = pieces.owed(session, on, responsable=None if who.equipe else who.responsable)
+    return {"retard": sorted((line for line in lines if line.retard is not None),
+                             key=lambda line: (line.echeance, line.reference)),
+            "attendues": sorted((line for line in lines if line.recue_le is None and line.retard is None),
+                                key=lambda line: (line.echeance, line.reference)),
+            "recues": [line for line in lines if line.recue_le is not None]}
 
 
 def _partners_named(db: Connection, wanted: str) -> list[int]:

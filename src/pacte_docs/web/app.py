@@ -214,6 +214,13 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
             raise HTTPException(404)
         return render(request, "convention.html", c=found, **base(request, who))
 
+    async def documents_owed(request: Request) -> Response:
+        who = await the_link(request)
+        found = await run_in_threadpool(portal.documents_owed, ws, who, on())
+        return render(request, "pieces.html", pieces=found,
+                      lien_convention=lambda s: f"/acces/{request.path_params['jeton']}/conventions/{s.convention_id}",
+                      **base(request, who))
+
     async def publications(request: Request) -> Response:
         who = await the_link(request)
         found = await run_in_threadpool(portal.publications, ws)
@@ -274,6 +281,7 @@ def create_app(ws: Workspace, au: dt.date | None = None) -> ASGIApp:
         Route(f"/acces/{TOKEN}", board),
         Route(f"/acces/{TOKEN}/conventions/{{id:int}}", convention),
         Route(f"/acces/{TOKEN}/publications", publications),
+        Route(f"/acces/{TOKEN}/pieces", documents_owed),
         Route(f"/acces/{TOKEN}/documents/{{id:int}}", download),
         Route("/calendrier/{jeton:str}.ics", calendar),
     ]
