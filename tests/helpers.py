@@ -456,3 +456,20 @@ def serve_alertes(tmp_path_factory: Any, base: str | None) -> Iterator[Served]:
         yield Served(pacte, server, team, elodie, chloe)
     finally:
         server.stop()
+
+
+def scdl_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a SCDL « subventions » 2.1.1 export, once frictionless has validated the file against the
+    schema the package carries (a copy of ../shared/reference/scdl-subventions/schema.json)."""
+    import csv
+    import json
+    from importlib import resources
+
+    from frictionless import Resource, Schema
+
+    schema = Schema.from_descriptor(json.loads(
+        (resources.files("pacte_docs") / "scdl" / "subventions-2.1.1.json").read_text(encoding="utf-8")))
+    report = Resource(path=path.name, basepath=str(path.parent), schema=schema).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    with path.open(encoding="utf-8", newline="") as read:
+        return list(csv.DictReader(read))

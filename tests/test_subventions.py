@@ -3,7 +3,6 @@ validated by frictionless against the schema."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from importlib import resources
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import Pacte, pdf_text, registry_state
+from tests.helpers import Pacte, pdf_text, registry_state, scdl_rows
 
 REGISTRY: dict[str, object] = {
     "departement": {"code": "93", "nom": "Département de la Seine-Saint-Denis", "siret": "22930008201453"},
@@ -47,19 +46,12 @@ def _registry(pacte: Pacte, tmp_path: Path, data: dict[str, object]) -> None:
 
 
 def test_the_year_s_subsidies_are_published_in_the_scdl_format(pacte_sqlite: Pacte, tmp_path: Path) -> None:
-    from frictionless import Resource, Schema
-
     pacte = pacte_sqlite
     _registry(pacte, tmp_path, REGISTRY)
     out = tmp_path / "subventions-2025.csv"
     result = pacte("exporter", "--subventions", "2025", str(out))
     assert "1 subvention publiée (SCDL subventions 2.1.1)" in result.output
-    schema = Schema.from_descriptor(json.loads(
-        (resources.files("pacte_docs") / "scdl" / "subventions-2.1.1.json").read_text(encoding="utf-8")))
-    report = Resource(path=out.name, basepath=str(out.parent), schema=schema).validate()
-    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
-    with out.open(encoding="utf-8", newline="") as read:
-        rows = list(csv.DictReader(read))
+    rows = scdl_rows(out)
     # only the association given more than 23 000 € a year (96 000 € over three years), signed in 2025
     assert [r["nomBeneficiaire"] for r in rows] == ["Association Tremplin 93"]
     row = rows[0]

@@ -79,24 +79,10 @@ class Line:
                 "relances": self.relances, "retard_jours": self.retard}
 
 
-def kinds_of(c: Convention) -> list[pieces.Sorte]:
-    """The kinds of documents convention *c* calls for (its case, as its act states it)."""
-    return _kinds(c.taux_fse, any(p.type == "association" for p in c.partenaires), c.montant, c.duree_mois)
-
-
 def _kinds(taux_fse: Decimal | None, association: bool, montant: Decimal | None, duree_mois: int) -> list[pieces.Sorte]:
     cases = visas.situations(france_travail=False, taux_fse=taux_fse, association=association, montant=montant,
                              duree_mois=duree_mois)
     return pieces.kinds(context.piece_kinds(), cases)
-
-
-def dues_of(c: Convention, on: dt.date) -> list[pieces.Due]:
-    """The documents convention *c* calls for, for each exercice it has covered up to *on*'s year — none before
-    it is signed. Its end is that of its last period known on *on* (renewals included; a dénonciation ends it)."""
-    owed = kinds_of(c)
-    if c.date_signature is None or not owed:
-        return []
-    return pieces.dues(owed, c.date_effet, periods.periodes(queries.faits(c), on)[-1].fin, last_exercice=on.year)
 
 
 def owed(session: Session, on: dt.date, references: Iterable[str] = (), *, late_only: bool = False,
@@ -161,10 +147,10 @@ def lister(ws: Workspace, on: dt.date, *, late_only: bool = False, references: S
         return owed(session, on, references, late_only=late_only)
 
 
-def _due(c: Convention, cle: str, exercice: int, on: dt.date) -> pieces.Due:
-    """The document *cle* of *exercice* that convention *c* calls for, or a French refusal saying what it calls
-    for."""
-    kinds = kinds_of(c)
+def _due(session: Session, c: Convention, cle: str, exercice: int, on: dt.date) -> Line:
+    """The document *cle* of *exercice* that convention *c* calls for, as `owed` lists it, or a French refusal
+    saying what it calls for."""
+    kinds = _kinds(c.taux_fse, any(p.type == "association" for p in c.partenaires), c.montant, c.duree_mois)
     if not kinds:
         raise LifecycleError(f"La convention {c.reference} n'appelle aucune pièce : seules une subvention à une "
                              "association et un cofinancement FSE+ en appellent.")
@@ -173,13 +159,13 @@ def _due(c: Convention, cle: str, exercice: int, on: dt.date) -> pieces.Due:
     if cle not in {k.cle for k in kinds}:
         raise UnknownReferenceError(f"« {cle} » n'est pas une pièce de la convention {c.reference} : pièces "
                                     f"attendues : {', '.join(k.cle for k in kinds)}.")
-    dues = [d for d in dues_of(c, on) if d.sorte.cle == cle]
+    dues = [line for line in owed(session, on, [c.reference]) if line.cle == cle]
     for due in dues:
         if due.exercice == exercice:
             return due
     years = sorted({d.exercice for d in dues})
     span = f"de {years[0]} à {years[-1]}" if len(years) > 1 else str(years[0]) if years else "aucun"
-    named = dues[0].sorte.court if dues else cle
+    named = dues[0].piece if dues else cle
     raise LifecycleError(f"La convention {c.reference} n'appelle pas la pièce « {named} » pour l'exercice {exercice} : "
                          f"exercices couverts à ce jour : {span}.")
 
@@ -211,13 +197,13 @@ def recevoir(ws: Workspace, reference: str, cle: str, exercice: int, fichier: Pa
     not_in_future("La date de réception", received, on, False)
     with ws.db.session() as session:
         c = queries.convention(session, reference)
-        due = _due(c, cle, exercice, on)
+        due = _due(session, c, cle, exercice, on)
+        if due.recue_le is not None:
+            raise LifecycleError(f"La pièce « {due.piece} » de l'exercice {exercice} de la convention "
+                                 f"{reference} est déjà enregistrée, reçue le {date_longue(due.recue_le)} "
+                                 f"({due.document}) : rien n'a été changé.")
         row = session.scalar(select(Piece).where(Piece.convention_id == c.id, Piece.cle == cle,
                                                  Piece.exercice == exercice))
-        if row is not None and row.recue_le is not None:
-            raise LifecycleError(f"La pièce « {due.sorte.court} » de l'exercice {exercice} de la convention "
-                                 f"{reference} est déjà enregistrée, reçue le {date_longue(row.recue_le)} "
-                                 f"({row.document}) : rien n'a été changé.")
         data, suffix = _checked_file(fichier)
         target = ws.archives / "conventions" / reference / "pieces" / f"{reference}-{cle}-{exercice}{suffix}"
         documents = DocumentStore(session, ws)
@@ -228,7 +214,7 @@ def recevoir(ws: Workspace, reference: str, cle: str, exercice: int, fichier: Pa
             row = Piece(convention_id=c.id, cle=cle, exercice=exercice, relances=0)
             session.add(row)
         row.recue_le, row.document = received, document.chemin
-        journal.record(session, c, "piece", f"Pièce reçue : {due.sorte.court} de l'exercice {exercice} "
+        journal.record(session, c, "piece", f"Pièce reçue : {due.piece} de l'exercice {exercice} "
                                             f"(attendue au plus tard le {date_longue(due.echeance)}).",
                        date=received, document=document.chemin, sha256=document.sha256)
         session.flush()
