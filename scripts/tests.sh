@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Toute la suite de tests sur une machine Debian neuve : installe LibreOffice, PostgreSQL et poppler
+# Toute la suite de tests sur une machine Debian neuve : installe LibreOffice, PostgreSQL, poppler, SoftHSM2 (le
+# jeton PKCS#11 de la signature électronique)
 # quand ils manquent, chromium pour les tests dans un navigateur (Playwright) et axe-core (npm) qui juge leurs
 # pages, le paquet et ses outils de
 # test aux versions du verrou requirements-lock.txt, puis lance ruff, mypy et pytest (sur deux processus :
@@ -18,7 +19,7 @@ if [ "${1:-}" = --dernieres ]; then
     venv=.venv-dernieres
 fi
 installer_paquets python3 python3-venv libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 fonts-dejavu \
-    poppler-utils postgresql util-linux chromium
+    poppler-utils postgresql util-linux chromium softhsm2
 command -v npm >/dev/null || installer_paquets npm
 echo "→ axe-core (tests/navigateur, versions de package-lock.json)"
 npm ci --prefix tests/navigateur --no-audit --no-fund --silent

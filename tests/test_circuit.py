@@ -59,7 +59,7 @@ def test_a_draft_goes_through_its_visas_before_it_is_signed(pacte: Pacte, tmp_pa
     assert "soumis au circuit de visas (tour 1) ; visa attendu d'un agent du rôle « juriste »" in said
     assert "celui d'un agent du rôle « juriste » : agent.test@seinesaintdenis.example.fr ne peut pas le donner" in \
         _fails(pacte, "conventions", "viser", "CCAS-2027-020", "--avis", "favorable", "--par", DIRECTEUR)
-    assert "ne peut pas être signée : elle est en cours de visa, visa attendu d'un agent du rôle « juriste »" in \
+    assert "ne peut pas être signé : il est en cours de visa, visa attendu d'un agent du rôle « juriste »" in \
         _fails(pacte, "conventions", "signer", "CCAS-2027-020", "--date", "2026-12-01")
     assert "donnez un commentaire" in _fails(pacte, "conventions", "viser", "CCAS-2027-020", "--avis",
                                              "defavorable", "--par", JULES[0])

@@ -22,7 +22,8 @@ PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "pacte_docs" /
 def test_committed_templates_are_the_recorded_defaults() -> None:
     manifest = json.loads((PACKAGE_TEMPLATES / "empreintes.json").read_text(encoding="utf-8"))
     files = {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in PACKAGE_TEMPLATES.glob("*.docx")}
-    assert set(files) == set(manifest) == {"avenant", "bilan_annuel", "convention_ccas", "convention_france_travail",
+    assert set(files) == set(manifest) == {"avenant", "bilan_annuel", "bordereau", "convention_ccas",
+                                           "convention_france_travail",
                                            "convention_subvention", "denonciation", "pdi_pti", "relance",
                                            "renouvellement"}
     changed = [name for name, sha in files.items() if manifest[name]["actuel"] != sha]

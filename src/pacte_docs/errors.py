@@ -116,3 +116,11 @@ class SmtpError(ExternalError):
 class SmtpDeadlineError(TimeoutError):
     """The SMTP server took longer than [smtp] delai_secondes for one message (a server answering a byte at a time
     never trips the socket's own timeout)."""
+
+
+class SignatureError(PacteError):
+    """The Département's electronic signature cannot be made with what was configured or given (exit 1)."""
+
+
+class AuthorityError(ExternalError):
+    """A timestamping authority, a revocation service or a PKCS#11 module did not answer (exit 3)."""

@@ -83,6 +83,18 @@ reprise_minutes = 30
 # à l'espace) ; sans elles, une signature valide est dite « intègre, certificat non reconnu » :
 # autorites = ["autorites/ac-departement.pem"]
 
+[signature_electronique]
+# La signature électronique du Département (pacte conventions signer-electroniquement) : son certificat sur un
+# jeton PKCS#11 (module du fabricant, étiquette du jeton, étiquette de la clé et du certificat) ; le code PIN
+# vient de la variable d'environnement PACTE_PIN_SIGNATURE, jamais de ce fichier :
+# module = "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so"
+# jeton = "DEPARTEMENT"
+# cle = "signature-departement"
+# ou, pour un petit site, un fichier PKCS#12 (mot de passe : variable PACTE_MOT_DE_PASSE_SIGNATURE) :
+# fichier = "certificats/departement.p12"
+# L'autorité d'horodatage (RFC 3161) qui date chaque signature :
+# horodatage = "https://horodatage.example.fr/tsa"
+
 [archivage]
 # Versement aux Archives départementales (pacte archives verser), d'après le tableau de gestion :
 # service_archives = "FRAD091"              # identifiant du service d'archives
@@ -183,6 +195,9 @@ class Config:
     oidc_client: str | None = None  # [agents]: pacte's client id there; the secret: PACTE_OIDC_SECRET only
     # [circuits]: the visas an act needs before it is signed, in order (rules.circuit): convention = [...]
     circuits: dict[str, list[str]] = field(default_factory=dict)
+    # [signature_electronique]: the Département's certificate (a PKCS#11 token: module, jeton, cle; or a PKCS#12
+    # file: fichier) and its timestamping authority (horodatage); its PIN or password from the environment only
+    signature_electronique: dict[str, str] = field(default_factory=dict)
 
     def premier_seuil(self, type_: str) -> int:
         """The first alert threshold of a convention type, in days before its decision deadline."""
@@ -342,6 +357,7 @@ def load_config(path: Path) -> Config:
                                     "doit être une liste d'étapes : un rôle (" + ", ".join(circuit.STEPS)
                                     + ") ou l'adresse d'un agent",
                                     'par exemple convention = ["juriste", "directeur"]'))
+    config.signature_electronique = _electronic_signature(section("signature_electronique"), path, problems)
     config.smtp = section("smtp")
     if "mot_de_passe" in config.smtp:
         problems.append(
@@ -351,6 +367,47 @@ def load_config(path: Path) -> Config:
     if problems:
         raise ValidationError(problems, f"Configuration {path} invalide :")
     return config
+
+
+ELECTRONIC_SIGNATURE_KEYS = ("module", "jeton", "cle", "fichier", "horodatage")
+
+
+def _electronic_signature(raw: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, str]:
+    """[signature_electronique]: a PKCS#11 token (module, jeton, cle) or a PKCS#12 file (fichier), and the
+    timestamping authority's address (horodatage); never a PIN or a password in the file."""
+    if not raw:
+        return {}
+    where = "[signature_electronique]"
+    found = len(problems)
+    for secret in ("pin", "mot_de_passe"):
+        if secret in raw:
+            problems.append(Problem(str(path), where, secret, "un secret ne doit jamais être écrit dans un fichier",
+                                    "retirez cette ligne et utilisez la variable d'environnement "
+                                    + ("PACTE_PIN_SIGNATURE" if secret == "pin" else "PACTE_MOT_DE_PASSE_SIGNATURE")))
+    for key, value in raw.items():
+        if key in ("pin", "mot_de_passe"):
+            continue
+        if key not in ELECTRONIC_SIGNATURE_KEYS:
+            problems.append(Problem(str(path), where, key, "clé inconnue", "clés : "
+                                    + ", ".join(ELECTRONIC_SIGNATURE_KEYS)))
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(Problem(str(path), where, key, "doit être un texte non vide", None))
+    token = [k for k in ("module", "jeton", "cle") if k in raw]
+    if "fichier" in raw and token:
+        problems.append(Problem(str(path), where, "fichier", "un jeton PKCS#11 ou un fichier PKCS#12, pas les deux",
+                                "gardez module, jeton et cle, ou fichier seul"))
+    elif "fichier" not in raw and len(token) != 3:
+        problems.append(Problem(str(path), where, "module", "le certificat du Département manque",
+                                'un jeton PKCS#11 (module = "/usr/lib/…/pkcs11.so", jeton = "…", cle = "…") ou un '
+                                'fichier PKCS#12 (fichier = "certificats/departement.p12")'))
+    tsa = raw.get("horodatage")
+    if not (isinstance(tsa, str) and re.fullmatch(r"https?://\S+", tsa.strip())):
+        problems.append(Problem(str(path), where, "horodatage", "l'adresse de l'autorité d'horodatage (RFC 3161) "
+                                "manque ou n'est pas une adresse http(s)",
+                                'par exemple horodatage = "https://horodatage.example.fr/tsa"'))
+    if len(problems) > found:
+        return {}
+    return {k: str(v).strip() for k, v in raw.items()}
 
 
 def find_root(start: Path) -> Path:

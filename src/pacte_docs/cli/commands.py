@@ -604,6 +604,30 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
     _print_step(lifecycle.signer(state.workspace(), reference, date_, fichier, force, on=state.au))
 
 
+@conventions_group.command("signer-electroniquement")
+@click.argument("reference", callback=_key)
+@click.option("--par", "par", required=True, metavar="COURRIEL",
+              help="L'agent (rôle juriste ou administration) qui fait signer le Département.")
+@click.pass_obj
+def conventions_esign(state: State, reference: str, par: str) -> None:
+    """Signe électroniquement une convention pour le Département (PAdES, horodatée).
+
+    Une fois tous les visas de son circuit donnés, le texte définitif (PDF/A, sans « PROJET », daté du jour) est
+    signé avec le certificat du Département ([signature_electronique] de pacte.toml : jeton PKCS#11, code PIN dans
+    PACTE_PIN_SIGNATURE, ou fichier PKCS#12), horodaté par l'autorité configurée, les données de validation
+    jointes (PAdES B-LT). La copie signée est vérifiée, archivée en lecture seule avec son rapport, et le
+    bordereau du circuit (visas et signature) est produit. Le partenaire peut signer ensuite : sa copie se donne
+    à « pacte conventions signer REF --date D --fichier F ».
+
+    \b
+    Exemple :
+      PACTE_PIN_SIGNATURE=1234 pacte conventions signer-electroniquement CCAS-2027-005 --par juriste@departement.fr
+    """
+    from pacte_docs.services import esignature
+
+    _print_step(esignature.signer_electroniquement(state.workspace(), reference, par, on=state.au))
+
+
 @conventions_group.command("renouveler")
 @click.argument("reference", callback=_key)
 @click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",

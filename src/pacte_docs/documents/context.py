@@ -730,6 +730,27 @@ def letter_context(c: Convention, day: dt.date) -> dict[str, Any]:
     return result
 
 
+def bordereau_context(c: Convention, day: dt.date, etapes: list[dict[str, Any]], circuit: list[str],
+                      copie: dict[str, Any]) -> dict[str, Any]:
+    """The documented context of the bordereau of a convention's signature, dated *day*: its visa *circuit* (the
+    steps as pacte.toml names them), each step taken — {etape, par, quand (a timezone-aware datetime), avis,
+    commentaire, version (SHA-256)} — and the signed copy ({chemin, sha256, verdict, horodatage})."""
+    result = convention_context(c)
+    result["bordereau"] = typographie({
+        "date": day,
+        "circuit": ", puis ".join(circuit) if circuit else "aucun (pacte.toml ne définit pas de circuit de visas)",
+        "etapes": [{**e, "quand": _moment(e["quand"]), "version": (e.get("version") or "")[:16]} for e in etapes],
+        "copie": copie,
+    })
+    return result
+
+
+def _moment(value: dt.datetime) -> str:
+    """« 6 décembre 2026 à 16 h 03 », in this machine's time zone."""
+    local = value.astimezone() if value.tzinfo else value.replace(tzinfo=dt.UTC).astimezone()
+    return f"{date_longue(local.date())} à {local:%H} h {local:%M}"
+
+
 def relance_context(c: Convention, numero: int, day: dt.date, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """The documented context of reminder letter *numero* of a convention, dated *day*, for the documents *lines*
     its partner is late with ({piece, exercice, echeance, relances}): what the convention calls for, by when."""
@@ -821,6 +842,13 @@ def documented_context(kind: str) -> dict[str, Any]:
     if kind == "relance":
         return relance_context(sample, 2, dt.date(2027, 9, 1), [
             {"piece": "compte rendu financier", "exercice": 2026, "echeance": dt.date(2027, 6, 30), "relances": 1}])
+    if kind == "bordereau":
+        moment = dt.datetime(2027, 3, 2, 9, 30, tzinfo=dt.UTC)
+        return bordereau_context(sample, dt.date(2027, 3, 2), [
+            {"etape": "Soumission", "par": "Agent <agent@departement.fr>", "quand": moment, "avis": "",
+             "commentaire": "", "version": "0" * 64}], ["juriste", "directeur"],
+            {"chemin": "archives/conventions/REF/REF-signee.pdf", "sha256": "0" * 64, "verdict": "valide",
+             "signataire": "Nom du signataire", "horodatage": "2 mars 2027 à 9 h 30"})
     if kind == "avenant":
         return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31),
                                modifications=[{"article": "4", "mode": "complete", "texte": "…"}])

@@ -40,6 +40,7 @@ class Signature:
     modifications: str
     reconnue: bool  # the certificate chains to an authority of [signature] autorites
     rapport: str = ""  # pyHanko's own report on the signature (English, as pyHanko writes it)
+    horodatage: str | None = None  # the time a timestamping authority certified (ISO 8601), if the signature has one
 
     @property
     def acceptable(self) -> bool:
@@ -94,6 +95,7 @@ def electronic_signatures(data: bytes, authorities: list[bytes]) -> list[Signatu
             continue
         level = status.modification_level.name if status.modification_level is not None else "OTHER"
         moment = getattr(status, "signer_reported_dt", None)
+        stamped = getattr(status, "timestamp_validity", None)
         found.append(Signature(
             signataire=_who(status.signing_cert),
             date=moment.isoformat() if moment is not None else None,
@@ -101,7 +103,8 @@ def electronic_signatures(data: bytes, authorities: list[bytes]) -> list[Signatu
             couverture=_COVERAGE.get(status.coverage.name if status.coverage is not None else "UNCLEAR",
                                      _COVERAGE["UNCLEAR"]),
             modifications=_ALLOWED.get(level) or _CHANGED.get(level, _CHANGED["OTHER"]),
-            reconnue=bool(status.trusted), rapport=_details(status)))
+            reconnue=bool(status.trusted), rapport=_details(status),
+            horodatage=stamped.timestamp.isoformat() if stamped is not None and stamped.intact else None))
     return found
 
 
@@ -244,6 +247,7 @@ def describe(verification: Verification) -> list[str]:
              + "."]
     for number, s in enumerate(verification.signatures, start=1):
         when = f", le {s.date[:10]}" if s.date else ""
+        when += f", horodatée ({s.horodatage[:16].replace('T', ' ')} UTC)" if s.horodatage else ""
         lines.append(f"  signature {number} : {s.signataire}{when} ; {'intègre' if s.integre else 'ROMPUE'} ; couvre "
                      f"{s.couverture} ; modifications après elle : {s.modifications} ; certificat "
                      f"{'reconnu' if s.reconnue else 'non reconnu'}")

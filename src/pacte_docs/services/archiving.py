@@ -21,7 +21,8 @@ from pacte_docs.workspace import Workspace, holding
 _FINAL = {"conserver": "Keep", "eliminer": "Destroy", "éliminer": "Destroy"}
 _TITLES = {"convention": "Convention", "signe": "Convention signée", "verification": "Rapport de vérification de la "
            "copie signée", "avenant": "Avenant", "renouvellement": "Acte de renouvellement",
-           "denonciation": "Lettre de dénonciation"}
+           "denonciation": "Lettre de dénonciation", "relance": "Lettre de relance", "piece": "Pièce reçue du "
+           "partenaire", "bordereau": "Bordereau de signature (circuit de visas et signatures)"}
 
 
 @dataclass

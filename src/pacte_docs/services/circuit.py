@@ -5,6 +5,7 @@ SHA-256 of the version it concerns."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -156,7 +157,35 @@ def check_signable(session: Session, ws: Workspace, c: Convention, force: bool) 
         return None
     if force:
         return f"Signée avec --force, sans tous ses visas (circuit : {ETATS[found.etat]})."
-    raise LifecycleError(f"La convention {c.reference} ne peut pas être signée : elle est {ETATS[found.etat]}"
+    raise LifecycleError(f"Le projet {c.reference} ne peut pas être signé : il est {ETATS[found.etat]}"
                          + (f", visa attendu {circuit.of(steps(ws)[found.prochaine])}"
                             if found.prochaine is not None else "")
                          + ". Rien n'a été enregistré ; --force la signe quand même, en l'inscrivant au journal.")
+
+
+def bordereau(session: Session, ws: Workspace, c: Convention) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The steps of a signed convention's circuit (every round: submissions, visas, the Département's signature)
+    and its signed copy, for its bordereau (modeles/bordereau.docx)."""
+    rows = list(session.scalars(select(Visa).where(Visa.convention_id == c.id).order_by(Visa.id)))
+    steps_taken = []
+    for v in rows:
+        if v.nature == "soumission":
+            what, avis = f"Soumission au circuit (tour {v.tour})", ""
+        elif v.nature == "visa":
+            what, avis = f"Visa {circuit.of(v.attendu or '')}", "favorable" if v.avis == "favorable" else "défavorable"
+        else:
+            what, avis = "Signature électronique du Département", ""
+        steps_taken.append({"etape": what, "par": v.par, "quand": v.quand, "avis": avis,
+                            "commentaire": v.commentaire or "", "version": v.sha256})
+    documents = DocumentStore(session, ws)
+    signed = [d for d in documents.documents(c.id) if d.nature == "signe"]
+    copy: dict[str, Any] = {"chemin": "", "sha256": "", "verdict": "", "signataire": "", "horodatage": ""}
+    if signed:
+        last = signed[-1]
+        found = last.verification or {}
+        mine = (found.get("signatures") or [{}])[-1]
+        stamped = mine.get("horodatage")
+        copy = {"chemin": last.chemin, "sha256": last.sha256, "verdict": found.get("verdict", ""),
+                "signataire": mine.get("signataire", ""),
+                "horodatage": context._moment(dt.datetime.fromisoformat(stamped)) if stamped else ""}
+    return steps_taken, copy

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from pacte_docs.documents import context, pdf, signature_page
 from pacte_docs.documents.rendering import CompiledTemplate, TemplateCache, missing_variables
 from pacte_docs.documents.store import DocumentStore
@@ -22,6 +24,7 @@ from pacte_docs.files import make_durable, sha256_bytes, stage
 from pacte_docs.kinds import ConventionType
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention
+from pacte_docs.rules import periods
 from pacte_docs.workspace import Workspace, holding
 
 Progress = Callable[[str, int, int], None]  # (phase, advanced by, total)
@@ -164,6 +167,15 @@ def _act_job(ws: Workspace, c: Convention, nature: str, numero: int | None) -> J
         return Job(c, f"{reference}-denonciation", nature, nature,
                    functools.partial(context.denonciation_context, c, cited),
                    freeze=not context.act_gaps(c, nature))
+    if nature == "bordereau":  # the circuit and the signature of an act signed in pacte (services.esignature)
+        def bordereau() -> dict[str, Any]:
+            from pacte_docs.services import circuit
+
+            session = object_session(c)
+            assert session is not None  # the convention was read in a session still open
+            steps, copy = circuit.bordereau(session, ws, c)
+            return context.bordereau_context(c, periods.today(), steps, circuit.steps(ws), copy)
+        return Job(c, f"{reference}-bordereau", nature, nature, bordereau, freeze=True)
     raise ValueError(f"unknown act {nature!r}; acts: {', '.join(ACTS)}")
 
 
@@ -225,7 +237,20 @@ def _recorded_acts(ws: Workspace, c: Convention) -> list[Job]:
         jobs += [_act_job(ws, c, "renouvellement", r.numero) for r in c.renouvellements]
     if c.date_denonciation is not None:
         jobs.append(_act_job(ws, c, "denonciation", None))
+    if c.date_signature is not None and _signed_in_pacte(c):
+        jobs.append(_act_job(ws, c, "bordereau", None))
     return jobs
+
+
+def _signed_in_pacte(c: Convention) -> bool:
+    """Whether the Département signed *c* electronically in pacte (its bordereau is then one of its acts)."""
+    from sqlalchemy import select
+
+    from pacte_docs.registry.models import Visa
+
+    session = object_session(c)
+    return session is not None and session.scalar(
+        select(Visa.id).where(Visa.convention_id == c.id, Visa.nature == "signature").limit(1)) is not None
 
 
 @dataclass
@@ -513,15 +538,12 @@ def _convert(documents: DocumentStore, report: GenerationReport, pdfa: bool, pro
 SIGNED_ACTS = ("convention", "avenant", "renouvellement")
 
 
-def _keep_signature_with_text(ws: Workspace, todo: list[tuple[Output, Any]], converted: dict[Path, Path],
-                              tmp: Path, pdfa: bool) -> None:
-    """Lay out again, last article on a new page, the acts whose signature block LibreOffice left apart from the
-    last article (see `signature_page`); the recorded DOCX is unchanged."""
+def _keep_signature_with_text(ws: Workspace, sources: list[Path], converted: dict[Path, Path], tmp: Path,
+                              pdfa: bool) -> None:
+    """Lay out again, last article on a new page, the acts (DOCX *sources*) whose signature block LibreOffice left
+    apart from the last article (see `signature_page`); the recorded DOCX is unchanged."""
     again: dict[Path, Path] = {}
-    for output, _ in todo:
-        source = ws.root / output.docx
-        if output.nature not in SIGNED_ACTS:
-            continue
+    for source in sources:
         data = source.read_bytes()
         heading = signature_page.last_heading(data)
         if heading and signature_page.signature_apart(converted[source], heading):
@@ -536,6 +558,30 @@ def _keep_signature_with_text(ws: Workspace, todo: list[tuple[Output, Any]], con
             converted[source] = redone[copy]
 
 
+def final_text(ws: Workspace, reference: str, day: dt.date) -> tuple[bytes, bytes]:
+    """The DOCX and PDF/A of a draft convention as it reads once signed on *day* (no « PROJET », the date of
+    signature given), made in the scratch space, nothing recorded: the text the Département signs
+    electronically (services.esignature), which the signed text generated afterwards repeats."""
+    with ws.db.session() as session:
+        c = queries.convention(session, reference)
+        c.date_signature = day  # for this text only: the session is rolled back, never committed
+        try:
+            ctx = context.convention_context(c)
+            template = TemplateCache(ws).get(template_name(c))
+            missing = template.missing(ctx)
+            if missing:
+                raise missing_variables({(template.name, path): [reference] for path in missing})
+            data = template.render(ctx)
+        finally:
+            session.rollback()
+    with ws.scratch("signature-") as tmp:
+        source = Path(tmp) / f"{reference}.docx"
+        source.write_bytes(data)
+        converted = pdf.convert([source], Path(tmp) / "pdf", pdfa=True, processes=1, timeout=ws.config.pdf_timeout)
+        _keep_signature_with_text(ws, [source], converted, Path(tmp), True)
+        return data, converted[source].read_bytes()
+
+
 def _convert_batch(documents: DocumentStore, report: GenerationReport, todo: list[tuple[Output, Any]],
                    pdfa: bool, progress: Progress | None) -> None:
     ws, session = documents.ws, documents.session
@@ -546,7 +592,8 @@ def _convert_batch(documents: DocumentStore, report: GenerationReport, todo: lis
 
         converted = pdf.convert([ws.root / o.docx for o, _ in todo], Path(tmp), pdfa=pdfa,
                                 processes=ws.config.pdf_processes, timeout=ws.config.pdf_timeout, on_done=done)
-        _keep_signature_with_text(ws, todo, converted, Path(tmp), pdfa)
+        _keep_signature_with_text(ws, [ws.root / o.docx for o, _ in todo if o.nature in SIGNED_ACTS], converted,
+                                  Path(tmp), pdfa)
         for output, docx_record in todo:
             folder = ws.archives / "conventions" / Path(output.docx).parent.name
             document = documents.put(

@@ -30,29 +30,37 @@ SIGNED_COPY_LIMIT = 100 * files.MIB
 
 
 def record_signature(session: Session, ws: Workspace, reference: str, date: dt.date,
-                     fichier: Path | None = None, force: bool = False,
-                     on: dt.date | None = None) -> tuple[str | None, Verification | None]:
+                     fichier: Path | None = None, force: bool = False, on: dt.date | None = None,
+                     copy: tuple[bytes, Verification] | None = None) -> tuple[str | None, Verification | None]:
     """Record the signature date; with a signed copy, check it (`documents.signatures`: its electronic
     signatures, that its text is this convention's), refuse it when it does not prove the signature — unless
     *force*, which records it with what was found — and archive it read-only beside its JSON report. Returns the
-    archived copy's path and the findings, if a copy was given."""
+    archived copy's path and the findings, if a copy was given. *copy*: a copy checked already (the Département's
+    own electronic signature, services.esignature). A copy that adds a signature to the signed copy recorded (a
+    partner signing after the Département) is recorded at a later date: the date of the last signature."""
     c = queries.convention(session, reference)
-    if c.date_signature is not None and c.date_signature != date:
+    added = c.date_signature is not None and c.date_signature != date
+    if added and not (c.date_signature is not None and date > c.date_signature and fichier is not None
+                      and _adds_a_signature(session, ws, c, fichier)):
         raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}). "
-                             "Une correction passe par un nouvel import de la convention.")
+                             "Une correction passe par un nouvel import de la convention ; une signature ajoutée "
+                             "à la copie signée enregistrée (celle d'un partenaire après le Département) se donne "
+                             "avec --fichier à la date de cette dernière signature.")
     not_in_future("La date de signature", date, on or periods.today(), force)
     if c.deliberation_date and date < c.deliberation_date:
         raise LifecycleError(f"La signature ({date_longue(date)}) ne peut précéder la délibération qui l'autorise "
                              f"({date_longue(c.deliberation_date)}).")
-    forced = circuit.check_signable(session, ws, c, force)  # its visas first, when pacte.toml sets a circuit
+    # its visas first, when pacte.toml sets a circuit (a signature added to a signed copy went through it already)
+    forced = None if added else circuit.check_signable(session, ws, c, force)
     archived = archived_sha = None
     verification = None
-    text = f"Convention signée le {date_longue(date)}." + (f" {forced}" if forced else "")
-    if fichier is not None:
-        data, verification = _verified_copy(session, ws, c, fichier)
+    text = (f"Signature ajoutée à la copie signée le {date_longue(date)} : la convention est signée de toutes ses "
+            "parties." if added else f"Convention signée le {date_longue(date)}.") + (f" {forced}" if forced else "")
+    if fichier is not None or copy is not None:
+        data, verification = copy if copy is not None else _verified_copy(session, ws, c, Path(str(fichier)))
         documents = DocumentStore(session, ws)
         if verification.refus and not force:
-            raise LifecycleError(f"La copie signée {fichier} ne prouve pas la signature de {reference} :\n"
+            raise LifecycleError(f"La copie signée {fichier or ''} ne prouve pas la signature de {reference} :\n"
                                  + "\n".join(f"  • {reason}" for reason in verification.refus)
                                  + "\nRien n'a été enregistré. Si vous l'acceptez en connaissance de cause, relancez "
                                    "avec --force : la copie est enregistrée avec ce constat.")
@@ -73,6 +81,16 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     session.flush()
     queries.refresh_echeances(session, [c])
     return archived, verification
+
+
+def _adds_a_signature(session: Session, ws: Workspace, c: Convention, fichier: Path) -> bool:
+    """Whether *fichier* is the signed copy last recorded with something added after it (an incremental update:
+    a partner's signature after the Département's), its verification saying what was added."""
+    documents = DocumentStore(session, ws)
+    recorded = [d for d in documents.documents(c.id) if d.nature == "signe"]
+    before = documents.intact_bytes(recorded[-1]) if recorded else None
+    data = files.read_input(fichier, SIGNED_COPY_LIMIT, "le PDF signé")
+    return before is not None and len(data) > len(before) and data.startswith(before)
 
 
 def _verified_copy(session: Session, ws: Workspace, c: Convention, fichier: Path) -> tuple[bytes, Verification]:
@@ -330,7 +348,7 @@ class Step:
     generated: list[generation.GenerationReport] = field(default_factory=list)
 
 
-def _regenerate(ws: Workspace, reference: str, step: Step) -> None:
+def regenerate(ws: Workspace, reference: str, step: Step) -> None:
     """Regenerate the convention's documents if they were made before (the PDF too if there was one)."""
     with ws.db.session() as session:
         documents = DocumentStore(session, ws)
@@ -358,7 +376,7 @@ def signer(ws: Workspace, reference: str, date: dt.date, fichier: Path | None = 
         step.lines.extend(signatures.describe(verification))
     if archived:
         step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
-    _regenerate(ws, reference, step)
+    regenerate(ws, reference, step)
     return step
 
 
