@@ -109,7 +109,7 @@ def test_a_draft_changed_after_a_visa_loses_it_and_force_is_recorded(pacte_sqlit
     assert shown["circuit"]["etat"] == "a_resoumettre"
     assert "modifié depuis sa soumission : à soumettre de nouveau" in _fails(
         pacte, "conventions", "viser", "CCAS-2027-020", "--avis", "favorable", "--par", DIRECTEUR)
-    assert "ne peut pas être signée" in _fails(pacte, "conventions", "signer", "CCAS-2027-020", "--date",
+    assert "ne peut pas être signé" in _fails(pacte, "conventions", "signer", "CCAS-2027-020", "--date",
                                                "2026-12-01")
     pacte("conventions", "generer", "CCAS-2027-020", "--sans-pdf")
     assert "visa attendu d'un agent du rôle « juriste »" in pacte("conventions", "soumettre", "CCAS-2027-020").output

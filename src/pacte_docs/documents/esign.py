@@ -209,12 +209,22 @@ STAMP_FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.
 
 
 def _text_style() -> Any:
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
     from pyhanko.pdf_utils.text import TextBoxStyle
 
     if not STAMP_FONT.is_file():
         return TextBoxStyle(font_size=9)
-    return TextBoxStyle(font=GlyphAccumulatorFactory(str(STAMP_FONT), font_size=9), font_size=9, leading=11)
+
+    class Font(GlyphAccumulatorFactory):
+        """pyHanko's, reading the font from memory: its own leaves the file open."""
+
+        def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(STAMP_FONT.read_bytes()),
+                                    font_size=self.font_size, obj_stream=obj_stream)
+
+    return TextBoxStyle(font=Font(str(STAMP_FONT), font_size=9), font_size=9, leading=11)
 
 
 def _fetchers() -> Any:

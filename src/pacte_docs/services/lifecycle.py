@@ -39,9 +39,8 @@ def record_signature(session: Session, ws: Workspace, reference: str, date: dt.d
     own electronic signature, services.esignature). A copy that adds a signature to the signed copy recorded (a
     partner signing after the Département) is recorded at a later date: the date of the last signature."""
     c = queries.convention(session, reference)
-    added = c.date_signature is not None and c.date_signature != date
-    if added and not (c.date_signature is not None and date > c.date_signature and fichier is not None
-                      and _adds_a_signature(session, ws, c, fichier)):
+    added = c.date_signature is not None and fichier is not None and _adds_a_signature(session, ws, c, fichier)
+    if c.date_signature is not None and (date < c.date_signature if added else date != c.date_signature):
         raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}). "
                              "Une correction passe par un nouvel import de la convention ; une signature ajoutée "
                              "à la copie signée enregistrée (celle d'un partenaire après le Département) se donne "

@@ -289,7 +289,8 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         may_visa = awaited is not None and circuit.may_give(str(awaited), agent.email, agent.role,
                                                             row["responsable"]["email"])
         return page(request, "agents/convention.html", agent, status=status, rubrique="conventions", c=row,
-                    erreurs=erreurs or {}, saisie=saisie or {}, verification=verification, peut_viser=may_visa)
+                    erreurs=erreurs or {}, saisie=saisie or {}, verification=verification, peut_viser=may_visa,
+                    signature_electronique=bool(ws.config.signature_electronique))
 
     @needs("lecture")
     async def convention(request: Request, agent: Connecte) -> Response:
@@ -393,6 +394,20 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         except PacteError as exc:
             return await convention_page(request, agent, status=422, erreurs={"soumettre": str(exc)})
         request.session["message"] = " ".join(lines)
+        return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("juriste")
+    async def esign(request: Request, agent: Connecte) -> Response:
+        """Have the Département sign the draft electronically (`pacte conventions signer-electroniquement`)."""
+        from pacte_docs.services import esignature
+
+        ref = reference(request)
+        try:
+            step = await run_in_threadpool(journal.as_author, agent.signature, esignature.signer_electroniquement,
+                                           ws, ref, agent.email, on())
+        except PacteError as exc:
+            return await convention_page(request, agent, status=422, erreurs={"esign": str(exc)})
+        request.session["message"] = " ".join(step.lines[:1] + [line.strip() for line in step.lines[1:2]])
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
     @needs("lecture")  # the circuit's step says who gives the visa: a role, the director, an agent named
@@ -1049,6 +1064,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}/pieces/recevoir", piece_receive, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/soumettre", submit, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/viser", visa, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/signer-electroniquement", esign, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/pieces/relancer", piece_remind, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]

@@ -1,0 +1,271 @@
+"""Issue 29, items 2–4: the Département signs a convention electronically once its visas are given — PAdES B-LT
+with pyHanko, from a SoftHSM2 token (PKCS#11) or a PKCS#12 file, a timestamp and the revocation data from a test
+PKI served on 127.0.0.1 by certomancer (tests/pki.py). Nothing mocked: the tests check what pyHanko's validation
+and the pyHanko command line say of the result, and what a failure leaves (nothing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from tests import pki
+from tests.helpers import Pacte, folder_state, free_port, normalise, pdf_text, registry_state
+
+pytestmark = [pytest.mark.lent, pytest.mark.libreoffice]
+DATA = Path(__file__).parent / "donnees"
+JULES = ("jules@seinesaintdenis.example.fr", "Jules Juriste", "juriste", "motdepasse-juriste-1")
+LISE = ("lise@seinesaintdenis.example.fr", "Lise Lecture", "lecture", "motdepasse-lecture-1")
+DIRECTEUR = "agent.test@seinesaintdenis.example.fr"
+DRAFT = """conventions:
+  - reference: CCAS-2027-030
+    type: ccas
+    partenaires: [CCAS-MONTREUIL]
+    objet: La présente convention a pour objet l'accueil et l'orientation des bénéficiaires du RSA à Montreuil.
+    deliberation: {instance: Commission permanente, numero: CP-2026-11-017, date: 2026-11-16}
+    date_effet: 2027-01-01
+    renouvellement: expresse
+    responsable: {nom: Agent Test, email: agent.test@seinesaintdenis.example.fr}
+"""
+ARCHIVAGE = """[archivage]
+service_archives = "FRAD093"
+service_versant = "FRDEP093-DIE"
+regle = "APP0010"
+duree = "P10Y"
+sort_final = "conserver"
+"""
+
+
+@pytest.fixture(scope="module")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pki.TestPki]:
+    # the tests' Département is signed for by its Présidente, Mme Camille Testeur (tests/donnees/registre.yaml)
+    yield from pki.start(tmp_path_factory.mktemp("pki"), "Mme Camille Testeur")
+
+
+@pytest.fixture
+def signing(pacte_sqlite: Pacte, test_pki: pki.TestPki, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Pacte:
+    """The tests' registry, a draft with its délibération, a juriste and a lecture agent, the circuit, the token."""
+    for name, value in test_pki.env().items():
+        monkeypatch.setenv(name, value)
+    pacte = pacte_sqlite
+    pki.configure(pacte.root, test_pki.config() + '\n[circuits]\nconvention = ["juriste", "directeur"]\n')
+    pacte("importer", str(DATA / "registre.yaml"))
+    draft = tmp_path / "projet.yaml"
+    draft.write_text(DRAFT, encoding="utf-8")
+    pacte("importer", str(draft))
+    for email, nom, role, password in (JULES, LISE):
+        pacte("agents", "creer", email, "--nom", nom, "--role", role, input=password + "\n")
+    return pacte
+
+
+def _visas(pacte: Pacte, reference: str = "CCAS-2027-030") -> None:
+    pacte("conventions", "generer", reference, "--sans-pdf")
+    pacte("conventions", "soumettre", reference)
+    pacte("conventions", "viser", reference, "--avis", "favorable", "--par", JULES[0])
+    pacte("conventions", "viser", reference, "--avis", "favorable", "--par", DIRECTEUR)
+
+
+def _refused(pacte: Pacte, code: int, *args: str) -> str:
+    """A refusal: its exit code, a French message and nothing changed — registry and folders."""
+    before = registry_state(pacte.root, pacte.base), folder_state(pacte.root)
+    result = pacte(*args, ok=False)
+    assert result.exit_code == code and "Traceback" not in result.output, result.output
+    assert (registry_state(pacte.root, pacte.base), folder_state(pacte.root)) == before
+    return " ".join(result.output.split())
+
+
+def _validated(data: bytes, roots: list[bytes]) -> list[Any]:
+    """pyHanko's own validation of each signature, offline, from what the file embeds (PAdES B-LT): the
+    certificates, OCSP responses and revocation lists of its DSS; a missing one fails (hard-fail)."""
+    from pyhanko.keys import load_certs_from_pemder_data
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    reader = PdfFileReader(io.BytesIO(data))
+    dss = DocumentSecurityStore.read_dss(reader)
+    trust = [cert for pem in roots for cert in load_certs_from_pemder_data(pem)]
+    statuses = []
+    for embedded in reader.embedded_signatures:
+        context = dss.as_validation_context({"trust_roots": trust, "allow_fetching": False,
+                                             "revocation_mode": "hard-fail"})
+        statuses.append(validate_pdf_signature(embedded, context))
+    return statuses
+
+
+def _pyhanko_says(path: Path, racine: Path) -> str:
+    """`pyhanko sign validate` with the test root, as a third party would check the file."""
+    done = subprocess.run([str(Path(sys.executable).parent / "pyhanko"), "sign", "validate", "--trust", str(racine),
+                           "--trust-replace", "--executive-summary", str(path)], capture_output=True, text=True,
+                          check=False, timeout=120)
+    return done.stdout + done.stderr
+
+
+def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, test_pki: pki.TestPki,
+                                                              tmp_path: Path) -> None:
+    pacte = signing
+    said = _refused(pacte, 1, "conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0])
+    assert "Le projet CCAS-2027-030 ne peut pas être signé : il est non soumis au circuit de visas" in said
+    _visas(pacte)
+    said = _refused(pacte, 1, "conventions", "signer-electroniquement", "CCAS-2027-030", "--par", LISE[0])
+    assert f"{LISE[0]} ne peut pas faire signer le Département" in said
+    done = pacte("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0]).output
+    assert "CCAS-2027-030 : signée électroniquement pour le Département par Mme Camille Testeur" in done
+    assert "Copie signée : valide." in done and "horodatée" in done
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2027-030", "--format", "json").output)
+    today = dt.date.today().isoformat()
+    assert shown["date_signature"] == today and shown["signature"]["verdict"] == "valide"
+    journal = {e["nature"]: e["description"] for e in shown["journal"]}
+    assert "Signée électroniquement pour le Département par Mme Camille Testeur (certificat), à la demande de " \
+           "Jules Juriste <jules@seinesaintdenis.example.fr>" in journal["signature_electronique"]
+    signed_path = pacte.root / "archives/conventions/CCAS-2027-030/CCAS-2027-030-signee.pdf"
+    signed = signed_path.read_bytes()
+
+    # the final text: PDF/A, no « PROJET », dated the day of the signature
+    text = pdf_text(signed_path)
+    assert "PROJET" not in text and "Fait à Bobigny, le" in text
+    assert b"pdfaid:part" in signed
+
+    # pyHanko: one signature, intact, trusted, timestamped, validated from the embedded data alone (B-LT)
+    (status,) = _validated(signed, [test_pki.racine.read_bytes()])
+    assert status.intact and status.valid and status.trusted and status.bottom_line
+    assert status.timestamp_validity is not None and status.timestamp_validity.intact
+    assert status.timestamp_validity.trusted
+    assert status.modification_level.name == "LTA_UPDATES"  # only the validation data was added after it
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(signed))
+    (embedded,) = reader.embedded_signatures
+    start, first, second, rest = (int(v) for v in embedded.sig_object["/ByteRange"])
+    assert start == 0 and second + rest <= len(signed)  # the signed revision, all but the signature itself
+    assert second - first == len(embedded.sig_object.raw_get("/Contents").original_bytes) * 2 + 2
+    dss = reader.root["/DSS"]
+    assert len(dss["/Certs"]) >= 3 and (len(dss.get("/OCSPs", [])) + len(dss.get("/CRLs", []))) >= 2
+    assert "VALID" in _pyhanko_says(signed_path, test_pki.racine)
+
+    # the visible signature: in the Département's block, between « Pour le Département, » and its signatory's name
+    last = PdfReader(io.BytesIO(signed)).pages[-1]
+    widgets = [a.get_object() for a in last.get("/Annots", []) if a.get_object().get("/FT") == "/Sig"]
+    assert len(widgets) == 1
+    x1, y1, x2, y2 = (float(v) for v in widgets[0]["/Rect"])
+    found: dict[str, float] = {}
+
+    def seen(fragment: str, cm: Any, tm: Any, _font: Any, _size: Any) -> None:
+        for marker in ("Pour le Département", "Camille Testeur"):
+            if fragment.strip().startswith(marker):
+                found.setdefault(marker, tm[5] * cm[3] + cm[5])
+
+    last.extract_text(visitor_text=seen)
+    assert found["Camille Testeur"] < y1 < y2 < found["Pour le Département"]
+    assert x2 < float(last.mediabox.width) / 2  # the Département's column, not the partner's
+
+    # a changed byte in what was signed breaks it, for pacte's verification as for pyHanko's
+    broken = bytearray(signed)
+    at = signed.index(b"/Producer")
+    broken[at + 1] = ord("Q")
+    tampered = tmp_path / "alteree.pdf"
+    tampered.write_bytes(bytes(broken))
+    assert "VALID" not in _pyhanko_says(tampered, test_pki.racine).replace("INVALID", "")
+
+    # the bordereau: one page, each step with its time and version, the signed copy's SHA-256
+    bordereau = pacte.root / "conventions/CCAS-2027-030/CCAS-2027-030-bordereau.pdf"
+    assert len(PdfReader(bordereau).pages) == 1
+    # in the order of the file (each cell's lines together), spaces aside: the table's cells wrap their lines
+    listed = "".join(normalise(PdfReader(bordereau).pages[0].extract_text()).split())
+    for expected in ("BORDEREAU DE SIGNATURE", "Circuit de visas : juriste, puis directeur.",
+                     "Soumission au circuit (tour 1)", "Visa d'un agent du rôle « juriste »", "Jules Juriste",
+                     "Visa du directeur qui suit la convention", "Signature électronique du Département",
+                     "certificat de Mme Camille Testeur", "Vérification de la copie signée par pacte : valide."):
+        assert expected.replace(" ", "") in listed, expected
+    assert shown["signature"]["signatures"][0]["horodatage"]
+    import hashlib
+
+    assert hashlib.sha256(signed).hexdigest() in listed
+
+    # the partner signs after, on the same file: an incremental signature; the Département's stays valid
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    load: Any = signers.SimpleSigner.load_pkcs12
+    partner = load(str(test_pki.p12_partenaire), passphrase=pki.P12_PASSWORD.encode())
+    both = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(signed)),
+                            signers.PdfSignatureMetadata(field_name="SignaturePartenaire"), signer=partner)
+    both_path = tmp_path / "signee-des-deux-parties.pdf"
+    both_path.write_bytes(both.getvalue())
+    added = pacte("conventions", "signer", "CCAS-2027-030", "--date", today, "--fichier", str(both_path)).output
+    assert "Copie signée : valide." in added and "signature 2 : M. Paul Girard (CCAS de test)" in added
+    first, second_status = _validated(both_path.read_bytes(), [test_pki.racine.read_bytes()])
+    assert first.bottom_line and first.modification_level.name == "FORM_FILLING"
+    assert second_status.intact and second_status.valid
+    shown = json.loads(pacte("conventions", "afficher", "CCAS-2027-030", "--format", "json").output)
+    assert len(shown["signature"]["signatures"]) == 2
+    assert "la convention est signée de toutes ses parties" in [
+        e["description"] for e in shown["journal"] if e["nature"] == "signature"][-1]
+
+    # to the Archives: the bordereau and the verification reports go with the signed copies
+    config = pacte.root / "pacte.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[archivage]", "[archivage-exemple]") + ARCHIVAGE,
+                      encoding="utf-8")
+    package = tmp_path / "versement.zip"
+    pacte("archives", "verser", "CCAS-2027-030", "--sortie", str(package), "--force")
+    names = zipfile.ZipFile(package).namelist()
+    assert any(n.endswith("CCAS-2027-030-bordereau.pdf") for n in names), names
+    assert any(n.endswith("CCAS-2027-030-signee-verification.json") for n in names), names
+    assert any(n.endswith("CCAS-2027-030-signee-2.pdf") for n in names), names
+
+
+def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPki,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    pacte = signing
+    _visas(pacte)
+    command = ("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0])
+    monkeypatch.delenv("PACTE_PIN_SIGNATURE")
+    assert "Le code PIN du jeton de signature manque : donnez-le dans la variable d'environnement " \
+           "PACTE_PIN_SIGNATURE" in _refused(pacte, 1, *command)
+    monkeypatch.setenv("PACTE_PIN_SIGNATURE", "0000")
+    assert "refuse le code PIN" in _refused(pacte, 1, *command)
+    monkeypatch.setenv("PACTE_PIN_SIGNATURE", pki.PIN)
+    config = pacte.root / "pacte.toml"
+    original = config.read_text(encoding="utf-8")
+
+    def configured(**options: Any) -> None:
+        config.write_text(original, encoding="utf-8")
+        text = config.read_text(encoding="utf-8")
+        start = text.index("[signature_electronique]\n") + len("[signature_electronique]\n")
+        end = text.index("horodatage = ", start)
+        end = text.index("\n", end) + 1
+        config.write_text(text[:start] + test_pki.config(**options).split("[signature_electronique]\n")[1]
+                          + text[end:], encoding="utf-8")
+
+    # an expired certificate: a data error (exit 1), said with its date
+    configured(token=False, expire=True)
+    said = _refused(pacte, 1, *command)
+    assert "Le certificat de signature de Mme Camille Testeur a expiré le" in said and "Rien n'a été signé" in said
+    # a timestamping authority that does not answer: a component (exit 3)
+    silent = f"http://127.0.0.1:{free_port()}/tsa"
+    configured(horodatage=silent)
+    said = _refused(pacte, 3, *command)
+    assert f"L'autorité d'horodatage {silent} ([signature_electronique] horodatage) n'a pas donné de jeton " \
+           "d'horodatage" in said and "Rien n'a été signé ni enregistré" in said
+    # a PIN written in the file is refused
+    config.write_text(original.replace("[signature_electronique]\n", '[signature_electronique]\npin = "1234"\n'),
+                      encoding="utf-8")
+    said = " ".join(pacte("conventions", "lister", ok=False).output.split())
+    assert "[signature_electronique], champ « pin » : un secret ne doit jamais être écrit dans un fichier" in said
+    # the same draft, then, signed with the PKCS#12 file of a small site
+    configured(token=False)
+    done = pacte(*command).output
+    assert "signée électroniquement pour le Département par Mme Camille Testeur" in done
+    assert "Copie signée : valide." in done
+    assert os.environ["PACTE_MOT_DE_PASSE_SIGNATURE"] == pki.P12_PASSWORD
