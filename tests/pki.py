@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,11 +169,26 @@ class _Late:
         return self.app(environ, start_response)
 
 
-def _token(folder: Path, arch: Any) -> Path:
-    """A SoftHSM2 token holding the Département's key and its certificate chain, under one label each."""
-    import pkcs11
-    from pkcs11 import Attribute, CertificateType, ObjectClass
+_STORE_CERTIFICATES = """
+import sys
+import pkcs11
+from asn1crypto import x509
+from pkcs11 import Attribute, CertificateType, ObjectClass
+module, token, pin, key, *paths = sys.argv[1:]
+with pkcs11.lib(module).get_token(token_label=token).open(rw=True, user_pin=pin) as session:
+    for number, path in enumerate(paths, start=1):
+        cert = x509.Certificate.load(open(path, "rb").read())
+        session.create_object({
+            Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True, Attribute.LABEL: key if number == 1 else path, Attribute.ID: bytes([number]),
+            Attribute.SUBJECT: cert.subject.dump(), Attribute.ISSUER: cert.issuer.dump(),
+            Attribute.SERIAL_NUMBER: cert["tbs_certificate"]["serial_number"].dump(), Attribute.VALUE: cert.dump()})
+"""
 
+
+def _token(folder: Path, arch: Any) -> Path:
+    """A SoftHSM2 token holding the Département's key and its certificate chain, the key and its certificate
+    under one label."""
     tokens = folder / "softhsm-jetons"
     tokens.mkdir()
     conf = folder / "softhsm2.conf"
@@ -185,26 +201,17 @@ def _token(folder: Path, arch: Any) -> Path:
                    check=True, env=env, capture_output=True)
     subprocess.run([util, "--import", str(folder / "departement.key.pem"), "--token", TOKEN, "--label", KEY,
                     "--id", "01", "--pin", PIN], check=True, env=env, capture_output=True)
-    previous = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(conf)  # read by the module when it is loaded in this process
-    try:
-        from certomancer.registry import CertLabel
+    from certomancer.registry import CertLabel
 
-        lib = pkcs11.lib(SOFTHSM_MODULE)
-        with lib.get_token(token_label=TOKEN).open(rw=True, user_pin=PIN) as session:
-            for label, ident in (("departement", b"\x01"), ("intermediaire", b"\x02"), ("racine", b"\x03")):
-                cert = arch.get_cert(CertLabel(label))
-                session.create_object({
-                    Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                    Attribute.TOKEN: True, Attribute.LABEL: KEY if label == "departement" else label,
-                    Attribute.ID: ident, Attribute.SUBJECT: cert.subject.dump(), Attribute.ISSUER: cert.issuer.dump(),
-                    Attribute.SERIAL_NUMBER: cert["tbs_certificate"]["serial_number"].dump(),
-                    Attribute.VALUE: cert.dump()})
-    finally:
-        if previous is None:
-            os.environ.pop("SOFTHSM2_CONF", None)
-        else:
-            os.environ["SOFTHSM2_CONF"] = previous
+    certificates = []
+    for label in ("departement", "intermediaire", "racine"):
+        path = folder / f"{label}.der"
+        path.write_bytes(arch.get_cert(CertLabel(label)).dump())
+        certificates.append(str(path))
+    # in a process of its own: the PKCS#11 module reads SOFTHSM2_CONF once per process, and the tests' own
+    # process may hold another test PKI's token
+    subprocess.run([sys.executable, "-c", _STORE_CERTIFICATES, SOFTHSM_MODULE, TOKEN, PIN, KEY, *certificates],
+                   check=True, env=env, capture_output=True, timeout=60)
     return conf
 
 
@@ -217,6 +224,7 @@ def start(folder: Path, signataire: str = "Mme Nadia Ferhat") -> Iterator[TestPk
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
+    folder.mkdir(parents=True, exist_ok=True)
     _keys(folder)
     late = _Late()
     server = make_server("127.0.0.1", 0, late, threaded=True)

@@ -20,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests import pki
-from tests.helpers import Pacte, folder_state, free_port, normalise, pdf_text, registry_state
+from tests.helpers import Pacte, folder_state, free_port, normalise, pdf_text, registry_state, start_server
 
 pytestmark = [pytest.mark.lent, pytest.mark.libreoffice]
 DATA = Path(__file__).parent / "donnees"
@@ -269,3 +269,118 @@ def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPk
     assert "signée électroniquement pour le Département par Mme Camille Testeur" in done
     assert "Copie signée : valide." in done
     assert os.environ["PACTE_MOT_DE_PASSE_SIGNATURE"] == pki.P12_PASSWORD
+
+
+DEMO_NAMES = {"FT-IDF": "Karim Benali", "FT-92": "Claire Dubois", "VILLE-CLICHY": "Rémi Muzeau"}
+LEA = ("lea.martin@hauts-de-seine.example.fr", "Léa Martin", "un-mot-de-passe-de-juriste")
+MARC = ("marc.olivier@hauts-de-seine.example.fr", "Marc Olivier", "un-mot-de-passe-de-directeur")
+NEW_DRAFT = """conventions:
+  - reference: CCAS-2027-009
+    type: ccas
+    departement: "92"
+    partenaires: [VILLE-CLICHY]
+    deliberation: {instance: Commission permanente, numero: "CP-2026-11-244", date: 2026-11-16}
+    objet: >-
+      La présente convention a pour objet l'accueil, à Clichy, des bénéficiaires du RSA orientés vers un
+      accompagnement social.
+    date_effet: 2027-03-01
+    renouvellement: expresse
+    responsable: {nom: Marc Olivier, email: marc.olivier@hauts-de-seine.example.fr}
+"""
+
+
+@pytest.mark.navigateur
+def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(browser: Any, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pacte demo`'s data: the clerk names the signatories and gives the délibérations, then one draft goes
+    through soumettre → two visas → signer-electroniquement on the command line, another through the staff pages
+    in chromium; both are signed « valide » for pacte and for `pyhanko sign validate`."""
+    import yaml
+
+    root = tmp_path / "demo"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), *args],
+                              capture_output=True, text=True, check=False, timeout=600,
+                              env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    made = subprocess.run([sys.executable, "-m", "pacte_docs", "--au", "2026-11-22", "demo", str(root)],
+                          capture_output=True, text=True, check=False, timeout=600)
+    assert made.returncode == 0, made.stderr
+    authority = pki.start(tmp_path / "pki", "M. Georges Siffredi")  # the Hauts-de-Seine's Président signs
+    test_pki = next(authority)
+    try:
+        for name, value in test_pki.env().items():
+            monkeypatch.setenv(name, value)
+        pki.configure(root, test_pki.config() + '\n[circuits]\nconvention = ["juriste", "directeur"]\n\n'
+                      "[agents]\ncookie_securise = false\n")
+        # what the acts lack before they are signed, as a clerk gives it: the registry exported, completed, imported
+        cli("exporter", str(tmp_path / "registre.yaml"), "--format", "yaml")
+        registry = yaml.safe_load((tmp_path / "registre.yaml").read_text(encoding="utf-8"))
+        partners = [p for p in registry["partenaires"] if p["code"] in DEMO_NAMES]
+        for partner in partners:
+            partner["representant"]["nom"] = DEMO_NAMES[partner["code"]]
+        draft = next(c for c in registry["conventions"] if c["reference"] == "FT-2027-006")
+        draft["deliberation"] = {"instance": "Commission permanente", "numero": "CP-2026-11-245",
+                                 "date": dt.date(2026, 11, 16)}
+        (tmp_path / "complements.yaml").write_text(yaml.safe_dump(
+            {"partenaires": partners, "conventions": [draft]}, allow_unicode=True), encoding="utf-8")
+        cli("importer", str(tmp_path / "complements.yaml"))
+        (tmp_path / "nouveau.yaml").write_text(NEW_DRAFT, encoding="utf-8")
+        cli("importer", str(tmp_path / "nouveau.yaml"))
+        for email, nom, role, password in ((*LEA[:2], "juriste", LEA[2]), (*MARC[:2], "lecture", MARC[2])):
+            subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "agents", "creer", email,
+                            "--nom", nom, "--role", role], input=password + "\n", text=True, check=True,
+                           capture_output=True)
+
+        # on the command line
+        cli("conventions", "generer", "FT-2027-006")
+        cli("conventions", "soumettre", "FT-2027-006")
+        cli("conventions", "viser", "FT-2027-006", "--avis", "favorable", "--par", LEA[0])
+        cli("conventions", "viser", "FT-2027-006", "--avis", "favorable", "--par",
+            "isabelle.roche@hauts-de-seine.example.fr")
+        said = cli("conventions", "signer-electroniquement", "FT-2027-006", "--par", LEA[0])
+        assert "signée électroniquement pour le Département par M. Georges Siffredi" in said, said
+        assert "Copie signée : valide." in said
+
+        # in the staff pages
+        server = start_server(root)
+        try:
+            page = browser.new_page(locale="fr-FR")
+
+            def sign_in(who: tuple[str, str, str]) -> None:
+                page.goto(server.url + "/connexion")
+                page.get_by_label("Adresse électronique").fill(who[0])
+                page.get_by_label("Mot de passe").fill(who[2])
+                page.get_by_role("button", name="Se connecter").click()
+                page.goto(server.url + "/agents/conventions/CCAS-2027-009")
+
+            sign_in(LEA)
+            page.get_by_role("button", name="Générer les documents (DOCX et PDF)").click()
+            page.get_by_role("button", name="Soumettre au circuit de visas").click()
+            page.get_by_role("button", name="Enregistrer mon visa").click()
+            assert "visa attendu du directeur qui suit la convention" in page.locator("main").inner_text()
+            assert page.get_by_role("button", name="Signer électroniquement pour le Département").count() == 0
+            page.get_by_role("button", name="Se déconnecter").click()
+            sign_in(MARC)  # the director who follows it, with a reading account: the visa is his to give
+            page.get_by_role("button", name="Enregistrer mon visa").click()
+            assert "tous les visas sont donnés" in page.locator("main").inner_text()
+            page.get_by_role("button", name="Se déconnecter").click()
+            sign_in(LEA)
+            page.get_by_role("button", name="Signer électroniquement pour le Département").click()
+            shown = " ".join(page.locator("main").inner_text().split())
+            assert "CCAS-2027-009 : signée électroniquement pour le Département par M. Georges Siffredi" in shown
+            assert page.get_by_role("heading", name="Signature électronique du Département").count() == 0
+            page.close()
+        finally:
+            server.stop()
+        for reference in ("FT-2027-006", "CCAS-2027-009"):
+            shown_json = json.loads(cli("conventions", "afficher", reference, "--format", "json"))
+            assert shown_json["signature"]["verdict"] == "valide", reference
+            signed = root / "archives/conventions" / reference / f"{reference}-signee.pdf"
+            assert "VALID" in _pyhanko_says(signed, test_pki.racine).replace("INVALID", ""), reference
+            assert (root / "conventions" / reference / f"{reference}-bordereau.pdf").is_file()
+    finally:
+        authority.close()
