@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,7 +215,7 @@ def _token(folder: Path, arch: Any) -> Path:
     return conf
 
 
-def start(folder: Path, signataire: str = "Mme Nadia Ferhat") -> Iterator[TestPki]:
+def start(folder: Path, signataire: str = "Mme Nadia Ferhat") -> Generator[TestPki, None, None]:
     """Issue the PKI in *folder* (the Département's certificate in the name of *signataire*), serve its
     authority on 127.0.0.1 and fill the token; yields, then stops the server (a generator for a pytest fixture)."""
     from certomancer.integrations.animator import Animator, AnimatorArchStore
