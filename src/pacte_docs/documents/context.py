@@ -579,6 +579,8 @@ def convention_context(c: Convention, on: dt.date | None = None) -> dict[str, An
                 "date": c.deliberation_partenaire_date,
             },
             "date_signature": c.date_signature,
+            # « en un original électronique signé par chacune des parties », not « en N exemplaires originaux »
+            "original_electronique": bool(c.signature_electronique),
             # an act cites a text from its date of application only (the RGPD from 25 May 2018)
             "rgpd": document_date >= periods.RGPD_SINCE,
             # « PROJET » on each page: not signed yet, or a signatory the act cannot name (CRPA, L. 212-1)

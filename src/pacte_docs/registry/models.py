@@ -103,6 +103,8 @@ class Convention(Base):
     deliberation_partenaire_numero: Mapped[str | None] = mapped_column(String(50))
     deliberation_partenaire_date: Mapped[dt.date | None] = mapped_column(Date)
     date_signature: Mapped[dt.date | None] = mapped_column(Date)
+    # signed by the Département in pacte (services.esignature): one electronic original, signed by each party
+    signature_electronique: Mapped[bool] = mapped_column(default=False, server_default=false())
     date_effet: Mapped[dt.date] = mapped_column(Date)
     duree_mois: Mapped[int] = mapped_column(Integer, default=36)
     renouvellement: Mapped[str] = mapped_column(String(10))

@@ -95,6 +95,7 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
     with ws.db.session() as session:
         archived, _ = lifecycle.record_signature(session, ws, reference, day, on=day, copy=(signed, verification))
         c = queries.convention(session, reference)
+        c.signature_electronique = True  # its text says « en un original électronique »
         sha = files.sha256_bytes(signed)
         timestamp = next((s.horodatage for s in verification.signatures if s.horodatage), None)
         session.add(Visa(convention_id=c.id, nature="signature", tour=circuit.standing_of(session, ws, c).tour,

@@ -564,7 +564,8 @@ def final_text(ws: Workspace, reference: str, day: dt.date) -> tuple[bytes, byte
     electronically (services.esignature), which the signed text generated afterwards repeats."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
-        c.date_signature = day  # for this text only: the session is rolled back, never committed
+        # for this text only: the session is rolled back, never committed
+        c.date_signature, c.signature_electronique = day, True
         try:
             ctx = context.convention_context(c)
             template = TemplateCache(ws).get(template_name(c))
