@@ -175,6 +175,7 @@ def sign(pdf: bytes, signer: Any, settings: dict[str, str], roots: list[bytes], 
     authorities do not recognise or that is revoked → SignatureError (exit 1). Nothing is written."""
     from pyhanko.keys import load_certs_from_pemder_data
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers, timestamps
     from pyhanko.stamp import TextStampStyle
     from pyhanko_certvalidator import ValidationContext
@@ -191,7 +192,9 @@ def sign(pdf: bytes, signer: Any, settings: dict[str, str], roots: list[bytes], 
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD, subfilter=fields.SigSeedSubFilter.PADES, embed_validation_info=True,
         validation_context=context, reason=reason, location=location, name=stamp.nom)
-    style = TextStampStyle(stamp_text=stamp.text(), border_width=1, background=None, text_box_style=_text_style())
+    # pyHanko's own font (Courier): its OpenType path, with the HarfBuzz of the lock, spaces the letters apart
+    style = TextStampStyle(stamp_text=stamp.text(), border_width=1, background=None,
+                           text_box_style=TextBoxStyle(font_size=9))
     pdf_signer = signers.PdfSigner(
         metadata, signer=signer, timestamper=timestamps.HTTPTimeStamper(settings["horodatage"], timeout=TSA_TIMEOUT),
         new_field_spec=fields.SigFieldSpec(FIELD, on_page=page, box=box), stamp_style=style)
@@ -202,29 +205,6 @@ def sign(pdf: bytes, signer: Any, settings: dict[str, str], roots: list[bytes], 
     except Exception as exc:  # noqa: BLE001 — pyHanko's errors name the cause in English: said here in French
         raise _said(exc, settings["horodatage"]) from None
     return bytes(out.getvalue())
-
-
-# the acts' own sans-serif (fonts-liberation2, which LibreOffice uses for them); pyHanko's Courier otherwise
-STAMP_FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
-
-
-def _text_style() -> Any:
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
-    from pyhanko.pdf_utils.text import TextBoxStyle
-
-    if not STAMP_FONT.is_file():
-        return TextBoxStyle(font_size=9)
-
-    class Font(GlyphAccumulatorFactory):
-        """pyHanko's, reading the font from memory: its own leaves the file open."""
-
-        def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
-            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-                obj_stream = writer.prepare_object_stream()
-            return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(STAMP_FONT.read_bytes()),
-                                    font_size=self.font_size, obj_stream=obj_stream)
-
-    return TextBoxStyle(font=Font(str(STAMP_FONT), font_size=9), font_size=9, leading=11)
 
 
 def _fetchers() -> Any:

@@ -6,6 +6,7 @@ act, that it has the generated document's pages."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import logging
 import re
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pypdf import PdfReader
+
+from pacte_docs.formatting import date_longue
 
 # What pyHanko's difference analysis allows after a signature without doubting it: nothing, validation data,
 # form filling and further signatures. Annotations and other changes alter what was signed.
@@ -246,8 +249,10 @@ def describe(verification: Verification) -> list[str]:
     lines = [f"Copie signée : {verification.verdict}" + (" — enregistrée avec --force" if verification.force else "")
              + "."]
     for number, s in enumerate(verification.signatures, start=1):
-        when = f", le {s.date[:10]}" if s.date else ""
-        when += f", horodatée ({s.horodatage[:16].replace('T', ' ')} UTC)" if s.horodatage else ""
+        when = f", le {date_longue(dt.date.fromisoformat(s.date[:10]))}" if s.date else ""
+        if s.horodatage:
+            stamped = dt.datetime.fromisoformat(s.horodatage).astimezone()
+            when += f", horodatée le {date_longue(stamped.date())} à {stamped:%H} h {stamped:%M}"
         lines.append(f"  signature {number} : {s.signataire}{when} ; {'intègre' if s.integre else 'ROMPUE'} ; couvre "
                      f"{s.couverture} ; modifications après elle : {s.modifications} ; certificat "
                      f"{'reconnu' if s.reconnue else 'non reconnu'}")

@@ -110,8 +110,8 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
                       f"{date_longue(day)}.")
     step.lines.extend(signatures.describe(verification))
     step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
-    lifecycle.regenerate(ws, reference, step)
-    step.generated.append(generation.generate_act(ws, reference, "bordereau", None, pdfa=True))
+    # the signed text, frozen (the same as the one signed), and the bordereau, one of its acts from now on
+    step.generated.append(generation.generate(ws, [reference], with_pdf=True, pdfa=True))
     return step
 
 
