@@ -13,15 +13,16 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
-from pacte_docs.formatting import date_longue
 from tests import pki
 from tests.helpers import Pacte, folder_state, free_port, normalise, pdf_text, registry_state, start_server
+from tests.test_espace_agents import violations
 
 pytestmark = [pytest.mark.lent, pytest.mark.libreoffice]
 DATA = Path(__file__).parent / "donnees"
@@ -136,9 +137,8 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     # the final text: PDF/A, no « PROJET », dated the day of the signature
     text = pdf_text(signed_path)
     assert "PROJET" not in text
-    day = date_longue(dt.date.today())
-    assert f"Fait à Bobigny, le {day}, en un original électronique signé par chacune des parties." in " ".join(
-        text.split())
+    assert ("Fait à Bobigny, en un original électronique signé par chacune des parties, à la date de la dernière "
+            "signature.") in " ".join(text.split())
     assert b"pdfaid:part" in signed
 
     # pyHanko: one signature, intact, trusted, timestamped, validated from the embedded data alone (B-LT)
@@ -198,15 +198,8 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     assert hashlib.sha256(signed).hexdigest() in listed
 
     # the partner signs after, on the same file: an incremental signature; the Département's stays valid
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-
-    load: Any = signers.SimpleSigner.load_pkcs12
-    partner = load(str(test_pki.p12_partenaire), passphrase=pki.P12_PASSWORD.encode())
-    both = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(signed)),
-                            signers.PdfSignatureMetadata(field_name="SignaturePartenaire"), signer=partner)
     both_path = tmp_path / "signee-des-deux-parties.pdf"
-    both_path.write_bytes(both.getvalue())
+    both_path.write_bytes(_partner_signs(signed, test_pki))
     added = pacte("conventions", "signer", "CCAS-2027-030", "--date", today, "--fichier", str(both_path)).output
     assert "Copie signée : valide." in added and "signature 2 : M. Paul Girard (CCAS de test)" in added
     first, second_status = _validated(both_path.read_bytes(), [test_pki.racine.read_bytes()])
@@ -227,6 +220,47 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     assert any(n.endswith("CCAS-2027-030-bordereau.pdf") for n in names), names
     assert any(n.endswith("CCAS-2027-030-signee-verification.json") for n in names), names
     assert any(n.endswith("CCAS-2027-030-signee-2.pdf") for n in names), names
+
+
+def _partner_signs(data: bytes, test_pki: pki.TestPki) -> bytes:
+    """The partner's own signature (its PKCS#12 file, in its own parapheur), added to *data*."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    load: Any = signers.SimpleSigner.load_pkcs12
+    partner = load(str(test_pki.p12_partenaire), passphrase=pki.P12_PASSWORD.encode())
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)),
+                           signers.PdfSignatureMetadata(field_name="SignaturePartenaire"), signer=partner)
+    return bytes(out.getvalue())
+
+
+def test_a_partner_signs_first_then_the_departement(signing: Pacte, test_pki: pki.TestPki, tmp_path: Path) -> None:
+    pacte = signing
+    _visas(pacte)
+    final = tmp_path / "a-signer.pdf"
+    said = pacte("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0], "--texte-definitif",
+                 str(final)).output
+    assert f"texte définitif écrit dans {final}" in said and final.read_bytes().startswith(b"%PDF")
+    assert "PROJET" not in pdf_text(final)
+    # a partner who signed the draft (« PROJET »), not the final text: refused, nothing recorded
+    pacte("conventions", "generer", "CCAS-2027-030")  # the draft's PDF, for the partner to sign it by mistake
+    draft = tmp_path / "projet-signe.pdf"
+    draft.write_bytes(_partner_signs((pacte.root / "conventions/CCAS-2027-030/CCAS-2027-030.pdf").read_bytes(),
+                                     test_pki))
+    refused = _refused(pacte, 1, "conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0],
+                       "--fichier", str(draft))
+    assert "ne peut pas recevoir la signature du Département" in refused
+    signed_first = tmp_path / "signee-par-le-partenaire.pdf"
+    signed_first.write_bytes(_partner_signs(final.read_bytes(), test_pki))
+    done = pacte("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0], "--fichier",
+                 str(signed_first)).output
+    assert "après la signature du partenaire (M. Paul Girard (CCAS de test))" in " ".join(done.split())
+    assert "Copie signée : valide." in done
+    data = (pacte.root / "archives/conventions/CCAS-2027-030/CCAS-2027-030-signee.pdf").read_bytes()
+    assert data.startswith(signed_first.read_bytes())  # the partner's signature kept, the Département's added
+    partner, departement = _validated(data, [test_pki.racine.read_bytes()])
+    assert partner.intact and partner.valid and partner.modification_level.name == "FORM_FILLING"
+    assert departement.bottom_line and departement.timestamp_validity is not None
 
 
 def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPki,
@@ -352,7 +386,8 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
         # in the staff pages
         server = start_server(root)
         try:
-            page = browser.new_page(locale="fr-FR")
+            # the pages' own CSP forbids inline scripts: only the test's axe is let in
+            page = browser.new_context(locale="fr-FR", accept_downloads=True, bypass_csp=True).new_page()
 
             def sign_in(who: tuple[str, str, str]) -> None:
                 page.goto(server.url + "/connexion")
@@ -373,9 +408,21 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
             assert "tous les visas sont donnés" in page.locator("main").inner_text()
             page.get_by_role("button", name="Se déconnecter").click()
             sign_in(LEA)
+            assert violations(page) == []  # the signature's forms, judged by axe-core (WCAG 2.1 A and AA)
+            # the Ville de Clichy signs first, in its own parapheur, the final text the juriste downloads
+            with page.expect_download() as waiting:
+                page.get_by_role("button", name="Télécharger le texte définitif (pour un partenaire qui signe le "
+                                                "premier)").click()
+            final = Path(waiting.value.path()).read_bytes()
+            assert final.startswith(b"%PDF") and "PROJET" not in PdfReader(io.BytesIO(final)).pages[0].extract_text()
+            returned = tmp_path / "clichy-signee.pdf"
+            with ThreadPoolExecutor(1) as apart:  # pyHanko runs its own event loop, Playwright's is this thread's
+                returned.write_bytes(apart.submit(_partner_signs, final, test_pki).result())
+            page.get_by_label("Copie déjà signée par le partenaire (PDF, facultatif)").set_input_files(str(returned))
             page.get_by_role("button", name="Signer électroniquement pour le Département").click()
             shown = " ".join(page.locator("main").inner_text().split())
             assert "CCAS-2027-009 : signée électroniquement pour le Département par M. Georges Siffredi" in shown
+            assert "après la signature du partenaire (M. Paul Girard" in shown
             assert page.get_by_role("heading", name="Signature électronique du Département").count() == 0
             page.close()
         finally:

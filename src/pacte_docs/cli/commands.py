@@ -608,8 +608,12 @@ def conventions_sign(state: State, reference: str, date_: dt.date, fichier: Path
 @click.argument("reference", callback=_key)
 @click.option("--par", "par", required=True, metavar="COURRIEL",
               help="L'agent (rôle juriste ou administration) qui fait signer le Département.")
+@click.option("--fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Le texte définitif déjà signé par le partenaire : la signature du Département s'y ajoute.")
+@click.option("--texte-definitif", "sortie", type=click.Path(dir_okay=False, path_type=Path), metavar="FICHIER.pdf",
+              help="Écrit seulement le texte définitif, pour que le partenaire le signe le premier.")
 @click.pass_obj
-def conventions_esign(state: State, reference: str, par: str) -> None:
+def conventions_esign(state: State, reference: str, par: str, fichier: Path | None, sortie: Path | None) -> None:
     """Signe électroniquement une convention pour le Département (PAdES, horodatée).
 
     Une fois tous les visas de son circuit donnés, le texte définitif (PDF/A, sans « PROJET », daté du jour) est
@@ -617,15 +621,34 @@ def conventions_esign(state: State, reference: str, par: str) -> None:
     PACTE_PIN_SIGNATURE, ou fichier PKCS#12), horodaté par l'autorité configurée, les données de validation
     jointes (PAdES B-LT). La copie signée est vérifiée, archivée en lecture seule avec son rapport, et le
     bordereau du circuit (visas et signature) est produit. Le partenaire peut signer ensuite : sa copie se donne
-    à « pacte conventions signer REF --date D --fichier F ».
+    à « pacte conventions signer REF --date D --fichier F ». Ou bien il signe le premier : --texte-definitif
+    écrit le texte à lui envoyer, --fichier donne la copie qu'il a signée.
 
     \b
-    Exemple :
+    Exemples :
       PACTE_PIN_SIGNATURE=1234 pacte conventions signer-electroniquement CCAS-2027-005 --par juriste@departement.fr
+      pacte conventions signer-electroniquement CCAS-2027-005 --par juriste@departement.fr \\
+        --texte-definitif a-signer.pdf
+      pacte conventions signer-electroniquement CCAS-2027-005 --par juriste@departement.fr \\
+        --fichier signee-par-le-partenaire.pdf
     """
+    from pacte_docs import files
     from pacte_docs.services import esignature
 
-    _print_step(esignature.signer_electroniquement(state.workspace(), reference, par, on=state.au))
+    if sortie is not None:
+        if fichier is not None:
+            raise click.UsageError("--texte-definitif écrit le texte à faire signer ; --fichier signe une copie : "
+                                   "l'un ou l'autre.")
+        ws = state.workspace()
+        ws.check_output(sortie, "--texte-definitif")
+        final = esignature.texte_definitif(ws, reference, par, on=state.au)
+        files.write_atomic(sortie, final)
+        click.echo(f"{reference} : texte définitif écrit dans {sortie} (PDF/A, SHA-256 {files.sha256_bytes(final)}).")
+        click.echo("Une fois signé par le partenaire, le Département le signe à son tour : pacte conventions "
+                   f"signer-electroniquement {reference} --par {par} --fichier COPIE-SIGNEE.pdf")
+        return
+    _print_step(esignature.signer_electroniquement(state.workspace(), reference, par, on=state.au,
+                                                   fichier=fichier))
 
 
 @conventions_group.command("renouveler")

@@ -9,12 +9,14 @@ they were."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from pacte_docs import files
-from pacte_docs.documents import context, esign, signatures
+from pacte_docs.documents import context, esign, pdf, signatures
 from pacte_docs.documents.rendering import TemplateCache
 from pacte_docs.errors import LifecycleError, SignatureError
 from pacte_docs.formatting import date_longue
@@ -45,18 +47,23 @@ def _signatory(session: Any, email: str) -> Agent:
     return agent
 
 
-@holding("registre")
-@holding("documents")
-def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date | None = None) -> lifecycle.Step:
-    """Sign the draft *reference* with the Département's certificate, as agent *par* (see the module)."""
-    config = settings(ws)
-    day = on or periods.today()
+@dataclass(frozen=True)
+class _Ready:
+    """A draft the Département may sign now: who asks, who signs for it as the act names them, where."""
+
+    who: str
+    signature: dict[str, Any]
+    place: str | None
+
+
+def _ready(ws: Workspace, reference: str, par: str, day: dt.date) -> _Ready:
+    """Refused, with nothing recorded, unless the draft has every visa of its circuit on the version in force,
+    no blank left in its text (it is not completed by hand once signed), and *par* may have it signed."""
     with ws.db.session() as session:
         c = queries.convention(session, reference)
         if c.date_signature is not None:
             raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}).")
         agent = _signatory(session, par)
-        who = f"{agent.nom} <{agent.email}>"
         circuit.check_signable(session, ws, c, False)
         if c.deliberation_date and day < c.deliberation_date:
             raise LifecycleError(f"La délibération qui autorise la signature de {reference} est du "
@@ -68,24 +75,58 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
                                  + " ; ".join(b.what for b in blanks) + ". Complétez-les (classeur ou fichier "
                                  "d'import), réimportez, puis signez : un texte signé électroniquement ne se complète "
                                  "pas à la main.")
-        signature = ctx["departement"]["signature"]
-        place = ctx["departement"].get("ville")
+        return _Ready(f"{agent.nom} <{agent.email}>", ctx["departement"]["signature"],
+                      ctx["departement"].get("ville"))
+
+
+@holding("documents")
+def texte_definitif(ws: Workspace, reference: str, par: str, on: dt.date | None = None) -> bytes:
+    """The final text of a draft whose circuit is complete (PDF/A, no « PROJET »), for its partner to sign first
+    in its own parapheur; the Département then signs the copy it sends back (`signer_electroniquement` with
+    *fichier*). The journal says who took it, and its SHA-256."""
+    settings(ws)
+    day = on or periods.today()
+    ready = _ready(ws, reference, par, day)
+    _, final = generation.final_text(ws, reference, day)
+    with ws.db.session() as session:
+        journal.record(session, queries.convention(session, reference), "texte_definitif",
+                       f"Texte définitif remis pour la signature du partenaire par {ready.who} (SHA-256 "
+                       f"{files.sha256_bytes(final)}).", sha256=files.sha256_bytes(final))
+    return final
+
+
+@holding("registre")
+@holding("documents")
+def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date | None = None,
+                            fichier: Path | None = None) -> lifecycle.Step:
+    """Sign the draft *reference* with the Département's certificate, as agent *par* (see the module); with
+    *fichier*, the final text its partner signed first, to which the Département's signature is added."""
+    config = settings(ws)
+    day = on or periods.today()
+    ready = _ready(ws, reference, par, day)
     roots = ws.authorities()
     TemplateCache(ws).get("bordereau")  # the bordereau will be made: its template is checked before anything
+    partner_copy = None
+    if fichier is not None:
+        partner_copy = files.read_input(fichier, lifecycle.SIGNED_COPY_LIMIT, "la copie signée par le partenaire")
+        pdf.readable_pages(partner_copy, f"la copie signée par le partenaire {fichier}")
     with esign.opened_signer(config, ws.root) as signer:
         holder = esign.signer_name(signer)
         moment = files.now()
         problem = esign.certificate_problem(signer, moment)
         if problem:
             raise SignatureError(problem)
-        if not _same_person(holder, str(signature.get("nom") or "")):
+        if not _same_person(holder, str(ready.signature.get("nom") or "")):
             raise SignatureError(
-                f"Le certificat est celui de {holder} ; l'acte nomme {signature.get('nom_complet')} comme signataire "
-                f"du Département. Signez avec son certificat, ou corrigez le signataire (président ou délégation) "
-                "et réimportez. Rien n'a été signé.")
+                f"Le certificat est celui de {holder} ; l'acte nomme {ready.signature.get('nom_complet')} comme "
+                f"signataire du Département. Signez avec son certificat, ou corrigez le signataire (président ou "
+                "délégation) et réimportez. Rien n'a été signé.")
         _, final = generation.final_text(ws, reference, day)
-        stamp = esign.Stamp(holder, " ".join(str(signature.get("qualite") or "").split()), moment)
-        signed = esign.sign(final, signer, config, roots, stamp, f"Signature de la convention {reference}", place)
+        if partner_copy is not None:
+            _check_partner_copy(partner_copy, final, reference, roots, fichier)
+        stamp = esign.Stamp(holder, " ".join(str(ready.signature.get("qualite") or "").split()), moment)
+        signed = esign.sign(partner_copy if partner_copy is not None else final, signer, config, roots, stamp,
+                            f"Signature de la convention {reference}", ready.place)
     verification = signatures.verify(signed, final, reference, roots)
     if verification.refus or verification.verdict != signatures.VALIDE:
         raise LifecycleError("La signature faite n'est pas reconnue valide par la vérification de pacte :\n"
@@ -97,22 +138,38 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
         c = queries.convention(session, reference)
         c.signature_electronique = True  # its text says « en un original électronique »
         sha = files.sha256_bytes(signed)
-        timestamp = next((s.horodatage for s in verification.signatures if s.horodatage), None)
+        timestamp = next((s.horodatage for s in reversed(verification.signatures) if s.horodatage), None)
         session.add(Visa(convention_id=c.id, nature="signature", tour=circuit.standing_of(session, ws, c).tour,
-                         par=who, quand=moment, sha256=sha,
+                         par=ready.who, quand=moment, sha256=sha,
                          commentaire=f"certificat de {holder}" + (
                              f", horodatée le {context._moment(dt.datetime.fromisoformat(timestamp))}"
                              if timestamp else "")))
+        after = (f", après la signature du partenaire ({verification.signatures[0].signataire})"
+                 if partner_copy is not None else "")
         journal.record(session, c, "signature_electronique",
-                       f"Signée électroniquement pour le Département par {holder} (certificat), à la demande de "
-                       f"{who} ; copie signée {archived} (SHA-256 {sha}).", date=day, document=archived, sha256=sha)
+                       f"Signée électroniquement pour le Département par {holder} (certificat){after}, à la demande "
+                       f"de {ready.who} ; copie signée {archived} (SHA-256 {sha}).", date=day, document=archived,
+                       sha256=sha)
     step.lines.append(f"{reference} : signée électroniquement pour le Département par {holder}, le "
-                      f"{date_longue(day)}.")
+                      f"{date_longue(day)}{after}.")
     step.lines.extend(signatures.describe(verification))
     step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
     # the signed text, frozen (the same as the one signed), and the bordereau, one of its acts from now on
     step.generated.append(generation.generate(ws, [reference], with_pdf=True, pdfa=True))
     return step
+
+
+def _check_partner_copy(copy: bytes, final: bytes, reference: str, roots: list[bytes], fichier: Path | None) -> None:
+    """The copy a partner signed first must be the final text of today, its signatures intact."""
+    found = signatures.verify(copy, final, reference, roots)
+    reasons = list(found.refus)
+    if not found.signatures:
+        reasons.append("elle ne porte aucune signature électronique")
+    if reasons:
+        raise LifecycleError(f"La copie {fichier} ne peut pas recevoir la signature du Département :\n"
+                             + "\n".join(f"  • {reason}" for reason in reasons)
+                             + "\nRien n'a été signé. Le partenaire signe le texte définitif que donne « pacte "
+                               f"conventions signer-electroniquement {reference} --texte-definitif FICHIER.pdf ».")
 
 
 def _same_person(holder: str, named: str) -> bool:

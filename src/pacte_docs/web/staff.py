@@ -402,13 +402,37 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         from pacte_docs.services import esignature
 
         ref = reference(request)
+        form = await request.form(max_files=1, max_fields=5)  # its token checked by needs() when multipart
+        upload = form.get("fichier")
+        data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+        copy: Path | None = None
         try:
-            step = await run_in_threadpool(journal.as_author, agent.signature, esignature.signer_electroniquement,
-                                           ws, ref, agent.email, on())
+            with ws.scratch("copie-partenaire-") as folder:  # the copy its partner signed first, if given
+                if data is not None:
+                    copy = folder / "copie-signee-par-le-partenaire.pdf"
+                    copy.write_bytes(data)
+                step = await run_in_threadpool(lambda: journal.as_author(
+                    agent.signature, esignature.signer_electroniquement, ws, ref, agent.email, on(), copy))
         except PacteError as exc:
-            return await convention_page(request, agent, status=422, erreurs={"esign": str(exc)})
+            name = upload.filename if isinstance(upload, UploadFile) and upload.filename else ""
+            return await convention_page(request, agent, status=422, erreurs={
+                "esign": str(exc).replace(str(copy), name) if copy is not None else str(exc)})
         request.session["message"] = " ".join(step.lines[:1] + [line.strip() for line in step.lines[1:2]])
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
+
+    @needs("juriste")
+    async def final_text(request: Request, agent: Connecte) -> Response:
+        """The final text, for the partner who signs first (`signer-electroniquement --texte-definitif`)."""
+        from pacte_docs.services import esignature
+
+        ref = reference(request)
+        try:
+            data = await run_in_threadpool(journal.as_author, agent.signature, esignature.texte_definitif, ws, ref,
+                                           agent.email, on())
+        except PacteError as exc:
+            return await convention_page(request, agent, status=422, erreurs={"esign": str(exc)})
+        return Response(data, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{ref}-texte-definitif.pdf"'})
 
     @needs("lecture")  # the circuit's step says who gives the visa: a role, the director, an agent named
     async def visa(request: Request, agent: Connecte) -> Response:
@@ -1065,6 +1089,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/conventions/{reference:str}/soumettre", submit, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/viser", visa, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/signer-electroniquement", esign, methods=["POST"]),
+        Route("/agents/conventions/{reference:str}/texte-definitif", final_text, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/pieces/relancer", piece_remind, methods=["POST"]),
         Route("/agents/conventions/{reference:str}/{acte:str}", decide, methods=["POST"]),
     ]
