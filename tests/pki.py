@@ -85,7 +85,7 @@ def _usage(*uses: str) -> dict[str, Any]:
     return {"id": "key_usage", "critical": True, "smart-value": {"schema": "key-usage", "params": list(uses)}}
 
 
-def _architecture(url: str, signataire: str) -> dict[str, Any]:
+def _architecture(url: str, signataire: str, partenaire: str) -> dict[str, Any]:
     crl = {"id": "crl_distribution_points", "smart-value": {"schema": "crl-dist-url",
                                                             "params": {"crl-repo-names": ["racine"]}}}
     signer_extensions = [
@@ -108,7 +108,7 @@ def _architecture(url: str, signataire: str) -> dict[str, Any]:
                 "ocsp": {"common-name": "Répondeur OCSP de test"},
                 "departement": {"common-name": signataire, "organizational-unit-name": "Direction de "
                                 "l'insertion"},
-                "partenaire": {"common-name": "M. Paul Girard", "organization-name": "CCAS de test"},
+                "partenaire": {"common-name": partenaire, "organization-name": "Partenaire de test"},
             },
             "certs": {
                 "racine": {"subject": "racine", "issuer": "racine", "validity": _validity("2020-01-01", "2060-01-01"),
@@ -215,9 +215,11 @@ def _token(folder: Path, arch: Any) -> Path:
     return conf
 
 
-def start(folder: Path, signataire: str = "Mme Nadia Ferhat") -> Generator[TestPki, None, None]:
-    """Issue the PKI in *folder* (the Département's certificate in the name of *signataire*), serve its
-    authority on 127.0.0.1 and fill the token; yields, then stops the server (a generator for a pytest fixture)."""
+def start(folder: Path, signataire: str = "Mme Nadia Ferhat",
+          partenaire: str = "M. Paul Girard") -> Generator[TestPki, None, None]:
+    """Issue the PKI in *folder* (the Département's certificate in the name of *signataire*, a partner's in the
+    name of *partenaire*), serve its authority on 127.0.0.1 and fill the token; yields, then stops the server (a
+    generator for a pytest fixture)."""
     from certomancer.integrations.animator import Animator, AnimatorArchStore
     from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
     from werkzeug.serving import make_server
@@ -229,7 +231,7 @@ def start(folder: Path, signataire: str = "Mme Nadia Ferhat") -> Generator[TestP
     late = _Late()
     server = make_server("127.0.0.1", 0, late, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    config = CertomancerConfig(_architecture(url, signataire), key_search_dir=str(folder))
+    config = CertomancerConfig(_architecture(url, signataire, partenaire), key_search_dir=str(folder))
     arch = config.get_pki_arch(ArchLabel("testing-ca"))
     late.app = Animator(AnimatorArchStore(config.pki_archs), with_web_ui=False)
     # the TSA's address a département would be given: certomancer serves it under /testing-ca/tsa/<name>

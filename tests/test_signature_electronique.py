@@ -29,12 +29,22 @@ DATA = Path(__file__).parent / "donnees"
 JULES = ("jules@seinesaintdenis.example.fr", "Jules Juriste", "juriste", "motdepasse-juriste-1")
 LISE = ("lise@seinesaintdenis.example.fr", "Lise Lecture", "lecture", "motdepasse-lecture-1")
 DIRECTEUR = "agent.test@seinesaintdenis.example.fr"
-DRAFT = """conventions:
+DRAFT = """partenaires:  # the arrêté by which its vice-présidente signs, which the act cites
+  - code: CCAS-MONTREUIL
+    type: ccas
+    nom: CCAS de Montreuil
+    commune: Montreuil
+    code_insee: "93048"
+    siret: "26930048000010"
+    representant: {civilite: Mme, nom: Ada Lovelace, qualite: Vice-présidente du CCAS}
+    delegation: {numero: A-2026-044, date: 2026-06-02}
+conventions:
   - reference: CCAS-2027-030
     type: ccas
     partenaires: [CCAS-MONTREUIL]
     objet: La présente convention a pour objet l'accueil et l'orientation des bénéficiaires du RSA à Montreuil.
     deliberation: {instance: Commission permanente, numero: CP-2026-11-017, date: 2026-11-16}
+    deliberation_partenaire: {instance: conseil d'administration, numero: CA-2026-31, date: 2026-11-02}
     date_effet: 2027-01-01
     renouvellement: expresse
     responsable: {nom: Agent Test, email: agent.test@seinesaintdenis.example.fr}
@@ -51,7 +61,8 @@ sort_final = "conserver"
 @pytest.fixture(scope="module")
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pki.TestPki]:
     # the tests' Département is signed for by its Présidente, Mme Camille Testeur (tests/donnees/registre.yaml)
-    yield from pki.start(tmp_path_factory.mktemp("pki"), "Mme Camille Testeur")
+    # and the CCAS de Montreuil by its vice-présidente, Mme Ada Lovelace
+    yield from pki.start(tmp_path_factory.mktemp("pki"), "Mme Camille Testeur", "Mme Ada Lovelace")
 
 
 @pytest.fixture
@@ -137,8 +148,8 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     # the final text: PDF/A, no « PROJET », dated the day of the signature
     text = pdf_text(signed_path)
     assert "PROJET" not in text
-    assert ("Fait à Bobigny, en un original électronique signé par chacune des parties, à la date de la dernière "
-            "signature.") in " ".join(text.split())
+    assert ("Fait à Bobigny, en un exemplaire original électronique signé par chacune des parties. La présente "
+            "convention prend date au jour de la dernière signature.") in " ".join(text.split())
     assert b"pdfaid:part" in signed
 
     # pyHanko: one signature, intact, trusted, timestamped, validated from the embedded data alone (B-LT)
@@ -187,10 +198,14 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     assert len(PdfReader(bordereau).pages) == 1
     # in the order of the file (each cell's lines together), spaces aside: the table's cells wrap their lines
     listed = "".join(normalise(PdfReader(bordereau).pages[0].extract_text()).split())
-    for expected in ("BORDEREAU DE SIGNATURE", "Circuit de visas : juriste, puis directeur.",
-                     "Soumission au circuit (tour 1)", "Visa d'un agent du rôle « juriste »", "Jules Juriste",
-                     "Visa du directeur qui suit la convention", "Signature électronique du Département",
-                     "certificat de Mme Camille Testeur", "Vérification de la copie signée par pacte : valide."):
+    for expected in ("BORDEREAU DE SIGNATURE", "Circuit de visas : service juridique, puis directeur qui suit la "
+                     "convention.", "Signature autorisée par la délibération de la Commission permanente n° "
+                     "CP-2026-11-017 du 16 novembre 2026.", "Soumission au circuit (1er tour)",
+                     "Visa du service juridique", "Jules Juriste", "Visa du directeur qui suit la convention",
+                     "Agent Test", "Signature électronique du Département", "Mme Camille Testeur",
+                     "demandée par Jules Juriste", "Signatures restant à recueillir : Pour le CCAS de Montreuil "
+                     "(Mme Ada Lovelace).", "Vérification des signatures par pacte : 1 signature valide, document "
+                     "intègre."):
         assert expected.replace(" ", "") in listed, expected
     assert shown["signature"]["signatures"][0]["horodatage"]
     import hashlib
@@ -201,7 +216,7 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     both_path = tmp_path / "signee-des-deux-parties.pdf"
     both_path.write_bytes(_partner_signs(signed, test_pki))
     added = pacte("conventions", "signer", "CCAS-2027-030", "--date", today, "--fichier", str(both_path)).output
-    assert "Copie signée : valide." in added and "signature 2 : M. Paul Girard (CCAS de test)" in added
+    assert "Copie signée : valide." in added and "signature 2 : Mme Ada Lovelace (Partenaire de test)" in added
     first, second_status = _validated(both_path.read_bytes(), [test_pki.racine.read_bytes()])
     assert first.bottom_line and first.modification_level.name == "FORM_FILLING"
     assert second_status.intact and second_status.valid
@@ -254,7 +269,7 @@ def test_a_partner_signs_first_then_the_departement(signing: Pacte, test_pki: pk
     signed_first.write_bytes(_partner_signs(final.read_bytes(), test_pki))
     done = pacte("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0], "--fichier",
                  str(signed_first)).output
-    assert "après la signature du partenaire (M. Paul Girard (CCAS de test))" in " ".join(done.split())
+    assert "après la signature du partenaire (Mme Ada Lovelace (Partenaire de test))" in " ".join(done.split())
     assert "Copie signée : valide." in done
     data = (pacte.root / "archives/conventions/CCAS-2027-030/CCAS-2027-030-signee.pdf").read_bytes()
     assert data.startswith(signed_first.read_bytes())  # the partner's signature kept, the Département's added
@@ -318,6 +333,7 @@ NEW_DRAFT = """conventions:
     departement: "92"
     partenaires: [VILLE-CLICHY]
     deliberation: {instance: Commission permanente, numero: "CP-2026-11-244", date: 2026-11-16}
+    deliberation_partenaire: {instance: conseil municipal, numero: "2026-118", date: 2026-11-05}
     objet: >-
       La présente convention a pour objet l'accueil, à Clichy, des bénéficiaires du RSA orientés vers un
       accompagnement social.
@@ -347,7 +363,8 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
     made = subprocess.run([sys.executable, "-m", "pacte_docs", "--au", "2026-11-22", "demo", str(root)],
                           capture_output=True, text=True, check=False, timeout=600)
     assert made.returncode == 0, made.stderr
-    authority = pki.start(tmp_path / "pki", "M. Georges Siffredi")  # the Hauts-de-Seine's Président signs
+    # the Hauts-de-Seine's Président signs, and the Ville de Clichy's maire
+    authority = pki.start(tmp_path / "pki", "M. Georges Siffredi", "M. Rémi Muzeau")
     test_pki = next(authority)
     try:
         for name, value in test_pki.env().items():
@@ -422,7 +439,7 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
             page.get_by_role("button", name="Signer électroniquement pour le Département").click()
             shown = " ".join(page.locator("main").inner_text().split())
             assert "CCAS-2027-009 : signée électroniquement pour le Département par M. Georges Siffredi" in shown
-            assert "après la signature du partenaire (M. Paul Girard" in shown
+            assert "après la signature du partenaire (M. Rémi Muzeau" in shown
             assert page.get_by_role("heading", name="Signature électronique du Département").count() == 0
             page.close()
         finally:

@@ -200,6 +200,17 @@ def heure_locale(moment: str | dt.datetime | None) -> str:
     return f"{local:%d/%m/%Y} à {local.hour}\u00a0h\u00a0{local:%M}"
 
 
+def moment_long(moment: str | dt.datetime) -> str:
+    """A moment as an act writes it, in France's time: « 6 décembre 2026 à 17 h 46 (heure de Paris) »."""
+    import zoneinfo
+
+    value = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if value.tzinfo is None:  # SQLite gives it back without its zone, which is UTC
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+    return f"{date_longue(local.date())} à {local.hour}\u00a0h\u00a0{local:%M} (heure de Paris)"
+
+
 FILTERS = {
     "date_longue": date_longue,
     "heure_locale": heure_locale,

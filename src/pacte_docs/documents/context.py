@@ -19,6 +19,7 @@ from pacte_docs.formatting import (
     date_longue,
     effectif,
     evolution,
+    moment_long,
     montant,
     nombre,
     points,
@@ -732,25 +733,25 @@ def letter_context(c: Convention, day: dt.date) -> dict[str, Any]:
     return result
 
 
+_CIRCUIT_NAMES = {"juriste": "service juridique", "directeur": "directeur qui suit la convention",
+                  "administration": "administration", "redaction": "rédaction", "lecture": "agent"}
+
+
 def bordereau_context(c: Convention, day: dt.date, etapes: list[dict[str, Any]], circuit: list[str],
                       copie: dict[str, Any]) -> dict[str, Any]:
     """The documented context of the bordereau of a convention's signature, dated *day*: its visa *circuit* (the
     steps as pacte.toml names them), each step taken — {etape, par, quand (a timezone-aware datetime), avis,
-    commentaire, version (SHA-256)} — and the signed copy ({chemin, sha256, verdict, horodatage})."""
+    commentaire, version (SHA-256)} — and the signed copy ({fichier, sha256, verification, restant: the signatures
+    still to be given})."""
     result = convention_context(c)
     result["bordereau"] = typographie({
         "date": day,
-        "circuit": ", puis ".join(circuit) if circuit else "aucun (pacte.toml ne définit pas de circuit de visas)",
-        "etapes": [{**e, "quand": _moment(e["quand"]), "version": (e.get("version") or "")[:16]} for e in etapes],
+        "circuit": ", puis ".join(_CIRCUIT_NAMES.get(s, s) for s in circuit) if circuit else "aucun",
+        "etapes": [{**e, "quand": moment_long(e["quand"]).removesuffix(" (heure de Paris)"),
+                    "version": (e.get("version") or "")[:16]} for e in etapes],
         "copie": copie,
     })
     return result
-
-
-def _moment(value: dt.datetime) -> str:
-    """« 6 décembre 2026 à 16 h 03 », in this machine's time zone."""
-    local = value.astimezone() if value.tzinfo else value.replace(tzinfo=dt.UTC).astimezone()
-    return f"{date_longue(local.date())} à {local:%H} h {local:%M}"
 
 
 def relance_context(c: Convention, numero: int, day: dt.date, lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -849,8 +850,8 @@ def documented_context(kind: str) -> dict[str, Any]:
         return bordereau_context(sample, dt.date(2027, 3, 2), [
             {"etape": "Soumission", "par": "Agent <agent@departement.fr>", "quand": moment, "avis": "",
              "commentaire": "", "version": "0" * 64}], ["juriste", "directeur"],
-            {"chemin": "archives/conventions/REF/REF-signee.pdf", "sha256": "0" * 64, "verdict": "valide",
-             "signataire": "Nom du signataire", "horodatage": "2 mars 2027 à 9 h 30"})
+            {"fichier": "REF-signee.pdf", "sha256": "0" * 64, "verification": "1 signature valide, document intègre",
+             "restant": "Pour le CCAS de … (Mme …)"})
     if kind == "avenant":
         return avenant_context(sample, 1, "Objet de l'avenant.", dt.date(2025, 1, 1), dt.date(2028, 5, 31),
                                modifications=[{"article": "4", "mode": "complete", "texte": "…"}])

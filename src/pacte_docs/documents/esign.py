@@ -37,11 +37,11 @@ class Stamp:
     quand: dt.datetime
 
     def text(self) -> str:
-        from pacte_docs.formatting import date_longue
+        from pacte_docs.formatting import moment_long
 
-        local = self.quand.astimezone()
-        return (f"Signé électroniquement par\n{self.nom}\n{self.qualite}\nle {date_longue(local.date())} à "
-                f"{local:%H} h {local:%M}")
+        moment = moment_long(self.quand).replace("\u00a0", " ")
+        day, _, hour = moment.partition(" à ")
+        return f"Signé électroniquement par\n{self.nom}\n{self.qualite}\nle {day}\nà {hour}"
 
 
 @contextlib.contextmanager
@@ -194,7 +194,7 @@ def sign(pdf: bytes, signer: Any, settings: dict[str, str], roots: list[bytes], 
         validation_context=context, reason=reason, location=location, name=stamp.nom)
     # pyHanko's own font (Courier): its OpenType path, with the HarfBuzz of the lock, spaces the letters apart
     style = TextStampStyle(stamp_text=stamp.text(), border_width=1, background=None,
-                           text_box_style=TextBoxStyle(font_size=9))
+                           text_box_style=TextBoxStyle(font_size=8))
     pdf_signer = signers.PdfSigner(
         metadata, signer=signer, timestamper=timestamps.HTTPTimeStamper(settings["horodatage"], timeout=TSA_TIMEOUT),
         new_field_spec=fields.SigFieldSpec(FIELD, on_page=page, box=box), stamp_style=style)

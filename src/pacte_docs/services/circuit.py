@@ -163,29 +163,66 @@ def check_signable(session: Session, ws: Workspace, c: Convention, force: bool) 
                          + ". Rien n'a été enregistré ; --force la signe quand même, en l'inscrivant au journal.")
 
 
+# a step as the bordereau names it, for a reader who does not know pacte.toml
+_STEP_LABELS = {"juriste": "du service juridique", "directeur": "du directeur qui suit la convention",
+                "administration": "de l'administration", "redaction": "de la rédaction", "lecture": "d'un agent"}
+
+
+def step_label(step: str) -> str:
+    """« du service juridique », « du directeur qui suit la convention », « de jules@departement.fr »."""
+    return _STEP_LABELS.get(step, f"de {step}")
+
+
+def _person(par: str, c: Convention) -> str:
+    """« Léa Martin » for « Léa Martin <lea.martin@…> »; the director by name when the address is the responsable's."""
+    if "<" in par:
+        return par.split("<")[0].strip()
+    if c.responsable_nom and par.strip().lower() == str(c.responsable_email).lower():
+        return c.responsable_nom
+    return par
+
+
+def _round(n: int) -> str:
+    return "1er tour" if n == 1 else f"{n}e tour"
+
+
 def bordereau(session: Session, ws: Workspace, c: Convention) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The steps of a signed convention's circuit (every round: submissions, visas, the Département's signature)
-    and its signed copy, for its bordereau (modeles/bordereau.docx)."""
+    """The steps of a signed convention's circuit — every round's submissions and visas, the Département's
+    signature and, from the signed copy, each other party's —, in time order, and the signed copy, for its
+    bordereau (modeles/bordereau.docx)."""
     rows = list(session.scalars(select(Visa).where(Visa.convention_id == c.id).order_by(Visa.id)))
-    steps_taken = []
+    taken: list[dict[str, Any]] = []
+    departement = None
     for v in rows:
         if v.nature == "soumission":
-            what, avis = f"Soumission au circuit (tour {v.tour})", ""
+            what, avis = f"Soumission au circuit ({_round(v.tour)})", ""
         elif v.nature == "visa":
-            what, avis = f"Visa {circuit.of(v.attendu or '')}", "favorable" if v.avis == "favorable" else "défavorable"
+            what, avis = f"Visa {step_label(v.attendu or '')}", "favorable" if v.avis == "favorable" else "défavorable"
         else:
-            what, avis = "Signature électronique du Département", ""
-        steps_taken.append({"etape": what, "par": v.par, "quand": v.quand, "avis": avis,
-                            "commentaire": v.commentaire or "", "version": v.sha256})
+            what, avis, departement = "Signature électronique du Département", "", v.par
+        taken.append({"etape": what, "par": _person(v.par, c), "quand": v.quand, "avis": avis,
+                      "commentaire": v.commentaire or "", "version": v.sha256})
     documents = DocumentStore(session, ws)
     signed = [d for d in documents.documents(c.id) if d.nature == "signe"]
-    copy: dict[str, Any] = {"chemin": "", "sha256": "", "verdict": "", "signataire": "", "horodatage": ""}
+    copy: dict[str, Any] = {"fichier": "", "sha256": "", "verification": "", "restant": ""}
     if signed:
         last = signed[-1]
         found = last.verification or {}
-        mine = (found.get("signatures") or [{}])[-1]
-        stamped = mine.get("horodatage")
-        copy = {"chemin": last.chemin, "sha256": last.sha256, "verdict": found.get("verdict", ""),
-                "signataire": mine.get("signataire", ""),
-                "horodatage": context._moment(dt.datetime.fromisoformat(stamped)) if stamped else ""}
-    return steps_taken, copy
+        others = [s for s in found.get("signatures") or [] if not departement
+                  or not str(s.get("signataire", "")).startswith(departement)]
+        for s in others:
+            moment = s.get("horodatage") or s.get("date")
+            taken.append({"etape": "Signature électronique du partenaire", "par": s.get("signataire", ""),
+                          "quand": dt.datetime.fromisoformat(moment) if moment else last.cree_le, "avis": "",
+                          "commentaire": "signature horodatée" if s.get("horodatage") else
+                          "heure déclarée par le signataire, sans horodatage", "version": last.sha256})
+        count = len(found.get("signatures") or [])
+        plural = "s" if count > 1 else ""
+        copy = {"fichier": last.chemin.rsplit("/", 1)[-1], "sha256": last.sha256,
+                "verification": (f"{count} signature{plural} valide{plural}, document intègre"
+                                 if found.get("verdict") == "valide" else str(found.get("verdict", ""))),
+                "restant": "" if others else "; ".join(
+                    f"{str(s.get('pour') or '').rstrip(',')} ({s.get('nom_complet')})"
+                    for s in context.convention_context(c)["signataires"] if s.get("pour"))}
+    taken.sort(key=lambda e: e["quand"] if e["quand"].tzinfo else e["quand"].replace(tzinfo=dt.UTC))
+    return taken, copy

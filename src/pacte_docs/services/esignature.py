@@ -9,17 +9,19 @@ they were."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from pacte_docs import files
 from pacte_docs.documents import context, esign, pdf, signatures
 from pacte_docs.documents.rendering import TemplateCache
 from pacte_docs.errors import LifecycleError, SignatureError
-from pacte_docs.formatting import date_longue
+from pacte_docs.formatting import date_longue, moment_long
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Agent, Visa
 from pacte_docs.rules import periods, roles
@@ -54,6 +56,7 @@ class _Ready:
     who: str
     signature: dict[str, Any]
     place: str | None
+    partners: list[str]  # the names of the partners' signatories, as the act gives them
 
 
 def _ready(ws: Workspace, reference: str, par: str, day: dt.date) -> _Ready:
@@ -76,7 +79,7 @@ def _ready(ws: Workspace, reference: str, par: str, day: dt.date) -> _Ready:
                                  "d'import), réimportez, puis signez : un texte signé électroniquement ne se complète "
                                  "pas à la main.")
         return _Ready(f"{agent.nom} <{agent.email}>", ctx["departement"]["signature"],
-                      ctx["departement"].get("ville"))
+                      ctx["departement"].get("ville"), [str(s.get("nom") or "") for s in ctx["signataires"]])
 
 
 @holding("documents")
@@ -88,6 +91,7 @@ def texte_definitif(ws: Workspace, reference: str, par: str, on: dt.date | None 
     day = on or periods.today()
     ready = _ready(ws, reference, par, day)
     _, final = generation.final_text(ws, reference, day)
+    _no_blank(final, reference)
     with ws.db.session() as session:
         journal.record(session, queries.convention(session, reference), "texte_definitif",
                        f"Texte définitif remis pour la signature du partenaire par {ready.who} (SHA-256 "
@@ -122,8 +126,9 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
                 f"signataire du Département. Signez avec son certificat, ou corrigez le signataire (président ou "
                 "délégation) et réimportez. Rien n'a été signé.")
         _, final = generation.final_text(ws, reference, day)
+        _no_blank(final, reference)
         if partner_copy is not None:
-            _check_partner_copy(partner_copy, final, reference, roots, fichier)
+            _check_partner_copy(partner_copy, final, reference, roots, fichier, ready.partners)
         stamp = esign.Stamp(holder, " ".join(str(ready.signature.get("qualite") or "").split()), moment)
         signed = esign.sign(partner_copy if partner_copy is not None else final, signer, config, roots, stamp,
                             f"Signature de la convention {reference}", ready.place)
@@ -140,10 +145,9 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
         sha = files.sha256_bytes(signed)
         timestamp = next((s.horodatage for s in reversed(verification.signatures) if s.horodatage), None)
         session.add(Visa(convention_id=c.id, nature="signature", tour=circuit.standing_of(session, ws, c).tour,
-                         par=ready.who, quand=moment, sha256=sha,
-                         commentaire=f"certificat de {holder}" + (
-                             f", horodatée le {context._moment(dt.datetime.fromisoformat(timestamp))}"
-                             if timestamp else "")))
+                         par=holder, quand=moment, sha256=sha,
+                         commentaire=(f"signature horodatée le {moment_long(timestamp)} ; " if timestamp else "")
+                         + f"demandée par {ready.who.split('<')[0].strip()}"))
         after = (f", après la signature du partenaire ({verification.signatures[0].signataire})"
                  if partner_copy is not None else "")
         journal.record(session, c, "signature_electronique",
@@ -159,12 +163,30 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
     return step
 
 
-def _check_partner_copy(copy: bytes, final: bytes, reference: str, roots: list[bytes], fichier: Path | None) -> None:
-    """The copy a partner signed first must be the final text of today, its signatures intact."""
+def _no_blank(final: bytes, reference: str) -> None:
+    """A text signed electronically is not completed by hand: one with a blank left (« …… ») is refused, each
+    blank's sentence quoted."""
+    lines = [" ".join(line.split()) for page in PdfReader(io.BytesIO(final)).pages
+             for line in (page.extract_text() or "").splitlines() if context.BLANK[:2] in line]
+    if lines:
+        raise LifecycleError(f"Le texte définitif de {reference} a encore des blancs à remplir à la main :\n"
+                             + "\n".join(f"  • « {line[:160]} »" for line in lines)
+                             + "\nComplétez les données (classeur ou fichier d'import), réimportez, puis signez : "
+                               "un texte signé électroniquement ne se complète pas à la main. Rien n'a été signé.")
+
+
+def _check_partner_copy(copy: bytes, final: bytes, reference: str, roots: list[bytes], fichier: Path | None,
+                        partners: list[str]) -> None:
+    """The copy a partner signed first must be the final text of today, its signatures intact, each by one of
+    the signatories the act names for the partners."""
     found = signatures.verify(copy, final, reference, roots)
     reasons = list(found.refus)
     if not found.signatures:
         reasons.append("elle ne porte aucune signature électronique")
+    for signature in found.signatures:
+        if not any(_same_person(signature.signataire, name) for name in partners if name):
+            reasons.append(f"elle est signée par {signature.signataire}, que l'acte ne nomme pas parmi les "
+                           f"signataires des partenaires ({', '.join(n for n in partners if n)})")
     if reasons:
         raise LifecycleError(f"La copie {fichier} ne peut pas recevoir la signature du Département :\n"
                              + "\n".join(f"  • {reason}" for reason in reasons)
