@@ -311,6 +311,14 @@ def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPk
     said = _refused(pacte, 3, *command)
     assert f"L'autorité d'horodatage {silent} ([signature_electronique] horodatage) n'a pas donné de jeton " \
            "d'horodatage" in said and "Rien n'a été signé ni enregistré" in said
+    # a bordereau's template that would fail once the signature is recorded: refused before anything is signed
+    configured()
+    bordereau = pacte.root / "modeles/bordereau.docx"
+    kept = bordereau.read_bytes()
+    bordereau.write_bytes((pacte.root / "modeles/relance.docx").read_bytes())
+    said = _refused(pacte, 1, *command)
+    assert "modèle « bordereau » : variable « relance." in said
+    bordereau.write_bytes(kept)
     # a PIN written in the file is refused
     config.write_text(original.replace("[signature_electronique]\n", '[signature_electronique]\npin = "1234"\n'),
                       encoding="utf-8")

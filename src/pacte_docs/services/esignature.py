@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from pacte_docs import files
 from pacte_docs.documents import context, esign, pdf, signatures
-from pacte_docs.documents.rendering import TemplateCache
-from pacte_docs.errors import LifecycleError, SignatureError
+from pacte_docs.documents.rendering import TemplateCache, missing_variables
+from pacte_docs.errors import LifecycleError, PacteError, SignatureError
 from pacte_docs.formatting import date_longue, moment_long
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Agent, Visa
@@ -90,6 +90,7 @@ def texte_definitif(ws: Workspace, reference: str, par: str, on: dt.date | None 
     settings(ws)
     day = on or periods.today()
     ready = _ready(ws, reference, par, day)
+    _bordereau_template(ws)
     _, final = generation.final_text(ws, reference, day)
     _no_blank(final, reference)
     with ws.db.session() as session:
@@ -109,7 +110,7 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
     day = on or periods.today()
     ready = _ready(ws, reference, par, day)
     roots = ws.authorities()
-    TemplateCache(ws).get("bordereau")  # the bordereau will be made: its template is checked before anything
+    _bordereau_template(ws)
     partner_copy = None
     if fichier is not None:
         partner_copy = files.read_input(fichier, lifecycle.SIGNED_COPY_LIMIT, "la copie signée par le partenaire")
@@ -158,9 +159,25 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
                       f"{date_longue(day)}{after}.")
     step.lines.extend(signatures.describe(verification))
     step.lines.append(f"PDF signé archivé en lecture seule : {archived}")
-    # the signed text, frozen (the same as the one signed), and the bordereau, one of its acts from now on
-    step.generated.append(generation.generate(ws, [reference], with_pdf=True, pdfa=True))
+    # the signed text, frozen (the same as the one signed), and the bordereau, one of its acts from now on; the
+    # signature is recorded already: a failure says so, and how to make them once its cause is fixed
+    try:
+        step.generated.append(generation.generate(ws, [reference], with_pdf=True, pdfa=True))
+    except PacteError as exc:
+        exc.args = (f"{step.lines[0]}\nLa copie signée est enregistrée ({archived}), mais le texte signé et le "
+                    f"bordereau n'ont pas pu être produits : {exc}\nUne fois la cause corrigée, « pacte conventions "
+                    f"generer {reference} » les produira.",)
+        raise
     return step
+
+
+def _bordereau_template(ws: Workspace) -> None:
+    """The bordereau will be made once the signature is recorded: its template is checked before anything (it
+    exists, and it uses only what its context gives), so that a signature is not left without it."""
+    template = TemplateCache(ws).get("bordereau")
+    missing = template.missing(context.documented_context("bordereau"))
+    if missing:
+        raise missing_variables({("bordereau", path): ["bordereau"] for path in missing})
 
 
 def _no_blank(final: bytes, reference: str) -> None:
