@@ -278,11 +278,17 @@ def test_a_partner_signs_first_then_the_departement(signing: Pacte, test_pki: pk
     assert departement.bottom_line and departement.timestamp_validity is not None
 
 
-def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPki,
+def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPki, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     pacte = signing
     _visas(pacte)
     command = ("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0])
+    # the draft changed after its visas: they no longer hold
+    changed = tmp_path / "modifie.yaml"
+    changed.write_text(DRAFT.replace("l'accueil et l'orientation", "l'accueil"), encoding="utf-8")
+    pacte("importer", str(changed))
+    assert "il est modifié depuis sa soumission : à soumettre de nouveau" in _refused(pacte, 1, *command)
+    pacte("importer", str(tmp_path / "projet.yaml"))  # back to the text that was given its visas
     monkeypatch.delenv("PACTE_PIN_SIGNATURE")
     assert "Le code PIN du jeton de signature manque : donnez-le dans la variable d'environnement " \
            "PACTE_PIN_SIGNATURE" in _refused(pacte, 1, *command)
