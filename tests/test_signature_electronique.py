@@ -132,7 +132,9 @@ def test_the_departement_signs_a_visaed_draft_with_its_token(signing: Pacte, tes
     assert "Le projet CCAS-2027-030 ne peut pas être signé : il est non soumis au circuit de visas" in said
     _visas(pacte)
     said = _refused(pacte, 1, "conventions", "signer-electroniquement", "CCAS-2027-030", "--par", LISE[0])
-    assert f"{LISE[0]} ne peut pas faire signer le Département" in said
+    assert f"{LISE[0]} ne peut pas faire signer le Département : il faut un compte d'agent actif de rôle « juriste » " \
+           "ou « administration » (pacte agents creer), ou être le signataire que l'acte nomme pour le Département " \
+           "(Camille Testeur)" in said
     done = pacte("conventions", "signer-electroniquement", "CCAS-2027-030", "--par", JULES[0]).output
     assert "CCAS-2027-030 : signée électroniquement pour le Département par Mme Camille Testeur" in done
     assert "Copie signée : valide." in done and "horodatée" in done
@@ -330,9 +332,12 @@ def test_a_failed_signature_records_nothing(signing: Pacte, test_pki: pki.TestPk
                       encoding="utf-8")
     said = " ".join(pacte("conventions", "lister", ok=False).output.split())
     assert "[signature_electronique], champ « pin » : un secret ne doit jamais être écrit dans un fichier" in said
-    # the same draft, then, signed with the PKCS#12 file of a small site
+    # the same draft, then, signed with the PKCS#12 file of a small site, by the Présidente herself (an account
+    # for reading only: the signatory the act names may sign)
     configured(token=False)
-    done = pacte(*command).output
+    pacte("agents", "creer", "camille.testeur@seinesaintdenis.example.fr", "--nom", "Camille Testeur", "--role",
+          "lecture", input="motdepasse-presidente-1\n")
+    done = pacte(*command[:-1], "camille.testeur@seinesaintdenis.example.fr").output
     assert "signée électroniquement pour le Département par Mme Camille Testeur" in done
     assert "Copie signée : valide." in done
     assert os.environ["PACTE_MOT_DE_PASSE_SIGNATURE"] == pki.P12_PASSWORD

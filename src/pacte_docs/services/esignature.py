@@ -40,12 +40,27 @@ def settings(ws: Workspace) -> dict[str, str]:
     return found
 
 
-def _signatory(session: Any, email: str) -> Agent:
+def allowed(role: str, nom: str, signatory: str) -> bool:
+    """Who may have the Département sign: the legal service (or above), or the signatory the act names."""
+    return roles.allows(role, SIGNING_ROLE) or (bool(signatory.strip()) and _same_person(nom, signatory))
+
+
+def may_sign(ws: Workspace, reference: str, email: str, role: str, nom: str) -> bool:
+    """Whether the staff page offers agent *email* the Département's signature of *reference*."""
+    if not ws.config.signature_electronique:
+        return False
+    with ws.db.session() as session:
+        signatory = context.departement_context(queries.convention(session, reference).departement)["signature"]
+    return allowed(role, nom, str(signatory.get("nom") or ""))
+
+
+def _signatory(session: Any, email: str, signatory: str) -> Agent:
     address = email.strip().lower()
     agent: Agent | None = session.scalar(select(Agent).where(Agent.email == address, Agent.actif.is_(True)))
-    if agent is None or not roles.allows(agent.role, SIGNING_ROLE):
+    if agent is None or not allowed(agent.role, agent.nom, signatory):
         raise LifecycleError(f"{address} ne peut pas faire signer le Département : il faut un compte d'agent actif "
-                             f"de rôle « {SIGNING_ROLE} » ou « administration » (pacte agents creer).")
+                             f"de rôle « {SIGNING_ROLE} » ou « administration » (pacte agents creer), ou être le "
+                             f"signataire que l'acte nomme pour le Département ({signatory or 'non nommé'}).")
     return agent
 
 
@@ -66,12 +81,12 @@ def _ready(ws: Workspace, reference: str, par: str, day: dt.date) -> _Ready:
         c = queries.convention(session, reference)
         if c.date_signature is not None:
             raise LifecycleError(f"La convention {reference} est déjà signée (le {date_longue(c.date_signature)}).")
-        agent = _signatory(session, par)
+        ctx = context.convention_context(c)
+        agent = _signatory(session, par, str(ctx["departement"]["signature"].get("nom") or ""))
         circuit.check_signable(session, ws, c, False)
         if c.deliberation_date and day < c.deliberation_date:
             raise LifecycleError(f"La délibération qui autorise la signature de {reference} est du "
                                  f"{date_longue(c.deliberation_date)} : la convention ne peut être signée avant.")
-        ctx = context.convention_context(c)
         blanks = context.blanks(ctx)
         if blanks:  # a text signed electronically is not completed by hand afterwards
             raise LifecycleError(f"Le texte de {reference} a encore des blancs : "

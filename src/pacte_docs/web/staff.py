@@ -284,13 +284,15 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         except PacteError as exc:
             return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
         from pacte_docs.rules import circuit
+        from pacte_docs.services import esignature
 
         awaited = (row["circuit"] or {}).get("prochaine")
         may_visa = awaited is not None and circuit.may_give(str(awaited), agent.email, agent.role,
                                                             row["responsable"]["email"])
         return page(request, "agents/convention.html", agent, status=status, rubrique="conventions", c=row,
                     erreurs=erreurs or {}, saisie=saisie or {}, verification=verification, peut_viser=may_visa,
-                    signature_electronique=bool(ws.config.signature_electronique))
+                    peut_signer=row["date_signature"] is None and await run_in_threadpool(
+                        esignature.may_sign, ws, row["reference"], agent.email, agent.role, agent.nom))
 
     @needs("lecture")
     async def convention(request: Request, agent: Connecte) -> Response:
@@ -396,7 +398,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         request.session["message"] = " ".join(lines)
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
-    @needs("juriste")
+    @needs("lecture")  # the service says who may: the legal service, or the signatory the act names
     async def esign(request: Request, agent: Connecte) -> Response:
         """Have the Département sign the draft electronically (`pacte conventions signer-electroniquement`)."""
         from pacte_docs.services import esignature
@@ -420,7 +422,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         request.session["message"] = " ".join(step.lines[:1] + [line.strip() for line in step.lines[1:2]])
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
-    @needs("juriste")
+    @needs("lecture")
     async def final_text(request: Request, agent: Connecte) -> Response:
         """The final text, for the partner who signs first (`signer-electroniquement --texte-definitif`)."""
         from pacte_docs.services import esignature
