@@ -87,3 +87,36 @@ def test_the_same_file_imported_twice_at_once(pacte: Pacte, tmp_path: Path) -> N
     assert sum("conventions : 200 créées" in out for out in outputs) == 1, outputs
     assert sum("conventions : 200 inchangées" in out for out in outputs) == 2, outputs
     assert len(json.loads(pacte("conventions", "lister", "--format", "json").output)) == 200
+
+
+def test_two_threads_of_one_process_take_the_lock_in_turn(pacte: Pacte) -> None:
+    """The server runs requests in a pool of threads: a second thread waits for the lock the first holds (it
+    once took it for its own, as re-entry, and ran alongside — then failed on release)."""
+    import threading
+    import time
+
+    from pacte_docs.workspace import Workspace
+
+    database = Workspace(pacte.root, pacte.base).db
+    inside: list[str] = []
+    overlaps: list[str] = []
+    holding = threading.Event()
+
+    def work(name: str) -> None:
+        with database.exclusive("documents"):
+            with database.exclusive("documents"):  # re-entrant within the thread
+                if inside:
+                    overlaps.append(name)
+                inside.append(name)
+                holding.set()
+                time.sleep(0.3)
+                inside.remove(name)
+
+    first = threading.Thread(target=work, args=("premier",))
+    first.start()
+    holding.wait(10)
+    second = threading.Thread(target=work, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert overlaps == [] and inside == []

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,7 +203,16 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"pacte_docs:{name}".encode()).digest()[:7], "big")
 
 
-_HELD: dict[tuple[str, str], int] = {}  # (url, lock name) → depth, in this process
+class _Held(threading.local):
+    """The locks this thread holds: (url, lock name) → depth. Per thread, not per process: the server runs its
+    requests in a pool of threads, and a request must wait for the lock another thread holds (the file lock and
+    the advisory lock each exclude a second holder, even in the same process)."""
+
+    def __init__(self) -> None:
+        self.depth: dict[tuple[str, str], int] = {}
+
+
+_HELD = _Held()
 
 
 class Database:
@@ -219,23 +229,24 @@ class Database:
     def exclusive(self, name: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         """One process at a time, on this registry, in what *name* guards — « documents »: producing and
         archiving files; « registre »: imports and the lifecycle's changes. Others wait their turn (on_wait is
-        told). Re-entrant in a process. SQLite: a lock file next to the base; PostgreSQL: an advisory lock,
-        shared by every site, released by the server if the process dies."""
-        key = (self.url, name)
-        if key in _HELD:
-            _HELD[key] += 1
+        told). Re-entrant in a thread; another thread of the same process waits its turn too. SQLite: a lock file
+        next to the base; PostgreSQL: an advisory lock, shared by every site, released by the server if the process
+        dies."""
+        key, held = (self.url, name), _HELD.depth
+        if key in held:
+            held[key] += 1
             try:
                 yield
             finally:
-                _HELD[key] -= 1
+                held[key] -= 1
             return
         acquire = self._advisory_lock if self.engine.dialect.name == "postgresql" else self._file_lock
         with acquire(name, on_wait):
-            _HELD[key] = 1
+            held[key] = 1
             try:
                 yield
             finally:
-                del _HELD[key]
+                del held[key]
 
     @contextmanager
     def _file_lock(self, name: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
