@@ -442,6 +442,12 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
             sign_in(MARC)  # the director who follows it, with a reading account: the visa is his to give
             page.get_by_role("button", name="Enregistrer mon visa").click()
             assert "tous les visas sont donnés" in page.locator("main").inner_text()
+            # but not the Département's signature: no button, and the form posted all the same is refused
+            assert page.get_by_role("button", name="Signer électroniquement pour le Département").count() == 0
+            token = page.locator("input[name=csrftoken]").first.input_value()
+            refused = page.request.post(server.url + "/agents/conventions/CCAS-2027-009/signer-electroniquement",
+                                        form={"csrftoken": token})
+            assert refused.status == 403 and "demande le rôle « juriste » ou « administration »" in refused.text()
             page.get_by_role("button", name="Se déconnecter").click()
             sign_in(LEA)
             assert violations(page) == []  # the signature's forms, judged by axe-core (WCAG 2.1 A and AA)

@@ -398,12 +398,31 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         request.session["message"] = " ".join(lines)
         return RedirectResponse(f"/agents/conventions/{urllib.parse.quote(ref)}", status_code=303)
 
-    @needs("lecture")  # the service says who may: the legal service, or the signatory the act names
+    async def may_not_sign(request: Request, agent: Connecte, ref: str) -> Response | None:
+        """The refusal of an agent who may not have the Département sign (as the other actions refuse a role)."""
+        from pacte_docs.services import esignature
+
+        try:
+            allowed = await run_in_threadpool(esignature.may_sign, ws, ref, agent.email, agent.role, agent.nom)
+        except PacteError as exc:
+            return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
+        if allowed:
+            return None
+        return page(request, "agents/refus.html", agent, status=403, raison=(
+            "La signature électronique du Département demande le rôle « juriste » ou « administration », ou "
+            "d'être le signataire que l'acte nomme pour le Département." if ws.config.signature_electronique else
+            "La signature électronique du Département n'est pas configurée (section [signature_electronique] de "
+            "pacte.toml)."))
+
+    @needs("lecture")  # may_not_sign says who may: the legal service, or the signatory the act names
     async def esign(request: Request, agent: Connecte) -> Response:
         """Have the Département sign the draft electronically (`pacte conventions signer-electroniquement`)."""
         from pacte_docs.services import esignature
 
         ref = reference(request)
+        refused = await may_not_sign(request, agent, ref)
+        if refused is not None:
+            return refused
         form = await request.form(max_files=1, max_fields=5)  # its token checked by needs() when multipart
         upload = form.get("fichier")
         data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
@@ -428,6 +447,9 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         from pacte_docs.services import esignature
 
         ref = reference(request)
+        refused = await may_not_sign(request, agent, ref)
+        if refused is not None:
+            return refused
         try:
             data = await run_in_threadpool(journal.as_author, agent.signature, esignature.texte_definitif, ws, ref,
                                            agent.email, on())
