@@ -352,7 +352,8 @@ class Server:
     url: str
     log: Path
 
-    def get(self, path: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    def get(self, path: str, method: str = "GET", body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         """One raw HTTP request: the path is sent exactly as written (« .. », « %2F »), as an attacker would."""
         import http.client
 
@@ -360,6 +361,8 @@ class Server:
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
         try:
             connection.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in (headers or {}).items():
+                connection.putheader(name, value)
             if body is not None:
                 connection.putheader("Content-Length", str(len(body)))
             connection.endheaders(body)

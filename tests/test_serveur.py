@@ -187,6 +187,16 @@ def test_no_page_changes_anything(served: Served) -> None:
     assert registry_state(served.pacte.root, served.pacte.base) == before
 
 
+def test_a_form_that_is_not_utf8_is_refused_in_french(served: Served) -> None:
+    """A staff form's body with a byte that is not UTF-8 (read by the CSRF check before any page): a 400 that
+    says so in French, never the framework's « Internal Server Error »."""
+    before = registry_state(served.pacte.root, served.pacte.base)
+    status, headers, content = served.server.get("/connexion", "POST", b"email=a%40b.fr&csrftoken=x&y=\xff",
+                                                 {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and "Formulaire illisible : son contenu n'est pas en UTF-8" in content.decode()
+    assert registry_state(served.pacte.root, served.pacte.base) == before
+
+
 def test_security_headers_on_every_answer(served: Served) -> None:
     for path in (f"/acces/{served.team}", "/pacte.css", "/nulle-part", f"/calendrier/{served.team}.ics",
                  f"/acces/{served.team}/documents/{documents(served.pacte)['CCAS-2024-101.docx'][0]}"):

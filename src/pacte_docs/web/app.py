@@ -108,7 +108,16 @@ class Guard:
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
         else:
-            await self.app(scope, _bounded(receive) if staff else receive, with_headers)
+            try:
+                await self.app(scope, _bounded(receive) if staff else receive, with_headers)
+            except UnicodeDecodeError:  # a form body that is not UTF-8: read (by the CSRF check) before any page
+                if status:
+                    raise
+                body = (b"Formulaire illisible : son contenu n'est pas en UTF-8. Rechargez la page et envoyez-le de "
+                        b"nouveau.")
+                await with_headers({"type": "http.response.start", "status": 400, "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
         log.info("%s %s %s %.0f ms", scope["method"], masked(scope.get("path", "")), status,
                  (time.perf_counter() - start) * 1000)
 
