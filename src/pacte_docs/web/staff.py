@@ -51,7 +51,8 @@ TEMPLATE_LABELS = {"convention_ccas": "convention avec un CCAS ou une commune",
                    "convention_subvention": "convention attributive de subvention à une association",
                    "avenant": "avenant", "renouvellement": "décision de renouvellement",
                    "denonciation": "lettre de dénonciation", "relance": "lettre de relance des pièces",
-                   "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel"}
+                   "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel",
+                   "bordereau": "bordereau de signature (circuit de visas et signatures)"}
 
 
 def attachment(data: bytes, name: str, media_type: str) -> Response:
@@ -455,8 +456,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
                                            agent.email, on())
         except PacteError as exc:
             return await convention_page(request, agent, status=422, erreurs={"esign": str(exc)})
-        return Response(data, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{ref}-texte-definitif.pdf"'})
+        return attachment(data, f"{ref}-texte-definitif.pdf", "application/pdf")
 
     @needs("lecture")  # the circuit's step says who gives the visa: a role, the director, an agent named
     async def visa(request: Request, agent: Connecte) -> Response:
