@@ -1,10 +1,12 @@
 """The Département signs a convention electronically (`pacte conventions signer-electroniquement`, the staff
-pages' button): once its visa circuit is complete, the final text (PDF/A, no « PROJET », dated the day of the
-signature) is signed in PAdES B-LT with the Département's certificate (documents.esign), checked by the tool's own
-verification (documents.signatures), recorded as the signed copy with its report, and the circuit's bordereau —
-submission, visas, signature, each with its time — is produced and archived with the act. Any failure before the
-record (a PIN, an expired certificate, an authority that does not answer) leaves the registry and the folders as
-they were."""
+pages' button): once its visa circuit is complete, the final text (PDF/A, no « PROJET », « en un exemplaire
+original électronique ») is signed in PAdES B-LT with the Département's certificate (documents.esign), checked
+by the tool's own verification (documents.signatures), recorded as the signed copy with its report, and the
+circuit's bordereau — submission, visas, signatures, each with its time — is produced and archived with the act.
+The partner signs after (its copy recorded by `conventions signer`) or first (the final text given, its signed
+copy completed here).
+Any failure before the record (a PIN, an expired certificate, an authority that does not answer) leaves the
+registry and the folders as they were."""
 
 from __future__ import annotations
 
@@ -45,8 +47,8 @@ def allowed(role: str, nom: str, signatory: str) -> bool:
     return roles.allows(role, SIGNING_ROLE) or (bool(signatory.strip()) and _same_person(nom, signatory))
 
 
-def may_sign(ws: Workspace, reference: str, email: str, role: str, nom: str) -> bool:
-    """Whether the staff page offers agent *email* the Département's signature of *reference*."""
+def may_sign(ws: Workspace, reference: str, role: str, nom: str) -> bool:
+    """Whether the staff page offers an agent (*role*, *nom*) the Département's signature of *reference*."""
     if not ws.config.signature_electronique:
         return False
     with ws.db.session() as session:
@@ -87,8 +89,10 @@ def _ready(ws: Workspace, reference: str, par: str, day: dt.date) -> _Ready:
         if c.deliberation_date and day < c.deliberation_date:
             raise LifecycleError(f"La délibération qui autorise la signature de {reference} est du "
                                  f"{date_longue(c.deliberation_date)} : la convention ne peut être signée avant.")
+        # a text signed electronically is not completed by hand afterwards: the blanks the registry knows are named
+        # here, with their field, before anything is made; `_final` finds any other in the text itself
         blanks = context.blanks(ctx)
-        if blanks:  # a text signed electronically is not completed by hand afterwards
+        if blanks:
             raise LifecycleError(f"Le texte de {reference} a encore des blancs : "
                                  + " ; ".join(b.what for b in blanks) + ". Complétez-les (classeur ou fichier "
                                  "d'import), réimportez, puis signez : un texte signé électroniquement ne se complète "
@@ -105,9 +109,7 @@ def texte_definitif(ws: Workspace, reference: str, par: str, on: dt.date | None 
     settings(ws)
     day = on or periods.today()
     ready = _ready(ws, reference, par, day)
-    _bordereau_template(ws)
-    _, final = generation.final_text(ws, reference, day)
-    _no_blank(final, reference)
+    final = _final(ws, reference, day)
     with ws.db.session() as session:
         journal.record(session, queries.convention(session, reference), "texte_definitif",
                        f"Texte définitif remis pour la signature du partenaire par {ready.who} (SHA-256 "
@@ -125,11 +127,13 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
     day = on or periods.today()
     ready = _ready(ws, reference, par, day)
     roots = ws.authorities()
-    _bordereau_template(ws)
     partner_copy = None
     if fichier is not None:
         partner_copy = files.read_input(fichier, lifecycle.SIGNED_COPY_LIMIT, "la copie signée par le partenaire")
         pdf.readable_pages(partner_copy, f"la copie signée par le partenaire {fichier}")
+    final = _final(ws, reference, day)
+    if partner_copy is not None:
+        _check_partner_copy(partner_copy, final, reference, roots, fichier, ready.partners)
     with esign.opened_signer(config, ws.root) as signer:
         holder = esign.signer_name(signer)
         moment = files.now()
@@ -141,10 +145,6 @@ def signer_electroniquement(ws: Workspace, reference: str, par: str, on: dt.date
                 f"Le certificat est celui de {holder} ; l'acte nomme {ready.signature.get('nom_complet')} comme "
                 f"signataire du Département. Signez avec son certificat, ou corrigez le signataire (président ou "
                 "délégation) et réimportez. Rien n'a été signé.")
-        _, final = generation.final_text(ws, reference, day)
-        _no_blank(final, reference)
-        if partner_copy is not None:
-            _check_partner_copy(partner_copy, final, reference, roots, fichier, ready.partners)
         stamp = esign.Stamp(holder, " ".join(str(ready.signature.get("qualite") or "").split()), moment)
         signed = esign.sign(partner_copy if partner_copy is not None else final, signer, config, roots, stamp,
                             f"Signature de la convention {reference}", ready.place)
@@ -195,9 +195,11 @@ def _bordereau_template(ws: Workspace) -> None:
         raise missing_variables({("bordereau", path): ["bordereau"] for path in missing})
 
 
-def _no_blank(final: bytes, reference: str) -> None:
-    """A text signed electronically is not completed by hand: one with a blank left (« …… ») is refused, each
-    blank's sentence quoted."""
+def _final(ws: Workspace, reference: str, day: dt.date) -> bytes:
+    """The final text's PDF/A, refused when a blank is left in it (« …… », each blank's sentence quoted: a text
+    signed electronically is not completed by hand), after the bordereau's template is checked."""
+    _bordereau_template(ws)
+    _, final = generation.final_text(ws, reference, day)
     lines = [" ".join(line.split()) for page in PdfReader(io.BytesIO(final)).pages
              for line in (page.extract_text() or "").splitlines() if context.BLANK[:2] in line]
     if lines:
@@ -205,6 +207,7 @@ def _no_blank(final: bytes, reference: str) -> None:
                              + "\n".join(f"  • « {line[:160]} »" for line in lines)
                              + "\nComplétez les données (classeur ou fichier d'import), réimportez, puis signez : "
                                "un texte signé électroniquement ne se complète pas à la main. Rien n'a été signé.")
+    return final
 
 
 def _check_partner_copy(copy: bytes, final: bytes, reference: str, roots: list[bytes], fichier: Path | None,

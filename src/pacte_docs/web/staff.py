@@ -293,7 +293,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         return page(request, "agents/convention.html", agent, status=status, rubrique="conventions", c=row,
                     erreurs=erreurs or {}, saisie=saisie or {}, verification=verification, peut_viser=may_visa,
                     peut_signer=row["date_signature"] is None and await run_in_threadpool(
-                        esignature.may_sign, ws, row["reference"], agent.email, agent.role, agent.nom))
+                        esignature.may_sign, ws, row["reference"], agent.role, agent.nom))
 
     @needs("lecture")
     async def convention(request: Request, agent: Connecte) -> Response:
@@ -404,7 +404,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         from pacte_docs.services import esignature
 
         try:
-            allowed = await run_in_threadpool(esignature.may_sign, ws, ref, agent.email, agent.role, agent.nom)
+            allowed = await run_in_threadpool(esignature.may_sign, ws, ref, agent.role, agent.nom)
         except PacteError as exc:
             return page(request, "agents/refus.html", agent, status=404, raison=str(exc))
         if allowed:
