@@ -411,7 +411,7 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
 
         # on the command line
         cli("conventions", "generer", "FT-2027-006")
-        cli("conventions", "soumettre", "FT-2027-006")
+        cli("conventions", "soumettre", "FT-2027-006", "--par", LEA[0])
         cli("conventions", "viser", "FT-2027-006", "--avis", "favorable", "--par", LEA[0])
         cli("conventions", "viser", "FT-2027-006", "--avis", "favorable", "--par",
             "isabelle.roche@hauts-de-seine.example.fr")
@@ -474,6 +474,8 @@ def test_the_demo_s_drafts_signed_from_the_command_line_and_from_the_pages(brows
             assert shown_json["signature"]["verdict"] == "valide", reference
             signed = root / "archives/conventions" / reference / f"{reference}-signee.pdf"
             assert "VALID" in _pyhanko_says(signed, test_pki.racine).replace("INVALID", ""), reference
-            assert (root / "conventions" / reference / f"{reference}-bordereau.pdf").is_file()
+            bordereau = root / "conventions" / reference / f"{reference}-bordereau.pdf"
+            steps = " ".join(PdfReader(bordereau).pages[0].extract_text().split())
+            assert "Soumission au circuit (1er tour) Léa Martin" in steps, reference  # who submitted, by name
     finally:
         authority.close()

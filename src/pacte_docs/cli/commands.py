@@ -541,8 +541,10 @@ def _print_step(step: lifecycle.Step) -> None:
 
 @conventions_group.command("soumettre")
 @click.argument("reference", callback=_key)
+@click.option("--par", "par", metavar="COURRIEL",
+              help="L'agent qui soumet le projet, tel que le journal et le bordereau le nommeront.")
 @click.pass_obj
-def conventions_submit(state: State, reference: str) -> None:
+def conventions_submit(state: State, reference: str, par: str | None) -> None:
     """Soumet un projet de convention à son circuit de visas ([circuits] de pacte.toml).
 
     Le projet doit avoir un document à jour de ses données (pacte conventions generer) : chaque visa porte sur
@@ -550,11 +552,11 @@ def conventions_submit(state: State, reference: str) -> None:
 
     \b
     Exemple :
-      pacte conventions soumettre CCAS-2027-005
+      pacte conventions soumettre CCAS-2027-005 --par redacteur@departement.fr
     """
     from pacte_docs.services import circuit
 
-    for line in circuit.soumettre(state.workspace(), reference):
+    for line in circuit.soumettre(state.workspace(), reference, par):
         click.echo(line)
 
 

@@ -81,6 +81,15 @@ def _draft(session: Session, ws: Workspace, reference: str) -> tuple[Convention,
     return c, wanted
 
 
+def _named(session: Session, par: str) -> str:
+    """« Nom <courriel> » for an agent's address (as the staff pages sign), the address itself otherwise."""
+    if "<" in par:
+        return par
+    address = par.strip().lower()
+    agent = session.scalar(select(Agent).where(Agent.email == address))
+    return f"{agent.nom} <{agent.email}>" if agent else address
+
+
 def soumettre(ws: Workspace, reference: str, par: str | None = None) -> list[str]:
     """Submit the draft's current version to its circuit (a new round: earlier visas no longer count)."""
     with ws.db.session() as session:
@@ -95,7 +104,7 @@ def soumettre(ws: Workspace, reference: str, par: str | None = None) -> list[str
                                  f"{circuit.of(wanted[found.prochaine or 0])}.")
         if found.etat == "vise":
             raise LifecycleError(f"Le projet {reference} a déjà tous ses visas : il peut être signé.")
-        author = par or journal.AUTHOR.get() or "ligne de commande"
+        author = _named(session, par) if par else journal.AUTHOR.get() or "ligne de commande"
         tour = found.tour + 1
         session.add(Visa(convention_id=c.id, nature="soumission", tour=tour, par=author, quand=now(), sha256=sha))
         journal.record(session, c, "soumission",
