@@ -112,11 +112,14 @@ def test_two_threads_of_one_process_take_the_lock_in_turn(pacte: Pacte) -> None:
                 time.sleep(0.3)
                 inside.remove(name)
 
-    first = threading.Thread(target=work, args=("premier",))
-    first.start()
-    holding.wait(10)
-    second = threading.Thread(target=work, args=("second",))
-    second.start()
-    first.join(10)
-    second.join(10)
+    try:
+        first = threading.Thread(target=work, args=("premier",))
+        first.start()
+        holding.wait(10)
+        second = threading.Thread(target=work, args=("second",))
+        second.start()
+        first.join(10)
+        second.join(10)
+    finally:
+        database.engine.dispose()  # its pooled connections closed, not left to the garbage collector
     assert overlaps == [] and inside == []
