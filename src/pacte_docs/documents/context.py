@@ -39,6 +39,7 @@ from pacte_docs.registry.models import (
     Renouvellement,
 )
 from pacte_docs.rules import aggregation, periods, pieces, subventions, visas
+from pacte_docs.rules.circuit import named
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -733,10 +734,6 @@ def letter_context(c: Convention, day: dt.date) -> dict[str, Any]:
     return result
 
 
-_CIRCUIT_NAMES = {"juriste": "service juridique", "directeur": "directeur qui suit la convention",
-                  "administration": "administration", "redaction": "rédaction", "lecture": "agent"}
-
-
 def bordereau_context(c: Convention, day: dt.date, etapes: list[dict[str, Any]], circuit: list[str],
                       copie: dict[str, Any]) -> dict[str, Any]:
     """The documented context of the bordereau of a convention's signature, dated *day*: its visa *circuit* (the
@@ -746,7 +743,7 @@ def bordereau_context(c: Convention, day: dt.date, etapes: list[dict[str, Any]],
     result = convention_context(c)
     result["bordereau"] = typographie({
         "date": day,
-        "circuit": ", puis ".join(_CIRCUIT_NAMES.get(s, s) for s in circuit) if circuit else "aucun",
+        "circuit": ", puis ".join(named(step) for step in circuit) if circuit else "aucun",
         "etapes": [{**e, "quand": moment_long(e["quand"]).removesuffix(" (heure de Paris)"),
                     "version": (e.get("version") or "")[:16]} for e in etapes],
         "copie": copie,

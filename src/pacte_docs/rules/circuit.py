@@ -88,6 +88,22 @@ def described(step: str) -> str:
     return f"un agent du rôle « {step} »"
 
 
+# who gives a step's visa, as a reader who does not know pacte.toml names them (the bordereau)
+NAMES = {"juriste": "service juridique", "directeur": "directeur qui suit la convention",
+         "administration": "administration", "redaction": "rédaction", "lecture": "agent"}
+
+
+def named(step: str, article: bool = False) -> str:
+    """« service juridique », « directeur qui suit la convention », an agent's address; with *article*, « du
+    service juridique », « de l'administration », « de jules@departement.fr »."""
+    name = NAMES.get(step, step)
+    if not article:
+        return name
+    if step in NAMES:
+        return {"administration": "de l'", "redaction": "de la ", "lecture": "d'un "}.get(step, "du ") + name
+    return f"de {name}"
+
+
 def of(step: str) -> str:
     """« de » and the step, as French writes it: « du directeur qui suit la convention », « d'un agent du rôle
     « juriste » », « de jules@departement.fr »."""

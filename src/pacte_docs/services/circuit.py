@@ -172,16 +172,6 @@ def check_signable(session: Session, ws: Workspace, c: Convention, force: bool) 
                          + ". Rien n'a été enregistré ; --force la signe quand même, en l'inscrivant au journal.")
 
 
-# a step as the bordereau names it, for a reader who does not know pacte.toml
-_STEP_LABELS = {"juriste": "du service juridique", "directeur": "du directeur qui suit la convention",
-                "administration": "de l'administration", "redaction": "de la rédaction", "lecture": "d'un agent"}
-
-
-def step_label(step: str) -> str:
-    """« du service juridique », « du directeur qui suit la convention », « de jules@departement.fr »."""
-    return _STEP_LABELS.get(step, f"de {step}")
-
-
 def _person(par: str, c: Convention) -> str:
     """« Léa Martin » for « Léa Martin <lea.martin@…> »; the director by name when the address is the responsable's."""
     if "<" in par:
@@ -206,7 +196,8 @@ def bordereau(session: Session, ws: Workspace, c: Convention) -> tuple[list[dict
         if v.nature == "soumission":
             what, avis = f"Soumission au circuit ({_round(v.tour)})", ""
         elif v.nature == "visa":
-            what, avis = f"Visa {step_label(v.attendu or '')}", "favorable" if v.avis == "favorable" else "défavorable"
+            what = f"Visa {circuit.named(v.attendu or '', article=True)}"
+            avis = "favorable" if v.avis == "favorable" else "défavorable"
         else:
             what, avis, departement = "Signature électronique du Département", "", v.par
         taken.append({"etape": what, "par": _person(v.par, c), "quand": v.quand, "avis": avis,

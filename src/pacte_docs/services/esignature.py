@@ -110,10 +110,11 @@ def texte_definitif(ws: Workspace, reference: str, par: str, on: dt.date | None 
     day = on or periods.today()
     ready = _ready(ws, reference, par, day)
     final = _final(ws, reference, day)
+    sha = files.sha256_bytes(final)
     with ws.db.session() as session:
         journal.record(session, queries.convention(session, reference), "texte_definitif",
-                       f"Texte définitif remis pour la signature du partenaire par {ready.who} (SHA-256 "
-                       f"{files.sha256_bytes(final)}).", sha256=files.sha256_bytes(final))
+                       f"Texte définitif remis pour la signature du partenaire par {ready.who} (SHA-256 {sha}).",
+                       sha256=sha)
     return final
 
 

@@ -237,20 +237,9 @@ def _recorded_acts(ws: Workspace, c: Convention) -> list[Job]:
         jobs += [_act_job(ws, c, "renouvellement", r.numero) for r in c.renouvellements]
     if c.date_denonciation is not None:
         jobs.append(_act_job(ws, c, "denonciation", None))
-    if c.date_signature is not None and _signed_in_pacte(c):
+    if c.date_signature is not None and c.signature_electronique:  # signed in pacte: its bordereau is an act
         jobs.append(_act_job(ws, c, "bordereau", None))
     return jobs
-
-
-def _signed_in_pacte(c: Convention) -> bool:
-    """Whether the Département signed *c* electronically in pacte (its bordereau is then one of its acts)."""
-    from sqlalchemy import select
-
-    from pacte_docs.registry.models import Visa
-
-    session = object_session(c)
-    return session is not None and session.scalar(
-        select(Visa.id).where(Visa.convention_id == c.id, Visa.nature == "signature").limit(1)) is not None
 
 
 @dataclass
