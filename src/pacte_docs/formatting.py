@@ -237,4 +237,6 @@ LABELS = {
     "ccas": "CCAS", "cias": "CIAS", "france_travail": "France Travail", "commune": "commune", "caf": "CAF",
     "prefecture": "préfecture", "region": "Région", "association": "association", "siae": "SIAE", "autre": "autre",
     "expresse": "expresse", "tacite": "tacite", "aucun": "aucun",
+    "a_engager": "à engager", "realisee": "réalisée", "ajustee": "ajustée", "suspendue": "suspendue",
+    "abandonnee": "abandonnée", "ajouter": "ajouter", "modifier": "modifier", "clore": "clore",
 }

@@ -69,6 +69,25 @@ class NatureAxe(StrEnum):
     SOCIALE = "sociale"
 
 
+class EtatFiche(StrEnum):
+    """Where an axe or a fiche-action of the PDI/PTI stands, as its référent thématique reports it."""
+
+    A_ENGAGER = "a_engager"
+    EN_COURS = "en_cours"
+    REALISEE = "realisee"
+    AJUSTEE = "ajustee"
+    SUSPENDUE = "suspendue"
+    ABANDONNEE = "abandonnee"
+
+
+class OperationRevision(StrEnum):
+    """What a revision of the PDI/PTI does to an axe or a fiche-action."""
+
+    AJOUTER = "ajouter"
+    MODIFIER = "modifier"
+    CLORE = "clore"
+
+
 class DecisionBilan(StrEnum):
     """What the PDI/PTI provides for its annual bilan: the Assemblée approves it, or takes note of it."""
 

@@ -26,7 +26,7 @@ from pacte_docs.cli.output import (
     status,
 )
 from pacte_docs.errors import DatabaseUnavailableError, ExternalError, Invalid, PacteError
-from pacte_docs.formatting import date_longue
+from pacte_docs.formatting import LABELS, date_longue
 from pacte_docs.kinds import ArticleChange, ConventionType, values
 from pacte_docs.rules import periods
 from pacte_docs.thirdparty import silence_third_party_warnings
@@ -273,7 +273,7 @@ def demo_command(state: State, dossier: Path | None) -> None:
         click.echo(f"    {output.reference:<16} {output.docx}{pdf}")
     for pacte in report.pactes:
         pages = f", {pacte.pages} pages" if pacte.pages else ""
-        click.echo(f"  PDI/PTI {pacte.reference} : {pacte.docx} et {pacte.pdf}{pages}")
+        click.echo(f"  PDI/PTI {pacte.reference} ({pacte.libelle}) : {pacte.docx} et {pacte.pdf}{pages}")
     for compiled in report.bilans:
         click.echo(f"  Bilan {compiled.annee} pour l'Assemblée : {compiled.chemin} ({compiled.pages} pages, "
                    f"conventions en annexe : {', '.join(compiled.annexes) or 'aucune'})")
@@ -991,22 +991,106 @@ def pdi_pti_generate(state: State, reference: str | None, sans_pdf: bool, pdfa: 
     fiches-actions). Sans référence, le seul PDI/PTI du registre est généré. Une version
     remplacée est gardée sous le nom REFERENCE-vN.
 
+    Un PDI/PTI révisé (pacte pdi-pti reviser) est produit dans sa version consolidée en
+    vigueur à la date --au (aujourd'hui par défaut) : la dernière version est
+    REFERENCE.pdf ; une version antérieure, REFERENCE-AAAA-MM-JJ.pdf (date de la
+    délibération qui l'a adoptée).
+
     \b
-    Exemple :
+    Exemples :
       pacte pdi-pti generer PACTE-2016-2020
+      pacte pdi-pti generer PACTE-2016-2020 --au 2017-01-01   # le texte adopté en 2016
     """
     from pacte_docs.services import pdi_pti
 
     ws = state.workspace()
     with status("Mise en page du PDI/PTI par LibreOffice…", shown=not sans_pdf):
-        report = pdi_pti.generate_pacte(ws, reference, with_pdf=not sans_pdf, pdfa=pdfa)
+        report = pdi_pti.generate_pacte(ws, reference, with_pdf=not sans_pdf, pdfa=pdfa, au=state.au)
     label = STATUS_LABELS[report.status]
+    click.echo(f"  {report.reference}, {report.libelle} :")
     click.echo(f"  {report.reference} : {report.docx} ({label})")
     if report.pdf:
         pages = f", {report.pages} pages, sommaire paginé en {report.mises_en_page} passes" if report.pages else ""
         click.echo(f"  {report.reference} : {report.pdf} ({label}{pages})")
     for note in report.notes:
         click.echo(f"  Remarque : {note}")
+
+
+@pdi_pti_group.command("reviser")
+@click.argument("reference", callback=_key)
+@click.argument("fichier", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--deliberation", "numero", required=True, metavar="NUMERO",
+              help="Numéro de la délibération qui adopte la révision.")
+@click.option("--date", "date_", required=True, callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date de cette délibération : la version révisée est en vigueur à partir d'elle.")
+@click.option("--instance", help="Assemblée qui a délibéré (par défaut, celle qui a adopté le PDI/PTI).")
+@click.option("--objet", help="Objet de la révision, cité par le document (« nouvelles actions 2019-2020 »).")
+@click.option("--simulation", is_flag=True, help="Vérifie la révision et dit ce qu'elle ferait, sans rien enregistrer.")
+@click.pass_obj
+def pdi_pti_revise(state: State, reference: str, fichier: Path, numero: str, date_: dt.date,
+                   instance: str | None, objet: str | None, simulation: bool) -> None:
+    """Enregistre une révision du PDI/PTI adoptée par délibération : ajoute, modifie ou
+    clôt des axes et des fiches-actions.
+
+    FICHIER (YAML, ou classeur aux feuilles « axes » et « fiches-actions ») donne, pour
+    chaque axe ou fiche, son numéro et son « operation » : ajouter (avec tous ses champs),
+    modifier (seulement les champs qui changent) ou clore (avec un « motif »). Tout est
+    vérifié avant d'enregistrer : au moindre problème, rien ne change. Les versions
+    précédentes restent produites par « pacte pdi-pti generer --au DATE ».
+
+    \b
+    Exemple :
+      pacte pdi-pti reviser PACTE-2016-2020 revision-2019.yaml \\
+          --deliberation 2019-04-0032 --date 2019-06-24 --objet "nouvelles actions 2019-2020"
+    """
+    from pacte_docs.services import pdi_pti
+
+    report = pdi_pti.revise(state.workspace(), reference, fichier, numero=numero, date=date_, instance=instance,
+                            objet=objet, simulation=simulation, on=state.au)
+    verbs = {"ajouter": "ajouté", "modifier": "modifié", "clore": "clos"}
+    head = "Simulation : rien n'est enregistré. " if simulation else ""
+    click.echo(f"{head}{report.reference} : révision n° {report.rang}, délibération n° {report.deliberation} du "
+               f"{date_longue(report.date)}.")
+    for change in report.changements:
+        verb = verbs[change["operation"]] + ("e" if change["objet"] == "fiche" else "")
+        motif = f" — {change['motif']}" if change.get("motif") else ""
+        click.echo(f"  {change['objet'].capitalize()} {change['numero']} {verb} : {change['intitule']}{motif}")
+    if not simulation:
+        click.echo(f"  Document consolidé : pacte pdi-pti generer {report.reference}")
+
+
+@pdi_pti_group.command("suivi")
+@click.argument("reference", callback=_key)
+@click.argument("fiche")
+@click.option("--etat", required=True, metavar="ETAT",
+              help="à engager, en cours, réalisée, ajustée, suspendue ou abandonnée.")
+@click.option("--commentaire", help="Ce qui a été fait ou ajusté, en une ou deux phrases.")
+@click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date du constat (par défaut aujourd'hui, ou --au).")
+@click.option("--referent", help="Référent thématique de la fiche, s'il change (une fonction ou un agent).")
+@click.option("--par", metavar="EMAIL", help="Qui enregistre l'état (son adresse d'agent), pour l'historique.")
+@click.pass_obj
+def pdi_pti_follow(state: State, reference: str, fiche: str, etat: str, commentaire: str | None,
+                   date_: dt.date | None, referent: str | None, par: str | None) -> None:
+    """Enregistre l'état d'une fiche-action (« 1.1 ») ou d'un axe (« axe 2 ») à une date.
+
+    L'historique est gardé : chaque date garde son état ; un second état le même jour
+    corrige le premier. Les états figurent sur les pages des agents et des directeurs et
+    dans le point d'étape du comité de pilotage (pacte pdi-pti point-etape).
+
+    \b
+    Exemples :
+      pacte pdi-pti suivi PACTE-2016-2020 2.3 --etat "en cours" --date 2019-09-30 \\
+          --commentaire "Ouverture de la crèche en septembre 2019 : 20 berceaux."
+      pacte pdi-pti suivi PACTE-2016-2020 3.3 --etat réalisée
+    """
+    from pacte_docs.services import suivi
+
+    report = suivi.record(state.workspace(), reference, fiche, etat, on=date_ or state.au, commentaire=commentaire,
+                          referent=referent, par=par or "ligne de commande", today=state.au)
+    verb = {"cree": "enregistré", "modifie": "corrigé", "inchange": "déjà enregistré"}[report.status]
+    click.echo(f"{report.reference}, {suivi.label(report.cible)} : « {LABELS[report.etat]} » au "
+               f"{date_longue(report.date)} ({verb}).")
 
 
 # ---------------------------------------------------------------- bilan

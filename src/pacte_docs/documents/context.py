@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -40,6 +41,7 @@ from pacte_docs.registry.models import (
 )
 from pacte_docs.rules import aggregation, periods, pieces, subventions, visas
 from pacte_docs.rules.circuit import named
+from pacte_docs.rules.revisions import Version, as_objects, first_version
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -829,7 +831,12 @@ def sample_convention() -> Convention:
 def documented_context(kind: str) -> dict[str, Any]:
     """The context every template of *kind* may use, filled with sample values."""
     if kind == "pdi_pti":
-        return pacte_context(*sample_pacte(), pages={})
+        pacte, partners = sample_pacte()
+        content = first_version(queries.pacte_record(pacte)["axes"])
+        added = {**content[0]["fiches"][0], "numero": "1.2", "intitule": "Fiche ajoutée", "ajout": 1}
+        content[0]["fiches"] = [{**content[0]["fiches"][0], "modifie": [1]}, added]
+        revised = Version(1, "Assemblée départementale", "2025-01", dt.date(2025, 6, 30), "Objet.", content)
+        return pacte_context(pacte, partners, pages={}, version=revised, revisions=[revised])
     if kind == "bilan_annuel":
         return sample_bilan_context()
     sample = sample_convention()
@@ -898,24 +905,30 @@ def fiche_titre(numero: str, intitule: str) -> str:
     return f"Fiche action n° {numero} – {intitule}"
 
 
-def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, int] | None = None) -> dict[str, Any]:
+def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, int] | None = None,
+                  version: Any = None, revisions: Sequence[Any] = ()) -> dict[str, Any]:
     """The documented context of the PDI/PTI document. *partners* resolves the codes of the fiches' partners;
-    *pages* gives the page of each table-of-contents entry once the document has been laid out."""
+    *pages* gives the page of each table-of-contents entry once the document has been laid out. *version* is the
+    version of its axes and fiches to show (`rules.revisions.Version`; the registry's when None), *revisions*
+    those adopted since the pacte, up to that version: the document names them and marks what each added."""
     on = p.adoption_date or dt.date(p.periode_debut, 1, 1)
     engagements = p.engagements or {}
     cosignataires = [partenaire_context(c, on) | {"engagements": list(engagements.get(c.code, []))}
                      for c in p.cosignataires]
     zero = Decimal("0.00")
-    fiches_by_axe = [[_fiche(f, partners, on) for f in a.fiches] for a in p.axes]
-    totals = [sum((f.budget or zero for f in a.fiches), zero) for a in p.axes]
+    axes_in_force: list[Any] = as_objects(version.axes) if version is not None else list(p.axes)
+    revised = {r.rang: revision_context(r, p.adoption_instance) for r in revisions}
+    fiches_by_axe = [[_fiche(f, partners, on) | _marks(f, revised) for f in a.fiches] for a in axes_in_force]
+    totals = [sum((f.budget or zero for f in a.fiches), zero) for a in axes_in_force]
     total = sum(totals, zero)
-    split = {nature: sum((t for a, t in zip(p.axes, totals, strict=True) if a.nature == nature), zero)
+    split = {nature: sum((t for a, t in zip(axes_in_force, totals, strict=True) if a.nature == nature), zero)
              for nature in NATURE_LIBELLE}
     axes = [{
         "numero": a.numero, "intitule": a.intitule, "titre": axe_titre(a.numero, a.intitule),
         "nature": a.nature, "nature_libelle": NATURE_LIBELLE[a.nature], "objectifs": list(a.objectifs or []),
         "fiches": fiches, "nombre_fiches": len(fiches), "budget": axe_total, "part": _share(axe_total, total),
-    } for a, fiches, axe_total in zip(p.axes, fiches_by_axe, totals, strict=True)]
+        "referent": a.referent,
+    } | _marks(a, revised) for a, fiches, axe_total in zip(axes_in_force, fiches_by_axe, totals, strict=True)]
     budget = {
         "total": total,
         "professionnelle": split["professionnelle"], "part_professionnelle": _share(split["professionnelle"], total),
@@ -931,7 +944,7 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
                               "pour": f"Pour {c['appellation'] if c['type'] == 'prefecture' else c['designation']},",
                               "qualite": c["representant"]["qualite"] or "",
                               "nom": c["representant"]["nom_complet"]} for c in cosignataires]
-    sommaire = table_of_contents(p)
+    sommaire = table_of_contents(axes_in_force)
     for entry in sommaire:
         entry["page"] = (pages or {}).get(entry["titre"], "")
     result: dict[str, Any] = typographie({
@@ -946,6 +959,8 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
             "contexte": paragraphs(p.contexte), "diagnostic": list(p.diagnostic or []),
             "methode": paragraphs(p.methode), "gouvernance": list(p.gouvernance or []),
             "exemplaires": len(signers),
+            "revisions": list(revised.values()),
+            "en_vigueur_le": max((r.date for r in revisions if r.date), default=p.adoption_date),
         },
         "chapitres": dict(CHAPITRES),
         "cosignataires": cosignataires,
@@ -958,6 +973,19 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
     return result
 
 
+def revision_context(r: Any, instance: str | None) -> dict[str, Any]:
+    """A revision of the PDI/PTI as a document names it: « la délibération n° 2019-04-0032 du 24 juin 2019 »."""
+    by = designation(r.instance or instance or "Assemblée départementale")
+    return {"rang": r.rang, "numero": r.numero, "date": r.date, "instance": r.instance, "par": by, "objet": r.objet,
+            "deliberation": f"la délibération n° {r.numero}" + (f" du {date_longue(r.date)}" if r.date else "")}
+
+
+def _marks(item: Any, revised: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Which revision added an axe or a fiche, and which amended it (none for the pacte as adopted)."""
+    return {"ajoutee_par": revised.get(getattr(item, "ajout", 0) or 0),
+            "modifiee_par": [revised[r] for r in getattr(item, "modifie", None) or [] if r in revised]}
+
+
 def _fiche(f: FicheAction, partners: dict[str, Partenaire], on: dt.date) -> dict[str, Any]:
     return {
         "numero": f.numero, "intitule": f.intitule, "titre": fiche_titre(f.numero, f.intitule),
@@ -965,15 +993,15 @@ def _fiche(f: FicheAction, partners: dict[str, Partenaire], on: dt.date) -> dict
         "partenaires": [partenaire_context(partners[c], on)["nom"] if c in partners else c
                         for c in f.partenaires or []],
         "modalites": f.modalites, "calendrier": f.calendrier, "indicateurs": list(f.indicateurs or []),
-        "budget": f.budget, "financeurs": list(f.financeurs or []),
+        "budget": f.budget, "financeurs": list(f.financeurs or []), "referent": f.referent,
     }
 
 
-def table_of_contents(p: Pacte) -> list[dict[str, Any]]:
+def table_of_contents(axes: Sequence[Any]) -> list[dict[str, Any]]:
     """The entries of the table of contents, in document order: chapters and axes (1), fiches (2).
     The titles are those of the document's headings (typography applied), so that their pages can be found."""
     entries: list[dict[str, Any]] = [{"niveau": 1, "titre": CHAPITRES[k]} for k in ("preambule", "contexte", "methode")]
-    for a in p.axes:
+    for a in axes:
         entries.append({"niveau": 1, "titre": axe_titre(a.numero, a.intitule), "axe": a.numero})
         entries.extend({"niveau": 2, "titre": fiche_titre(f.numero, f.intitule), "axe": a.numero, "fiche": f.numero}
                        for f in a.fiches)

@@ -19,7 +19,9 @@ from pacte_docs.kinds import (
     TEMPLATE_NAME,
     ConventionType,
     DecisionBilan,
+    EtatFiche,
     NatureAxe,
+    OperationRevision,
     PartenaireType,
     Renouvellement,
     as_code,
@@ -432,6 +434,7 @@ FICHE: dict[str, Field] = {
     "indicateurs": Field(text_list(), default=[]),
     "budget": Field(amount),
     "financeurs": Field(text_list(), default=[]),
+    "referent": Field(text(300, False)),  # référent thématique: a function or an agent
 }
 
 SCHEMAS["pacte"] = {
@@ -453,6 +456,7 @@ SCHEMAS["pacte"] = {
         "intitule": Field(text(300, False), required=True),
         "nature": Field(enum(values(NatureAxe)), required=True),
         "objectifs": Field(text_list(), default=[]),
+        "referent": Field(text(300, False)),
         "fiches": Field(lambda v: v, default=[], items=FICHE),
     }),
 }
@@ -468,6 +472,27 @@ PARTS: dict[str, dict[str, Field]] = {
                     "engagement": Field(text(2000), required=True)},
 }
 IN_PARTS = ("axes", "engagements")  # the pacte's fields a workbook gives in sheets of their own
+
+# A revision of the PDI/PTI (`pacte pdi-pti reviser`): the same axes and fiches-actions, each with what the revision
+# does to it. For « modifier », a field left out keeps its value; for « clore », only the number and a motif.
+OPERATION = Field(enum(values(OperationRevision)), required=True)
+MOTIF = Field(text(2000))
+REVISION: dict[str, dict[str, Field]] = {
+    "axes": {"operation": OPERATION, **{name: Field(spec.convert, required=name == "numero")
+                                        for name, spec in PARTS["axes"].items()}, "motif": MOTIF},
+    "fiches": {"operation": OPERATION, "axe": Field(integer(1, 99)),
+               **{name: Field(spec.convert, required=name == "numero") for name, spec in FICHE.items()},
+               "motif": MOTIF},
+}
+SCHEMAS["suivi"] = {
+    "pacte": Field(key("référence")),
+    "fiche": Field(text(10, False)),
+    "axe": Field(integer(1, 99)),
+    "date": Field(date, required=True),
+    "etat": Field(enum(values(EtatFiche)), required=True),
+    "commentaire": Field(text(2000)),
+    "referent": Field(text(300, False)),
+}
 
 
 def table_schema(section: str) -> dict[str, Field]:
@@ -531,6 +556,11 @@ def clean(item: Item, problems: list[Problem]) -> dict[str, Any] | None:
     before = len(problems)
     result = _clean_mapping(item, item.data, schema, "", problems)
     return result if len(problems) == before else None
+
+
+def clean_with(item: Item, schema: dict[str, Field], problems: list[Problem]) -> dict[str, Any]:
+    """Convert and check an item against *schema* (a revision's rows, say); its problems are added to *problems*."""
+    return _clean_mapping(item, item.data, schema, "", problems)
 
 
 def _clean_mapping(item: Item, data: dict[str, Any], schema: dict[str, Field], prefix: str,

@@ -12,15 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pacte_docs.errors import Invalid, Problem, ValidationError
-from pacte_docs.formatting import montant, nombre
+from pacte_docs.formatting import date_courte, montant, nombre
 from pacte_docs.intake import import_format, readers
 from pacte_docs.registry import journal, queries
-from pacte_docs.registry.models import Convention, ConventionPartenaire, Departement, Partenaire
-from pacte_docs.rules import fse, periods, subventions, visas
+from pacte_docs.registry.models import Convention, ConventionPartenaire, Departement, Pacte, Partenaire
+from pacte_docs.rules import fse, periods, revisions, subventions, visas
 from pacte_docs.rules.aggregation import FIGURES
 
 SECTION_LABELS = {"departement": "départements", "partenaires": "partenaires", "conventions": "conventions",
-                  "pacte": "PDI/PTI", "realisations": "réalisations annuelles"}
+                  "pacte": "PDI/PTI", "realisations": "réalisations annuelles", "suivi": "états des fiches-actions"}
 KEYS = {"departement": "code", "partenaires": "code", "conventions": "reference", "pacte": "reference"}
 FICHE_NUMBER = re.compile(r"^(\d{1,2})\.(\d{1,2})$")
 
@@ -70,7 +70,7 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
     l'espace agents »)."""
     problems: list[Problem] = []
     cleaned: dict[str, list[_Clean]] = {"departement": [], "partenaires": [], "conventions": [], "pacte": [],
-                                        "realisations": []}
+                                        "realisations": [], "suivi": []}
     # Codes of partners present in the files, even invalid ones: their own problem is reported once.
     partner_codes: set[str] = set()
     readings = [readers.read(path) for path in paths]
@@ -122,7 +122,9 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
                                     "plus de bénéficiaires du RSA que d'entrées", "vérifiez les deux objectifs"))
     for entry in cleaned["pacte"]:
         _check_pacte(entry, known_partners, problems)
+        _check_revised(session, entry, problems)
     _check_realisations(session, cleaned, departement_of, problems)
+    followed = _check_suivi(session, cleaned, problems)
     if problems:
         raise ValidationError(problems)
 
@@ -211,8 +213,56 @@ def import_files(session: Session, paths: list[Path], *, simulation: bool = Fals
             departements[code] = session.scalars(select(Departement).where(Departement.code == code)).one()
         _, status = queries.upsert_realisation(session, entry.values, departements[code])
         report.add("realisations", status)
+    for entry, pacte, cible in followed:
+        values = entry.values
+        report.add("suivi", queries.upsert_suivi(session, pacte, cible, values["date"], values["etat"],
+                                                 values["commentaire"], values["referent"],
+                                                 via or f"import de {entry.item.source}"))
     session.flush()
     return report
+
+
+def _check_suivi(session: Session, cleaned: dict[str, list[_Clean]], problems: list[Problem]
+                 ) -> list[tuple[_Clean, Pacte, str]]:
+    """Each state names a pacte of the registry (or the only one), one fiche or one axe in force on its date."""
+    if not cleaned["suivi"]:
+        return []
+    pactes = {p.reference: p for p in queries.pactes(session)}
+    today = periods.today()
+    result = []
+    seen: set[tuple[str, str, Any]] = set()
+    for entry in cleaned["suivi"]:
+        values, item = entry.values, entry.item
+
+        def problem(path: str, message: str, fix: str, item: readers.Item = item) -> None:
+            problems.append(Problem(item.source, item.place(path), item.label(path), message, fix))
+
+        reference = values["pacte"] or (next(iter(pactes)) if len(pactes) == 1 else None)
+        if reference not in pactes:
+            problem("pacte", f"PDI/PTI « {values['pacte']} » inconnu du registre" if values["pacte"] else
+                    "le registre tient plusieurs PDI/PTI", "indiquez sa référence : " + ", ".join(pactes)
+                    if pactes else "importez d'abord le PDI/PTI")
+            continue
+        if (values["fiche"] is None) == (values["axe"] is None):
+            problem("fiche", "chaque état porte sur une fiche-action ou sur un axe, et un seul",
+                    "remplissez une seule des colonnes fiche et axe")
+            continue
+        cible = revisions.target(values["fiche"]) if values["fiche"] else f"axe:{values['axe']}"
+        if cible is None:
+            problem("fiche", f"« {values['fiche']} » n'est pas un numéro de fiche", "écrivez-le « 1.1 »")
+            continue
+        pacte = pactes[reference]
+        refused = revisions.followed(queries.pacte_versions(pacte), cible, values["date"], pacte.adoption_date, today)
+        if refused:
+            problem("fiche" if values["fiche"] else "axe", *refused)
+            continue
+        if (reference, cible, values["date"]) in seen:
+            problem("date", "deux états de la même fiche (ou du même axe) le même jour",
+                    "gardez une ligne par fiche et par date")
+            continue
+        seen.add((reference, cible, values["date"]))
+        result.append((entry, pactes[reference], cible))
+    return result
 
 
 def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], departement_of: dict[int, str],
@@ -221,10 +271,10 @@ def _check_realisations(session: Session, cleaned: dict[str, list[_Clean]], depa
     if not cleaned["realisations"]:
         return  # no need to read every pacte and convention reference of the registry
     structure: dict[tuple[str, int], tuple[set[int], set[str]]] = {}  # (département, year) → axes, fiches
-    for pacte in queries.pactes(session):
+    for pacte in queries.pactes(session):  # a revised pacte: the axes and fiches in force at some time in the year
+        known = queries.pacte_versions(pacte)
         for year in range(pacte.periode_debut, pacte.periode_fin + 1):
-            structure[(pacte.departement.code, year)] = (
-                {a.numero for a in pacte.axes}, {f.numero for a in pacte.axes for f in a.fiches})
+            structure[(pacte.departement.code, year)] = revisions.structure(known, year)
     for entry in cleaned["pacte"]:  # a pacte in the same import replaces the registry's
         values = entry.values
         code = departement_of.get(id(entry))
@@ -350,6 +400,22 @@ def _check_partners(entry: _Clean, field_name: str, codes: list[str], known: set
                                     f"partenaire « {code} » inconnu",
                                     "ajoutez-le à la section partenaires ou corrigez le code "
                                     "(liste : « pacte partenaires lister »)"))
+
+
+def _check_revised(session: Session, entry: _Clean, problems: list[Problem]) -> None:
+    """A revised pacte's axes and fiches change by revision only (`pacte pdi-pti reviser`), never by an import that
+    would rewrite what a délibération adopted; the same content (an export re-imported) passes."""
+    found = session.scalar(select(Pacte).where(Pacte.reference == entry.values["reference"]))
+    if found is None or not found.revisions:
+        return
+    if queries.pacte_record(found)["axes"] != entry.values["axes"]:
+        last = found.revisions[-1]
+        problems.append(Problem(entry.item.source, entry.item.place("axes"), "axes",
+                                f"le PDI/PTI {found.reference} a été révisé (délibération n° {last.numero} du "
+                                f"{date_courte(last.date) if last.date else '?'}) : ses axes et fiches-actions ne "
+                                "changent plus par un import",
+                                "enregistrez le changement par une révision (« pacte pdi-pti reviser ») ; "
+                                "l'import garde les axes et fiches tels que le registre les tient"))
 
 
 def _check_pacte(entry: _Clean, known_partners: set[str], problems: list[Problem]) -> None:

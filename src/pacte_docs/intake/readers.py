@@ -25,7 +25,7 @@ from pacte_docs.formatting import from_spreadsheet
 from pacte_docs.kinds import as_code
 
 SECTIONS = ("departement", "partenaires", "conventions", "pacte", "realisations",
-            "renouvellements", "avenants", "denonciations", "journal", "axes", "fiches", "engagements")
+            "renouvellements", "avenants", "denonciations", "journal", "axes", "fiches", "engagements", "suivi")
 # The PDI/PTI's axes, fiches-actions and commitments: in a workbook (or CSV files), tables of their own, one row
 # each, joined to the pacte imported with them (see `attach_pacte`); in YAML, they are written inside the pacte.
 PACTE_PARTS = ("axes", "fiches", "engagements")
@@ -51,7 +51,7 @@ NESTED: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "pacte": {"periode": ("debut", "fin"), "adoption": ("instance", "numero", "date")},
     "realisations": {},
-    "axes": {}, "fiches": {}, "engagements": {},
+    "axes": {}, "fiches": {}, "engagements": {}, "suivi": {},
     "avenants": {"deliberation": ("numero", "date")},
 }
 # List fields: in a CSV or XLSX cell, one item per line (Alt+Entrée in Excel).
@@ -64,6 +64,7 @@ LISTS = {
     "axes": {"objectifs"},
     "fiches": {"objectifs", "partenaires", "indicateurs", "financeurs"},
     "engagements": set(),
+    "suivi": set(),
     "avenants": {"modifications"},
 }
 ACTION_COLUMNS = ("intitule", "public", "indicateur", "cible")
@@ -103,8 +104,9 @@ class Reading:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read(path: Path) -> Reading:
-    """Items of one file, by its extension."""
+def read(path: Path, revision: bool = False) -> Reading:
+    """Items of one file, by its extension. A *revision* of the PDI/PTI (`pacte pdi-pti reviser`) gives its axes and
+    fiches-actions as sections of their own, in YAML as in a workbook."""
     reading = Reading()
     name = path.name
     if not path.exists():
@@ -118,7 +120,7 @@ def read(path: Path) -> Reading:
         return reading
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        _read_yaml(name, data, reading)
+        _read_yaml(name, data, reading, revision)
     elif suffix == ".csv":
         _read_csv(path, data, reading)
     elif suffix == ".xlsx":
@@ -218,7 +220,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = ("blocs imbriqués trop profondément", "un fichier d'import a deux ou trois niveaux d'imbrication")
 
 
-def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
+def _read_yaml(source: str, data: bytes, reading: Reading, revision: bool = False) -> None:
     text = _decode_text(source, data, reading)
     if text is None:
         return
@@ -257,7 +259,7 @@ def _read_yaml(source: str, data: bytes, reading: Reading) -> None:
         line = tree.lines.get((key,), 1)
         # « departements: » lists several départements (an export of a registry that holds more than one)
         section = "departement" if key == "departements" else key
-        if section in PACTE_PARTS:
+        if section in PACTE_PARTS and not revision:
             reading.problems.append(Problem(source, f"ligne {line}", None,
                                             f"en YAML, la section « {section} » s'écrit dans la section pacte",
                                             f"placez « {section}: » sous « pacte: » (voir le README)"))

@@ -290,6 +290,9 @@ class Pacte(Base):
     liens: Mapped[list[PacteCosignataire]] = relationship(
         order_by="PacteCosignataire.rang", cascade="all, delete-orphan", lazy="selectin")
     axes: Mapped[list[Axe]] = relationship(order_by="Axe.numero", cascade="all, delete-orphan", lazy="selectin")
+    # its versions once revised: the pacte as adopted (rang 0), then each revision by délibération
+    revisions: Mapped[list[PacteRevision]] = relationship(
+        order_by="PacteRevision.rang", cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def cosignataires(self) -> list[Partenaire]:
@@ -316,6 +319,7 @@ class Axe(Base):
     intitule: Mapped[str] = mapped_column(String(300))
     nature: Mapped[str] = mapped_column(String(20))  # professionnelle | sociale
     objectifs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    referent: Mapped[str | None] = mapped_column(String(300))  # référent thématique: a function or an agent
 
     fiches: Mapped[list[FicheAction]] = relationship(
         order_by="FicheAction.rang", cascade="all, delete-orphan", lazy="selectin")
@@ -340,6 +344,46 @@ class FicheAction(Base):
     indicateurs: Mapped[list[str]] = mapped_column(JSON, default=list)
     budget: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
     financeurs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    referent: Mapped[str | None] = mapped_column(String(300))  # référent thématique: a function or an agent
+
+
+class PacteRevision(Base):
+    """One version of a pacte's axes and fiches-actions, as a délibération left them: rang 0 is the pacte as first
+    adopted, then 1, 2… each revision. *contenu* is the whole consolidated content in force from *date* (axes and
+    fiches in the import format, each marked with the rang that added it and those that amended it); *changements*
+    what this revision added, amended and closed. Axe and FicheAction hold the latest version's content."""
+
+    __tablename__ = "pacte_revision"
+    __table_args__ = (UniqueConstraint("pacte_id", "rang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pacte_id: Mapped[int] = mapped_column(ForeignKey("pacte.id", ondelete="CASCADE"), index=True)
+    rang: Mapped[int] = mapped_column(Integer)
+    instance: Mapped[str | None] = mapped_column(String(200))
+    numero: Mapped[str | None] = mapped_column(String(60))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    objet: Mapped[str | None] = mapped_column(Text)
+    contenu: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    changements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    enregistre_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SuiviFiche(Base):
+    """One dated state of an axe or a fiche-action of a pacte, as its référent reports it: the whole history is
+    kept. Keyed by the pacte and the number (« fiche:1.1 », « axe:2 »), so that a revision never loses it."""
+
+    __tablename__ = "suivi_fiche"
+    __table_args__ = (Index("ix_suivi_fiche_pacte_cible", "pacte_id", "cible", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pacte_id: Mapped[int] = mapped_column(ForeignKey("pacte.id", ondelete="CASCADE"))
+    cible: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    etat: Mapped[str] = mapped_column(String(20))
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    referent: Mapped[str | None] = mapped_column(String(300))
+    par: Mapped[str] = mapped_column(String(300))
+    enregistre_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Realisation(Base):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
+from pacte_docs import files
 from pacte_docs.errors import UnknownReferenceError
 from pacte_docs.registry.models import (
     Avenant,
@@ -27,8 +28,9 @@ from pacte_docs.registry.models import (
     Partenaire,
     Realisation,
     Renouvellement,
+    SuiviFiche,
 )
-from pacte_docs.rules import alerts, echeances, periods
+from pacte_docs.rules import alerts, echeances, periods, revisions
 from pacte_docs.rules.aggregation import FIGURES
 
 
@@ -338,9 +340,9 @@ def restore_journal(session: Session, c: Convention, entries: list[dict[str, Any
 
 # ---------------------------------------------------------------- PDI/PTI
 
-AXE_FIELDS = ("numero", "intitule", "nature", "objectifs")
+AXE_FIELDS = ("numero", "intitule", "nature", "objectifs", "referent")
 FICHE_FIELDS = ("numero", "intitule", "contexte", "objectifs", "public", "pilote", "partenaires", "modalites",
-                "calendrier", "indicateurs", "budget", "financeurs")
+                "calendrier", "indicateurs", "budget", "financeurs", "referent")
 PACTE_FIELDS = ("titre", "bilan_decision", "contexte", "diagnostic", "methode", "gouvernance", "engagements")
 
 
@@ -384,6 +386,32 @@ def pacte_record(p: Pacte) -> dict[str, Any]:
             for a in p.axes
         ],
     }
+
+
+def pacte_versions(pacte: Pacte) -> list[revisions.Version]:
+    """The pacte's versions, oldest first: as adopted (rang 0), then each revision. A pacte never revised has one,
+    read from its axes and fiches."""
+    if not pacte.revisions:
+        return [revisions.Version(0, pacte.adoption_instance, pacte.adoption_numero, pacte.adoption_date, None,
+                                  revisions.first_version(pacte_record(pacte)["axes"]))]
+    return [revisions.Version(r.rang, r.instance, r.numero, r.date, r.objet, r.contenu, r.changements)
+            for r in pacte.revisions]
+
+
+def upsert_suivi(session: Session, pacte: Pacte, cible: str, on: dt.date, etat: str, commentaire: str | None,
+           referent: str | None, par: str) -> str:
+    """Record the state of *cible* on *on*: one per day, a second the same day corrects the first."""
+    found = session.scalar(select(SuiviFiche).where(SuiviFiche.pacte_id == pacte.id, SuiviFiche.cible == cible,
+                                                    SuiviFiche.date == on))
+    if found is not None:
+        if (found.etat, found.commentaire, found.referent) == (etat, commentaire, referent):
+            return "inchange"
+        found.etat, found.commentaire, found.referent, found.par = etat, commentaire, referent, par
+        found.enregistre_le = files.now()
+        return "modifie"
+    session.add(SuiviFiche(pacte_id=pacte.id, cible=cible, date=on, etat=etat, commentaire=commentaire,
+                           referent=referent, par=par, enregistre_le=files.now()))
+    return "cree"
 
 
 def upsert_pacte(session: Session, data: dict[str, Any], departement: Departement,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from pacte_docs.formatting import date_longue
 from pacte_docs.intake.importer import ImportReport
 from pacte_docs.registry import journal, queries
 from pacte_docs.rules import alerts
@@ -100,6 +101,34 @@ def _documents_owed(ws: Workspace, on: dt.date) -> list[str]:
     return lines
 
 
+PACTE, PACTE_ADOPTED = "PACTE-2016-2020", D(2016, 10, 17)
+REVISION = ("2019-04-0019", D(2019, 3, 25), "nouvelles actions pour 2019-2020")
+
+
+def _pacte_story(ws: Workspace, on: dt.date) -> list[str]:
+    """The Essonne pacte at mid-course: the 2019 revision brings the new actions the bilan d'étape announced, then
+    the 2019 figures (which count them) and the référents' states through 2019 are imported (once: a second demo
+    finds the revision recorded)."""
+    with ws.db.session() as session:
+        revised = bool(queries.pacte(session, PACTE).revisions)
+    folder = resources.files("pacte_docs") / "donnees"
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="pacte-demo-") as tmp:
+        paths = {}
+        for name in ("revision-91-2019.yaml", "realisations-91-2019.csv", "suivi-91-2019.yaml"):
+            paths[name] = Path(tmp) / name
+            paths[name].write_bytes((folder / name).read_bytes())
+        if not revised:
+            numero, date, objet = REVISION
+            made = pdi_pti.revise(ws, PACTE, paths["revision-91-2019.yaml"], numero=numero, date=date, objet=objet,
+                                  on=on)
+            added = [c["numero"] for c in made.changements if c["operation"] == "ajouter"]
+            lines.append(f"PDI/PTI {PACTE} révisé par la délibération n° {numero} du {date_longue(date)} : fiches "
+                         + ", ".join(added) + " ajoutées.")
+        records.import_files(ws, [paths["realisations-91-2019.csv"], paths["suivi-91-2019.yaml"]])
+    return lines
+
+
 def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress | None = None) -> DemoReport:
     init = init_workspace(root, base_url)
     ws = Workspace(root, base_url)
@@ -113,9 +142,11 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
             imported = records.import_files(ws, paths)
         generated = generation.generate(ws, [], all_=True, with_pdf=True, progress=progress)
         report = DemoReport(ws.root, init, imported, generated, _history(ws, on))
+        report.history += _pacte_story(ws, on)
         with ws.db.session() as session:
             references = [p.reference for p in queries.pactes(session)]
-        report.pactes = [pdi_pti.generate_pacte(ws, reference) for reference in references]
+        report.pactes = [pdi_pti.generate_pacte(ws, PACTE, au=PACTE_ADOPTED)]  # the text adopted in 2016
+        report.pactes += [pdi_pti.generate_pacte(ws, reference) for reference in references]
         report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR)]  # figures for 2018 and 2019: an evolution
         report.statuts = {row["reference"]: row["statut"] for row in records.list_conventions(ws, on)}
         report.alertes = notify.due(ws, on)
