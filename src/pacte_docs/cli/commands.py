@@ -1093,6 +1093,43 @@ def pdi_pti_follow(state: State, reference: str, fiche: str, etat: str, commenta
                f"{date_longue(report.date)} ({verb}).")
 
 
+@pdi_pti_group.command("point-etape")
+@click.argument("reference", required=False, callback=_key)
+@click.option("--date", "date_", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Date du comité de pilotage (par défaut aujourd'hui, ou --au).")
+@click.option("--depuis", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Les changements depuis cette date (par défaut depuis le point d'étape précédent, ou l'adoption).")
+@click.option("--sans-pdf", is_flag=True, help="Ne produit que le DOCX.")
+@click.option("--pdfa/--sans-pdfa", default=True, show_default=False, help="PDF/A-2b (par défaut) ou PDF simple.")
+@click.pass_obj
+def pdi_pti_point(state: State, reference: str | None, date_: dt.date | None, depuis: dt.date | None,
+                  sans_pdf: bool, pdfa: bool) -> None:
+    """Produit le point d'étape du comité de pilotage (modeles/point_etape.docx), en DOCX et
+    PDF dans archives/pdi-pti/REFERENCE/points-etape/.
+
+    Pour chaque axe, chaque fiche-action en vigueur à la date : son référent, son état et son
+    commentaire (pacte pdi-pti suivi), les chiffres de l'année déjà importés ; puis ce qui a
+    changé depuis le point d'étape précédent (états, révisions).
+
+    \b
+    Exemple :
+      pacte pdi-pti point-etape PACTE-2016-2020 --date 2019-12-10
+    """
+    from pacte_docs.services import point_etape
+
+    with status("Mise en page du point d'étape par LibreOffice…", shown=not sans_pdf):
+        report = point_etape.produce(state.workspace(), reference, date_ or state.au, depuis=depuis,
+                                     with_pdf=not sans_pdf, pdfa=pdfa)
+    label = STATUS_LABELS[report.status]
+    click.echo(f"  {report.reference}, point d'étape du {date_longue(report.date)} (changements depuis le "
+               f"{date_longue(report.depuis)}) :")
+    click.echo(f"  {report.docx} ({label})")
+    if report.pdf:
+        click.echo(f"  {report.pdf} ({label})")
+    for note in report.notes:
+        click.echo(f"  Remarque : {note}")
+
+
 # ---------------------------------------------------------------- bilan
 
 

@@ -17,6 +17,7 @@ import yaml
 from num2words import num2words
 
 from pacte_docs.formatting import (
+    LABELS,
     date_longue,
     effectif,
     evolution,
@@ -839,6 +840,8 @@ def documented_context(kind: str) -> dict[str, Any]:
         return pacte_context(pacte, partners, pages={}, version=revised, revisions=[revised])
     if kind == "bilan_annuel":
         return sample_bilan_context()
+    if kind == "point_etape":
+        return sample_point_etape_context()
     sample = sample_convention()
     if kind == "renouvellement":
         sample.renouvellements = [Renouvellement(numero=1, date=dt.date(2027, 3, 20), deliberation_numero="CP-2")]
@@ -1263,3 +1266,136 @@ def sample_bilan_context() -> dict[str, Any]:
                            pieces=[{"partenaire": "Association Exemple", "dues": 3, "recues": 2, "en_retard": 1}])
     sample["sommaire"] = [{"niveau": 1, "titre": "…", "page": 2}]
     return sample
+
+
+# ---------------------------------------------------------------- the comité de pilotage's point d'étape
+
+ETAT_ORDER = ("a_engager", "en_cours", "ajustee", "suspendue", "realisee", "abandonnee")
+
+
+def figures_line(c: aggregation.Chiffres | None) -> str | None:
+    """« 18 entrées ; 11 sorties positives ; 120 000,00 € engagés »: a fiche's figures in one line (small counts
+    hidden, as everywhere)."""
+    if c is None or c.vide:
+        return None
+    parts = []
+    if c.personnes_accompagnees is not None:
+        parts.append(f"{effectif(c.personnes_accompagnees)} personnes accompagnées")
+    if c.entrees is not None:
+        parts.append(f"{effectif(c.entrees)} entrées")
+    if c.sorties_positives is not None:
+        parts.append(f"{effectif(c.sorties_positives)} sorties positives")
+    if c.credits_engages is not None:
+        parts.append(f"{montant(c.credits_engages)} engagés")
+    return " ; ".join(parts) or None
+
+
+def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version], states: dict[str, list[Any]],
+                        figures: dict[str, aggregation.Chiffres], on: dt.date, since: dt.date,
+                        since_point: bool) -> dict[str, Any]:
+    """The documented context of the point d'étape: per axe, each fiche in force on *on* with its référent, its
+    latest state and comment, the year's figures known so far; what changed after *since* (the previous point
+    d'étape when *since_point*, else the adoption)."""
+    revised = {r.rang: revision_context(r, p.adoption_instance) for r in revisions}
+    label: dict[str | None, str] = {c: LABELS.get(c, c) for c in ETAT_ORDER}
+    axes: list[dict[str, Any]] = []
+    counts: dict[str | None, list[str]] = {c: [] for c in (*ETAT_ORDER, None)}
+    titles: dict[str, str] = {}
+    for a in version.axes:
+        axe_rows = states.get(f"axe:{a['numero']}", [])
+        axe_referent = next((r.referent for r in reversed(axe_rows) if r.referent), None) or a.get("referent")
+        fiches = []
+        for f in a["fiches"]:
+            rows = states.get(f"fiche:{f['numero']}", [])
+            last = rows[-1] if rows else None
+            titles[f"fiche:{f['numero']}"] = f["intitule"]
+            counts[last.etat if last else None].append(f["numero"])
+            added = revised.get(f.get("ajout") or 0)
+            fiches.append({
+                "numero": f["numero"], "intitule": f["intitule"],
+                "referent": next((r.referent for r in reversed(rows) if r.referent), None) or f.get("referent"),
+                "etat": label.get(last.etat, last.etat) if last else "non renseigné",
+                "depuis": last.date if last else None, "commentaire": last.commentaire if last else None,
+                "chiffres": figures_line(figures.get(f"fiche:{f['numero']}")),
+                "ajoutee_par": added["deliberation"] if added else None,
+            })
+        added = revised.get(a.get("ajout") or 0)
+        axes.append({"numero": a["numero"], "intitule": a["intitule"], "titre": axe_titre(a["numero"], a["intitule"]),
+                     "referent": axe_referent, "fiches": fiches,
+                     "ajoutee_par": added["deliberation"] if added else None})
+    total = sum(len(v) for v in counts.values())
+    etats = [{"etat": label[c] if c else "non renseigné", "nombre": len(counts[c]), "fiches": counts[c]}
+             for c in (*ETAT_ORDER, None) if counts[c]]
+    summary = ", ".join(f"{len(counts[c])} {label[c] if c is None or len(counts[c]) == 1 else plural(label[c])}"
+                        if c else f"{len(counts[c])} non renseigné{'s' if len(counts[c]) > 1 else ''}"
+                        for c in (*ETAT_ORDER, None) if counts[c])
+    changes: list[str] = []
+    for r in revisions:
+        if r.date is not None and since < r.date <= on:
+            what = "; ".join(revision_summary(r.changements))
+            changes.append(f"Révision adoptée par {revised[r.rang]['deliberation']} : {what}.")
+    for cible, rows in sorted(states.items(), key=lambda kv: revisions_key(kv[0])):
+        for index, row in enumerate(rows):
+            if since < row.date <= on:
+                before = rows[index - 1] if index else None
+                name = f"Axe {cible.partition(':')[2]}" if cible.startswith("axe:") else \
+                    f"Fiche {cible.partition(':')[2]}" + (f" ({titles[cible]})" if cible in titles else "")
+                changes.append(f"{name} : {label.get(row.etat, row.etat)} le {date_longue(row.date)}"
+                               + (f" (auparavant : {label.get(before.etat, before.etat)})" if before else "")
+                               + (f" — {row.commentaire.rstrip('.')}" if row.commentaire else "") + ".")
+    result: dict[str, Any] = typographie({
+        "departement": departement_context(p.departement),
+        "pacte": {"reference": p.reference, "titre": p.titre,
+                  "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
+                  "adoption": {"numero": p.adoption_numero, "date": p.adoption_date}},
+        "date": on, "annee": on.year,
+        "depuis": since, "depuis_court": (f"le point d'étape du {date_longue(since)}" if since_point
+                                          else f"l'adoption du {date_longue(since)}"),
+        "depuis_texte": (f"Depuis le point d'étape du {date_longue(since)}" if since_point
+                         else f"Premier point d'étape depuis l'adoption du programme le {date_longue(since)}"),
+        "synthese": f"{total} fiche{'s' if total > 1 else ''}-action{'s' if total > 1 else ''} en vigueur au "
+                    f"{date_longue(on)} : {summary}.",
+        "etats": etats, "changements": changes, "axes": axes,
+        "revisions": [revised[r.rang]["deliberation"] for r in revisions if r.date is None or r.date <= on],
+    })
+    return result
+
+
+VERBS = {"ajouter": ("ajoutée", "ajouté"), "modifier": ("modifiée", "modifié"), "clore": ("close", "clos")}
+
+
+def revision_summary(changements: list[dict[str, Any]]) -> list[str]:
+    """« fiches 2.3, 4.1 et 5.2 ajoutées », « fiche 2.1 modifiée », « axe 6 clos »: what a revision did."""
+    parts = []
+    for operation, (feminine, masculine) in VERBS.items():
+        for kind in ("axe", "fiche"):
+            numbers = [c["numero"] for c in changements if c["operation"] == operation and c["objet"] == kind]
+            if not numbers:
+                continue
+            many = len(numbers) > 1
+            joined = ", ".join(numbers[:-1]) + " et " + numbers[-1] if many else numbers[0]
+            verb = feminine if kind == "fiche" else masculine
+            verb += "s" if many and not verb.endswith("s") else ""
+            parts.append(f"{kind}{'s' if many else ''} {joined} {verb}")
+    return parts
+
+
+def plural(state: str) -> str:
+    """« en cours » stays; « réalisée » → « réalisées », « à engager » stays."""
+    return state if state in ("en cours", "à engager") else state + "s"
+
+
+def revisions_key(cible: str) -> tuple[int, ...]:
+    kind, _, number = cible.partition(":")
+    return (0 if kind == "axe" else 1, *(int(n) for n in number.split(".") if n.isdigit()))
+
+
+def sample_point_etape_context() -> dict[str, Any]:
+    pacte, _ = sample_pacte()
+    version = Version(0, "Assemblée départementale", "2023-1", dt.date(2023, 12, 11), None,
+                      first_version(queries.pacte_record(pacte)["axes"]))
+
+    class Row:
+        date, etat, commentaire, referent = dt.date(2024, 6, 1), "en_cours", "Commentaire.", "Référent."
+    return point_etape_context(pacte, version, [], {"fiche:1.1": [Row()]}, {}, dt.date(2024, 6, 30),
+                               dt.date(2023, 12, 11), False)

@@ -52,7 +52,8 @@ TEMPLATE_LABELS = {"convention_ccas": "convention avec un CCAS ou une commune",
                    "avenant": "avenant", "renouvellement": "décision de renouvellement",
                    "denonciation": "lettre de dénonciation", "relance": "lettre de relance des pièces",
                    "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel",
-                   "bordereau": "bordereau de signature (circuit de visas et signatures)"}
+                   "bordereau": "bordereau de signature (circuit de visas et signatures)",
+                   "point_etape": "point d'étape du PDI/PTI pour le comité de pilotage"}
 
 
 def attachment(data: bytes, name: str, media_type: str) -> Response:
