@@ -68,7 +68,7 @@ def test_init_is_idempotent_and_keeps_edited_templates(tmp_path: Path) -> None:
     assert origins == {"avenant": "par défaut", "convention_ccas": "modifié", "convention_france_travail": "par défaut",
                        "pdi_pti": "par défaut", "bilan_annuel": "par défaut", "renouvellement": "par défaut",
                        "denonciation": "par défaut", "convention_subvention": "par défaut", "relance": "par défaut",
-                       "bordereau": "par défaut", "point_etape": "par défaut"}
+                       "bordereau": "par défaut", "point_etape": "par défaut", "bilan_etape": "par défaut"}
 
 
 def test_commands_outside_a_workspace_say_what_to_do(tmp_path: Path) -> None:

@@ -1152,29 +1152,40 @@ def bilan_group() -> None:
               help="Date de la séance de l'Assemblée qui reçoit le bilan (sinon la couverture dit « PROJET »).")
 @click.option("--deliberation", metavar="NUMERO",
               help="Numéro du rapport : le bilan se termine alors par le projet de délibération qui en prend acte.")
+@click.option("--etape", is_flag=True,
+              help="Le bilan d'étape à mi-parcours : depuis l'adoption du PDI/PTI jusqu'au 31 décembre de ANNEE.")
 @click.pass_obj
 def bilan_compile(state: State, annee: int, sortie: Path | None, pdfa: bool, fmt: str,
-                  departement: str | None, seance: dt.date | None, deliberation: str | None) -> None:
+                  departement: str | None, seance: dt.date | None, deliberation: str | None, etape: bool) -> None:
     """Compile le bilan d'une année en un seul PDF : bilan, conventions signées ou renouvelées
     dans l'année, fiches-actions du PDI/PTI ; signets, pages numérotées « k / n ».
+
+    Avec --etape, le bilan d'étape à mi-parcours (modeles/bilan_etape.docx) : les chiffres
+    depuis l'adoption, année par année et cumulés, l'état de chaque fiche-action, les
+    révisions et les actions nouvelles ; archivé dans archives/bilans/ANNEE/bilan-etape-ANNEE.pdf.
 
     \b
     Exemples :
       pacte bilan compiler 2019
       pacte bilan compiler 2019 --seance 2020-03-30 --deliberation 2020-03-0101
       pacte bilan compiler 2019 --format xlsx --sortie chiffres-2019.xlsx
+      pacte bilan compiler 2019 --etape --deliberation 2020-03-0102
     """
     from pacte_docs.services import bilan
 
     ws = state.workspace()
+    if fmt == "xlsx" and etape:
+        raise click.UsageError("--etape produit un PDF : retirez --format xlsx.")
     if fmt == "xlsx":
         written = bilan.export_figures(ws, annee, sortie, departement)
         click.echo(f"  Chiffres {annee} : {ws.relative(written) if written.is_relative_to(ws.root) else written}")
         return
-    with status(f"Compilation du bilan {annee}…"):
-        report = bilan.compile_bilan(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement, seance=seance,
-                                     deliberation=deliberation)
-    click.echo(f"  Bilan {annee} : {report.chemin} ({STATUS_LABELS[report.status]}, {report.pages} pages)")
+    kind = "Bilan d'étape" if etape else "Bilan"
+    with status(f"Compilation du {kind.lower()} {annee}…"):
+        compile_ = bilan.compile_etape if etape else bilan.compile_bilan
+        report = compile_(ws, annee, sortie=sortie, pdfa=pdfa, departement=departement, seance=seance,
+                          deliberation=deliberation)
+    click.echo(f"  {kind} {annee} : {report.chemin} ({STATUS_LABELS[report.status]}, {report.pages} pages)")
     if report.copie:
         click.echo(f"  Copie demandée : {report.copie}")
     if report.annexes:

@@ -82,10 +82,11 @@ def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, 
 
     _stamp(writer, work, pdfa, timeout)
     debut, fin = meta["periode"]
+    kind = "d'étape" if meta.get("etape") else "annuel"
     info = {
-        "/Title": f"Bilan {annee} de la politique départementale d'insertion",
+        "/Title": f"Bilan {kind} {annee} de la politique départementale d'insertion",
         "/Author": meta["departement"],
-        "/Subject": f"Bilan annuel du PDI/PTI {debut}-{fin} « {meta['titre']} », présenté à l'Assemblée "
+        "/Subject": f"Bilan {kind} du PDI/PTI {debut}-{fin} « {meta['titre']} », présenté à l'Assemblée "
                     "départementale",
         "/Keywords": f"bilan, insertion, RSA, PDI, PTI, {annee}",
         "/Creator": "pacte_docs",

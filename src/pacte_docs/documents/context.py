@@ -842,6 +842,8 @@ def documented_context(kind: str) -> dict[str, Any]:
         return sample_bilan_context()
     if kind == "point_etape":
         return sample_point_etape_context()
+    if kind == "bilan_etape":
+        return sample_bilan_etape_context()
     sample = sample_convention()
     if kind == "renouvellement":
         sample.renouvellements = [Renouvellement(numero=1, date=dt.date(2027, 3, 20), deliberation_numero="CP-2")]
@@ -1324,11 +1326,7 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
                      "referent": axe_referent, "fiches": fiches,
                      "ajoutee_par": added["deliberation"] if added else None})
     total = sum(len(v) for v in counts.values())
-    etats = [{"etat": label[c] if c else "non renseigné", "nombre": len(counts[c]), "fiches": counts[c]}
-             for c in (*ETAT_ORDER, None) if counts[c]]
-    summary = ", ".join(f"{len(counts[c])} {label[c] if c is None or len(counts[c]) == 1 else plural(label[c])}"
-                        if c else f"{len(counts[c])} non renseigné{'s' if len(counts[c]) > 1 else ''}"
-                        for c in (*ETAT_ORDER, None) if counts[c])
+    etats, summary = states_summary(counts)
     changes: list[str] = []
     for r in revisions:
         if r.date is not None and since < r.date <= on:
@@ -1353,8 +1351,7 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
                                           else f"l'adoption du {date_longue(since)}"),
         "depuis_texte": (f"Depuis le point d'étape du {date_longue(since)}" if since_point
                          else f"Premier point d'étape depuis l'adoption du programme le {date_longue(since)}"),
-        "synthese": f"{total} fiche{'s' if total > 1 else ''}-action{'s' if total > 1 else ''} en vigueur au "
-                    f"{date_longue(on)} : {summary}.",
+        "synthese": f"{fiches_count(total)} en vigueur au {date_longue(on)} : {summary}.",
         "etats": etats, "changements": changes, "axes": axes,
         "revisions": [revised[r.rang]["deliberation"] for r in revisions if r.date is None or r.date <= on],
     })
@@ -1380,6 +1377,31 @@ def revision_summary(changements: list[dict[str, Any]]) -> list[str]:
     return parts
 
 
+def ordinal(n: int) -> str:
+    """1 → « 1re », 4 → « 4e »."""
+    return "1re" if n == 1 else f"{n}e"
+
+
+def fiches_count(n: int) -> str:
+    """« 1 fiche-action », « 14 fiches-actions »."""
+    return f"{n} fiche-action" if n == 1 else f"{n} fiches-actions"
+
+
+def states_summary(counts: dict[str | None, list[str]]) -> tuple[list[dict[str, Any]], str]:
+    """The rows of the states' table (each state with its count and fiches) and the sentence « 11 en cours,
+    2 ajustées, 1 réalisée »."""
+    label = {c: LABELS.get(c, c) for c in ETAT_ORDER}
+    rows, words = [], []
+    for c in (*ETAT_ORDER, None):
+        n = len(counts.get(c, []))
+        if not n:
+            continue
+        name = label[c] if c else "non renseigné"
+        rows.append({"etat": name, "nombre": n, "fiches": counts[c]})
+        words.append(f"{n} {name if n == 1 else plural(name)}")
+    return rows, ", ".join(words)
+
+
 def plural(state: str) -> str:
     """« en cours » stays; « réalisée » → « réalisées », « à engager » stays."""
     return state if state in ("en cours", "à engager") else state + "s"
@@ -1399,3 +1421,113 @@ def sample_point_etape_context() -> dict[str, Any]:
         date, etat, commentaire, referent = dt.date(2024, 6, 1), "en_cours", "Commentaire.", "Référent."
     return point_etape_context(pacte, version, [], {"fiche:1.1": [Row()]}, {}, dt.date(2024, 6, 30),
                                dt.date(2023, 12, 11), False)
+
+
+# ---------------------------------------------------------------- the mid-course bilan d'étape
+
+def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version: Version,
+                        revisions: Sequence[Version], states: dict[str, list[Any]], *, seance: dt.date | None = None,
+                        deliberation: str | None = None) -> dict[str, Any]:
+    """The documented context of the bilan d'étape: the programme since its adoption up to 31 December *annee* —
+    figures year by year and cumulated (*bilans*, an aggregation.Bilan per year, oldest first), where each fiche in
+    force (*version*) stands (*states*, up to that day), the revisions adopted and what they brought."""
+    end = dt.date(annee, 12, 31)
+    revised = {r.rang: revision_context(r, pacte.adoption_instance) for r in revisions}
+    cumul = sum((b.total for b in bilans), aggregation.Chiffres())
+    annees = [{"annee": b.annee, **_etape_figures(b.total)} for b in bilans]
+    by_axe: dict[int, aggregation.Chiffres] = {}
+    by_fiche: dict[str, aggregation.Chiffres] = {}
+    for b in bilans:
+        for a in b.axes:
+            by_axe[a.numero] = by_axe.get(a.numero, aggregation.Chiffres()) + a.chiffres
+            for f in a.fiches:
+                if f.chiffres is not None:
+                    by_fiche[f.numero] = by_fiche.get(f.numero, aggregation.Chiffres()) + f.chiffres
+    label: dict[str | None, str] = {c: LABELS.get(c, c) for c in ETAT_ORDER}
+    counts: dict[str | None, list[str]] = {c: [] for c in (*ETAT_ORDER, None)}
+    axes = []
+    for a in version.axes:
+        fiches = []
+        for f in a["fiches"]:
+            rows = [r for r in states.get(f"fiche:{f['numero']}", []) if r.date <= end]
+            last = rows[-1] if rows else None
+            counts[last.etat if last else None].append(f["numero"])
+            added = revised.get(f.get("ajout") or 0)
+            fiches.append({"numero": f["numero"], "intitule": f["intitule"],
+                           "etat": label.get(last.etat, last.etat) if last else "non renseigné",
+                           "depuis": last.date if last else None, "commentaire": last.commentaire if last else None,
+                           "chiffres": figures_line(by_fiche.get(f["numero"])),
+                           "ajoutee_par": added["deliberation"] if added else None,
+                           "historique": [{"date": r.date, "etat": label.get(r.etat, r.etat),
+                                           "commentaire": r.commentaire} for r in rows]})
+        axes.append({"numero": a["numero"], "titre": axe_titre(a["numero"], a["intitule"]), "fiches": fiches,
+                     **_etape_figures(by_axe.get(a["numero"], aggregation.Chiffres()))})
+    total = sum(len(v) for v in counts.values())
+    etats, summary = states_summary(counts)
+    closed = [c for r in revisions for c in r.changements if c["operation"] == "clore" and c["objet"] == "fiche"]
+    first = bilans[0].annee if bilans else annee
+    result: dict[str, Any] = typographie({
+        "departement": departement_context(pacte.departement),
+        "annee": annee, "premiere_annee": first,
+        "pacte": {"reference": pacte.reference, "titre": pacte.titre,
+                  "periode": {"debut": pacte.periode_debut, "fin": pacte.periode_fin},
+                  "adoption": {"de_instance": _de(designation(pacte.adoption_instance or "Assemblée départementale")),
+                               "numero": pacte.adoption_numero, "date": pacte.adoption_date},
+                  "bilan_approuve": pacte.bilan_decision == "approbation"},
+        "seance": seance, "deliberation": deliberation, "sommaire": [],
+        "synthese": (f"Adopté le {date_longue(pacte.adoption_date)}, le programme " if pacte.adoption_date
+                     else "Le programme ") + f"{pacte.periode_debut}-{pacte.periode_fin} est parvenu au 31 décembre "
+                    f"{annee} à sa {ordinal(annee - pacte.periode_debut + 1)} année sur "
+                    f"{pacte.periode_fin - pacte.periode_debut + 1}. Ce bilan d'étape rend compte des réalisations de "
+                    f"{first} à {annee}, année par année et cumulées, de l'avancement de chaque fiche-action et des "
+                    "révisions adoptées depuis son adoption.",
+        "annees": annees, "cumul": _etape_figures(cumul),
+        "fiches_synthese": f"Au 31 décembre {annee}, {fiches_count(total)} en vigueur : {summary}."
+                           + (f" Depuis l'adoption, {fiches_count(len(closed))} "
+                              + ("ont été closes" if len(closed) > 1 else "a été close") + " par une révision."
+                              if closed else ""),
+        "etats": etats, "axes": axes,
+        "revisions": [{**revised[r.rang], "resume": "; ".join(revision_summary(r.changements)),
+                       "changements": [{"libelle": f"{'Axe' if c['objet'] == 'axe' else 'Fiche'} {c['numero']} – "
+                                                   f"{c['intitule']}",
+                                        "operation": {"ajouter": "ajoutée", "modifier": "modifiée",
+                                                      "clore": "close"}[c["operation"]]
+                                        if c["objet"] == "fiche" else {"ajouter": "ajouté", "modifier": "modifié",
+                                                                       "clore": "clos"}[c["operation"]],
+                                        "motif": c.get("motif")} for c in r.changements]}
+                      for r in revisions],
+        "nouvelles_fiches": [f for a in axes for f in a["fiches"] if f["ajoutee_par"]],
+    })
+    return result
+
+
+def _etape_figures(c: aggregation.Chiffres) -> dict[str, Any]:
+    return {"entrees": effectif(c.entrees), "dont_brsa": effectif(c.dont_brsa),
+            "sorties_positives": effectif(c.sorties_positives),
+            "personnes": effectif(c.personnes_accompagnees),
+            "credits_engages": _euros(c.credits_engages), "credits_consommes": _euros(c.credits_consommes)}
+
+
+def _euros(value: Decimal | None) -> str:
+    """« 11 027 000 € »: an amount to the euro, in a table of figures; « — » when unknown."""
+    return "—" if value is None else f"{nombre(value.quantize(Decimal('1')))}\u00a0€"
+
+
+def sample_bilan_etape_context() -> dict[str, Any]:
+    pacte, _ = sample_pacte()
+    content = first_version(queries.pacte_record(pacte)["axes"])
+    content[0]["fiches"].append({**content[0]["fiches"][0], "numero": "1.2", "intitule": "Fiche ajoutée", "ajout": 1})
+    revised = Version(1, "Assemblée départementale", "2025-01", dt.date(2025, 6, 30), "Objet.", content,
+                      [{"operation": "ajouter", "objet": "fiche", "numero": "1.2", "intitule": "Fiche ajoutée"},
+                       {"operation": "clore", "objet": "fiche", "numero": "1.3", "intitule": "Fiche close",
+                        "motif": "Motif."}])
+    figures = aggregation.Chiffres(1, Decimal("10.00"), Decimal("8.00"), 10, 8, 5, 3, 2, 1)
+    axes = [aggregation.AxeDef(1, "Axe", "professionnelle", (("1.1", "Fiche"), ("1.2", "Fiche ajoutée")))]
+    bilans = [aggregation.aggregate(year, axes, {"fiche:1.1": figures}) for year in (2024, 2025)]
+
+    class Row:
+        date, etat, commentaire, referent = dt.date(2025, 6, 1), "en_cours", "Commentaire.", "Référent."
+    sample = bilan_etape_context(pacte, 2025, bilans, revised, [revised], {"fiche:1.1": [Row()]},
+                                 seance=dt.date(2026, 3, 30), deliberation="2026-03-0101")
+    sample["sommaire"] = [{"niveau": 1, "titre": "…", "page": 2}]
+    return sample

@@ -28,13 +28,14 @@ from pacte_docs.formatting import date_courte
 from pacte_docs.intake.exporter import keep_text
 from pacte_docs.registry import queries
 from pacte_docs.registry.models import Convention, Pacte, Realisation
-from pacte_docs.rules import aggregation, periods
+from pacte_docs.rules import aggregation, periods, revisions
 from pacte_docs.rules.aggregation import FIGURES
-from pacte_docs.services import generation, pdi_pti
+from pacte_docs.services import generation, pdi_pti, suivi
 from pacte_docs.workspace import Workspace, holding
 
 NATURE = "bilan"
 TEMPLATE = "bilan_annuel"
+ETAPE_TEMPLATE = "bilan_etape"
 
 
 @dataclass
@@ -71,9 +72,14 @@ def figures(rows: list[Realisation]) -> dict[str, aggregation.Chiffres]:
     return {r.cible: aggregation.Chiffres(**{name: getattr(r, name) for name in FIGURES}) for r in rows}
 
 
-def axis_definitions(pacte: Pacte) -> list[aggregation.AxeDef]:
-    return [aggregation.AxeDef(a.numero, a.intitule, a.nature, tuple((f.numero, f.intitule) for f in a.fiches))
-            for a in pacte.axes]
+def axis_definitions(pacte: Pacte, annee: int | None = None) -> list[aggregation.AxeDef]:
+    """The axes and fiches of the pacte (a revised one: as they stood on 31 December of *annee*)."""
+    if annee is None or not pacte.revisions:
+        return [aggregation.AxeDef(a.numero, a.intitule, a.nature, tuple((f.numero, f.intitule) for f in a.fiches))
+                for a in pacte.axes]
+    version = revisions.in_force(queries.pacte_versions(pacte), dt.date(annee, 12, 31))
+    return [aggregation.AxeDef(a["numero"], a["intitule"], a["nature"],
+                               tuple((f["numero"], f["intitule"]) for f in a["fiches"])) for a in version.axes]
 
 
 def compute(session: Session, pacte: Pacte, annee: int,
@@ -86,7 +92,7 @@ def compute(session: Session, pacte: Pacte, annee: int,
         lines = queries.realisations(session, departement, (annee - 1, annee))
     current = figures([r for r in lines if r.annee == annee])
     previous = figures([r for r in lines if r.annee == annee - 1])
-    bilan = aggregation.aggregate(annee, axis_definitions(pacte), current, previous or None)
+    bilan = aggregation.aggregate(annee, axis_definitions(pacte, annee), current, previous or None)
     conventions = [c for c in queries.conventions(session) if c.departement_id == departement.id]
     events = aggregation.conventions_in_year([(c.reference, queries.faits(c)) for c in conventions], annee)
     return bilan, events, conventions
@@ -163,11 +169,20 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
     titles = {row["reference"]: f"{row['reference']} – {row['partenaires']}" for row in ctx["annexes"]}
     annex_pdfs = _annex_pdfs(ws, report, signed_in_year, pdfa, annee, titles)
     _release_memory()  # what checking the annexes used goes back to the system before the assembly
-    pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report, pdfa)
+    return _compile(ws, report, template, ctx, docx_data, annex_pdfs, reference, meta, target, f"bilan-{annee}",
+                    sortie, pdfa)
+
+
+def _compile(ws: Workspace, report: BilanReport, template: Any, ctx: dict[str, Any], docx_data: bytes,
+             annex_pdfs: list[tuple[str, Path]], reference: str, meta: dict[str, Any], target: Path, cle: str,
+             sortie: Path | None, pdfa: bool) -> BilanReport:
+    """Lay the bilan out with its table of contents, compile it with its annexes and the PDI/PTI (as it stood on
+    31 December of the year), record it, unless what it is made from has not changed."""
+    annee = report.annee
+    pacte_pdf, pacte_bookmarks = _pacte_pdf(ws, reference, report, pdfa, dt.date(annee, 12, 31))
     fingerprint = context.fingerprint({"context": ctx, "template": template.sha256, "pdfa": pdfa,
                                        "annexes": [(r, sha256_bytes(p.read_bytes())) for r, p in annex_pdfs],
                                        "pacte": sha256_bytes(pacte_pdf.read_bytes())})
-    cle = f"bilan-{annee}"
     with ws.db.session() as session:
         documents = DocumentStore(session, ws)
         current = documents.current(cle, NATURE, "pdf")
@@ -185,6 +200,43 @@ def compile_bilan(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
         _write(ws, target, cle, docx_data, compiled, fingerprint, template.data, pdfa, report)
     _copy(target, sortie, report)
     return report
+
+
+@holding("documents")
+def compile_etape(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa: bool = True,
+                  departement: str | None = None, seance: dt.date | None = None,
+                  deliberation: str | None = None) -> BilanReport:
+    """The bilan d'étape at the end of *annee*: the programme since its adoption — figures year by year and
+    cumulated, where each fiche stands, the revisions and the actions they brought — with the yearly bilan's front
+    matter and délibération, and the PDI/PTI in force on 31 December as its annex."""
+    cache = TemplateCache(ws)
+    target = ws.archives / "bilans" / str(annee) / f"bilan-etape-{annee}.pdf"
+    _check_copy(ws, sortie, target)
+    report = BilanReport(annee, ws.relative(target), "cree")
+    end = dt.date(annee, 12, 31)
+    with ws.db.session() as session:
+        pacte = pacte_for_year(session, annee, departement)
+        known = queries.pacte_versions(pacte)
+        start = max(pacte.periode_debut, pacte.adoption_date.year if pacte.adoption_date else pacte.periode_debut)
+        years = tuple(range(start, annee + 1))
+        lines = queries.realisations(session, pacte.departement, years)
+        with_figures = sorted({r.annee for r in lines})
+        years = tuple(y for y in years if y >= (with_figures[0] if with_figures else annee))
+        bilans = [aggregation.aggregate(y, axis_definitions(pacte, y), figures([r for r in lines if r.annee == y]))
+                  for y in years]
+        template = cache.get(ETAPE_TEMPLATE)
+        ctx = context.bilan_etape_context(pacte, annee, bilans, revisions.in_force(known, end),
+                                          [v for v in known if v.rang > 0 and v.date is not None and v.date <= end],
+                                          suivi.history(session, pacte, end), seance=seance, deliberation=deliberation)
+        missing = {(template.name, path): [f"bilan d'étape {annee}"] for path in template.missing(ctx)}
+        if missing:
+            raise missing_variables(missing)
+        docx_data = template.render(ctx)
+        meta = {"departement": pacte.departement.nom, "titre": pacte.titre,
+                "periode": (pacte.periode_debut, pacte.periode_fin), "etape": True}
+        reference = pacte.reference
+    return _compile(ws, report, template, ctx, docx_data, [], reference, meta, target, f"bilan-etape-{annee}",
+                    sortie, pdfa)
 
 
 def _check_copy(ws: Workspace, sortie: Path | None, target: Path) -> None:
@@ -303,10 +355,11 @@ def _acts_in_force(c: Convention, end: dt.date) -> list[tuple[str, int, str]]:
             for date, nature, numero in sorted(dated)]
 
 
-def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport, pdfa: bool) -> tuple[Path, list[Bookmark]]:
-    """The PDI/PTI PDF, made or brought up to date first (in PDF/A for a PDF/A bilan; a PDF/A copy is never
-    replaced by a plain one), with its bookmarks."""
-    made = pdi_pti.generate_pacte(ws, reference, pdfa=pdfa)
+def _pacte_pdf(ws: Workspace, reference: str, report: BilanReport, pdfa: bool,
+               au: dt.date) -> tuple[Path, list[Bookmark]]:
+    """The PDI/PTI PDF as it stood on *au*, made or brought up to date first (in PDF/A for a PDF/A bilan; a PDF/A
+    copy is never replaced by a plain one), with its bookmarks."""
+    made = pdi_pti.generate_pacte(ws, reference, pdfa=pdfa, au=au)
     if made.status != "inchange":
         report.notes.append(f"Le PDI/PTI {reference} a été mis à jour pour l'annexe 2 : {made.pdf}.")
     path = ws.root / str(made.pdf)

@@ -26,7 +26,7 @@ from pacte_docs.workspace import Workspace, default_template_fingerprints, packa
 # The context each template is checked against; every other template renders a convention.
 KIND = {"avenant": "avenant", "renouvellement": "renouvellement", "denonciation": "denonciation", "relance": "relance",
         "bordereau": "bordereau", "pdi_pti": "pdi_pti", "bilan_annuel": "bilan_annuel",
-        "point_etape": "point_etape"}
+        "point_etape": "point_etape", "bilan_etape": "bilan_etape"}
 
 
 @dataclass

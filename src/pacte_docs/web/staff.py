@@ -53,7 +53,8 @@ TEMPLATE_LABELS = {"convention_ccas": "convention avec un CCAS ou une commune",
                    "denonciation": "lettre de dénonciation", "relance": "lettre de relance des pièces",
                    "pdi_pti": "PDI/PTI", "bilan_annuel": "bilan annuel",
                    "bordereau": "bordereau de signature (circuit de visas et signatures)",
-                   "point_etape": "point d'étape du PDI/PTI pour le comité de pilotage"}
+                   "point_etape": "point d'étape du PDI/PTI pour le comité de pilotage",
+                   "bilan_etape": "bilan d'étape du PDI/PTI, à mi-parcours"}
 
 
 def attachment(data: bytes, name: str, media_type: str) -> Response:
