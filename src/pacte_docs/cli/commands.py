@@ -274,7 +274,12 @@ def demo_command(state: State, dossier: Path | None) -> None:
     for pacte in report.pactes:
         pages = f", {pacte.pages} pages" if pacte.pages else ""
         click.echo(f"  PDI/PTI {pacte.reference} ({pacte.libelle}) : {pacte.docx} et {pacte.pdf}{pages}")
+    for point in report.points:
+        click.echo(f"  Point d'étape du comité de pilotage du {date_longue(point.date)} : {point.docx} et {point.pdf}")
     for compiled in report.bilans:
+        if compiled.etape:
+            click.echo(f"  Bilan d'étape {compiled.annee} : {compiled.chemin} ({compiled.pages} pages)")
+            continue
         click.echo(f"  Bilan {compiled.annee} pour l'Assemblée : {compiled.chemin} ({compiled.pages} pages, "
                    f"conventions en annexe : {', '.join(compiled.annexes) or 'aucune'})")
     if report.history:

@@ -47,6 +47,7 @@ class BilanReport:
     annexes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     copie: str | None = None  # the copy written where --sortie said
+    etape: bool = False  # the mid-course bilan d'étape
 
 
 # ---------------------------------------------------------------- gathering the data
@@ -212,7 +213,7 @@ def compile_etape(ws: Workspace, annee: int, *, sortie: Path | None = None, pdfa
     cache = TemplateCache(ws)
     target = ws.archives / "bilans" / str(annee) / f"bilan-etape-{annee}.pdf"
     _check_copy(ws, sortie, target)
-    report = BilanReport(annee, ws.relative(target), "cree")
+    report = BilanReport(annee, ws.relative(target), "cree", etape=True)
     end = dt.date(annee, 12, 31)
     with ws.db.session() as session:
         pacte = pacte_for_year(session, annee, departement)

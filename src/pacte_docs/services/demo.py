@@ -12,7 +12,7 @@ from pacte_docs.formatting import date_longue
 from pacte_docs.intake.importer import ImportReport
 from pacte_docs.registry import journal, queries
 from pacte_docs.rules import alerts
-from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti, pieces, records
+from pacte_docs.services import bilan, generation, lifecycle, notify, pdi_pti, pieces, point_etape, records
 from pacte_docs.services.generation import GenerationReport, Progress
 from pacte_docs.workspace import InitReport, Workspace, init_workspace
 
@@ -32,6 +32,7 @@ class DemoReport:
     calendrier: Path | None = None
     pactes: list[pdi_pti.PacteReport] = field(default_factory=list)
     bilans: list[bilan.BilanReport] = field(default_factory=list)
+    points: list[point_etape.PointReport] = field(default_factory=list)
 
 
 def demo_files() -> list[tuple[str, bytes]]:
@@ -103,6 +104,7 @@ def _documents_owed(ws: Workspace, on: dt.date) -> list[str]:
 
 PACTE, PACTE_ADOPTED = "PACTE-2016-2020", D(2016, 10, 17)
 REVISION = ("2019-04-0019", D(2019, 3, 25), "nouvelles actions pour 2019-2020")
+POINTS_ETAPE = (D(2019, 6, 14), D(2019, 12, 10))  # the comité de pilotage meets twice a year
 
 
 def _pacte_story(ws: Workspace, on: dt.date) -> list[str]:
@@ -147,7 +149,9 @@ def run(root: Path, on: dt.date, base_url: str | None = None, progress: Progress
             references = [p.reference for p in queries.pactes(session)]
         report.pactes = [pdi_pti.generate_pacte(ws, PACTE, au=PACTE_ADOPTED)]  # the text adopted in 2016
         report.pactes += [pdi_pti.generate_pacte(ws, reference) for reference in references]
-        report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR)]  # figures for 2018 and 2019: an evolution
+        report.points = [point_etape.produce(ws, PACTE, day) for day in POINTS_ETAPE]
+        report.bilans = [bilan.compile_bilan(ws, BILAN_YEAR),  # figures for 2018 and 2019: an evolution
+                         bilan.compile_etape(ws, BILAN_YEAR)]  # and the pacte at mid-course
         report.statuts = {row["reference"]: row["statut"] for row in records.list_conventions(ws, on)}
         report.alertes = notify.due(ws, on)
         report.calendrier = ws.root / "echeances.ics"

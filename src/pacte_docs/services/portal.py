@@ -24,17 +24,19 @@ from pacte_docs.kinds import ConventionType, Statut
 from pacte_docs.registry import journal, queries
 from pacte_docs.registry.models import Convention, ConventionPartenaire, Document, Etape, Pacte, Partenaire
 from pacte_docs.rules import echeances, periods
-from pacte_docs.services import access, notify, pieces
+from pacte_docs.services import access, notify, pieces, suivi
 from pacte_docs.services.access import Link
 from pacte_docs.workspace import Workspace
 
 PAGE_SIZE = 100  # lines of the board per page: a phone shows them, a 10 000-convention registry stays fast
-PUBLIC_NATURES = ("pdi_pti", "bilan")  # documents every link may read: they go to the Assemblée anyway
+# documents every link may read: they go to the Assemblée anyway (and the comité de pilotage's points d'étape)
+PUBLIC_NATURES = ("pdi_pti", "bilan", "point_etape")
 MEDIA_TYPES = {"pdf": "application/pdf",
                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 NATURE_LABELS = {"convention": "Convention", "avenant": "Avenant", "renouvellement": "Décision de renouvellement",
                  "denonciation": "Lettre de dénonciation", "signe": "Copie signée", "pdi_pti": "PDI/PTI",
-                 "bilan": "Bilan annuel", "piece": "Pièce reçue du partenaire", "relance": "Lettre de relance"}
+                 "bilan": "Bilan annuel", "piece": "Pièce reçue du partenaire", "relance": "Lettre de relance",
+                 "point_etape": "Point d'étape du comité de pilotage"}
 
 
 def _theirs(who: Link) -> Any:
@@ -269,15 +271,25 @@ def publications(ws: Workspace) -> dict[str, Any]:
         documents = list(session.scalars(select(Document).where(
             mine, Document.nature.in_(PUBLIC_NATURES), Document.archive.is_(False))
             .order_by(Document.cle.desc(), Document.format.desc())))
-        pactes = [{"reference": p.reference, "titre": p.titre, "periode": f"{p.periode_debut}–{p.periode_fin}",
-                   "adoption": p.adoption_date,
-                   "documents": [_document_row(d) for d in documents if d.nature == "pdi_pti" and d.cle == p.reference]}
-                  for p in session.scalars(select(Pacte).order_by(Pacte.periode_debut.desc(), Pacte.reference))]
+        pactes = []
+        for p in session.scalars(select(Pacte).order_by(Pacte.periode_debut.desc(), Pacte.reference)):
+            mine_docs = [d for d in documents if d.nature in ("pdi_pti", "point_etape")
+                         and (d.cle == p.reference or d.cle.startswith(f"{p.reference}-"))]
+            revised = [v for v in queries.pacte_versions(p) if v.rang > 0]
+            pactes.append({
+                "reference": p.reference, "titre": p.titre, "periode": f"{p.periode_debut}–{p.periode_fin}",
+                "adoption": p.adoption_date,
+                "revisions": [{"numero": v.numero, "date": v.date, "objet": v.objet} for v in revised],
+                "documents": [_document_row(d) for d in mine_docs if d.nature == "pdi_pti"],
+                "points": [_document_row(d) for d in mine_docs if d.nature == "point_etape"],
+                "suivi": suivi.board(session, p)})
         bilans: dict[str, list[dict[str, Any]]] = {}
         for d in documents:
             if d.nature == "bilan":
                 bilans.setdefault(d.cle, []).append(_document_row(d))
-    return {"pactes": pactes, "bilans": sorted(bilans.items(), reverse=True)}
+    named = [(f"Bilan d'étape {cle.rsplit('-', 1)[1]}" if cle.startswith("bilan-etape-") else
+              f"Bilan {cle.removeprefix('bilan-')}", docs) for cle, docs in sorted(bilans.items(), reverse=True)]
+    return {"pactes": pactes, "bilans": named}
 
 
 # ---------------------------------------------------------------- downloads
