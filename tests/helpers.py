@@ -28,7 +28,7 @@ from sqlalchemy import select
 from pacte_docs.cli import cli
 from pacte_docs.documents.outline import Bookmark, read_bookmarks
 from pacte_docs.intake.exporter import registry_records
-from pacte_docs.registry.models import Convention, Document
+from pacte_docs.registry.models import Convention, Document, SuiviFiche
 from pacte_docs.registry.queries import pacte_record, pactes
 from pacte_docs.workspace import Workspace
 
@@ -39,6 +39,10 @@ def registry_state(root: Path, base: str | None) -> dict[str, Any]:
         with ws.db.session() as session:
             state = registry_records(session)
             state["pactes"] = [pacte_record(p) for p in pactes(session)]
+            state["revisions"] = [(p.reference, r.rang, r.numero, r.date, r.contenu, r.changements)
+                                  for p in pactes(session) for r in p.revisions]
+            state["suivi"] = sorted((s.pacte_id, s.cible, s.date, s.etat, s.commentaire, s.referent)
+                                    for s in session.query(SuiviFiche).all())
             state["documents"] = sorted(  # type: ignore[assignment]  # tuples, for a stable comparison
                 (d.chemin, d.sha256, d.archive, d.version) for d in session.query(Document).all())
             return state

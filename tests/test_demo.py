@@ -34,7 +34,8 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     assert "avenant n° 1 enregistré" in result.stdout
     assert (root / "conventions/CCAS-2024-002/CCAS-2024-002-avenant-1.pdf").is_file()
     assert (root / "echeances.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
-    assert "2 départements, 14 partenaires, 12 conventions, 1 PDI/PTI et 26 lignes de réalisations importés" \
+    # the 2019 figures are imported once the 2019 revision has brought the fiches they count
+    assert "2 départements, 14 partenaires, 12 conventions, 1 PDI/PTI et 11 lignes de réalisations importés" \
         in result.stdout
     references = sorted(p.name for p in (root / "conventions").iterdir())
     assert references == ["ASSO-2023-011", "ASSO-2024-007", "CCAS-2024-001", "CCAS-2024-002", "CCAS-2024-003",
@@ -54,8 +55,9 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=False)
     # 12 conventions + 1 avenant + 1 renewal act + 1 dénonciation letter + the PDI/PTI + the bilan, in DOCX and
     # PDF; the draft signed during the demo archived (DOCX and PDF)
-    # and the compte rendu financier received, the reminder letter in DOCX and PDF (pacte pieces)
-    assert check.returncode == 0 and "39 fichier(s) vérifié(s)" in check.stdout, check.stdout
+    # and the compte rendu financier received, the reminder letter in DOCX and PDF (pacte pieces); the PDI/PTI as
+    # adopted in 2016, two points d'étape and the bilan d'étape 2019, in DOCX and PDF
+    assert check.returncode == 0 and "47 fichier(s) vérifié(s)" in check.stdout, check.stdout
     # Every signed act's last page holds the end of its last article with « Fait à » and the signatures (the
     # renewal act of PE-2016-001 is one that LibreOffice alone lays out with its last heading stranded).
     for act in sorted((root / "conventions").glob("*/*.pdf")):
@@ -92,9 +94,10 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     report = subprocess.run([sys.executable, "-m", "pacte_docs", "--espace", str(root), "archives", "verifier",
                              "--conformite"], capture_output=True, text=True, check=False, env=env)
     assert report.returncode == 0 and "Conformité des PDF" in report.stdout
-    # the 17 acts, PDI/PTI and bilan, and the reminder letter of the documents owed
-    assert report.stdout.count("fr-FR") == 18 and "non accessible" not in report.stdout
-    assert "sans PDF/A-2b" not in report.stdout and "Les 18 PDF en vigueur sont en PDF/A-2b" in report.stdout
+    # the 17 acts, PDI/PTI and bilan, and the reminder letter of the documents owed; the PDI/PTI as adopted in
+    # 2016, the two points d'étape and the bilan d'étape
+    assert report.stdout.count("fr-FR") == 22 and "non accessible" not in report.stdout
+    assert "sans PDF/A-2b" not in report.stdout and "Les 22 PDF en vigueur sont en PDF/A-2b" in report.stdout
     # The demo's ended conventions go to the Archives as a SEDA 2.3 package valid against the official schemas.
     config = root / "pacte.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("[archivage]", "[archivage-exemple]")
@@ -116,14 +119,24 @@ def test_demo_builds_every_convention_in_docx_and_pdf(tmp_path: Path) -> None:
     for binary in manifest.iterfind(".//s:BinaryDataObject", namespaces=seda):
         content = archive.read(binary.findtext("s:Uri", namespaces=seda))
         assert binary.findtext("s:MessageDigest", namespaces=seda) == hashlib.sha512(content).hexdigest()
-    pacte = root / "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf"
-    assert "PDI/PTI PACTE-2016-2020 : archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx et " \
-           "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.pdf" in result.stdout
-    text = " ".join(pdf_text(pacte).split())
+    folder = root / "archives/pdi-pti/PACTE-2016-2020"
+    assert "PDI/PTI PACTE-2016-2020 (texte adopté le 17 octobre 2016) : archives/pdi-pti/PACTE-2016-2020/" \
+           "PACTE-2016-2020-2016-10-17.docx et archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020-2016-10-17.pdf" \
+           in result.stdout
+    assert "PDI/PTI PACTE-2016-2020 (version consolidée par la délibération n° 2019-04-0019 du 25 mars 2019) : " \
+           "archives/pdi-pti/PACTE-2016-2020/PACTE-2016-2020.docx" in result.stdout
+    text = " ".join(pdf_text(folder / "PACTE-2016-2020-2016-10-17.pdf").split())
+    revised = " ".join(pdf_text(folder / "PACTE-2016-2020.pdf").split())
     assert "Pacte solidarité Essonne : du social vers l'emploi" in text
     assert "Adopté par l'Assemblée départementale le 17 octobre 2016" in text
-    fiches = [line for line in text.split("Fiche action n° ")[1:]]
-    assert len({f.split(" ")[0] for f in fiches}) >= 12  # at least 12 fiches-actions
+    numbers = {f.split(" ")[0] for f in text.split("Fiche action n° ")[1:]}
+    assert len(numbers) == 10  # the fiches adopted in 2016; the 2019 revision brings the seed's four new actions
+    assert {f.split(" ")[0] for f in revised.split("Fiche action n° ")[1:]} - numbers == {"2.3", "4.1", "4.3", "5.2"}
+    assert "Révisé par l'Assemblée départementale le 25 mars 2019" in revised
+    assert "Point d'étape du comité de pilotage du 10 décembre 2019" in result.stdout
+    assert "Bilan d'étape 2019 : archives/bilans/2019/bilan-etape-2019.pdf" in result.stdout
+    etape = " ".join(pdf_text(root / "archives/bilans/2019/bilan-etape-2019.pdf").split())
+    assert "Au 31 décembre 2019, 14 fiches-actions en vigueur : 11 en cours, 2 ajustées, 1 réalisée." in etape
     # Nothing later than its date: the 2016 documents know neither 2019 nor France Travail nor the merged commune
     # of Évry-Courcouronnes (2019); nobody is named whom no source names for that date (a title alone, and a
     # line to sign on).

@@ -24,7 +24,8 @@ def test_committed_templates_are_the_recorded_defaults() -> None:
     files = {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in PACKAGE_TEMPLATES.glob("*.docx")}
     assert set(files) == set(manifest) == {"avenant", "bilan_annuel", "bordereau", "convention_ccas",
                                            "convention_france_travail",
-                                           "convention_subvention", "denonciation", "pdi_pti", "point_etape", "bilan_etape",
+                                           "convention_subvention", "denonciation", "pdi_pti", "point_etape",
+                                           "bilan_etape",
                                            "relance", "renouvellement"}
     changed = [name for name, sha in files.items() if manifest[name]["actuel"] != sha]
     assert changed == [], "modèle modifié : lancez « python outils/empreintes_modeles.py » et committez l'empreinte"

@@ -404,11 +404,13 @@ def _check_partners(entry: _Clean, field_name: str, codes: list[str], known: set
 
 def _check_revised(session: Session, entry: _Clean, problems: list[Problem]) -> None:
     """A revised pacte's axes and fiches change by revision only (`pacte pdi-pti reviser`), never by an import that
-    would rewrite what a délibération adopted; the same content (an export re-imported) passes."""
+    would rewrite what a délibération adopted; a file that gives them as they are (an export) or as first adopted
+    (the pacte's own file, imported again) passes, and leaves them as they are."""
     found = session.scalar(select(Pacte).where(Pacte.reference == entry.values["reference"]))
     if found is None or not found.revisions:
         return
-    if queries.pacte_record(found)["axes"] != entry.values["axes"]:
+    known = (queries.pacte_record(found)["axes"], queries.version_axes(queries.pacte_versions(found)[0]))
+    if entry.values["axes"] not in known:
         last = found.revisions[-1]
         problems.append(Problem(entry.item.source, entry.item.place("axes"), "axes",
                                 f"le PDI/PTI {found.reference} a été révisé (délibération n° {last.numero} du "

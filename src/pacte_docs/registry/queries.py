@@ -414,6 +414,13 @@ def upsert_suivi(session: Session, pacte: Pacte, cible: str, on: dt.date, etat: 
     return "cree"
 
 
+def version_axes(version: revisions.Version) -> list[dict[str, Any]]:
+    """A version's axes and fiches in the import format (as `pacte_record` gives the registry's)."""
+    return [{**{name: getattr(a, name, None) for name in AXE_FIELDS},
+             "fiches": [{name: getattr(f, name, None) for name in FICHE_FIELDS} for f in a.fiches]}
+            for a in revisions.as_objects(version.axes)]
+
+
 def upsert_pacte(session: Session, data: dict[str, Any], departement: Departement,
                  cosignataires: list[Partenaire]) -> tuple[Pacte, str]:
     """Create or replace a pacte with its axes and fiches; unchanged when the file says what the registry holds."""
@@ -422,6 +429,9 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
                                              "cosignataires", "contexte", "diagnostic", "methode", "gouvernance",
                                              "engagements", "axes")}
     wanted["departement"] = departement.code
+    revised = found is not None and bool(found.revisions)
+    if found is not None and revised:  # its axes and fiches change by revision only (the importer checked the file)
+        wanted["axes"] = pacte_record(found)["axes"]
     if found is not None and pacte_record(found) == wanted:
         return found, "inchange"
     status = "modifie"
@@ -430,7 +440,8 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
         session.add(found)
         status = "cree"
     else:
-        found.axes.clear()  # deleted before the new ones are inserted: (pacte, numero) stays unique
+        if not revised:
+            found.axes.clear()  # deleted before the new ones are inserted: (pacte, numero) stays unique
         found.liens.clear()
         session.flush()
     found.departement_id = departement.id
@@ -441,6 +452,8 @@ def upsert_pacte(session: Session, data: dict[str, Any], departement: Departemen
     found.adoption_instance, found.adoption_date = data["adoption"]["instance"], data["adoption"]["date"]
     found.adoption_numero = data["adoption"]["numero"]
     found.liens = [PacteCosignataire(partenaire=p, rang=i) for i, p in enumerate(cosignataires)]
+    if revised:
+        return found, status
     found.axes = [
         Axe(**{name: axe[name] for name in AXE_FIELDS},
             fiches=[FicheAction(rang=i, **{name: fiche[name] for name in FICHE_FIELDS})

@@ -41,7 +41,8 @@ def record(ws: Workspace, reference: str | None, fiche: str, etat: str, *, on: d
     """`pacte pdi-pti suivi REF FICHE --etat ETAT`: the state of a fiche (or an axe) on a date, checked first."""
     cible = revisions.target(fiche)
     if cible is None:
-        raise PacteError(f"« {fiche} » ne désigne ni une fiche-action (« 1.1 ») ni un axe (« axe 2 »).")
+        raise PacteError(f"« {fiche} » ne désigne ni une fiche-action (« 1.1 ») ni un axe (« axe 2 »). Rien n'a été "
+                         "enregistré.")
     try:
         state = ETAT(etat)
         comment = COMMENT(commentaire) if commentaire is not None else None
