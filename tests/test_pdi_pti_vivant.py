@@ -379,3 +379,27 @@ def test_the_demo_s_point_d_etape_and_bilan_d_etape_state_what_each_fiche_became
     annex = bookmarks(compiled)[-1]
     assert [a.title.split(" –")[0] for a in annex.children] == [f"Axe {n}" for n in range(1, 6)]
     assert sum(len(a.children) for a in annex.children) == 14  # the PDI/PTI in force on 31 December 2019
+
+
+def test_a_revision_from_the_workbook_s_sheets_and_states_exported_and_imported_again(pacte: Pacte,
+                                                                                     tmp_path: Path) -> None:
+    pacte("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 1)))))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "fiches-actions"
+    sheet.append(["operation", "axe", "numero", "intitule", "objectifs", "motif"])
+    sheet.append(["ajouter", 2, "2.2", "Atelier « code de la route »", "Objectif un\nObjectif deux", None])
+    sheet.append(["clore", None, "1.2", None, None, "Action reprise par une SIAE."])
+    book.save(tmp_path / "revision.xlsx")
+    out = pacte("pdi-pti", "reviser", "PTI-2024-2027", str(tmp_path / "revision.xlsx"), "--deliberation", "2025-07",
+                "--date", "2025-07-07").output
+    assert "Fiche 2.2 ajoutée : Atelier « code de la route »" in out
+    assert "— Action reprise par une SIAE." in out
+    pacte("--au", "2025-09-30", "pdi-pti", "suivi", "PTI-2024-2027", "2.2", "--etat", "en cours", "--date",
+          "2025-09-01", "--commentaire", "Premier atelier = 12 inscrits.")
+    before = registry_state(pacte.root, pacte.base)
+    exported = tmp_path / "registre.xlsx"
+    pacte("exporter", str(exported))
+    again = pacte("importer", str(exported)).output
+    assert "états des fiches-actions : 1 inchangé" in again and "PDI/PTI : 1 inchangé" in again
+    assert registry_state(pacte.root, pacte.base) == before

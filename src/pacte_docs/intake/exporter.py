@@ -107,6 +107,7 @@ def registry_records(session: Session, lifecycle: bool = False) -> dict[str, lis
         "partenaires": [partenaire_record(p) for p in queries.partenaires(session)],
         "conventions": records,
         "realisations": [queries.realisation_record(r) for r in queries.realisations(session)],
+        "suivi": [queries.suivi_record(row) for row in queries.suivi_rows(session)],
     }
 
 
@@ -169,13 +170,15 @@ def _export_registry(path: Path, fmt: str, records: dict[str, list[dict[str, Any
             document["pacte"] = pacte
         if records["realisations"]:
             document["realisations"] = [_prune(r) for r in records["realisations"]]
+        if records["suivi"]:
+            document["suivi"] = [_prune(r) for r in records["suivi"]]
         text = "# Registre pacte_docs, exporté pour être relu ou réimporté avec « pacte importer ».\n" + _yaml(document)
         write_atomic(path, text.encode("utf-8"))
         return [path]
     if fmt == "csv":
         written = []
         for section, rows in records.items():
-            if not rows and section in ("realisations", *readers.LIFE):
+            if not rows and section in ("realisations", "suivi", *readers.LIFE):
                 continue  # nothing of that kind yet: no empty file to re-import
             target = path.with_name(f"{path.stem}-{section}.csv")
             write_atomic(target, _csv(section, rows, raw).encode("utf-8-sig"))

@@ -17,7 +17,7 @@ from pacte_docs.intake import import_format, readers
 # pacte before its axes, the axes before their fiches-actions.
 SHEETS = [("departement", "departement"), ("partenaires", "partenaires"), ("conventions", "conventions"),
           ("realisations", "realisations"), ("pacte", "pacte"), ("axes", "axes"), ("fiches-actions", "fiches"),
-          ("engagements", "engagements")]
+          ("engagements", "engagements"), ("suivi", "suivi")]
 LIFE_SHEETS = [(name, name) for name in readers.LIFE]  # an export's: what happened to each convention
 SHEET_OF = {section: sheet for sheet, section in SHEETS + LIFE_SHEETS}
 
@@ -54,6 +54,12 @@ MEANING = {
     "fiches.partenaires": "partenaires associés à la fiche-action",
     "engagements.partenaire": "code d'un cosignataire du pacte",
     "engagements.engagement": "un engagement par ligne de la feuille",
+    "suivi.pacte": "référence du PDI/PTI (vide s'il n'y en a qu'un)",
+    "suivi.fiche": "numéro de la fiche-action (« 1.1 ») ; ou bien, colonne axe, le numéro de l'axe",
+    "suivi.date": "date du constat ; un état par fiche et par date, l'historique est gardé",
+    "suivi.etat": "à engager, en cours, réalisée, ajustée, suspendue ou abandonnée",
+    "suivi.commentaire": "ce qui a été fait ou ajusté, en une ou deux phrases",
+    "suivi.referent": "référent thématique, s'il change (une fonction ou un agent)",
 }
 
 # The example row of each sheet of the blank workbook (Essonne, as the demonstration): written in grey, passed
@@ -82,6 +88,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "fiches": {"axe": 1, "numero": "1.1", "intitule": "Accompagnement global avec France Travail",
                "budget": Decimal("250000.00")},
     "engagements": {"partenaire": "FT-91", "engagement": "Désigner un conseiller référent par agence."},
+    "suivi": {"pacte": "PTI-2025-2028", "fiche": "1.1", "date": dt.date(2025, 6, 30), "etat": "en_cours",
+              "commentaire": "Premières entrées en accompagnement global."},
 }
 
 

@@ -385,6 +385,12 @@ class SuiviFiche(Base):
     par: Mapped[str] = mapped_column(String(300))
     enregistre_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
+    pacte: Mapped[Pacte] = relationship(lazy="joined")
+
+    @property
+    def pacte_reference(self) -> str:
+        return self.pacte.reference
+
 
 class Realisation(Base):
     """Yearly aggregated figures of an axis, a fiche-action or a convention — never a person."""

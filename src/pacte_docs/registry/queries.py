@@ -421,6 +421,20 @@ def version_axes(version: revisions.Version) -> list[dict[str, Any]]:
             for a in revisions.as_objects(version.axes)]
 
 
+def suivi_rows(session: Session) -> list[SuiviFiche]:
+    return list(session.scalars(select(SuiviFiche).join(Pacte, Pacte.id == SuiviFiche.pacte_id)
+                                .order_by(Pacte.reference, SuiviFiche.cible, SuiviFiche.date, SuiviFiche.id)))
+
+
+def suivi_record(row: SuiviFiche) -> dict[str, Any]:
+    """A fiche's (or an axe's) state in the import format: the workbook's sheet « suivi »."""
+    kind, _, number = row.cible.partition(":")
+    pacte = row.pacte_reference
+    return {"pacte": pacte, "fiche": number if kind == "fiche" else None,
+            "axe": int(number) if kind == "axe" else None, "date": row.date, "etat": row.etat,
+            "commentaire": row.commentaire, "referent": row.referent}
+
+
 def upsert_pacte(session: Session, data: dict[str, Any], departement: Departement,
                  cosignataires: list[Partenaire]) -> tuple[Pacte, str]:
     """Create or replace a pacte with its axes and fiches; unchanged when the file says what the registry holds."""
