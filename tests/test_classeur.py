@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import Pacte, build_pacte, docx_text, write
 
 SHEETS = ["_lisez-moi", "departement", "partenaires", "conventions", "realisations", "pacte", "axes",
-          "fiches-actions", "engagements"]
+          "fiches-actions", "engagements", "suivi"]
 
 
 def blank(pacte: Pacte, tmp_path: Path) -> tuple[Path, Any]:

@@ -265,7 +265,9 @@ def _read_me(sheet: Any) -> None:
         "Classeur d'import de pacte_docs",
         "",
         "Une feuille par section : departement, partenaires, conventions, realisations, et le PDI/PTI : pacte "
-        "(une ligne), axes, fiches-actions, engagements.",
+        "(une ligne), axes, fiches-actions, engagements, et suivi (l'état de chaque fiche-action, date par date).",
+        "Une révision du PDI/PTI adoptée par délibération se donne à part, par « pacte pdi-pti reviser » : les "
+        "feuilles axes et fiches-actions avec une colonne « operation » (ajouter, modifier ou clore).",
         "La première ligne de chaque feuille porte les noms des colonnes, tels que l'import les lit ; la note de "
         "chaque en-tête donne sa règle (obligatoire ou non, format, valeurs permises).",
         "La ligne grise est un exemple : l'import la passe tant qu'elle reste telle quelle. Écrivez vos données "
