@@ -336,20 +336,24 @@ def test_the_demo_s_point_d_etape_and_bilan_d_etape_state_what_each_fiche_became
     folder = pacte_sqlite.root / FOLDER / "points-etape"
     point = " ".join(docx_text(folder / "PACTE-2016-2020-point-etape-2019-12-10.docx").split())
     assert "Point d'étape au 10 décembre 2019" in point
-    assert "14 fiches-actions en vigueur au 10 décembre 2019 : 11 en cours, 2 ajustées, 1 réalisée." in point
+    assert "14 fiches-actions en vigueur au 10 décembre 2019 : 12 en cours, 2 ajustées." in point
     assert "Ce qui a changé depuis le point d'étape du 14 juin 2019" in point
-    assert "Fiche 5.2 (Mois de l'insertion) : réalisée le 29 novembre 2019 (auparavant : à engager)" in point
+    assert "Fiche 5.2 (Mois de l'insertion) : en cours le 29 novembre 2019 (auparavant : à engager)" in point
     assert "Fiche 2.3 (Crèche associative pour les enfants de parents bénéficiaires du RSA) : en cours le " \
            "31 octobre 2019 (auparavant : à engager)" in point
     # a state before the previous point d'étape is not a change since it
     assert "Fiche 1.1 (Évaluation complète" not in point
     assert "Référent thématique : Chef du service de l'orientation et des parcours" in point
     assert "Référent : Conseillère technique petite enfance" in point
-    assert "18 personnes accompagnées ; 18 entrées ; 11 sorties positives ; 120 000,00 € engagés" in point  # 2.3, 2019
+    # the figures of the last year closed on that day: 2018's (fiche 3.3), none yet for a fiche added in 2019
+    assert "Chiffres 2018" in point and "dernière année close à cette date" in point
+    assert "36 personnes accompagnées ; 24 entrées ; 15 sorties positives ; 374 000,00 € engagés" in point
+    assert "1 personne accompagnée" not in point and "0 sorties positives" not in point
+    assert "0 sortie positive" in point  # fiche 1.1: orientation, no exit counted
     assert "Ajoutée par la délibération n° 2019-04-0019 du 25 mars 2019" in point
     june = " ".join(docx_text(folder / "PACTE-2016-2020-point-etape-2019-06-14.docx").split())
     assert "Révision adoptée par la délibération n° 2019-04-0019 du 25 mars 2019 : fiches 2.3, 4.1, 4.3 et 5.2 " \
-           "ajoutées; fiche 2.1 modifiée." in june or "fiches 2.3, 4.1, 4.3 et 5.2 ajoutées" in june
+           "ajoutées ; fiche 2.1 modifiée." in june
     assert (folder / "PACTE-2016-2020-point-etape-2019-12-10.pdf").read_bytes().startswith(b"%PDF")
 
     result = pacte_sqlite("bilan", "compiler", "2019", "--etape", "--deliberation", "2020-03-0102")
@@ -357,7 +361,9 @@ def test_the_demo_s_point_d_etape_and_bilan_d_etape_state_what_each_fiche_became
     compiled = pacte_sqlite.root / "archives/bilans/2019/bilan-etape-2019.pdf"
     text = " ".join(pdf_text(compiled).split())
     assert "BILAN D'ÉTAPE 2019" in text
-    assert "à sa 4e année sur 5" in text and "des réalisations de 2018 à 2019" in text
+    assert "à sa quatrième année sur cinq" in text and "des réalisations de 2018 à 2019" in text
+    assert "Aucun chiffre n'a été importé pour 2016 et 2017." in text
+    assert "Fiche 2.1 – Accompagnement global conjoint avec Pôle emploi : modifiée (calendrier)." in text
     # figures year by year and cumulated: the 2018 and 2019 files' sums (fiches only)
     years = {"2018": yearly_sums("demo-91-realisations-2018.csv"), "2019": yearly_sums("realisations-91-2019.csv")}
     columns = ("personnes_accompagnees", "entrees", "dont_brsa", "sorties_positives")
@@ -367,7 +373,7 @@ def test_the_demo_s_point_d_etape_and_bilan_d_etape_state_what_each_fiche_became
     total = {c: years["2018"][c] + years["2019"][c] for c in (*columns, "credits_engages", "credits_consommes")}
     assert "Cumul " + " ".join(grouped(total[c]) for c in columns) + f" {grouped(total['credits_engages'])} € " \
            f"{grouped(total['credits_consommes'])} € 2018-2019" in text
-    assert "Au 31 décembre 2019, 14 fiches-actions en vigueur : 11 en cours, 2 ajustées, 1 réalisée." in text
+    assert "Au 31 décembre 2019, 14 fiches-actions en vigueur : 12 en cours, 2 ajustées." in text
     assert "Révision adoptée par la délibération n° 2019-04-0019 du 25 mars 2019 : nouvelles actions 2019-2020" in text
     assert "Fiche 4.1 – Cellule Emploi du Département : ajoutée." in text
     assert "Vu la délibération n° 2019-04-0019 du 25 mars 2019 révisant ce programme ;" in text

@@ -20,6 +20,7 @@ from pacte_docs.formatting import (
     LABELS,
     date_longue,
     effectif,
+    en_lettres,
     evolution,
     moment_long,
     montant,
@@ -966,6 +967,8 @@ def pacte_context(p: Pacte, partners: dict[str, Partenaire], pages: dict[str, in
             "exemplaires": len(signers),
             "revisions": list(revised.values()),
             "en_vigueur_le": max((r.date for r in revisions if r.date), default=p.adoption_date),
+            # whether a revision up to this version closed an axe or a fiche (the preamble then says so)
+            "closes": any(c["operation"] == "clore" for r in revisions for c in r.changements),
         },
         "chapitres": dict(CHAPITRES),
         "cosignataires": cosignataires,
@@ -1281,12 +1284,11 @@ def figures_line(c: aggregation.Chiffres | None) -> str | None:
     if c is None or c.vide:
         return None
     parts = []
-    if c.personnes_accompagnees is not None:
-        parts.append(f"{effectif(c.personnes_accompagnees)} personnes accompagnées")
-    if c.entrees is not None:
-        parts.append(f"{effectif(c.entrees)} entrées")
-    if c.sorties_positives is not None:
-        parts.append(f"{effectif(c.sorties_positives)} sorties positives")
+    for value, one, many in ((c.personnes_accompagnees, "personne accompagnée", "personnes accompagnées"),
+                             (c.entrees, "entrée", "entrées"), (c.sorties_positives, "sortie positive",
+                                                                "sorties positives")):
+        if value is not None:
+            parts.append(f"{effectif(value)} {one if value < 2 else many}")
     if c.credits_engages is not None:
         parts.append(f"{montant(c.credits_engages)} engagés")
     return " ; ".join(parts) or None
@@ -1330,7 +1332,7 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
     changes: list[str] = []
     for r in revisions:
         if r.date is not None and since < r.date <= on:
-            what = "; ".join(revision_summary(r.changements))
+            what = " ; ".join(revision_summary(r.changements))
             changes.append(f"Révision adoptée par {revised[r.rang]['deliberation']} : {what}.")
     for cible, rows in sorted(states.items(), key=lambda kv: revisions_key(kv[0])):
         for index, row in enumerate(rows):
@@ -1346,7 +1348,7 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
         "pacte": {"reference": p.reference, "titre": p.titre,
                   "periode": {"debut": p.periode_debut, "fin": p.periode_fin},
                   "adoption": {"numero": p.adoption_numero, "date": p.adoption_date}},
-        "date": on, "annee": on.year,
+        "date": on, "annee": on.year - 1,  # the figures shown: the last year closed on that day
         "depuis": since, "depuis_court": (f"le point d'étape du {date_longue(since)}" if since_point
                                           else f"l'adoption du {date_longue(since)}"),
         "depuis_texte": (f"Depuis le point d'étape du {date_longue(since)}" if since_point
@@ -1358,6 +1360,10 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
     return result
 
 
+FIELD_NAMES = {"intitule": "intitulé", "contexte": "contexte", "objectifs": "objectifs", "public": "public cible",
+               "pilote": "pilote", "partenaires": "partenaires", "modalites": "modalités de mise en œuvre",
+               "calendrier": "calendrier", "indicateurs": "indicateurs", "budget": "budget prévisionnel",
+               "financeurs": "financeurs", "referent": "référent thématique", "nature": "nature"}
 VERBS = {"ajouter": ("ajoutée", "ajouté"), "modifier": ("modifiée", "modifié"), "clore": ("close", "clos")}
 
 
@@ -1378,8 +1384,8 @@ def revision_summary(changements: list[dict[str, Any]]) -> list[str]:
 
 
 def ordinal(n: int) -> str:
-    """1 → « 1re », 4 → « 4e »."""
-    return "1re" if n == 1 else f"{n}e"
+    """1 → « première », 4 → « quatrième »."""
+    return str(num2words(n, lang="fr", to="ordinal"))
 
 
 def fiches_count(n: int) -> str:
@@ -1466,6 +1472,9 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
     etats, summary = states_summary(counts)
     closed = [c for r in revisions for c in r.changements if c["operation"] == "clore" and c["objet"] == "fiche"]
     first = bilans[0].annee if bilans else annee
+    start = max(pacte.periode_debut, pacte.adoption_date.year if pacte.adoption_date else pacte.periode_debut)
+    gaps = [str(y) for y in range(start, first)]
+    missing_years = " et ".join([", ".join(gaps[:-1]), gaps[-1]] if len(gaps) > 1 else gaps)
     result: dict[str, Any] = typographie({
         "departement": departement_context(pacte.departement),
         "annee": annee, "premiere_annee": first,
@@ -1478,9 +1487,11 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
         "synthese": (f"Adopté le {date_longue(pacte.adoption_date)}, le programme " if pacte.adoption_date
                      else "Le programme ") + f"{pacte.periode_debut}-{pacte.periode_fin} est parvenu au 31 décembre "
                     f"{annee} à sa {ordinal(annee - pacte.periode_debut + 1)} année sur "
-                    f"{pacte.periode_fin - pacte.periode_debut + 1}. Ce bilan d'étape rend compte des réalisations de "
-                    f"{first} à {annee}, année par année et cumulées, de l'avancement de chaque fiche-action et des "
-                    "révisions adoptées depuis son adoption.",
+                    f"{en_lettres(pacte.periode_fin - pacte.periode_debut + 1, 'f')}. Ce bilan d'étape rend compte des "
+                    f"réalisations {'de ' + str(first) + ' à ' + str(annee) if first < annee else 'de ' + str(annee)}"
+                    ", année par année et cumulées, de l'avancement de chaque fiche-action et des révisions adoptées "
+                    "depuis son adoption." + (f" Aucun chiffre n'a été importé pour {missing_years}." if missing_years
+                                              else ""),
         "annees": annees, "cumul": _etape_figures(cumul),
         "fiches_synthese": f"Au 31 décembre {annee}, {fiches_count(total)} en vigueur : {summary}."
                            + (f" Depuis l'adoption, {fiches_count(len(closed))} "
@@ -1494,7 +1505,9 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
                                                       "clore": "close"}[c["operation"]]
                                         if c["objet"] == "fiche" else {"ajouter": "ajouté", "modifier": "modifié",
                                                                        "clore": "clos"}[c["operation"]],
-                                        "motif": c.get("motif")} for c in r.changements]}
+                                        "motif": c.get("motif") or (", ".join(FIELD_NAMES.get(f, f) for f in
+                                                                              c.get("champs", [])) or None)}
+                                       for c in r.changements]}
                       for r in revisions],
         "nouvelles_fiches": [f for a in axes for f in a["fiches"] if f["ajoutee_par"]],
     })

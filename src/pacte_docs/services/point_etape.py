@@ -56,7 +56,7 @@ def produce(ws: Workspace, reference: str | None, on: dt.date, *, depuis: dt.dat
         previous = depuis or _previous(session, ws, ref, on)
         known = queries.pacte_versions(pacte)
         version = revisions.in_force(known, on)
-        lines = queries.realisations(session, pacte.departement, (on.year,))
+        lines = queries.realisations(session, pacte.departement, (on.year - 1,))  # the last year closed
         figures = bilan.figures([r for r in lines if r.cible.startswith("fiche:")])
         template = cache.get(TEMPLATE)
         ctx = context.point_etape_context(pacte, version, [v for v in known if v.rang > 0],
