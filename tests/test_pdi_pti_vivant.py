@@ -409,3 +409,47 @@ def test_a_revision_from_the_workbook_s_sheets_and_states_exported_and_imported_
     again = pacte("importer", str(exported)).output
     assert "états des fiches-actions : 1 inchangé" in again and "PDI/PTI : 1 inchangé" in again
     assert registry_state(pacte.root, pacte.base) == before
+
+
+# ---------------------------------------------------------------- the pages
+
+
+@pytest.mark.lent
+@pytest.mark.navigateur
+def test_the_directors_page_shows_where_each_fiche_stands_on_a_desktop_and_a_phone(pacte_sqlite: Pacte,
+                                                                                  tmp_path: Path,
+                                                                                  browser: Any) -> None:
+    from tests.helpers import create_link, start_server
+    from tests.test_espace_agents import violations
+
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 1)))))
+    revision = write(tmp_path / "r.yaml", {"fiches": [{"numero": "1.2", "operation": "clore", "motif": "Reprise."},
+                                                      {"numero": "2.2", "operation": "ajouter", "intitule": "Nouvelle",
+                                                       "referent": "Cheffe de projet <mobilité>"}]})
+    pacte_sqlite("pdi-pti", "reviser", "PTI-2024-2027", str(revision), "--deliberation", "2025-01", "--date",
+                 "2025-02-03")
+    pacte_sqlite("pdi-pti", "suivi", "PTI-2024-2027", "1.1", "--etat", "suspendue", "--date", "2025-03-03",
+                 "--commentaire", "Local indisponible jusqu'en septembre.")
+    url, _, _ = create_link(pacte_sqlite, "--tout")
+    server = start_server(pacte_sqlite.root)
+    try:
+        for width, phone in ((1280, False), (390, True)):
+            context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=phone, locale="fr-FR",
+                                          bypass_csp=True)
+            page = context.new_page()
+            page.goto(url.replace("http://127.0.0.1:8000", server.url) + "/publications")
+            assert "révisé par la délibération n° 2025-01 du 3 février 2025" in page.locator("main").inner_text()
+            first = page.get_by_role("table").first
+            assert "Axe 1" in first.locator("caption").inner_text()
+            row = first.get_by_role("row").filter(has_text="1.1 –")
+            assert "suspendue" in row.inner_text() and "depuis le 03/03/2025" in row.inner_text()
+            assert "Local indisponible jusqu'en septembre." in row.inner_text()
+            assert first.get_by_role("row").filter(has_text="1.2 –").count() == 0  # closed by the revision
+            second = page.get_by_role("table").nth(1)
+            added = second.get_by_role("row").filter(has_text="2.2 –").inner_text()
+            assert "non renseigné" in added and "Cheffe de projet <mobilité>" in added  # escaped, shown as text
+            assert violations(page) == []
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            context.close()
+    finally:
+        server.stop()
