@@ -149,15 +149,7 @@ def _axe(op: Operation, axes: list[dict[str, Any]], by_axe: dict[int, dict[str, 
                "axes en vigueur : " + ", ".join(str(n) for n in sorted(by_axe)))
         return
     if op.operation == "modifier":
-        given = [name for name in AXE_CONTENT if name in op.given]
-        if not given:
-            refuse(op, "operation", f"rien à modifier dans l'axe {number}", "donnez au moins un champ à changer")
-            return
-        for name in given:
-            current[name] = json_safe(values[name])
-        current["modifie"] = [*current["modifie"], rang]
-        changes.append({"operation": "modifier", "objet": "axe", "numero": str(number), "intitule": current["intitule"],
-                        "champs": given})
+        _amend(op, current, AXE_CONTENT, f"l'axe {number}", rang, changes, refuse)
         return
     axes.remove(current)
     del by_axe[number]
@@ -216,19 +208,25 @@ def _fiche(op: Operation, by_axe: dict[int, dict[str, Any]], fiche_of: Any, chan
                "closez-la et ajoutez une fiche sous l'autre axe")
         return
     if op.operation == "modifier":
-        given = [name for name in FICHE_CONTENT if name in op.given]
-        if not given:
-            refuse(op, "operation", f"rien à modifier dans la fiche {number}", "donnez au moins un champ à changer")
-            return
-        for name in given:
-            fiche[name] = json_safe(values[name])
-        fiche["modifie"] = [*fiche["modifie"], rang]
-        changes.append({"operation": "modifier", "objet": "fiche", "numero": number, "intitule": fiche["intitule"],
-                        "champs": given})
+        _amend(op, fiche, FICHE_CONTENT, f"la fiche {number}", rang, changes, refuse)
         return
     axe["fiches"].remove(fiche)
     changes.append({"operation": "clore", "objet": "fiche", "numero": number, "intitule": fiche["intitule"],
                     "motif": values.get("motif")})
+
+
+def _amend(op: Operation, item: dict[str, Any], fields: tuple[str, ...], name: str, rang: int,
+           changes: list[dict[str, Any]], refuse: Any) -> None:
+    """« modifier »: the fields the row gives replace the item's; the item remembers the revision."""
+    given = [field_name for field_name in fields if field_name in op.given]
+    if not given:
+        refuse(op, "operation", f"rien à modifier dans {name}", "donnez au moins un champ à changer")
+        return
+    for field_name in given:
+        item[field_name] = json_safe(op.values[field_name])
+    item["modifie"] = [*item["modifie"], rang]
+    changes.append({"operation": "modifier", "objet": op.objet, "numero": str(item["numero"]),
+                    "intitule": item["intitule"], "champs": given})
 
 
 def used_numbers(versions: list[Version]) -> tuple[set[int], set[str]]:
