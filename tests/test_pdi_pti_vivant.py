@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -453,3 +454,25 @@ def test_the_directors_page_shows_where_each_fiche_stands_on_a_desktop_and_a_pho
             context.close()
     finally:
         server.stop()
+
+
+def test_the_versions_are_listed_and_a_point_d_etape_before_the_adoption_is_refused(pacte_sqlite: Pacte,
+                                                                                   tmp_path: Path) -> None:
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 1)))))
+    revision = write(tmp_path / "r.yaml", {"fiches": [{"numero": "1.2", "operation": "clore", "motif": "Reprise."},
+                                                      {"numero": "1.3", "operation": "ajouter", "intitule": "X"},
+                                                      {"numero": "1.4", "operation": "ajouter", "intitule": "Y"}]})
+    pacte_sqlite("pdi-pti", "reviser", "PTI-2024-2027", str(revision), "--deliberation", "2025-01", "--date",
+                 "2025-02-03")
+    rows = json.loads(pacte_sqlite("pdi-pti", "versions", "--format", "json").output)
+    assert [(r["rang"], r["deliberation"], r["fiches"], r["changements"]) for r in rows] == [
+        (0, None, 3, "adoption"), (1, "2025-01", 4, "fiches 1.3 et 1.4 ajoutées ; fiche 1.2 close")]
+    before, files = registry_state(pacte_sqlite.root, None), folder_state(pacte_sqlite.root)
+    for args, expected in ((["--date", "2023-05-01"], "Le point d'étape du 01/05/2023 précède l'adoption du PDI/PTI "
+                                                      "PTI-2024-2027 le 01/03/2024"),
+                           (["--date", "2025-05-01", "--depuis", "2025-06-01"], "--depuis 01/06/2025 : donnez une date "
+                                                                                "entre l'adoption du PDI/PTI"),
+                           (["--date", "2025-13-01"], "--date")):
+        result = pacte_sqlite("pdi-pti", "point-etape", *args, ok=False)
+        assert result.exit_code in (1, 2) and expected in result.output, result.output
+    assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == files

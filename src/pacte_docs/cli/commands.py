@@ -1064,6 +1064,25 @@ def pdi_pti_revise(state: State, reference: str, fichier: Path, numero: str, dat
         click.echo(f"  Document consolidé : pacte pdi-pti generer {report.reference}")
 
 
+@pdi_pti_group.command("versions")
+@click.argument("reference", required=False, callback=_key)
+@output_option
+@click.pass_obj
+def pdi_pti_versions(state: State, reference: str | None, fmt: str) -> None:
+    """Liste les versions d'un PDI/PTI : son adoption, puis chaque révision, avec sa
+    délibération et ce qu'elle a ajouté, modifié ou clos.
+
+    \b
+    Exemple :
+      pacte pdi-pti versions PACTE-2016-2020
+    """
+    from pacte_docs.services import pdi_pti
+
+    rows = pdi_pti.history(state.workspace(), reference)
+    emit(rows, {"rang": "Version", "deliberation": "Délibération", "date": "Date", "objet": "Objet",
+                "fiches": "Fiches en vigueur", "changements": "Changements"}, fmt, "Versions du PDI/PTI")
+
+
 @pdi_pti_group.command("suivi")
 @click.argument("reference", callback=_key)
 @click.argument("fiche")

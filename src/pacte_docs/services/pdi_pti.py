@@ -70,6 +70,20 @@ def version_label(version: Version) -> str:
         f" du {date_longue(version.date)}" if version.date else "")
 
 
+def history(ws: Workspace, reference: str | None) -> list[dict[str, Any]]:
+    """`pacte pdi-pti versions`: each version of the pacte (its adoption, then each revision) with what it did;
+    and for each fiche ever adopted, the version that added it, those that amended it and the one that closed it."""
+    with ws.db.session() as session:
+        pacte = queries.pacte(session, reference)
+        rows = []
+        for v in versions(pacte):
+            done = " ; ".join(context.revision_summary(v.changements))
+            rows.append({"rang": v.rang, "deliberation": v.numero, "date": v.date, "objet": v.objet,
+                         "fiches": sum(len(a["fiches"]) for a in v.axes),
+                         "changements": done or ("adoption" if v.rang == 0 else "")})
+        return rows
+
+
 @dataclass
 class RevisionReport:
     reference: str
