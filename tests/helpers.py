@@ -37,13 +37,13 @@ def registry_state(root: Path, base: str | None) -> dict[str, Any]:
     ws = Workspace(root, base)
     try:
         with ws.db.session() as session:
-            state = registry_records(session)
+            state: dict[str, Any] = dict(registry_records(session))
             state["pactes"] = [pacte_record(p) for p in pactes(session)]
             state["revisions"] = [(p.reference, r.rang, r.numero, r.date, r.contenu, r.changements)
                                   for p in pactes(session) for r in p.revisions]
             state["suivi"] = sorted((s.pacte_id, s.cible, s.date, s.etat, s.commentaire, s.referent)
                                     for s in session.query(SuiviFiche).all())
-            state["documents"] = sorted(  # type: ignore[assignment]  # tuples, for a stable comparison
+            state["documents"] = sorted(  # tuples, for a stable comparison
                 (d.chemin, d.sha256, d.archive, d.version) for d in session.query(Document).all())
             return state
     finally:

@@ -476,3 +476,51 @@ def test_the_versions_are_listed_and_a_point_d_etape_before_the_adoption_is_refu
         result = pacte_sqlite("pdi-pti", "point-etape", *args, ok=False)
         assert result.exit_code in (1, 2) and expected in result.output, result.output
     assert registry_state(pacte_sqlite.root, None) == before and folder_state(pacte_sqlite.root) == files
+
+
+@pytest.mark.lent
+@pytest.mark.navigateur
+def test_a_clerk_records_a_fiche_s_state_from_the_staff_pages(pacte_sqlite: Pacte, tmp_path: Path,
+                                                              browser: Any) -> None:
+    from tests.helpers import start_server
+    from tests.test_espace_agents import violations
+
+    pacte_sqlite("importer", str(write(tmp_path / "pti.yaml", build_pacte(fiches_per_axe=(2, 1)))))
+    made = pacte_sqlite("agents", "creer", "claire.dubois@creuse.example.fr", "--nom", "Claire Dubois", "--role",
+                        "redaction", "--lien")
+    invitation = re.search(r"(/connexion/invitation/\S+)", made.output)
+    assert invitation
+    server = start_server(pacte_sqlite.root, au="2025-06-30")
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", bypass_csp=True)
+        page = context.new_page()
+        page.goto(server.url + invitation.group(1))
+        page.get_by_label("Mot de passe", exact=True).fill("une phrase de passe")
+        page.get_by_label("Le même, de nouveau").fill("une phrase de passe")
+        page.keyboard.press("Enter")
+        page.wait_for_url(server.url + "/agents/")
+        page.goto(server.url + "/agents/publications")
+        form = page.locator("form[action='/agents/pdi-pti/suivi']")
+        form.get_by_label("Fiche-action (obligatoire)").select_option("1.2")
+        form.get_by_label("État (obligatoire)").select_option(label="suspendue")
+        form.get_by_label("Date du constat").fill("2025-07-15")  # after the server's day: refused
+        form.get_by_label("Où en est-on").fill("Local indisponible jusqu'en septembre.")
+        before = registry_state(pacte_sqlite.root, None)
+        form.get_by_role("button", name="Enregistrer l'état").click()
+        alert = page.get_by_role("alert").inner_text()
+        assert "Le 15/07/2025 est à venir" in alert and "Rien n'a été enregistré" in alert
+        assert form.get_by_label("Où en est-on").input_value() == "Local indisponible jusqu'en septembre."
+        assert registry_state(pacte_sqlite.root, None) == before
+        assert violations(page) == []
+        form.get_by_label("Date du constat").fill("2025-06-02")
+        form.get_by_role("button", name="Enregistrer l'état").click()
+        assert "PTI-2024-2027, fiche 1.2 : « suspendue » au 2 juin 2025 (enregistré)." in \
+            page.get_by_role("status").inner_text()
+        row = page.get_by_role("table").first.get_by_role("row").filter(has_text="1.2 –").inner_text()
+        assert "suspendue" in row and "Local indisponible jusqu'en septembre." in row
+        assert violations(page) == []
+        context.close()
+    finally:
+        server.stop()
+    state = registry_state(pacte_sqlite.root, None)["suivi"]
+    assert [(c, str(d), e) for _, c, d, e, _, _ in state] == [("fiche:1.2", "2025-06-02", "suspendue")]

@@ -30,7 +30,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pacte_docs.errors import IntegrityError, PacteError
+from pacte_docs.errors import IntegrityError, Invalid, PacteError
+from pacte_docs.formatting import LABELS, date_longue
+from pacte_docs.kinds import EtatFiche
 from pacte_docs.registry import journal
 from pacte_docs.rules import roles
 from pacte_docs.services import agents, portal, records, travaux
@@ -819,16 +821,37 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
     # ------------------------------------------------------------ PDI/PTI and bilans; long work outside the request
 
     async def publications_page(request: Request, agent: Connecte, status: int = 200, erreur: str | None = None,
-                                saisie: dict[str, str] | None = None) -> Response:
+                                saisie: dict[str, str] | None = None, erreur_suivi: str | None = None) -> Response:
         found = await run_in_threadpool(portal.publications, ws)
         return page(request, "agents/publications.html", agent, status=status, rubrique="publications", pub=found,
                     racine="/agents", travaux=await run_in_threadpool(travaux.recent, ws), erreur=erreur,
-                    saisie=saisie or {},
-                    annee=on().year - 1)
+                    saisie=saisie or {}, erreur_suivi=forms.for_pages(erreur_suivi) if erreur_suivi else None,
+                    annee=on().year - 1, aujourdhui=on(), etats=[(e.value, LABELS[e.value]) for e in EtatFiche])
 
     @needs("lecture")
     async def publications(request: Request, agent: Connecte) -> Response:
         return await publications_page(request, agent)
+
+    @needs("redaction")
+    async def follow(request: Request, agent: Connecte) -> Response:
+        """Record where a fiche stands, as `pacte pdi-pti suivi` does."""
+        from pacte_docs.intake import import_format
+        from pacte_docs.services import suivi
+
+        form = await request.form(max_files=0, max_fields=10)
+        entered = {name: str(form.get(name, ""))[:3000] for name in ("pacte", "fiche", "etat", "date", "commentaire")}
+        try:
+            day = import_format.date(entered["date"]) if entered["date"].strip() else on()
+            done = await run_in_threadpool(suivi.record, ws, entered["pacte"] or None, entered["fiche"],
+                                           entered["etat"], on=day, commentaire=entered["commentaire"] or None,
+                                           par=agent.signature, today=on())
+        except (PacteError, Invalid) as exc:
+            why = str(exc) if isinstance(exc, PacteError) else f"Date : {exc.message} ; {exc.fix}."
+            return await publications_page(request, agent, 422, erreur_suivi=why, saisie=entered)
+        verb = {"cree": "enregistré", "modifie": "corrigé", "inchange": "déjà enregistré"}[done.status]
+        request.session["message"] = (f"{done.reference}, {suivi.label(done.cible)} : « {LABELS[done.etat]} » au "
+                                      f"{date_longue(done.date)} ({verb}).")
+        return RedirectResponse(f"/agents/publications#suivi-{done.reference}", status_code=303)
 
     @needs("lecture")
     async def document(request: Request, agent: Connecte) -> Response:
@@ -1068,6 +1091,7 @@ def staff_routes(ws: Workspace, render: Render, on: Callable[[], dt.date], secre
         Route("/agents/documents/{id:int}", document, methods=["GET", "HEAD"]),
         Route("/agents/travaux/documents", start_documents, methods=["POST"]),
         Route("/agents/travaux/bilan", start_bilan, methods=["POST"]),
+        Route("/agents/pdi-pti/suivi", follow, methods=["POST"]),
         Route("/agents/travaux/{id:str}", work_page, methods=["GET", "HEAD"]),
         Route("/connexion/invitation/{jeton:str}", invitation_form, methods=["GET", "HEAD"]),
         Route("/connexion/invitation/{jeton:str}", invitation_accept, methods=["POST"]),
