@@ -1466,8 +1466,9 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
                            "ajoutee_par": added["deliberation"] if added else None,
                            "historique": [{"date": r.date, "etat": label.get(r.etat, r.etat),
                                            "commentaire": r.commentaire} for r in rows]})
+        figures = by_axe.get(a["numero"], aggregation.Chiffres())
         axes.append({"numero": a["numero"], "titre": axe_titre(a["numero"], a["intitule"]), "fiches": fiches,
-                     **_etape_figures(by_axe.get(a["numero"], aggregation.Chiffres()))})
+                     "avec_chiffres": not figures.vide, "resume": figures_line(figures), **_etape_figures(figures)})
     total = sum(len(v) for v in counts.values())
     etats, summary = states_summary(counts)
     closed = [c for r in revisions for c in r.changements if c["operation"] == "clore" and c["objet"] == "fiche"]
@@ -1490,8 +1491,10 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
                     f"{en_lettres(pacte.periode_fin - pacte.periode_debut + 1, 'f')}. Ce bilan d'étape rend compte des "
                     f"réalisations {'de ' + str(first) + ' à ' + str(annee) if first < annee else 'de ' + str(annee)}"
                     ", année par année et cumulées, de l'avancement de chaque fiche-action et des révisions adoptées "
-                    "depuis son adoption." + (f" Aucun chiffre n'a été importé pour {missing_years}." if missing_years
-                                              else ""),
+                    "depuis son adoption." + (" Aucun chiffre de réalisation n'a encore été importé." if cumul.vide
+                                              else f" Aucun chiffre n'a été importé pour {missing_years}."
+                                              if missing_years else ""),
+        "periode_cumul": f"{first}-{annee}" if first < annee else str(annee),
         "annees": annees, "cumul": _etape_figures(cumul),
         "fiches_synthese": f"Au 31 décembre {annee}, {fiches_count(total)} en vigueur : {summary}."
                            + (f" Depuis l'adoption, {fiches_count(len(closed))} "
