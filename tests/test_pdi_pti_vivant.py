@@ -381,6 +381,10 @@ def test_the_demo_s_point_d_etape_and_bilan_d_etape_state_what_each_fiche_became
     assert "APPROUVE le bilan d'étape 2019 du Pacte solidarité Essonne" in text
     assert "Annexe 1 – Le suivi de chaque fiche-action, date par date" in text
     assert "14/12/2018 : ajustée — Chantier interne" in text
+    from pypdf import PdfReader
+
+    metadata = PdfReader(compiled).metadata
+    assert metadata is not None and metadata.title == "Bilan d'étape 2019 de la politique départementale d'insertion"
     titles = [b.title for b in bookmarks(compiled)]
     assert titles[0] == "Synthèse du bilan d'étape" and titles[-1].startswith("Annexe 2 – Fiches-actions du PDI/PTI")
     annex = bookmarks(compiled)[-1]

@@ -83,8 +83,9 @@ def assemble(bilan_pdf: Path, annexes: list[tuple[str, Path]], pacte_pdf: Path, 
     _stamp(writer, work, pdfa, timeout)
     debut, fin = meta["periode"]
     kind = "d'étape" if meta.get("etape") else "annuel"
+    named = "d'étape " if meta.get("etape") else ""
     info = {
-        "/Title": f"Bilan {kind} {annee} de la politique départementale d'insertion",
+        "/Title": f"Bilan {named}{annee} de la politique départementale d'insertion",
         "/Author": meta["departement"],
         "/Subject": f"Bilan {kind} du PDI/PTI {debut}-{fin} « {meta['titre']} », présenté à l'Assemblée "
                     "départementale",
