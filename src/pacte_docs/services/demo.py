@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from pacte_docs.documents.context import revision_summary
 from pacte_docs.formatting import date_longue
 from pacte_docs.intake.importer import ImportReport
 from pacte_docs.registry import journal, queries
@@ -124,10 +125,11 @@ def _pacte_story(ws: Workspace, on: dt.date) -> list[str]:
             numero, date, objet = REVISION
             made = pdi_pti.revise(ws, PACTE, paths["revision-91-2019.yaml"], numero=numero, date=date, objet=objet,
                                   on=on)
-            added = [c["numero"] for c in made.changements if c["operation"] == "ajouter"]
-            lines.append(f"PDI/PTI {PACTE} révisé par la délibération n° {numero} du {date_longue(date)} : fiches "
-                         + ", ".join(added) + " ajoutées.")
-        records.import_files(ws, [paths["realisations-91-2019.csv"], paths["suivi-91-2019.yaml"]])
+            lines.append(f"PDI/PTI {PACTE} révisé par la délibération n° {numero} du {date_longue(date)} : "
+                         + " ; ".join(revision_summary(made.changements)) + ".")
+        imported = records.import_files(ws, [paths["realisations-91-2019.csv"], paths["suivi-91-2019.yaml"]])
+    if imported.changed:
+        lines.append("Importés ensuite — " + " ; ".join(imported.summary()) + ".")
     return lines
 
 

@@ -71,8 +71,8 @@ def version_label(version: Version) -> str:
 
 
 def history(ws: Workspace, reference: str | None) -> list[dict[str, Any]]:
-    """`pacte pdi-pti versions`: each version of the pacte (its adoption, then each revision) with what it did;
-    and for each fiche ever adopted, the version that added it, those that amended it and the one that closed it."""
+    """`pacte pdi-pti versions`: each version of the pacte (its adoption, then each revision), its délibération,
+    how many fiches it holds and what it added, amended and closed."""
     with ws.db.session() as session:
         pacte = queries.pacte(session, reference)
         rows = []
