@@ -1278,6 +1278,27 @@ def sample_bilan_context() -> dict[str, Any]:
 ETAT_ORDER = ("a_engager", "en_cours", "ajustee", "suspendue", "realisee", "abandonnee")
 
 
+def latest_referent(rows: Sequence[Any]) -> str | None:
+    return next((r.referent for r in reversed(rows) if r.referent), None)
+
+
+def fiche_standing(f: dict[str, Any], rows: Sequence[Any], revised: dict[int, dict[str, Any]],
+                   default_referent: str | None = None) -> dict[str, Any]:
+    """Where a fiche stands after its states *rows* (oldest first): its référent (the latest one a state named, else
+    the fiche's, else *default_referent*), its latest state, since when and its comment, the revision that added it,
+    and its whole history. The point d'étape, the bilan d'étape and the pages show these."""
+    last = rows[-1] if rows else None
+    added = revised.get(f.get("ajout") or 0)
+    return {"numero": f["numero"], "intitule": f["intitule"],
+            "referent": latest_referent(rows) or f.get("referent") or default_referent,
+            "etat": LABELS.get(last.etat, last.etat) if last else "non renseigné",
+            "code_etat": last.etat if last else None,
+            "depuis": last.date if last else None, "commentaire": last.commentaire if last else None,
+            "ajoutee_par": added["deliberation"] if added else None,
+            "historique": [{"date": r.date, "etat": LABELS.get(r.etat, r.etat), "commentaire": r.commentaire}
+                           for r in rows]}
+
+
 def figures_line(c: aggregation.Chiffres | None) -> str | None:
     """« 18 entrées ; 11 sorties positives ; 120 000,00 € engagés »: a fiche's figures in one line (small counts
     hidden, as everywhere)."""
@@ -1306,23 +1327,13 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
     counts: dict[str | None, list[str]] = {c: [] for c in (*ETAT_ORDER, None)}
     titles: dict[str, str] = {}
     for a in version.axes:
-        axe_rows = states.get(f"axe:{a['numero']}", [])
-        axe_referent = next((r.referent for r in reversed(axe_rows) if r.referent), None) or a.get("referent")
+        axe_referent = latest_referent(states.get(f"axe:{a['numero']}", [])) or a.get("referent")
         fiches = []
         for f in a["fiches"]:
-            rows = states.get(f"fiche:{f['numero']}", [])
-            last = rows[-1] if rows else None
             titles[f"fiche:{f['numero']}"] = f["intitule"]
-            counts[last.etat if last else None].append(f["numero"])
-            added = revised.get(f.get("ajout") or 0)
-            fiches.append({
-                "numero": f["numero"], "intitule": f["intitule"],
-                "referent": next((r.referent for r in reversed(rows) if r.referent), None) or f.get("referent"),
-                "etat": label.get(last.etat, last.etat) if last else "non renseigné",
-                "depuis": last.date if last else None, "commentaire": last.commentaire if last else None,
-                "chiffres": figures_line(figures.get(f"fiche:{f['numero']}")),
-                "ajoutee_par": added["deliberation"] if added else None,
-            })
+            row = fiche_standing(f, states.get(f"fiche:{f['numero']}", []), revised)
+            counts[row["code_etat"]].append(f["numero"])
+            fiches.append(row | {"chiffres": figures_line(figures.get(f"fiche:{f['numero']}"))})
         added = revised.get(a.get("ajout") or 0)
         axes.append({"numero": a["numero"], "intitule": a["intitule"], "titre": axe_titre(a["numero"], a["intitule"]),
                      "referent": axe_referent, "fiches": fiches,
@@ -1449,23 +1460,14 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
             for f in a.fiches:
                 if f.chiffres is not None:
                     by_fiche[f.numero] = by_fiche.get(f.numero, aggregation.Chiffres()) + f.chiffres
-    label: dict[str | None, str] = {c: LABELS.get(c, c) for c in ETAT_ORDER}
     counts: dict[str | None, list[str]] = {c: [] for c in (*ETAT_ORDER, None)}
     axes = []
     for a in version.axes:
         fiches = []
         for f in a["fiches"]:
-            rows = [r for r in states.get(f"fiche:{f['numero']}", []) if r.date <= end]
-            last = rows[-1] if rows else None
-            counts[last.etat if last else None].append(f["numero"])
-            added = revised.get(f.get("ajout") or 0)
-            fiches.append({"numero": f["numero"], "intitule": f["intitule"],
-                           "etat": label.get(last.etat, last.etat) if last else "non renseigné",
-                           "depuis": last.date if last else None, "commentaire": last.commentaire if last else None,
-                           "chiffres": figures_line(by_fiche.get(f["numero"])),
-                           "ajoutee_par": added["deliberation"] if added else None,
-                           "historique": [{"date": r.date, "etat": label.get(r.etat, r.etat),
-                                           "commentaire": r.commentaire} for r in rows]})
+            row = fiche_standing(f, [r for r in states.get(f"fiche:{f['numero']}", []) if r.date <= end], revised)
+            counts[row["code_etat"]].append(f["numero"])
+            fiches.append(row | {"chiffres": figures_line(by_fiche.get(f["numero"]))})
         figures = by_axe.get(a["numero"], aggregation.Chiffres())
         axes.append({"numero": a["numero"], "titre": axe_titre(a["numero"], a["intitule"]), "fiches": fiches,
                      "avec_chiffres": not figures.vide, "resume": figures_line(figures), **_etape_figures(figures)})

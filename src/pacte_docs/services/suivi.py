@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pacte_docs.documents import context
 from pacte_docs.errors import Invalid, PacteError
-from pacte_docs.formatting import LABELS
 from pacte_docs.intake import import_format
 from pacte_docs.kinds import EtatFiche, values
 from pacte_docs.registry import queries
@@ -80,27 +80,15 @@ def board(session: Session, pacte: Pacte, on: dt.date | None = None) -> list[dic
     """The fiches in force on *on* (today when None), axe by axe, each with its référent and its latest state: what
     the staff and directors' pages show next to the PDI/PTI."""
     on = on or periods.today()
-    version = revisions.in_force(queries.pacte_versions(pacte), on)
+    known = queries.pacte_versions(pacte)
+    version = revisions.in_force(known, on)
     states = history(session, pacte, on)
+    revised = {v.rang: context.revision_context(v, pacte.adoption_instance) for v in known if v.rang > 0}
     result = []
     for axe in version.axes:
-        axe_referent = _latest_referent(states.get(f"axe:{axe['numero']}", [])) or axe.get("referent")
-        fiches = []
-        for f in axe["fiches"]:
-            rows = states.get(f"fiche:{f['numero']}", [])
-            last = rows[-1] if rows else None
-            fiches.append({"numero": f["numero"], "intitule": f["intitule"],
-                           "referent": _latest_referent(rows) or f.get("referent") or axe_referent,
-                           "etat": LABELS.get(last.etat, last.etat) if last else "non renseigné",
-                           "code_etat": last.etat if last else None,
-                           "depuis": last.date if last else None,
-                           "commentaire": last.commentaire if last else None,
-                           "historique": [{"date": r.date, "etat": LABELS.get(r.etat, r.etat),
-                                           "commentaire": r.commentaire} for r in rows]})
+        axe_referent = context.latest_referent(states.get(f"axe:{axe['numero']}", [])) or axe.get("referent")
+        fiches = [context.fiche_standing(f, states.get(f"fiche:{f['numero']}", []), revised, axe_referent)
+                  for f in axe["fiches"]]
         result.append({"numero": axe["numero"], "intitule": axe["intitule"], "referent": axe_referent,
                        "fiches": fiches})
     return result
-
-
-def _latest_referent(rows: list[SuiviFiche]) -> str | None:
-    return next((r.referent for r in reversed(rows) if r.referent), None)
