@@ -43,7 +43,7 @@ from pacte_docs.registry.models import (
 )
 from pacte_docs.rules import aggregation, periods, pieces, subventions, visas
 from pacte_docs.rules.circuit import named
-from pacte_docs.rules.revisions import Version, as_objects, first_version
+from pacte_docs.rules.revisions import Version, as_objects, fiche_key, first_version
 
 # Article and short name by the first word of a partner's name, for "entre le Département et …".
 _FEMININE = {"ville", "commune", "préfecture", "prefecture", "région", "region", "caisse", "mission",
@@ -1345,7 +1345,8 @@ def point_etape_context(p: Pacte, version: Version, revisions: Sequence[Version]
         if r.date is not None and since < r.date <= on:
             what = " ; ".join(revision_summary(r.changements))
             changes.append(f"Révision adoptée par {revised[r.rang]['deliberation']} : {what}.")
-    for cible, rows in sorted(states.items(), key=lambda kv: revisions_key(kv[0])):
+    for cible, rows in sorted(states.items(), key=lambda kv: (not kv[0].startswith("axe:"),
+                                                               fiche_key(kv[0].partition(":")[2]))):
         for index, row in enumerate(rows):
             if since < row.date <= on:
                 before = rows[index - 1] if index else None
@@ -1424,11 +1425,6 @@ def plural(state: str) -> str:
     return state if state in ("en cours", "à engager") else state + "s"
 
 
-def revisions_key(cible: str) -> tuple[int, ...]:
-    kind, _, number = cible.partition(":")
-    return (0 if kind == "axe" else 1, *(int(n) for n in number.split(".") if n.isdigit()))
-
-
 def sample_point_etape_context() -> dict[str, Any]:
     pacte, _ = sample_pacte()
     version = Version(0, "Assemblée départementale", "2023-1", dt.date(2023, 12, 11), None,
@@ -1480,7 +1476,7 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
     missing_years = " et ".join([", ".join(gaps[:-1]), gaps[-1]] if len(gaps) > 1 else gaps)
     result: dict[str, Any] = typographie({
         "departement": departement_context(pacte.departement),
-        "annee": annee, "premiere_annee": first,
+        "annee": annee,
         "pacte": {"reference": pacte.reference, "titre": pacte.titre,
                   "periode": {"debut": pacte.periode_debut, "fin": pacte.periode_fin},
                   "adoption": {"de_instance": _de(designation(pacte.adoption_instance or "Assemblée départementale")),
@@ -1503,18 +1499,14 @@ def bilan_etape_context(pacte: Pacte, annee: int, bilans: Sequence[Any], version
                               + ("ont été closes" if len(closed) > 1 else "a été close") + " par une révision."
                               if closed else ""),
         "etats": etats, "axes": axes,
-        "revisions": [{**revised[r.rang], "resume": "; ".join(revision_summary(r.changements)),
+        "revisions": [{**revised[r.rang], "resume": " ; ".join(revision_summary(r.changements)),
                        "changements": [{"libelle": f"{'Axe' if c['objet'] == 'axe' else 'Fiche'} {c['numero']} – "
                                                    f"{c['intitule']}",
-                                        "operation": {"ajouter": "ajoutée", "modifier": "modifiée",
-                                                      "clore": "close"}[c["operation"]]
-                                        if c["objet"] == "fiche" else {"ajouter": "ajouté", "modifier": "modifié",
-                                                                       "clore": "clos"}[c["operation"]],
+                                        "operation": VERBS[c["operation"]][0 if c["objet"] == "fiche" else 1],
                                         "motif": c.get("motif") or (", ".join(FIELD_NAMES.get(f, f) for f in
                                                                               c.get("champs", [])) or None)}
                                        for c in r.changements]}
                       for r in revisions],
-        "nouvelles_fiches": [f for a in axes for f in a["fiches"] if f["ajoutee_par"]],
     })
     return result
 

@@ -116,11 +116,12 @@ def apply(content: list[dict[str, Any]], operations: list[Operation], rang: int,
             _fiche(op, by_axe, fiche_of, changes, refuse, rang, known_partners, used_fiches)
     axes.sort(key=lambda a: a["numero"])
     for axe in axes:
-        axe["fiches"].sort(key=lambda f: _fiche_key(f["numero"]))
+        axe["fiches"].sort(key=lambda f: fiche_key(f["numero"]))
     return axes, changes, refus
 
 
-def _fiche_key(number: str) -> tuple[int, ...]:
+def fiche_key(number: str) -> tuple[int, ...]:
+    """« 1.10 » after « 1.9 »: a number's parts as integers."""
     return tuple(int(part) if part.isdigit() else 0 for part in number.split("."))
 
 
@@ -293,7 +294,7 @@ def followed(versions: list[Version], cible: str, on: dt.date, adopted: dt.date 
         {f["numero"] for v in versions for a in v.axes for f in a["fiches"]}
     if number not in ever:
         return (f"{what} n'existe pas dans le PDI/PTI",
-                ("axes" if kind == "axe" else "fiches") + " en vigueur : " + ", ".join(sorted(numbers, key=_fiche_key)))
+                ("axes" if kind == "axe" else "fiches") + " en vigueur : " + ", ".join(sorted(numbers, key=fiche_key)))
     since = next((v for v in versions if v.date and number in (
         {str(a["numero"]) for a in v.axes} if kind == "axe" else {f["numero"] for a in v.axes for f in a["fiches"]})),
         None)

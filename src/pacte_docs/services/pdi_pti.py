@@ -51,14 +51,12 @@ class PacteReport:
 
 # ---------------------------------------------------------------- versions
 
-versions = queries.pacte_versions
-
-
-def version_in_force(pacte: Pacte, on: dt.date | None) -> tuple[Version, list[Version]]:
-    """The version in force on *on* (today when None) and the revisions it follows (oldest first)."""
-    known = versions(pacte)
+def version_in_force(pacte: Pacte, on: dt.date | None) -> tuple[Version, list[Version], bool]:
+    """The version in force on *on* (today when None), the revisions it follows (oldest first), and whether it is
+    the latest version."""
+    known = queries.pacte_versions(pacte)
     found = revisions.in_force(known, on or periods.today())
-    return found, [v for v in known if 0 < v.rang <= found.rang]
+    return found, [v for v in known if 0 < v.rang <= found.rang], found.rang == known[-1].rang
 
 
 def version_label(version: Version) -> str:
@@ -76,7 +74,7 @@ def history(ws: Workspace, reference: str | None) -> list[dict[str, Any]]:
     with ws.db.session() as session:
         pacte = queries.pacte(session, reference)
         rows = []
-        for v in versions(pacte):
+        for v in queries.pacte_versions(pacte):
             done = " ; ".join(context.revision_summary(v.changements))
             rows.append({"rang": v.rang, "deliberation": v.numero, "date": v.date, "objet": v.objet,
                          "fiches": sum(len(a["fiches"]) for a in v.axes),
@@ -102,7 +100,7 @@ def revise(ws: Workspace, reference: str | None, path: Path, *, numero: str, dat
     operations, problems = _read_revision(path)
     with ws.db.session() as session:
         pacte = queries.pacte(session, reference)
-        known = versions(pacte)
+        known = queries.pacte_versions(pacte)
         _check_deliberation(pacte, known, numero, date, on or periods.today())
         used_axes, used_fiches = revisions.used_numbers(known)
         partners = {code for (code,) in session.query(Partenaire.code)}
@@ -211,7 +209,7 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
         pacte = queries.pacte(session, reference)
         partners = {p.code: p for p in queries.partenaires(session)}
         ref = pacte.reference
-        version, revised = version_in_force(pacte, au)
+        version, revised, latest = version_in_force(pacte, au)
         template = cache.get(TEMPLATE)
         base = context.pacte_context(pacte, partners, version=version, revisions=revised)
         missing = {(template.name, path): [ref] for path in template.missing(base)}
@@ -220,7 +218,7 @@ def generate_pacte(ws: Workspace, reference: str | None, *, with_pdf: bool = Tru
         fingerprint = context.fingerprint(base)
         template_sha = template.sha256
         folder = ws.archives / "pdi-pti" / ref
-        cle, docx_target, pdf_target = _targets(ws, ref, version, version.rang == versions(pacte)[-1].rang)
+        cle, docx_target, pdf_target = _targets(ws, ref, version, latest)
         report = PacteReport(ref, ws.relative(docx_target), ws.relative(pdf_target) if with_pdf else None, "cree")
         report.version = version.rang
         report.libelle = version_label(version)

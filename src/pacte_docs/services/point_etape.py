@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pacte_docs.documents import context, pdf
 from pacte_docs.documents.rendering import TemplateCache, missing_variables
@@ -100,12 +101,12 @@ def produce(ws: Workspace, reference: str | None, on: dt.date, *, depuis: dt.dat
     return report
 
 
-def _previous(session: object, ws: Workspace, reference: str, on: dt.date) -> dt.date | None:
+def _previous(session: Session, ws: Workspace, reference: str, on: dt.date) -> dt.date | None:
     """The date of the last point d'étape produced before *on*, from the names of the recorded ones."""
     prefix = f"{reference}-point-etape-"
     found = None
-    store = DocumentStore(session, ws)  # type: ignore[arg-type]
-    for cle in session.scalars(select(Document.cle).where(store.mine, Document.nature == NATURE,  # type: ignore
+    store = DocumentStore(session, ws)
+    for cle in session.scalars(select(Document.cle).where(store.mine, Document.nature == NATURE,
                                                           Document.cle.startswith(prefix)).distinct()):
         try:
             day = dt.date.fromisoformat(cle.removeprefix(prefix))
