@@ -231,6 +231,7 @@ def _check_suivi(session: Session, cleaned: dict[str, list[_Clean]], problems: l
     today = periods.today()
     result = []
     seen: set[tuple[str, str, Any]] = set()
+    known: dict[str, list[revisions.Version]] = {}  # each pacte's versions, read once for all its rows
     for entry in cleaned["suivi"]:
         values, item = entry.values, entry.item
 
@@ -252,7 +253,10 @@ def _check_suivi(session: Session, cleaned: dict[str, list[_Clean]], problems: l
             problem("fiche", f"« {values['fiche']} » n'est pas un numéro de fiche", "écrivez-le « 1.1 »")
             continue
         pacte = pactes[reference]
-        refused = revisions.followed(queries.pacte_versions(pacte), cible, values["date"], pacte.adoption_date, today)
+        if reference not in known:
+            known[reference] = queries.pacte_versions(pacte)
+        versions = known[reference]
+        refused = revisions.followed(versions, cible, values["date"], pacte.adoption_date, today)
         if refused:
             problem("fiche" if values["fiche"] else "axe", *refused)
             continue

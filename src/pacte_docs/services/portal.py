@@ -275,14 +275,15 @@ def publications(ws: Workspace) -> dict[str, Any]:
         for p in session.scalars(select(Pacte).order_by(Pacte.periode_debut.desc(), Pacte.reference)):
             mine_docs = [d for d in documents if d.nature in ("pdi_pti", "point_etape")
                          and (d.cle == p.reference or d.cle.startswith(f"{p.reference}-"))]
-            revised = [v for v in queries.pacte_versions(p) if v.rang > 0]
+            known = queries.pacte_versions(p)
+            revised = [v for v in known if v.rang > 0]
             pactes.append({
                 "reference": p.reference, "titre": p.titre, "periode": f"{p.periode_debut}–{p.periode_fin}",
                 "adoption": p.adoption_date,
                 "revisions": [{"numero": v.numero, "date": v.date, "objet": v.objet} for v in revised],
                 "documents": [_document_row(d) for d in mine_docs if d.nature == "pdi_pti"],
                 "points": [_document_row(d) for d in mine_docs if d.nature == "point_etape"],
-                "suivi": suivi.board(session, p)})
+                "suivi": suivi.board(session, p, known)})
         bilans: dict[str, list[dict[str, Any]]] = {}
         for d in documents:
             if d.nature == "bilan":

@@ -76,11 +76,11 @@ def history(session: Session, pacte: Pacte, until: dt.date | None = None) -> dic
     return rows
 
 
-def board(session: Session, pacte: Pacte, on: dt.date | None = None) -> list[dict[str, Any]]:
-    """The fiches in force on *on* (today when None), axe by axe, each with its référent and its latest state: what
-    the staff and directors' pages show next to the PDI/PTI."""
+def board(session: Session, pacte: Pacte, known: list[revisions.Version],
+          on: dt.date | None = None) -> list[dict[str, Any]]:
+    """The fiches in force on *on* (today when None) among the pacte's versions *known*, axe by axe, each with its
+    référent and its latest state: what the staff and directors' pages show next to the PDI/PTI."""
     on = on or periods.today()
-    known = queries.pacte_versions(pacte)
     version = revisions.in_force(known, on)
     states = history(session, pacte, on)
     revised = {v.rang: context.revision_context(v, pacte.adoption_instance) for v in known if v.rang > 0}
